@@ -1,0 +1,483 @@
+package artifact
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.yaml.in/yaml/v3"
+)
+
+// IgnoreFileName is the name of the per-directory ignore file (gitignore syntax).
+const IgnoreFileName = ".gitlessignore"
+
+// Defaults shared by building and extracting, so that whatever gitless builds, it can
+// also pull back.
+const (
+	DefaultMaxTotalSize = 100 << 20 // bytes of file content in one artifact
+	DefaultMaxFileSize  = 32 << 20  // bytes in one file
+	DefaultMaxFiles     = 20000     // files in one artifact
+)
+
+// GzipLevel is the fixed compression level of the layer: changing it changes every
+// digest, so it is part of the format.
+const GzipLevel = gzip.DefaultCompression
+
+// BuildOptions configures [Build].
+type BuildOptions struct {
+	// Ignore holds extra gitignore-syntax patterns, relative to the source root. They
+	// add to the default patterns (VCS files, CI configs, archives and images, as
+	// Flux's sourceignore defines them) and to the .gitlessignore files in the tree; a
+	// "!pattern" re-includes what a default excludes.
+	Ignore []string
+	// ResolveSymlinks follows symbolic links whose target stays inside the source
+	// root, packaging the target's content under the link's path. Without it a link is
+	// an error. A link out of the root is an error either way.
+	ResolveSymlinks bool
+	// AllowEmpty packages a tree with no files instead of failing with ErrEmptySource.
+	AllowEmpty bool
+	// MaxTotalSize, MaxFileSize and MaxFiles cap the tree; over a cap is ErrTooLarge.
+	// Zero means the default; a negative value is an error (caps are never off).
+	MaxTotalSize int64
+	MaxFileSize  int64
+	MaxFiles     int
+	// SkipYAMLCheck turns off the check that every .yaml/.yml file parses.
+	SkipYAMLCheck bool
+}
+
+// DefaultBuildOptions returns the options [Build] uses for a zero BuildOptions.
+func DefaultBuildOptions() BuildOptions {
+	return BuildOptions{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxFiles: DefaultMaxFiles}
+}
+
+func (o *BuildOptions) withDefaults() error {
+	d := DefaultBuildOptions()
+	if o.MaxTotalSize < 0 || o.MaxFileSize < 0 || o.MaxFiles < 0 {
+		return errors.New("size caps must not be negative")
+	}
+	if o.MaxTotalSize == 0 {
+		o.MaxTotalSize = d.MaxTotalSize
+	}
+	if o.MaxFileSize == 0 {
+		o.MaxFileSize = d.MaxFileSize
+	}
+	if o.MaxFiles == 0 {
+		o.MaxFiles = d.MaxFiles
+	}
+	return nil
+}
+
+// File is one file of an artifact's tree.
+type File struct {
+	Path   string        `json:"path"` // slash-separated, relative to the root
+	Size   int64         `json:"size"`
+	Mode   fs.FileMode   `json:"mode"` // 0644 or 0755
+	Digest digest.Digest `json:"digest"`
+}
+
+// Layer is a built content layer: the tar+gzip bytes and what is in them.
+type Layer struct {
+	Descriptor ocispec.Descriptor
+	Data       []byte
+	Files      []File
+}
+
+type buildEntry struct {
+	rel  string // slash path in the archive
+	abs  string // file to read
+	mode fs.FileMode
+	size int64
+	data []byte
+}
+
+// Build packages the directory dir into a reproducible tar+gzip layer. The result
+// depends only on the paths, contents and owner-execute bits of the files that are
+// packaged: not on mtimes, owners, umask, directory order or empty directories.
+func Build(ctx context.Context, dir string, opts BuildOptions) (*Layer, error) {
+	if err := opts.withDefaults(); err != nil {
+		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
+	}
+	entries, err := collect(ctx, dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
+	}
+	if err := readAndCheck(ctx, entries, !opts.SkipYAMLCheck); err != nil {
+		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
+	}
+	return writeLayer(entries)
+}
+
+// BuildFromFiles packages files given in memory (path → content, all mode 0644) with
+// the same encoding as [Build]. Paths must be clean relative slash paths.
+func BuildFromFiles(files map[string][]byte) (*Layer, error) {
+	entries := make([]*buildEntry, 0, len(files))
+	for _, p := range sortedKeys(files) {
+		if err := checkArchivePath(p); err != nil {
+			return nil, &FileError{Path: p, Err: err}
+		}
+		entries = append(entries, &buildEntry{rel: p, mode: 0o644, size: int64(len(files[p])), data: files[p]})
+	}
+	return writeLayer(entries)
+}
+
+type collector struct {
+	ctx      context.Context
+	opts     BuildOptions
+	root     string // absolute, symlinks resolved
+	patterns []gitignore.Pattern
+	entries  []*buildEntry
+	total    int64
+	active   map[string]bool // real paths of directories being walked (loop guard)
+}
+
+func collect(ctx context.Context, dir string, opts BuildOptions) ([]*buildEntry, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("source directory does not exist")
+		}
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("source is not a directory")
+	}
+	root, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, err
+	}
+	c := &collector{ctx: ctx, opts: opts, root: root, active: map[string]bool{}}
+	c.patterns = append(c.patterns, sourceignore.VCSPatterns(nil)...)
+	c.patterns = append(c.patterns, sourceignore.DefaultPatterns(nil)...)
+	c.patterns = append(c.patterns, gitignore.ParsePattern(IgnoreFileName, nil))
+	for _, p := range opts.Ignore {
+		if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "#") {
+			c.patterns = append(c.patterns, gitignore.ParsePattern(p, nil))
+		}
+	}
+	if err := c.walkDir(root, ""); err != nil {
+		return nil, err
+	}
+	if len(c.entries) == 0 && !opts.AllowEmpty {
+		return nil, fmt.Errorf("%w: no files left after ignore rules (allow with --allow-empty)", ErrEmptySource)
+	}
+	sort.Slice(c.entries, func(i, j int) bool { return c.entries[i].rel < c.entries[j].rel })
+	return c.entries, nil
+}
+
+func (c *collector) ignored(rel string, isDir bool) bool {
+	return gitignore.NewMatcher(c.patterns).Match(strings.Split(rel, "/"), isDir)
+}
+
+// walkDir walks the real directory real, whose path in the archive is rel ("" for the root).
+func (c *collector) walkDir(real, rel string) error {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	c.active[real] = true
+	defer delete(c.active, real)
+
+	if b, err := os.ReadFile(filepath.Join(real, IgnoreFileName)); err == nil {
+		var domain []string
+		if rel != "" {
+			domain = strings.Split(rel, "/")
+		}
+		c.patterns = append(c.patterns, sourceignore.ReadPatterns(bytes.NewReader(b), domain)...)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return &FileError{Path: path.Join(rel, IgnoreFileName), Err: err}
+	}
+	des, err := os.ReadDir(real)
+	if err != nil {
+		return &FileError{Path: relOrRoot(rel), Err: err}
+	}
+	for _, de := range des {
+		childRel := path.Join(rel, de.Name())
+		childAbs := filepath.Join(real, de.Name())
+		mode := de.Type()
+		if mode&fs.ModeSymlink != 0 {
+			target, tfi, err := c.resolveLink(childAbs, childRel)
+			if err != nil {
+				return err
+			}
+			if tfi == nil {
+				continue // ignored
+			}
+			childAbs, mode = target, tfi.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			if c.ignored(childRel, true) {
+				continue
+			}
+			if c.active[childAbs] {
+				return &FileError{Path: childRel, Err: errors.New("symbolic link loop")}
+			}
+			if err := c.walkDir(childAbs, childRel); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			if c.ignored(childRel, false) {
+				continue
+			}
+			if err := c.addFile(childAbs, childRel); err != nil {
+				return err
+			}
+		default:
+			if c.ignored(childRel, false) {
+				continue
+			}
+			return &FileError{Path: childRel, Err: fmt.Errorf("is a %s: only regular files and directories can be packaged", typeName(mode))}
+		}
+	}
+	return nil
+}
+
+// resolveLink checks a symbolic link. It returns a nil FileInfo when the link is
+// ignored by the rules.
+func (c *collector) resolveLink(abs, rel string) (string, fs.FileInfo, error) {
+	if !c.opts.ResolveSymlinks {
+		if c.ignored(rel, false) {
+			return "", nil, nil
+		}
+		return "", nil, &FileError{Path: rel, Err: errors.New("is a symbolic link (follow links that stay inside the source directory with --resolve-symlinks)")}
+	}
+	target, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", nil, &FileError{Path: rel, Err: fmt.Errorf("resolving symbolic link: %w", err)}
+	}
+	inside, err := filepath.Rel(c.root, target)
+	if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) || filepath.IsAbs(inside) {
+		return "", nil, &FileError{Path: rel, Err: fmt.Errorf("symbolic link points outside the source directory (to %s)", target)}
+	}
+	fi, err := os.Stat(target)
+	if err != nil {
+		return "", nil, &FileError{Path: rel, Err: err}
+	}
+	if c.ignored(rel, fi.IsDir()) {
+		return "", nil, nil
+	}
+	return target, fi, nil
+}
+
+func (c *collector) addFile(abs, rel string) error {
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return &FileError{Path: rel, Err: err}
+	}
+	if err := checkArchivePath(rel); err != nil {
+		return &FileError{Path: rel, Err: err}
+	}
+	if fi.Size() > c.opts.MaxFileSize {
+		return &FileError{Path: rel, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, fi.Size(), c.opts.MaxFileSize)}
+	}
+	c.total += fi.Size()
+	if c.total > c.opts.MaxTotalSize {
+		return fmt.Errorf("%w: more than %d bytes of files (raise the cap with --max-size)", ErrTooLarge, c.opts.MaxTotalSize)
+	}
+	if len(c.entries) >= c.opts.MaxFiles {
+		return fmt.Errorf("%w: more than %d files", ErrTooLarge, c.opts.MaxFiles)
+	}
+	mode := fs.FileMode(0o644)
+	if fi.Mode()&0o100 != 0 {
+		mode = 0o755
+	}
+	c.entries = append(c.entries, &buildEntry{rel: rel, abs: abs, mode: mode, size: fi.Size()})
+	return nil
+}
+
+// readAndCheck reads every entry's content and checks YAML files parse, on all cores.
+func readAndCheck(ctx context.Context, entries []*buildEntry, checkYAML bool) error {
+	workers := min(runtime.GOMAXPROCS(0), len(entries))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first = -1
+		ferr  error
+		next  = make(chan int)
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				err := readEntry(entries[i], checkYAML)
+				if err != nil {
+					mu.Lock()
+					if first < 0 || i < first { // report the first file in path order
+						first, ferr = i, err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return ferr
+}
+
+func readEntry(e *buildEntry, checkYAML bool) error {
+	b, err := os.ReadFile(e.abs)
+	if err != nil {
+		return &FileError{Path: e.rel, Err: err}
+	}
+	if int64(len(b)) != e.size {
+		return &FileError{Path: e.rel, Err: errors.New("file changed while it was being packaged")}
+	}
+	e.data = b
+	if checkYAML && isYAML(e.rel) {
+		if err := CheckYAML(b); err != nil {
+			var fe *FileError
+			if errors.As(err, &fe) {
+				fe.Path = e.rel
+				return fe
+			}
+			return &FileError{Path: e.rel, Err: err}
+		}
+	}
+	return nil
+}
+
+func isYAML(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// CheckYAML reports whether every document in b parses as YAML. A syntax error comes
+// back as a *FileError with the line (and an empty Path, for the caller to fill).
+func CheckYAML(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+				line, _ := strconv.Atoi(m[1])
+				return &FileError{Line: line, Err: fmt.Errorf("invalid YAML: %s", m[2])}
+			}
+			return &FileError{Err: fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+		}
+	}
+}
+
+// epoch is the mtime of every archive entry.
+var epoch = time.Unix(0, 0).UTC()
+
+func writeLayer(entries []*buildEntry) (*Layer, error) {
+	var size int64
+	for _, e := range entries {
+		size += e.size
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size/3+4096))
+	gz, err := gzip.NewWriterLevel(buf, GzipLevel)
+	if err != nil {
+		return nil, err
+	}
+	// The gzip header stays empty: no name, no time (zero), OS byte "unknown".
+	tw := tar.NewWriter(gz)
+	files := make([]File, 0, len(entries))
+	for _, e := range entries {
+		hdr := &tar.Header{
+			Typeflag: tar.TypeReg,
+			Name:     e.rel,
+			Mode:     int64(e.mode),
+			Size:     int64(len(e.data)),
+			ModTime:  epoch,
+			Format:   tar.FormatPAX,
+		}
+		if len(e.rel) <= 100 {
+			hdr.Format = tar.FormatUSTAR
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, &FileError{Path: e.rel, Err: fmt.Errorf("writing archive header: %w", err)}
+		}
+		if _, err := tw.Write(e.data); err != nil {
+			return nil, &FileError{Path: e.rel, Err: fmt.Errorf("writing archive: %w", err)}
+		}
+		files = append(files, File{Path: e.rel, Size: int64(len(e.data)), Mode: e.mode, Digest: digest.FromBytes(e.data)})
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("closing archive: %w", err)
+	}
+	if err := gz.Close(); err != nil {
+		return nil, fmt.Errorf("closing gzip stream: %w", err)
+	}
+	data := buf.Bytes()
+	return &Layer{
+		Descriptor: ocispec.Descriptor{MediaType: ContentMediaType, Digest: digest.FromBytes(data), Size: int64(len(data))},
+		Data:       data,
+		Files:      files,
+	}, nil
+}
+
+// checkArchivePath accepts clean, relative, slash-separated paths with no "..", no
+// backslash and no NUL: the same rule extraction applies.
+func checkArchivePath(p string) error {
+	switch {
+	case p == "" || p == ".":
+		return errors.New("empty path")
+	case strings.HasPrefix(p, "/"):
+		return errors.New("absolute path")
+	case strings.ContainsAny(p, "\\\x00"):
+		return errors.New("path contains a backslash or NUL")
+	case path.Clean(p) != p:
+		return errors.New("path is not clean")
+	case p == ".." || strings.HasPrefix(p, "../"):
+		return errors.New("path leaves the root")
+	}
+	return nil
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device file"
+	default:
+		return "special file"
+	}
+}
+
+func relOrRoot(rel string) string {
+	if rel == "" {
+		return "."
+	}
+	return rel
+}

@@ -1,0 +1,37 @@
+package artifact
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Match them with errors.Is; the errors returned carry details.
+var (
+	// ErrInvalidManifest: a manifest read from a registry is not a gitless/Flux artifact.
+	ErrInvalidManifest = errors.New("invalid artifact manifest")
+	// ErrEmptySource: the directory to package has no files (after ignore rules).
+	ErrEmptySource = errors.New("nothing to package")
+	// ErrTooLarge: a size or count cap was hit, when building or extracting.
+	ErrTooLarge = errors.New("over the size limit")
+	// ErrUnsafeArchive: an archive entry that extraction refuses (traversal, link,
+	// device, duplicate, ...).
+	ErrUnsafeArchive = errors.New("unsafe archive entry")
+	// ErrInvalidReference: an artifact reference that does not parse.
+	ErrInvalidReference = errors.New("invalid artifact reference")
+)
+
+// FileError is an error about one file of a source tree or archive.
+type FileError struct {
+	Path string // slash-separated, relative to the tree root
+	Line int    // 1-based; 0 when not about a line
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }

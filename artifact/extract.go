@@ -1,0 +1,236 @@
+package artifact
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+)
+
+// ExtractOptions caps what [Extract] accepts. Zero fields take the defaults; caps can
+// be raised or lowered but never switched off.
+type ExtractOptions struct {
+	MaxTotalSize int64 // bytes of file content
+	MaxFileSize  int64 // bytes in one file
+	MaxFiles     int   // regular files
+}
+
+// DefaultExtractOptions returns the caps used for a zero ExtractOptions: the same
+// as the build caps, so that what gitless builds it can also extract.
+func DefaultExtractOptions() ExtractOptions {
+	return ExtractOptions{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxFiles: DefaultMaxFiles}
+}
+
+func (o *ExtractOptions) withDefaults() error {
+	if o.MaxTotalSize < 0 || o.MaxFileSize < 0 || o.MaxFiles < 0 {
+		return errors.New("extraction caps must not be negative")
+	}
+	d := DefaultExtractOptions()
+	if o.MaxTotalSize == 0 {
+		o.MaxTotalSize = d.MaxTotalSize
+	}
+	if o.MaxFileSize == 0 {
+		o.MaxFileSize = d.MaxFileSize
+	}
+	if o.MaxFiles == 0 {
+		o.MaxFiles = d.MaxFiles
+	}
+	return nil
+}
+
+// maxHeaderOverhead bounds the decompressed bytes that are not file content: tar
+// headers (512 bytes each, a PAX record adds one more header plus its data, which Go's
+// reader caps at 1 MiB), directory entries and padding.
+func (o ExtractOptions) maxStreamSize() int64 {
+	return o.MaxTotalSize + int64(o.MaxFiles)*3*512 + 4<<20
+}
+
+// Extract reads a tar+gzip stream and writes its regular files under dir, which must
+// exist and be empty: callers extract into a fresh temporary directory and move it into
+// place only when everything, including the digest of the stream, checked out.
+//
+// It refuses, with ErrUnsafeArchive and the entry's name: absolute paths, ".."
+// components, backslashes or NUL in names, symbolic and hard links, devices, FIFOs and
+// other special entries, and a name that appears twice. It stops with ErrTooLarge at
+// the caps, counting decompressed bytes, so a decompression bomb costs at most the cap.
+// Directory entries are accepted and created; file modes are 0644, or 0755 when the
+// entry's owner-execute bit is set. All writes go through an [os.Root] on dir.
+func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) ([]File, error) {
+	if err := opts.withDefaults(); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening extraction directory: %w", err)
+	}
+	defer root.Close()
+	if des, err := fs.ReadDir(root.FS(), "."); err != nil {
+		return nil, fmt.Errorf("reading extraction directory: %w", err)
+	} else if len(des) > 0 {
+		return nil, fmt.Errorf("extraction directory %s is not empty", dir)
+	}
+
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: layer is not gzip: %v", ErrUnsafeArchive, err)
+	}
+	defer gz.Close()
+	limited := &capReader{r: gz, left: opts.maxStreamSize()}
+	tr := tar.NewReader(limited)
+
+	var (
+		files []File
+		total int64
+		seen  = map[string]bool{}
+		dirs  = map[string]bool{}
+	)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if limited.hit {
+				return nil, fmt.Errorf("%w: the decompressed archive is larger than %d bytes", ErrTooLarge, opts.maxStreamSize())
+			}
+			return nil, fmt.Errorf("%w: reading archive: %v", ErrUnsafeArchive, err)
+		}
+		name := strings.TrimPrefix(hdr.Name, "./")
+		isDir := hdr.Typeflag == tar.TypeDir
+		if isDir {
+			name = strings.TrimSuffix(name, "/")
+			if name == "" || name == "." {
+				continue // the root itself
+			}
+		}
+		if err := checkArchivePath(name); err != nil {
+			return nil, &FileError{Path: hdr.Name, Err: fmt.Errorf("%w: %v", ErrUnsafeArchive, err)}
+		}
+		if seen[name] {
+			return nil, &FileError{Path: name, Err: fmt.Errorf("%w: appears twice", ErrUnsafeArchive)}
+		}
+		seen[name] = true
+
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := mkdirs(root, name, dirs); err != nil {
+				return nil, &FileError{Path: name, Err: err}
+			}
+		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA is how old tars mark files
+			if len(files) >= opts.MaxFiles {
+				return nil, fmt.Errorf("%w: more than %d files", ErrTooLarge, opts.MaxFiles)
+			}
+			if hdr.Size > opts.MaxFileSize {
+				return nil, &FileError{Path: name, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, hdr.Size, opts.MaxFileSize)}
+			}
+			if total += hdr.Size; total > opts.MaxTotalSize {
+				return nil, fmt.Errorf("%w: more than %d bytes of files", ErrTooLarge, opts.MaxTotalSize)
+			}
+			f, err := writeFile(root, name, hdr, tr, dirs)
+			if err != nil {
+				if limited.hit {
+					return nil, fmt.Errorf("%w: the decompressed archive is larger than %d bytes", ErrTooLarge, opts.maxStreamSize())
+				}
+				return nil, &FileError{Path: name, Err: err}
+			}
+			files = append(files, f)
+		case tar.TypeXGlobalHeader:
+			continue
+		default:
+			return nil, &FileError{Path: name, Err: fmt.Errorf("%w: %s entries are not allowed", ErrUnsafeArchive, tarTypeName(hdr.Typeflag))}
+		}
+	}
+	// Read to the end of the gzip stream so a caller's digest check sees every byte.
+	if _, err := io.Copy(io.Discard, limited); err != nil {
+		return nil, fmt.Errorf("%w: reading the end of the archive: %v", ErrUnsafeArchive, err)
+	}
+	return files, nil
+}
+
+func mkdirs(root *os.Root, dir string, made map[string]bool) error {
+	if dir == "." || made[dir] {
+		return nil
+	}
+	if err := root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating directory: %w", err)
+	}
+	for d := dir; d != "." && !made[d]; d = path.Dir(d) {
+		made[d] = true
+	}
+	return nil
+}
+
+func writeFile(root *os.Root, name string, hdr *tar.Header, r io.Reader, dirs map[string]bool) (File, error) {
+	if dirs[name] {
+		return File{}, fmt.Errorf("%w: a directory of that name exists", ErrUnsafeArchive)
+	}
+	if err := mkdirs(root, path.Dir(name), dirs); err != nil {
+		return File{}, err
+	}
+	mode := fs.FileMode(0o644)
+	if hdr.Mode&0o100 != 0 {
+		mode = 0o755
+	}
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return File{}, fmt.Errorf("creating file: %w", err)
+	}
+	h := newDigester()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, hdr.Size))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("writing file: %w", err)
+	}
+	if n != hdr.Size {
+		return File{}, fmt.Errorf("%w: truncated: %d of %d bytes", ErrUnsafeArchive, n, hdr.Size)
+	}
+	return File{Path: name, Size: n, Mode: mode, Digest: h.Digest()}, nil
+}
+
+// capReader fails once more than left bytes were read.
+type capReader struct {
+	r    io.Reader
+	left int64
+	hit  bool
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		c.hit = true
+		return 0, fmt.Errorf("%w: decompressed size cap reached", ErrTooLarge)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func tarTypeName(t byte) string {
+	switch t {
+	case tar.TypeSymlink:
+		return "symbolic link"
+	case tar.TypeLink:
+		return "hard link"
+	case tar.TypeChar:
+		return "character device"
+	case tar.TypeBlock:
+		return "block device"
+	case tar.TypeFifo:
+		return "FIFO"
+	default:
+		return fmt.Sprintf("type %q", t)
+	}
+}

@@ -1,0 +1,204 @@
+package artifact_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/artifact"
+)
+
+type entry struct {
+	name     string
+	typ      byte
+	body     string
+	size     int64 // when non-zero, declared size (body may be shorter)
+	linkname string
+	mode     int64
+}
+
+func mkTar(t testing.TB, entries ...entry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, e := range entries {
+		typ := e.typ
+		if typ == 0 {
+			typ = tar.TypeReg
+		}
+		size := int64(len(e.body))
+		if typ != tar.TypeReg {
+			size = 0
+		}
+		mode := e.mode
+		if mode == 0 {
+			mode = 0o644
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: typ, Size: size, Linkname: e.linkname, Mode: mode}); err != nil {
+			t.Fatal(err)
+		}
+		if size > 0 {
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	gz.Close()
+	return buf.Bytes()
+}
+
+func extract(t *testing.T, data []byte, opts artifact.ExtractOptions) (string, []artifact.File, error) {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := artifact.Extract(context.Background(), bytes.NewReader(data), dir, opts)
+	return dir, files, err
+}
+
+func TestExtractRoundTrip(t *testing.T) {
+	l := build(t, "testdata/podinfo", artifact.BuildOptions{})
+	dir, files, err := extract(t, l.Data, artifact.ExtractOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changes := artifact.DiffTrees(l.Files, files); len(changes) != 0 {
+		t.Fatalf("round trip changed files: %+v", changes)
+	}
+	again := build(t, dir, artifact.BuildOptions{})
+	if again.Descriptor.Digest != l.Descriptor.Digest {
+		t.Fatalf("rebuilding the extracted tree gives %s, want %s", again.Descriptor.Digest, l.Descriptor.Digest)
+	}
+}
+
+func TestExtractAcceptsDirectoriesAndDotSlash(t *testing.T) {
+	data := mkTar(t, entry{name: "./", typ: tar.TypeDir}, entry{name: "./a/", typ: tar.TypeDir, mode: 0o700},
+		entry{name: "./a/b.yaml", body: cm}, entry{name: "c.sh", body: "x", mode: 0o755})
+	dir, files, err := extract(t, data, artifact.ExtractOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paths(files) != "a/b.yaml,c.sh" {
+		t.Fatal(paths(files))
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "c.sh")); fi.Mode().Perm() != 0o755 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+}
+
+func TestExtractRefusesHostileArchives(t *testing.T) {
+	big := strings.Repeat("x", 2048)
+	for _, tc := range []struct {
+		name    string
+		entries []entry
+		opts    artifact.ExtractOptions
+		want    error
+		path    string
+	}{
+		{"dot-dot", []entry{{name: "../evil.yaml", body: cm}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "../evil.yaml"},
+		{"nested dot-dot", []entry{{name: "a/../../evil", body: cm}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "a/../../evil"},
+		{"absolute", []entry{{name: "/etc/passwd", body: "x"}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "/etc/passwd"},
+		{"backslash", []entry{{name: `a\..\..\x`, body: "x"}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, `a\..\..\x`},
+		{"symlink", []entry{{name: "link", typ: tar.TypeSymlink, linkname: "/etc"}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "link"},
+		{"symlink then write through it", []entry{{name: "d", typ: tar.TypeSymlink, linkname: ".."}, {name: "d/x", body: "x"}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "d"},
+		{"hardlink", []entry{{name: "a", body: "x"}, {name: "b", typ: tar.TypeLink, linkname: "a"}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "b"},
+		{"char device", []entry{{name: "null", typ: tar.TypeChar}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "null"},
+		{"fifo", []entry{{name: "p", typ: tar.TypeFifo}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "p"},
+		{"duplicate", []entry{{name: "a.yaml", body: "1"}, {name: "a.yaml", body: "2"}}, artifact.ExtractOptions{}, artifact.ErrUnsafeArchive, "a.yaml"},
+		{"file then dir", []entry{{name: "a", body: "1"}, {name: "a/b", body: "2"}}, artifact.ExtractOptions{}, nil, "a/b"},
+		{"file cap", []entry{{name: "big", body: big}}, artifact.ExtractOptions{MaxFileSize: 1024}, artifact.ErrTooLarge, "big"},
+		{"total cap", []entry{{name: "a", body: big}, {name: "b", body: big}}, artifact.ExtractOptions{MaxTotalSize: 3000}, artifact.ErrTooLarge, ""},
+		{"entry cap", []entry{{name: "a", body: "1"}, {name: "b", body: "2"}, {name: "c", body: "3"}}, artifact.ExtractOptions{MaxFiles: 2}, artifact.ErrTooLarge, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _, err := extract(t, mkTar(t, tc.entries...), tc.opts)
+			if err == nil {
+				t.Fatal("extracted a hostile archive")
+			}
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("error %v, want %v", err, tc.want)
+			}
+			var fe *artifact.FileError
+			if tc.path != "" && (!errors.As(err, &fe) || fe.Path != tc.path) {
+				t.Fatalf("error %v does not name %q", err, tc.path)
+			}
+			// nothing may land outside dir
+			if _, err := os.Lstat(filepath.Join(filepath.Dir(dir), "evil.yaml")); err == nil {
+				t.Fatal("wrote outside the extraction dir")
+			}
+		})
+	}
+}
+
+func TestExtractDecompressionBomb(t *testing.T) {
+	// 64 MiB of zeros in one file compresses to ~64 KiB; with a 1 MiB cap, extraction
+	// must stop having read little more than the cap.
+	var buf bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(gz)
+	const size = 64 << 20
+	tw.WriteHeader(&tar.Header{Name: "bomb", Typeflag: tar.TypeReg, Size: size, Mode: 0o644})
+	io.CopyN(tw, zeroReader{}, size)
+	tw.Close()
+	gz.Close()
+	if buf.Len() > 1<<20 {
+		t.Fatalf("bomb is %d bytes compressed", buf.Len())
+	}
+	_, _, err := extract(t, buf.Bytes(), artifact.ExtractOptions{MaxTotalSize: 1 << 20, MaxFileSize: 128 << 20})
+	if !errors.Is(err, artifact.ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+func TestExtractRefusesNonEmptyDirAndGarbage(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "x"), nil, 0o644)
+	if _, err := artifact.Extract(context.Background(), bytes.NewReader(mkTar(t, entry{name: "a", body: "1"})), dir, artifact.ExtractOptions{}); err == nil {
+		t.Fatal("extracted into a non-empty directory")
+	}
+	if _, _, err := extract(t, []byte("not gzip at all"), artifact.ExtractOptions{}); !errors.Is(err, artifact.ErrUnsafeArchive) {
+		t.Fatalf("got %v", err)
+	}
+	data := mkTar(t, entry{name: "a", body: strings.Repeat("y", 5000)})
+	if _, _, err := extract(t, data[:len(data)/2], artifact.ExtractOptions{}); err == nil {
+		t.Fatal("a truncated archive must fail")
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	f.Add(mkTar(f, entry{name: "a.yaml", body: cm}))
+	f.Add(mkTar(f, entry{name: "../x", body: "x"}))
+	f.Add(mkTar(f, entry{name: "d/", typ: tar.TypeDir}, entry{name: "d/x", body: "x"}))
+	f.Add(mkTar(f, entry{name: "l", typ: tar.TypeSymlink, linkname: "/"}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		files, err := artifact.Extract(context.Background(), bytes.NewReader(data), dir, artifact.ExtractOptions{MaxTotalSize: 1 << 20, MaxFiles: 100})
+		// Whatever happened, every path under dir is a regular file or a directory,
+		// and nothing escaped (os.Root guarantees it; this checks the tree).
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() && !d.IsDir() {
+				t.Fatalf("extraction created %s of type %v", p, d.Type())
+			}
+			return nil
+		})
+		if err == nil {
+			for _, f := range files {
+				if strings.Contains(f.Path, "..") && (strings.HasPrefix(f.Path, "../") || strings.Contains(f.Path, "/../")) {
+					t.Fatalf("accepted %q", f.Path)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,195 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+
+	"oras.land/oras-go/v2/registry/remote"
+	orasauth "oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/auth"
+)
+
+// CredentialResolver finds the credential for a registry host and says which source
+// it came from. auth.Chain implements it.
+type CredentialResolver interface {
+	Resolve(ctx context.Context, host string) (auth.Credential, string, error)
+}
+
+// Options configures a [Client].
+type Options struct {
+	// Credentials for registries; nil means anonymous access.
+	Credentials CredentialResolver
+	// Insecure allows plain HTTP to registries that are not on loopback.
+	Insecure bool
+	// HTTPClient is the transport; nil means oras-go's retrying client (5xx, 408 and
+	// 429 retried with backoff, Retry-After honoured; never 401/403).
+	HTTPClient *http.Client
+	// UserAgent is sent with every request.
+	UserAgent string
+	// Logger receives debug records of registry operations; nil discards them.
+	Logger *slog.Logger
+}
+
+// Client talks to OCI registries. It is safe for concurrent use.
+type Client struct {
+	opts  Options
+	log   *slog.Logger
+	cache orasauth.Cache
+
+	mu      sync.Mutex
+	sources map[string]string // host → name of the credential source used
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = retry.DefaultClient
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "gitless"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{opts: opts, log: log, cache: orasauth.NewCache(), sources: map[string]string{}}
+}
+
+func (c *Client) repository(ref artifact.Reference) (*remote.Repository, error) {
+	plain := artifact.IsLoopback(ref.Registry)
+	if !plain && c.opts.Insecure {
+		plain = true
+	}
+	repo, err := remote.NewRepository(ref.Repo())
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %v", artifact.ErrInvalidReference, ref, err)
+	}
+	repo.PlainHTTP = plain
+	header := http.Header{}
+	header.Set("User-Agent", c.opts.UserAgent)
+	repo.Client = &orasauth.Client{
+		Client: c.opts.HTTPClient,
+		Header: header,
+		Cache:  c.cache,
+		Credential: func(ctx context.Context, host string) (orasauth.Credential, error) {
+			return c.credential(ctx, host)
+		},
+	}
+	return repo, nil
+}
+
+func (c *Client) credential(ctx context.Context, host string) (orasauth.Credential, error) {
+	if c.opts.Credentials == nil {
+		return orasauth.EmptyCredential, nil
+	}
+	cred, source, err := c.opts.Credentials.Resolve(ctx, host)
+	if err != nil {
+		return orasauth.EmptyCredential, fmt.Errorf("looking up credentials for %s: %w", host, err)
+	}
+	c.mu.Lock()
+	c.sources[host] = source
+	c.mu.Unlock()
+	if source != "" {
+		c.log.DebugContext(ctx, "registry credentials", "host", host, "source", source)
+	}
+	return orasauth.Credential{
+		Username:     cred.Username,
+		Password:     cred.Password,
+		RefreshToken: cred.IdentityToken,
+		AccessToken:  cred.RegistryToken,
+	}, nil
+}
+
+func (c *Client) sourceFor(host string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sources[host]
+}
+
+// AuthError is a registry's refusal (401 or 403).
+type AuthError struct {
+	Registry   string
+	Repository string
+	Op         string // what was being done: "pushing", "pulling", ...
+	StatusCode int
+	// Source names where the credential came from ("" when none was found).
+	Source string
+	Err    error
+}
+
+func (e *AuthError) Error() string {
+	what := "no credentials were found for it (looked in --creds, --docker-config, CI environment variables, docker config and credential helpers)"
+	if e.Source != "" {
+		what = "credentials from " + e.Source + " were used"
+	}
+	verb := "denied access"
+	if e.StatusCode == http.StatusUnauthorized {
+		verb = "did not accept the credentials"
+		if e.Source == "" {
+			verb = "requires authentication"
+		}
+	}
+	return fmt.Sprintf("%s %s/%s: registry %s %s (%d %s); %s",
+		e.Op, e.Registry, e.Repository, e.Registry, verb, e.StatusCode, http.StatusText(e.StatusCode), what)
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// ErrUnauthorized matches every *AuthError with errors.Is.
+var ErrUnauthorized = errors.New("registry denied access")
+
+func (e *AuthError) Is(target error) bool { return target == ErrUnauthorized }
+
+// wrap turns an oras-go error into one that says what was being done and where.
+func (c *Client) wrap(op string, ref artifact.Reference, err error) error {
+	if err == nil {
+		return nil
+	}
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden) {
+		return &AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: er.StatusCode, Source: c.sourceFor(ref.Registry), Err: err}
+	}
+	if errors.Is(err, orasauth.ErrBasicCredentialNotFound) {
+		return &AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: http.StatusUnauthorized, Err: err}
+	}
+	var ne net.Error
+	var oe *net.OpError
+	if errors.As(err, &oe) || errors.As(err, &ne) {
+		return fmt.Errorf("%s %s: cannot reach registry %s: %w", op, ref.Repo(), ref.Registry, err)
+	}
+	return fmt.Errorf("%s %s: %w", op, ref.Repo(), err)
+}
+
+func uniqueTags(tags []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range tags {
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// readAllCapped reads a document whose size the descriptor declared, refusing more.
+func readAllCapped(r io.Reader, size int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, size+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) != size {
+		return nil, fmt.Errorf("got %d bytes, the descriptor says %d", len(b), size)
+	}
+	return b, nil
+}

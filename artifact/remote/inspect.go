@@ -1,0 +1,191 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/gitless-dev/gitless/artifact"
+)
+
+// TagInfo is one tag of a repository with what it points at.
+type TagInfo struct {
+	Tag      string        `json:"tag"`
+	Digest   digest.Digest `json:"digest"`
+	Revision string        `json:"revision,omitempty"`
+	Source   string        `json:"source,omitempty"`
+	Created  string        `json:"created,omitempty"`
+	// Version is the tag parsed as a semantic version, when it is one.
+	Version string `json:"version,omitempty"`
+	// Err is set when the tag could not be read as an artifact (another kind of image,
+	// say); the listing goes on.
+	Err string `json:"error,omitempty"`
+}
+
+// ListOptions configures [Client.List].
+type ListOptions struct {
+	// SemVer keeps only tags that parse as semantic versions inside this range
+	// (Masterminds/semver syntax, as Flux's OCIRepository uses), newest first.
+	SemVer string
+	// Concurrency bounds the manifest requests in flight; zero means 8.
+	Concurrency int
+}
+
+// signatureTagRE matches the tags cosign and its peers put next to artifacts.
+var signatureTagRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.[a-z]+)?$`)
+
+// List returns the tags of a repository and what each points at. Signature,
+// attestation and SBOM tags (sha256-<hex>.sig and the like) are left out.
+func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts ListOptions) ([]TagInfo, error) {
+	repo, err := c.repository(repoRef)
+	if err != nil {
+		return nil, err
+	}
+	var constraint *semver.Constraints
+	if opts.SemVer != "" {
+		if constraint, err = semver.NewConstraint(opts.SemVer); err != nil {
+			return nil, fmt.Errorf("listing %s: semver range %q: %w", repoRef.Repo(), opts.SemVer, err)
+		}
+	}
+	var tags []string
+	if err := repo.Tags(ctx, "", func(page []string) error {
+		for _, t := range page {
+			if !signatureTagRE.MatchString(t) {
+				tags = append(tags, t)
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, c.wrap("listing", repoRef, err)
+	}
+	infos := make([]TagInfo, 0, len(tags))
+	for _, t := range tags {
+		ti := TagInfo{Tag: t}
+		if v, err := semver.NewVersion(t); err == nil {
+			if constraint != nil && !constraint.Check(v) {
+				continue
+			}
+			ti.Version = v.String()
+		} else if constraint != nil {
+			continue
+		}
+		infos = append(infos, ti)
+	}
+
+	n := opts.Concurrency
+	if n <= 0 {
+		n = 8
+	}
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, n)
+		mu   sync.Mutex
+		ferr error
+	)
+	for i := range infos {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(ti *TagInfo) {
+			defer func() { <-sem; wg.Done() }()
+			a, err := c.Fetch(ctx, repoRef.WithTag(ti.Tag))
+			if err != nil {
+				var ae *AuthError
+				if errors.As(err, &ae) || ctx.Err() != nil {
+					mu.Lock()
+					ferr = err
+					mu.Unlock()
+				}
+				ti.Err = err.Error()
+				return
+			}
+			ti.Digest = a.Descriptor.Digest
+			ti.Revision = a.Metadata.Revision
+			ti.Source = a.Metadata.Source
+			ti.Created = a.Manifest.Annotations[artifact.AnnotationCreated]
+		}(&infos[i])
+	}
+	wg.Wait()
+	if ferr != nil {
+		return nil, ferr
+	}
+	if constraint != nil {
+		sort.SliceStable(infos, func(i, j int) bool {
+			return semver.MustParse(infos[i].Version).GreaterThan(semver.MustParse(infos[j].Version))
+		})
+	} else {
+		sort.Slice(infos, func(i, j int) bool { return infos[i].Tag < infos[j].Tag })
+	}
+	return infos, nil
+}
+
+// Inspection is what [Client.Inspect] reports.
+type Inspection struct {
+	*Artifact
+	// Files is the content of the layer, when asked for.
+	Files []artifact.File `json:"files,omitempty"`
+}
+
+// Inspect fetches and checks an artifact's manifest; with files it also downloads
+// and extracts the layer (to a temporary directory, removed after) to list its files.
+func (c *Client) Inspect(ctx context.Context, ref artifact.Reference, files bool) (*Inspection, error) {
+	a, err := c.Fetch(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	in := &Inspection{Artifact: a}
+	if files {
+		if in.Files, err = c.remoteFiles(ctx, a); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+func (c *Client) remoteFiles(ctx context.Context, a *Artifact) ([]artifact.File, error) {
+	tmp, err := os.MkdirTemp("", "gitless-inspect-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	return c.extractLayer(ctx, a, tmp, artifact.ExtractOptions{})
+}
+
+// DiffResult is what [Client.Diff] reports.
+type DiffResult struct {
+	// Remote is the artifact compared against; nil when the tag does not exist.
+	Remote  *Artifact             `json:"remote,omitempty"`
+	Changes []artifact.FileChange `json:"changes"`
+}
+
+// Differs reports whether a push would change the content.
+func (d *DiffResult) Differs() bool { return len(d.Changes) > 0 }
+
+// Diff compares a built layer with what ref holds, file by file. When the layer
+// digests are equal no content is downloaded. A tag that does not exist counts as an
+// empty artifact (every file added).
+func (c *Client) Diff(ctx context.Context, ref artifact.Reference, layer *artifact.Layer) (*DiffResult, error) {
+	a, err := c.Fetch(ctx, ref)
+	if errors.Is(err, ErrNotFound) {
+		return &DiffResult{Changes: artifact.DiffTrees(nil, layer.Files)}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &DiffResult{Remote: a}
+	if a.Layer.Digest == layer.Descriptor.Digest {
+		return res, nil
+	}
+	remoteFiles, err := c.remoteFiles(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	res.Changes = artifact.DiffTrees(remoteFiles, layer.Files)
+	return res, nil
+}

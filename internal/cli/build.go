@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitless-dev/gitless/artifact"
+)
+
+func newBuildCmd(env Env, _ *globalFlags) *cobra.Command {
+	var (
+		outFile string
+		b       buildFlags
+		out     outputFlag
+	)
+	cmd := &cobra.Command{
+		Use:   "build DIR -f artifact.tgz",
+		Short: "Package a directory into the artifact's tar+gzip layer, offline",
+		Long: `Package DIR exactly as push would, without a registry, and write the layer to a file.
+The layer digest printed is the one push would upload.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			if outFile == "" {
+				return usagef("--file is required")
+			}
+			opts, err := b.options()
+			if err != nil {
+				return err
+			}
+			layer, err := artifact.Build(cmd.Context(), a[0], opts)
+			if err != nil {
+				return err
+			}
+			if err := writeFileAtomic(outFile, layer.Data); err != nil {
+				return fmt.Errorf("writing %s: %w", outFile, err)
+			}
+			if out.json() {
+				return writeJSON(env.Out, map[string]any{"file": outFile, "digest": layer.Descriptor.Digest, "size": layer.Descriptor.Size, "files": layer.Files})
+			}
+			fmt.Fprintf(env.Err, "packaged %d files into %s (%s)\n", len(layer.Files), outFile, humanSize(layer.Descriptor.Size))
+			fmt.Fprintln(env.Out, layer.Descriptor.Digest)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&outFile, "file", "f", "", "where to write the tar+gzip layer (required)")
+	b.AddFlags(cmd.Flags())
+	out.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// writeFileAtomic writes via a temporary file in the same directory, so a failure
+// leaves no half-written file.
+func writeFileAtomic(name string, data []byte) error {
+	tmp, err := os.CreateTemp(dirOf(name), ".gitless-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+func dirOf(name string) string {
+	for i := len(name) - 1; i >= 0; i-- {
+		if name[i] == '/' {
+			return name[:i+1]
+		}
+	}
+	return "."
+}

@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
+	var (
+		files bool
+		reg   registryFlags
+		out   outputFlag
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect oci://REGISTRY/REPOSITORY[:TAG|@DIGEST]",
+		Short: "Show an artifact's manifest, annotations, sizes and (with --files) content",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			ref, err := parseRef(a[0])
+			if err != nil {
+				return err
+			}
+			c, err := reg.client(cmd.Context(), env, g, ref.Registry)
+			if err != nil {
+				return err
+			}
+			in, err := c.Inspect(cmd.Context(), ref, files)
+			if err != nil {
+				return err
+			}
+			if out.json() {
+				return writeJSON(env.Out, map[string]any{
+					"url": in.Reference.String(), "digest": in.Descriptor.Digest, "mediaType": in.Descriptor.MediaType,
+					"size": in.Descriptor.Size, "manifest": in.Manifest, "metadata": in.Metadata, "files": in.Files,
+				})
+			}
+			w := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "URL:\t%s\n", in.Reference)
+			fmt.Fprintf(w, "Digest:\t%s\n", in.Descriptor.Digest)
+			fmt.Fprintf(w, "Media type:\t%s\n", in.Descriptor.MediaType)
+			fmt.Fprintf(w, "Manifest size:\t%d\n", in.Descriptor.Size)
+			fmt.Fprintf(w, "Config:\t%s %s (%d bytes)\n", in.Manifest.Config.MediaType, in.Manifest.Config.Digest, in.Manifest.Config.Size)
+			for _, l := range in.Manifest.Layers {
+				fmt.Fprintf(w, "Layer:\t%s %s (%s)\n", l.MediaType, l.Digest, humanSize(l.Size))
+			}
+			fmt.Fprintln(w, "Annotations:")
+			for _, k := range sortedKeys(in.Manifest.Annotations) {
+				fmt.Fprintf(w, "  %s:\t%s\n", k, in.Manifest.Annotations[k])
+			}
+			if files {
+				fmt.Fprintf(w, "Files (%d):\n", len(in.Files))
+				for _, f := range in.Files {
+					fmt.Fprintf(w, "  %s\t%o\t%d\t%s\n", f.Path, f.Mode, f.Size, f.Digest)
+				}
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&files, "files", false, "download the layer and list its files")
+	reg.AddFlags(cmd.Flags())
+	out.AddFlags(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gitless-dev/gitless/artifact"
+)
+
+// provenanceFlags say where an artifact comes from; what is not given is taken from
+// the CI's variables, then from git in the source directory.
+type provenanceFlags struct {
+	source      string
+	revision    string
+	created     string
+	annotations []string
+}
+
+func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (artifact.Metadata, error) {
+	m, err := artifact.ProvenanceFromEnv(env.Getenv)
+	if err != nil {
+		return m, usageError{err}
+	}
+	if p.source != "" {
+		m.Source = p.source
+	}
+	if p.revision != "" {
+		m.Revision = p.revision
+	}
+	if p.created != "" {
+		t, err := artifact.ParseCreated(p.created)
+		if err != nil {
+			return m, usagef("--created: %v", err)
+		}
+		m.Created = t
+	}
+	if env.Git != nil && (m.Source == "" || m.Revision == "" || m.Created.IsZero()) {
+		fromGit(ctx, env, dir, &m)
+	}
+	for _, a := range p.annotations {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return m, usagef("--annotation %q: want KEY=VALUE", a)
+		}
+		if m.Annotations == nil {
+			m.Annotations = map[string]string{}
+		}
+		m.Annotations[k] = v
+	}
+	return m, nil
+}
+
+// fromGit fills empty provenance fields from the git checkout holding dir, if any.
+func fromGit(ctx context.Context, env Env, dir string, m *artifact.Metadata) {
+	git := func(args ...string) string {
+		out, err := env.Git(ctx, dir, args...)
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(out)
+	}
+	if m.Revision == "" {
+		if sha := git("rev-parse", "HEAD"); sha != "" {
+			ref := git("rev-parse", "--abbrev-ref", "HEAD")
+			if ref == "HEAD" {
+				ref = ""
+			}
+			m.Revision = artifact.FluxRevision(ref, sha)
+		}
+	}
+	if m.Source == "" {
+		m.Source = git("config", "--get", "remote.origin.url")
+	}
+	if m.Created.IsZero() {
+		if ts := git("log", "-1", "--format=%ct"); ts != "" {
+			if t, err := artifact.ParseCreated(ts); err == nil {
+				m.Created = t
+			}
+		}
+	}
+}
+
+func describeMeta(m artifact.Metadata) string {
+	created := "none"
+	if !m.Created.IsZero() {
+		created = m.Created.Format("2006-01-02T15:04:05Z07:00")
+	}
+	return fmt.Sprintf("source=%s revision=%s created=%s", orNone(m.Source), orNone(m.Revision), created)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
+)
+
+type pushOptions struct {
+	path           string
+	tags           []string
+	movingTags     []string
+	allowOverwrite bool
+	prov           provenanceFlags
+	build          buildFlags
+	reg            registryFlags
+	out            outputFlag
+}
+
+// pushOutput is what push prints with -o json.
+type pushOutput struct {
+	URL        string             `json:"url"`
+	Repository string             `json:"repository"`
+	Tag        string             `json:"tag,omitempty"`
+	Tags       []string           `json:"tags"`
+	Digest     string             `json:"digest"`
+	Unchanged  bool               `json:"unchanged"`
+	Updates    []remote.TagUpdate `json:"tagUpdates"`
+	Layer      string             `json:"layerDigest"`
+	Files      int                `json:"files"`
+	Metadata   artifact.Metadata  `json:"metadata"`
+}
+
+func newPushCmd(env Env, g *globalFlags) *cobra.Command {
+	o := &pushOptions{}
+	cmd := &cobra.Command{
+		Use:   "push oci://REGISTRY/REPOSITORY[:TAG] --path DIR",
+		Short: "Package a directory of manifests and push it as an OCI artifact",
+		Long: `Package DIR (recursively) into one reproducible tar+gzip layer with Flux's media types
+and push it. Tags are immutable: pushing a tag that points at another digest fails unless
+the tag is listed with --moving-tag (default: latest) or --allow-overwrite is given. A push
+whose content equals what every tag already holds uploads nothing and says so.
+
+Provenance (source, revision, created) comes from the flags, else from GitHub Actions or
+GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the clock.`,
+		Example: `  gitless push oci://ghcr.io/acme/app-manifests:$GITHUB_SHA --path ./deploy --tag latest
+  gitless push oci://127.0.0.1:5000/demo:v1.0.0 --path ./deploy --source https://github.com/acme/app \
+    --revision main@sha1:0123abc... --created 2026-01-01T00:00:00Z -o json`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := o.out.validate(); err != nil {
+				return err
+			}
+			if o.path == "" {
+				return usagef("--path is required")
+			}
+			ref, err := parseRef(a[0])
+			if err != nil {
+				return err
+			}
+			if ref.Digest != "" {
+				return usagef("push takes a tag, not a digest: %s", ref)
+			}
+			bopts, err := o.build.options()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			meta, err := o.prov.metadata(ctx, env, o.path)
+			if err != nil {
+				return err
+			}
+			layer, err := artifact.Build(ctx, o.path, bopts)
+			if err != nil {
+				return err
+			}
+			c, err := o.reg.client(ctx, env, g, ref.Registry)
+			if err != nil {
+				return err
+			}
+			popts := remote.PushOptions{
+				Tags:   o.tags,
+				Policy: artifact.TagPolicy{AllowOverwrite: o.allowOverwrite, Moving: o.movingTags},
+			}
+			res, err := c.Push(ctx, ref, layer, meta, popts)
+			if err != nil {
+				return err
+			}
+			if o.out.json() {
+				out := pushOutput{
+					URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Digest: res.Digest.String(),
+					Unchanged: res.Unchanged, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta,
+				}
+				out.Tags = []string{}
+				for _, t := range res.Tags {
+					out.Tags = append(out.Tags, t.Tag)
+				}
+				return writeJSON(env.Out, out)
+			}
+			if res.Unchanged {
+				fmt.Fprintf(env.Err, "unchanged: every tag already points at %s; nothing uploaded\n", res.Digest)
+			} else {
+				fmt.Fprintf(env.Err, "pushed %d files (%s compressed, %d blobs uploaded) with %s\n",
+					len(layer.Files), humanSize(layer.Descriptor.Size), res.Uploaded, describeMeta(meta))
+			}
+			for _, t := range res.Tags {
+				switch {
+				case !t.Changed:
+					fmt.Fprintf(env.Err, "  %s: unchanged\n", t.Tag)
+				case t.Previous == "":
+					fmt.Fprintf(env.Err, "  %s: new\n", t.Tag)
+				default:
+					fmt.Fprintf(env.Err, "  %s: moved from %s\n", t.Tag, t.Previous)
+				}
+			}
+			fmt.Fprintln(env.Out, res.Reference.String())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.path, "path", "", "directory to package (required)")
+	f.StringArrayVarP(&o.tags, "tag", "t", nil, "further tag to point at the artifact (repeatable)")
+	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable)")
+	f.BoolVar(&o.allowOverwrite, "allow-overwrite", false, "let any existing tag move to the new digest")
+	f.StringVar(&o.prov.source, "source", "", "source repository URL (org.opencontainers.image.source)")
+	f.StringVar(&o.prov.revision, "revision", "", "source revision, Flux's form: BRANCH@sha1:SHA (org.opencontainers.image.revision)")
+	f.StringVar(&o.prov.created, "created", "", "creation time, RFC 3339 or Unix seconds (default: SOURCE_DATE_EPOCH, then the commit time)")
+	f.StringArrayVarP(&o.prov.annotations, "annotation", "a", nil, "extra manifest annotation KEY=VALUE (repeatable)")
+	o.build.AddFlags(f)
+	o.reg.AddFlags(f)
+	o.out.AddFlags(f)
+	return cmd
+}
