@@ -1,0 +1,126 @@
+# bench/lib.sh — shared helpers for the bench/*.sh scripts. Source it; it sets no options.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   bench_init                       # ROOT, TMP (removed on exit), cleanup trap
+#   PEERS=$(bench_peers flux registry)
+#   registry_start "$PEERS/registry" # REGISTRY=127.0.0.1:PORT, stopped on exit
+#   bench_time out.json err.log -- cmd args...   # LAST_NS = whole-process wall time
+#   stats samples.txt                # "median p90" of one number per line
+#
+# Timing uses bash's $EPOCHREALTIME (microseconds, no fork), so the only overhead measured
+# besides the command is the fork+exec that every tool pays alike.
+
+BENCH_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_LIB_DIR/.." && pwd)
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+
+blog() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+bdie() { blog "error: $*"; exit 1; }
+
+BENCH_CLEANUP=()
+bench_cleanup() {
+  local i
+  for ((i = ${#BENCH_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${BENCH_CLEANUP[i]}" || true; done
+  BENCH_CLEANUP=()
+}
+# on_exit CMD: run CMD (a string, evaluated) on exit, in reverse order of registration.
+on_exit() { BENCH_CLEANUP+=("$1"); }
+
+# bench_init: make TMP, install the exit trap. BENCH_KEEP=1 keeps TMP for a look afterwards.
+bench_init() {
+  TMP=$(mktemp -d "${TMPDIR:-/tmp}/gitless-bench.XXXXXX")
+  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then on_exit "blog 'kept $TMP'"; else on_exit "rm -rf '$TMP'"; fi
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# bench_peers TOOL...: build (once, cached) the named peer tools; prints their directory.
+bench_peers() { "$ROOT/hack/build-peers.sh" "$@"; }
+
+# bench_gitless: the gitless binary to measure. GITLESS_BIN overrides; otherwise built once
+# from this checkout into TMP.
+bench_gitless() {
+  if [[ -n "${GITLESS_BIN:-}" ]]; then command -v "$GITLESS_BIN" || bdie "GITLESS_BIN=$GITLESS_BIN not found"; return; fi
+  (cd "$ROOT" && go build -trimpath -o "$TMP/gitless" ./cmd/gitless) >&2 || bdie "building ./cmd/gitless failed"
+  echo "$TMP/gitless"
+}
+
+# gentree DIR [OBJECTS FILES]: the deterministic manifest tree of bench/gentree.
+gentree() {
+  (cd "$ROOT" && go run ./bench/gentree -out "$1" -objects "${2:-1000}" -files "${3:-100}")
+}
+
+# registry_start REGISTRY_BIN: the CNCF distribution registry on 127.0.0.1 with a free port and
+# storage in TMP, logs in TMP/registry.log. Sets REGISTRY (host:port) and REGISTRY_PID.
+registry_start() {
+  local bin=$1 dir=$TMP/registry port try
+  mkdir -p "$dir/data"
+  for try in 1 2 3 4 5; do
+    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && continue
+    cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOF
+    "$bin" serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 &
+    REGISTRY_PID=$!
+    on_exit "kill $REGISTRY_PID 2>/dev/null; wait $REGISTRY_PID 2>/dev/null"
+    local i
+    for ((i = 0; i < 100; i++)); do
+      if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+        REGISTRY=127.0.0.1:$port
+        blog "registry $REGISTRY (pid $REGISTRY_PID, log $dir/registry.log)"
+        return
+      fi
+      kill -0 "$REGISTRY_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill "$REGISTRY_PID" 2>/dev/null || true
+    blog "registry did not come up on port $port (try $try)"
+  done
+  tail -n 20 "$dir/registry.log" >&2
+  bdie "cannot start the registry"
+}
+
+# now_us: wall clock in microseconds, without forking.
+now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "${t#0}"; }
+
+# bench_time OUT ERR -- CMD...: run CMD with stdout to OUT and stderr to ERR; sets LAST_NS to
+# its wall time in nanoseconds (microsecond resolution). Returns CMD's status.
+bench_time() {
+  local out=$1 err=$2 t0 t1 rc=0
+  shift 3
+  t0=${EPOCHREALTIME//[!0-9]/}
+  "$@" >"$out" 2>"$err" || rc=$?
+  t1=${EPOCHREALTIME//[!0-9]/}
+  LAST_NS=$(((10#$t1 - 10#$t0) * 1000))
+  return $rc
+}
+
+# stats FILE: "median p90" (nearest rank) of the numbers in FILE, one per line.
+stats() {
+  sort -n "$1" | awk '{v[NR] = $1} END {
+    if (NR == 0) { print "NaN NaN"; exit }
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    r = int(0.9 * NR); if (r < 0.9 * NR) r++
+    printf "%d %d\n", m, v[r] }'
+}
+
+# ms NS: nanoseconds as milliseconds with one decimal.
+ms() { awk -v n="$1" 'BEGIN { printf "%.1f", n / 1e6 }'; }
+
+# ratio A B: A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "NaN"; else printf "%.2f", a / b }'; }
+
+# json_field FILE NAME: the first string value of "NAME" in a JSON document (no jq needed).
+json_field() { tr -d '\n' <"$1" | sed -n 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p'; }
