@@ -1,0 +1,227 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/internal/cli"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+)
+
+type result struct {
+	code     int
+	out, err string
+}
+
+// run executes the gitless CLI in-process, as a user would from a shell, with env as
+// the only environment.
+func run(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := cli.Env{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
+	code := cli.Main(context.Background(), cli.NewGitlessCommand(e), args, e)
+	return result{code, out.String(), errb.String()}
+}
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		abs := filepath.Join(dir, p)
+		os.MkdirAll(filepath.Dir(abs), 0o755)
+		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: \"1\"\n"
+
+func TestPushPullInspectListTagDiff(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	home := t.TempDir()
+	env := map[string]string{"HOME": home}
+	src := writeTree(t, map[string]string{"app/cm.yaml": cm, "kustomization.yaml": "resources: [app/cm.yaml]\n"})
+	url := "oci://" + reg.Host() + "/demo/app"
+
+	r := run(t, env, "push", url+":1a2b3c4", "--path", src, "--source", "https://github.com/acme/app",
+		"--revision", "main@sha1:1a2b3c4d5e6f", "--created", "2026-01-02T03:04:05Z", "--tag", "latest", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("push: %d %s", r.code, r.err)
+	}
+	var pushed struct {
+		URL, Repository, Tag, Digest string
+		Tags                         []string
+		Unchanged                    bool
+	}
+	if err := json.Unmarshal([]byte(r.out), &pushed); err != nil {
+		t.Fatalf("push -o json: %v\n%s", err, r.out)
+	}
+	if pushed.Repository != reg.Host()+"/demo/app" || pushed.Tag != "1a2b3c4" || !strings.HasPrefix(pushed.Digest, "sha256:") ||
+		strings.Join(pushed.Tags, ",") != "1a2b3c4,latest" || pushed.Unchanged || !strings.HasSuffix(pushed.URL, "@"+pushed.Digest) {
+		t.Fatalf("push output %+v", pushed)
+	}
+
+	// the same again: says it is unchanged, and prints the pinned reference
+	r = run(t, env, "push", url+":1a2b3c4", "--path", src, "--source", "https://github.com/acme/app",
+		"--revision", "main@sha1:1a2b3c4d5e6f", "--created", "2026-01-02T03:04:05Z")
+	if r.code != 0 || !strings.Contains(r.err, "unchanged") || strings.TrimSpace(r.out) != url+":1a2b3c4@"+pushed.Digest {
+		t.Fatalf("second push: %+v", r)
+	}
+
+	// other content under the same commit tag: exit 5, tag kept
+	os.WriteFile(filepath.Join(src, "app/cm.yaml"), []byte(strings.Replace(cm, `"1"`, `"2"`, 1)), 0o644)
+	r = run(t, env, "push", url+":1a2b3c4", "--path", src, "--created", "0")
+	if r.code != cli.ExitTagConflict || !strings.Contains(r.err, "already points at "+pushed.Digest) {
+		t.Fatalf("conflicting push: %+v", r)
+	}
+
+	// diff says what would change; exit 3
+	r = run(t, env, "diff", src, url+":1a2b3c4")
+	if r.code != cli.ExitDiffers || strings.TrimSpace(r.out) != "M app/cm.yaml" {
+		t.Fatalf("diff: %+v", r)
+	}
+
+	out := filepath.Join(t.TempDir(), "pulled")
+	r = run(t, env, "pull", url+":latest", "-d", out)
+	if r.code != 0 {
+		t.Fatalf("pull: %+v", r)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "app/cm.yaml")); string(b) != cm {
+		t.Fatalf("pulled %q", b)
+	}
+	r = run(t, env, "diff", out, url+":latest")
+	if r.code != 0 || r.out != "" {
+		t.Fatalf("diff of the pulled tree: %+v", r)
+	}
+
+	r = run(t, env, "inspect", url+":latest", "--files", "-o", "json")
+	var in struct {
+		Digest   string
+		Metadata struct{ Source, Revision string }
+		Files    []struct{ Path string }
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &in) != nil || in.Digest != pushed.Digest || in.Metadata.Revision != "main@sha1:1a2b3c4d5e6f" || len(in.Files) != 2 {
+		t.Fatalf("inspect: %+v", r)
+	}
+	r = run(t, env, "inspect", url+":latest")
+	if r.code != 0 || !strings.Contains(r.out, "org.opencontainers.image.source:") || !strings.Contains(r.out, "application/vnd.cncf.flux.content.v1.tar+gzip") {
+		t.Fatalf("inspect text: %+v", r)
+	}
+
+	r = run(t, env, "tag", url+":1a2b3c4", "--tag", "production", "--tag", "v1.0.0")
+	if r.code != 0 || !strings.Contains(r.err, "production: new") {
+		t.Fatalf("tag: %+v", r)
+	}
+	r = run(t, env, "list", url)
+	if r.code != 0 || !strings.Contains(r.out, "production") || !strings.Contains(r.out, "main@sha1:1a2b3c4d5e6f") {
+		t.Fatalf("list: %+v", r)
+	}
+	r = run(t, env, "list", url, "--semver", ">=1.0.0", "-o", "json")
+	var tags []struct{ Tag string }
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &tags) != nil || len(tags) != 1 || tags[0].Tag != "v1.0.0" {
+		t.Fatalf("list --semver: %+v", r)
+	}
+}
+
+func TestBuildIsOfflineAndMatchesPush(t *testing.T) {
+	src := writeTree(t, map[string]string{"cm.yaml": cm})
+	f := filepath.Join(t.TempDir(), "a.tgz")
+	r := run(t, nil, "build", src, "-f", f)
+	if r.code != 0 || !strings.HasPrefix(r.out, "sha256:") {
+		t.Fatalf("build: %+v", r)
+	}
+	reg := registry.NewT(t, registry.Options{})
+	r2 := run(t, map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}, "push", "oci://"+reg.Host()+"/x:v1.0.0", "--path", src, "-o", "json")
+	if r2.code != 0 || !strings.Contains(r2.out, `"layerDigest": "`+strings.TrimSpace(r.out)+`"`) || !strings.Contains(r2.out, `"created": "2023-11-14T22:13:20Z"`) {
+		t.Fatalf("push layer digest differs from build's or created not from SOURCE_DATE_EPOCH: %+v", r2)
+	}
+}
+
+func TestCIProvenance(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	src := writeTree(t, map[string]string{"cm.yaml": cm})
+	gh := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/app",
+		"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_REF_NAME": "main", "GITHUB_RUN_ID": "42",
+		"SOURCE_DATE_EPOCH": "1700000000",
+	}
+	r := run(t, gh, "push", "oci://"+reg.Host()+"/gh:0123456", "--path", src, "-o", "json")
+	for _, want := range []string{`"source": "https://github.com/acme/app"`, `"revision": "main@sha1:0123456789abcdef0123456789abcdef01234567"`, `"buildURL": "https://github.com/acme/app/actions/runs/42"`} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("GitHub provenance: missing %s in %s %s", want, r.out, r.err)
+		}
+	}
+	gl := map[string]string{
+		"GITLAB_CI": "true", "CI_PROJECT_URL": "https://gitlab.com/acme/app", "CI_COMMIT_SHA": "89abcdef0123456789abcdef0123456789abcdef",
+		"CI_COMMIT_REF_NAME": "release", "CI_JOB_URL": "https://gitlab.com/acme/app/-/jobs/7", "CI_COMMIT_TIMESTAMP": "2026-03-04T05:06:07+01:00",
+	}
+	r = run(t, gl, "push", "oci://"+reg.Host()+"/gl:89abcde", "--path", src, "-o", "json")
+	for _, want := range []string{`"source": "https://gitlab.com/acme/app"`, `"revision": "release@sha1:89abcdef0123456789abcdef0123456789abcdef"`, `"created": "2026-03-04T04:06:07Z"`} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("GitLab provenance: missing %s in %s %s", want, r.out, r.err)
+		}
+	}
+}
+
+func TestRegistryCredentialsFromCI(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{Auth: registry.AuthToken})
+	src := writeTree(t, map[string]string{"cm.yaml": cm})
+	url := "oci://" + reg.Host() + "/group/project:1a2b3c4"
+	// GitLab: CI_REGISTRY names the host, CI_REGISTRY_USER/PASSWORD the credentials
+	gl := map[string]string{"CI_REGISTRY": reg.Host(), "CI_REGISTRY_USER": reg.Username, "CI_REGISTRY_PASSWORD": reg.Password, "SOURCE_DATE_EPOCH": "1"}
+	if r := run(t, gl, "push", url, "--path", src); r.code != 0 {
+		t.Fatalf("push with CI_REGISTRY_*: %+v", r)
+	}
+	// a wrong job token: exit 4, the source is named, the secret is not
+	bad := map[string]string{"CI_REGISTRY": reg.Host(), "CI_JOB_TOKEN": "glcbt-secret-value-123", "HOME": t.TempDir()}
+	r := run(t, bad, "pull", url, "-d", filepath.Join(t.TempDir(), "o"), "--verbose")
+	if r.code != cli.ExitDenied || !strings.Contains(r.err, "CI_JOB_TOKEN") || strings.Contains(r.err+r.out, "glcbt-secret-value-123") {
+		t.Fatalf("bad CI_JOB_TOKEN: %+v", r)
+	}
+	// --creds
+	r = run(t, map[string]string{"HOME": t.TempDir()}, "inspect", url, "--creds", reg.Username+":"+reg.Password, "--verbose")
+	if r.code != 0 || strings.Contains(r.err+r.out, reg.Password) {
+		t.Fatalf("--creds: %+v", r)
+	}
+	// a dockerconfigjson file
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	os.WriteFile(cfg, []byte(`{"auths":{"`+reg.Host()+`":{"username":"`+reg.Username+`","password":"`+reg.Password+`"}}}`), 0o600)
+	if r := run(t, map[string]string{"HOME": t.TempDir()}, "inspect", url, "--docker-config", cfg); r.code != 0 {
+		t.Fatalf("--docker-config: %+v", r)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	url := "oci://" + reg.Host() + "/x:v1"
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing dir", []string{"push", url, "--path", "/nonexistent/dir"}, cli.ExitError, "/nonexistent/dir: source directory does not exist"},
+		{"empty dir", []string{"push", url, "--path", t.TempDir()}, cli.ExitError, "--allow-empty"},
+		{"bad yaml", []string{"push", url, "--path", writeTree(t, map[string]string{"a/b.yaml": "a: [\n"})}, cli.ExitError, "a/b.yaml:1: invalid YAML"},
+		{"bad reference", []string{"push", "oci://ghcr.io/Bad/Name:v1", "--path", "."}, cli.ExitUsage, "invalid artifact reference"},
+		{"no host", []string{"pull", "oci://acme/app:v1", "-d", "x"}, cli.ExitUsage, "not a registry host"},
+		{"over the cap", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm}), "--max-size", "10"}, cli.ExitError, "over the size limit"},
+		{"unknown flag", []string{"push", "--nope"}, cli.ExitUsage, "unknown flag"},
+		{"missing tag", []string{"pull", "oci://" + reg.Host() + "/x:nope", "-d", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "nope"},
+		{"bad creds syntax", []string{"inspect", url, "--creds", "nocolon"}, cli.ExitUsage, "--creds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, map[string]string{"HOME": t.TempDir()}, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.err, tc.want) {
+				t.Fatalf("exit %d, stderr %q; want exit %d and %q", r.code, r.err, tc.code, tc.want)
+			}
+		})
+	}
+}
