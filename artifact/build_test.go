@@ -178,18 +178,18 @@ func TestBuildArchiveHeaders(t *testing.T) {
 
 func TestBuildIgnoreRules(t *testing.T) {
 	dir := writeTree(t, map[string]string{
-		"app.yaml":               cm,
-		".git/config":            "[core]",
+		"app.yaml":                cm,
+		".git/config":             "[core]",
 		".github/workflows/a.yml": "on: push",
-		"logo.png":               "png",
-		"bundle.tar.gz":          "tgz",
-		"keep.png":               "png",
-		"notes/todo.md":          "x",
-		"sub/drop.yaml":          cm,
-		"sub/keep.yaml":          cm,
-		"sub/.gitlessignore":     "drop.yaml\n",
-		".gitlessignore":         "# comment\nnotes/\n!keep.png\n",
-		"secret.env":             "A=1",
+		"logo.png":                "png",
+		"bundle.tar.gz":           "tgz",
+		"keep.png":                "png",
+		"notes/todo.md":           "x",
+		"sub/drop.yaml":           cm,
+		"sub/keep.yaml":           cm,
+		"sub/.gitlessignore":      "drop.yaml\n",
+		".gitlessignore":          "# comment\nnotes/\n!keep.png\n",
+		"secret.env":              "A=1",
 	})
 	l := build(t, dir, artifact.BuildOptions{Ignore: []string{"*.env"}})
 	if got, want := paths(l.Files), "app.yaml,keep.png,sub/keep.yaml"; got != want {

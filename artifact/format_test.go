@@ -63,7 +63,9 @@ func TestParseManifestRefuses(t *testing.T) {
 		{"mixed", mutate(func(c map[string]any) { c["manifests"] = []any{} }), ocispec.MediaTypeImageManifest, "manifests"},
 		{"docker media type", mutate(func(c map[string]any) { c["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json" }), "", "media type"},
 		{"declared differs", m.Bytes, "application/vnd.docker.distribution.manifest.v2+json", "media type"},
-		{"foreign config", mutate(func(c map[string]any) { c["config"].(map[string]any)["mediaType"] = "application/vnd.oci.image.config.v1+json" }), "", "config media type"},
+		{"foreign config", mutate(func(c map[string]any) {
+			c["config"].(map[string]any)["mediaType"] = "application/vnd.oci.image.config.v1+json"
+		}), "", "config media type"},
 		{"no content layer", mutate(func(c map[string]any) { c["layers"] = []any{} }), "", "no layer"},
 		{"two content layers", mutate(func(c map[string]any) { ls := c["layers"].([]any); c["layers"] = append(ls, ls[0]) }), "", "2 layers"},
 		{"bad layer digest", mutate(func(c map[string]any) { c["layers"].([]any)[0].(map[string]any)["digest"] = "sha256:zz" }), "", "digest"},

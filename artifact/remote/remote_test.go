@@ -185,7 +185,9 @@ func TestFailedPushLeavesTagWhereItWas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ft := &failingTransport{match: func(r *http.Request) bool { return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") }}
+	ft := &failingTransport{match: func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/")
+	}}
 	c := remote.New(remote.Options{HTTPClient: &http.Client{Transport: ft}})
 	_, err = c.Push(ctx, ref, buildFiles(t, map[string]string{"a.yaml": "v: 2\n"}), meta, remote.DefaultPushOptions())
 	if err == nil || ft.hits.Load() == 0 {
