@@ -8,7 +8,8 @@
 # tool gives the same manifest digest for the same tree after every file was touched and made
 # group-writable. Exits non-zero only when a push fails, never on a missed target.
 #
-# Env: GITLESS_BIN (a gitless binary to use instead of building ./cmd/gitless), BENCH_KEEP=1
+# Env: GITLESS_BIN (a gitless binary to use instead of building ./cmd/gitless), GITLESS_FLAGS
+# (extra flags for gitless push, split on spaces, e.g. --skip-yaml-check), BENCH_KEEP=1
 # (keep the temp dir), BENCH_RESULTS (where the per-push TSV goes; default bench/results).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -36,7 +37,7 @@ bench_init
 PEERS=$(bench_peers flux registry)
 FLUX=$PEERS/flux
 GITLESS=$(bench_gitless)
-blog "gitless: $GITLESS; flux: $FLUX ($(cat "$PEERS/.flux.version"))"
+blog "gitless: $GITLESS ${GITLESS_FLAGS:-}; flux: $FLUX ($(cat "$PEERS/.flux.version"))"
 
 TREE=$TMP/tree
 gentree "$TREE" "$OBJECTS" "$FILES"
@@ -52,7 +53,7 @@ push() {
   local url=oci://$REGISTRY/$repo:$TAG
   local cmd
   case $tool in
-    gitless) cmd=("$GITLESS" push "$url" --path "$dir" --source "$SOURCE" --revision "$REVISION" --created "$CREATED" -o json) ;;
+    gitless) cmd=("$GITLESS" push "$url" --path "$dir" --source "$SOURCE" --revision "$REVISION" --created "$CREATED" -o json ${GITLESS_FLAGS:-}) ;;
     flux) cmd=("$FLUX" push artifact "$url" --path "$dir" --source "$SOURCE" --revision "$REVISION" --reproducible --output json) ;;
   esac
   if ! bench_time "$out" "$err" -- "${cmd[@]}"; then

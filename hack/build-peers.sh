@@ -4,6 +4,7 @@
 #
 #   hack/build-peers.sh                  # every tool
 #   hack/build-peers.sh flux registry    # only these (all that bench/push.sh needs)
+#   hack/build-peers.sh --list           # the tools and their pinned versions
 #   PATH="$(hack/build-peers.sh kubectl):$PATH"
 #
 # Binaries go to $(hack/cache-dir.sh)/peers/bin; each has a .NAME.version file next to it and
@@ -20,7 +21,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$("$HERE/cache-dir.sh")/peers
 BIN=$ROOT/bin WORK=$ROOT/build
 FORCE=${FORCE:-0}
-export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0
+# GOFLAGS from the caller's environment (-mod=vendor, tags) would only break the wrappers.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local} CGO_ENABLED=0 GOFLAGS=-mod=mod
 mkdir -p "$BIN" "$WORK"
 
 # NAME -> the MODULE@VERSION it is built from (also what .NAME.version holds), and its main
@@ -137,7 +139,7 @@ import (
 
 func main() {
 	// klog's verbosity must be set before the command tree is built (plugins, kuberc).
-	_ = logs.GlogSetter(cmd.GetLogVerbosity(os.Args))
+	_, _ = logs.GlogSetter(cmd.GetLogVerbosity(os.Args))
 	if err := cli.RunNoErrOutput(cmd.NewDefaultKubectlCommand()); err != nil {
 		util.CheckErr(err)
 	}
@@ -151,17 +153,17 @@ EOF
 # Flux's source-controller, run out of cluster against a test kube-apiserver, is the reference
 # consumer of artifacts and signatures. v1.9.0: the last release for Go 1.26 whose
 # dependencies are all on the proxy. Its tests' dependencies are not, so no `go mod tidy`:
-# `go get` plus -mod=mod resolves only what the binary imports. Its CRDs are copied to
+# `go get` plus -mod=mod (set above) resolves only what the binary imports. Its CRDs are copied to
 # BIN/source-controller-crds.
 build_source-controller() {
   local mv=${MODVER[source-controller]} d=$WORK/source-controller src
   wrapper source-controller \
     $'\nreplace github.com/opencontainers/go-digest => github.com/opencontainers/go-digest v1.0.1-0.20220411205349-bde1400a84be\n'
   (cd "$d" && run get.log go get "$mv")
-  src=$(cd "$d" && go list -mod=mod -m -f '{{.Dir}}' "${mv%@*}")
+  src=$(cd "$d" && go list -m -f '{{.Dir}}' "${mv%@*}")
   rm -rf "$BIN/source-controller-crds"
   cp -r "$src/config/crd/bases" "$BIN/source-controller-crds"; chmod -R u+w "$BIN/source-controller-crds"
-  GOFLAGS="${GOFLAGS:-} -mod=mod" install_tool source-controller
+  install_tool source-controller
 }
 
 # ensure NAME: build NAME unless the right version is there. One builder per tool at a time:
@@ -182,10 +184,23 @@ ensure() {
   exec {lock}>&-
 }
 
+case ${1:-} in
+  -l | --list) for t in "${ALL[@]}"; do printf '%-18s %s\n' "$t" "${MODVER[$t]}"; done; exit 0 ;;
+  -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
 tools=("$@")
 [[ ${#tools[@]} -gt 0 ]] || tools=("${ALL[@]}")
 for t in "${tools[@]}"; do
   [[ -n "${MODVER[$t]:-}" ]] || { log "unknown tool '$t' (known: ${ALL[*]})"; exit 2; }
 done
-for t in "${tools[@]}"; do ensure "$t"; done
+# A failed tool does not stop the others; the run fails at the end.
+failed=()
+for t in "${tools[@]}"; do
+  set +e
+  (set -e; ensure "$t")
+  rc=$?
+  set -e
+  [[ $rc == 0 ]] || failed+=("$t")
+done
+[[ ${#failed[@]} == 0 ]] || { log "FAILED: ${failed[*]}"; exit 1; }
 echo "$BIN"
