@@ -120,10 +120,21 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Layer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
 	}
-	if err := readAndCheck(ctx, entries, !opts.SkipYAMLCheck); err != nil {
+	if err := forEach(ctx, len(entries), func(i int) error { return readEntry(entries[i]) }); err != nil {
 		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
 	}
-	return writeLayer(entries)
+	if opts.SkipYAMLCheck {
+		return writeLayer(entries)
+	}
+	// Check YAML on the worker goroutines while this one writes the archive: the two
+	// are independent, and the check is the larger part of the CPU time.
+	checked := make(chan error, 1)
+	go func() { checked <- forEach(ctx, len(entries), func(i int) error { return checkEntry(entries[i]) }) }()
+	layer, werr := writeLayer(entries)
+	if err := <-checked; err != nil {
+		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
+	}
+	return layer, werr
 }
 
 // BuildFromFiles packages files given in memory (path → content, all mode 0644) with
@@ -307,9 +318,10 @@ func (c *collector) addFile(abs, rel string) error {
 	return nil
 }
 
-// readAndCheck reads every entry's content and checks YAML files parse, on all cores.
-func readAndCheck(ctx context.Context, entries []*buildEntry, checkYAML bool) error {
-	workers := min(runtime.GOMAXPROCS(0), len(entries))
+// forEach runs fn(i) for i in [0, n) on all cores and returns the error of the lowest
+// i that failed, so that the error reported does not depend on scheduling.
+func forEach(ctx context.Context, n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -320,10 +332,9 @@ func readAndCheck(ctx context.Context, entries []*buildEntry, checkYAML bool) er
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				err := readEntry(entries[i], checkYAML)
-				if err != nil {
+				if err := fn(i); err != nil {
 					mu.Lock()
-					if first < 0 || i < first { // report the first file in path order
+					if first < 0 || i < first {
 						first, ferr = i, err
 					}
 					mu.Unlock()
@@ -331,7 +342,7 @@ func readAndCheck(ctx context.Context, entries []*buildEntry, checkYAML bool) er
 			}
 		})
 	}
-	for i := range entries {
+	for i := range n {
 		if ctx.Err() != nil {
 			break
 		}
@@ -345,7 +356,7 @@ func readAndCheck(ctx context.Context, entries []*buildEntry, checkYAML bool) er
 	return ferr
 }
 
-func readEntry(e *buildEntry, checkYAML bool) error {
+func readEntry(e *buildEntry) error {
 	b, err := os.ReadFile(e.abs)
 	if err != nil {
 		return &FileError{Path: e.rel, Err: err}
@@ -354,15 +365,20 @@ func readEntry(e *buildEntry, checkYAML bool) error {
 		return &FileError{Path: e.rel, Err: errors.New("file changed while it was being packaged")}
 	}
 	e.data = b
-	if checkYAML && isYAML(e.rel) {
-		if err := CheckYAML(b); err != nil {
-			var fe *FileError
-			if errors.As(err, &fe) {
-				fe.Path = e.rel
-				return fe
-			}
-			return &FileError{Path: e.rel, Err: err}
+	return nil
+}
+
+func checkEntry(e *buildEntry) error {
+	if !isYAML(e.rel) {
+		return nil
+	}
+	if err := CheckYAML(e.data); err != nil {
+		var fe *FileError
+		if errors.As(err, &fe) {
+			fe.Path = e.rel
+			return fe
 		}
+		return &FileError{Path: e.rel, Err: err}
 	}
 	return nil
 }

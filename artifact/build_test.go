@@ -312,3 +312,21 @@ func TestBuildFromFilesMatchesBuild(t *testing.T) {
 		t.Fatalf("%s != %s", l1.Descriptor.Digest, l2.Descriptor.Digest)
 	}
 }
+
+// BenchmarkBuild packages the podinfo fixture; bench/push.sh measures the whole push of a
+// 1,000-object tree against flux.
+func BenchmarkBuild(b *testing.B) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts artifact.BuildOptions
+	}{{"checked", artifact.BuildOptions{}}, {"skip-yaml-check", artifact.BuildOptions{SkipYAMLCheck: true}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := artifact.Build(ctx, "testdata/podinfo", tc.opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
