@@ -13,20 +13,17 @@ func newBuildCmd(env Env, _ *globalFlags) *cobra.Command {
 	var (
 		outFile string
 		b       buildFlags
-		out     outputFlag
+		asJSON  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "build DIR -f artifact.tgz",
+		Use:   "build DIR -o artifact.tgz",
 		Short: "Package a directory into the artifact's tar+gzip layer, offline",
 		Long: `Package DIR exactly as push would, without a registry, and write the layer to a file.
 The layer digest printed is the one push would upload.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
 			if outFile == "" {
-				return usagef("--file is required")
+				return usagef("--output is required")
 			}
 			opts, err := b.options()
 			if err != nil {
@@ -39,7 +36,7 @@ The layer digest printed is the one push would upload.`,
 			if err := writeFileAtomic(outFile, layer.Data); err != nil {
 				return fmt.Errorf("writing %s: %w", outFile, err)
 			}
-			if out.json() {
+			if asJSON {
 				return writeJSON(env.Out, map[string]any{"file": outFile, "digest": layer.Descriptor.Digest, "size": layer.Descriptor.Size, "files": layer.Files})
 			}
 			fmt.Fprintf(env.Err, "packaged %d files into %s (%s)\n", len(layer.Files), outFile, humanSize(layer.Descriptor.Size))
@@ -47,9 +44,9 @@ The layer digest printed is the one push would upload.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&outFile, "file", "f", "", "where to write the tar+gzip layer (required)")
+	cmd.Flags().StringVarP(&outFile, "output", "o", "", "where to write the tar+gzip layer (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	b.AddFlags(cmd.Flags())
-	out.AddFlags(cmd.Flags())
 	return cmd
 }
 

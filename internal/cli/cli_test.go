@@ -89,7 +89,7 @@ func TestPushPullInspectListTagDiff(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "pulled")
-	r = run(t, env, "pull", url+":latest", "-d", out)
+	r = run(t, env, "pull", url+":latest", "-o", out)
 	if r.code != 0 {
 		t.Fatalf("pull: %+v", r)
 	}
@@ -133,7 +133,7 @@ func TestPushPullInspectListTagDiff(t *testing.T) {
 func TestBuildIsOfflineAndMatchesPush(t *testing.T) {
 	src := writeTree(t, map[string]string{"cm.yaml": cm})
 	f := filepath.Join(t.TempDir(), "a.tgz")
-	r := run(t, nil, "build", src, "-f", f)
+	r := run(t, nil, "build", src, "-o", f)
 	if r.code != 0 || !strings.HasPrefix(r.out, "sha256:") {
 		t.Fatalf("build: %+v", r)
 	}
@@ -181,7 +181,7 @@ func TestRegistryCredentialsFromCI(t *testing.T) {
 	}
 	// a wrong job token: exit 4, the source is named, the secret is not
 	bad := map[string]string{"CI_REGISTRY": reg.Host(), "CI_JOB_TOKEN": "glcbt-secret-value-123", "HOME": t.TempDir()}
-	r := run(t, bad, "pull", url, "-d", filepath.Join(t.TempDir(), "o"), "--verbose")
+	r := run(t, bad, "pull", url, "-o", filepath.Join(t.TempDir(), "o"), "--verbose")
 	if r.code != cli.ExitDenied || !strings.Contains(r.err, "CI_JOB_TOKEN") || strings.Contains(r.err+r.out, "glcbt-secret-value-123") {
 		t.Fatalf("bad CI_JOB_TOKEN: %+v", r)
 	}
@@ -211,10 +211,10 @@ func TestBadInput(t *testing.T) {
 		{"empty dir", []string{"push", url, "--path", t.TempDir()}, cli.ExitError, "--allow-empty"},
 		{"bad yaml", []string{"push", url, "--path", writeTree(t, map[string]string{"a/b.yaml": "a: [\n"})}, cli.ExitError, "a/b.yaml:1: invalid YAML"},
 		{"bad reference", []string{"push", "oci://ghcr.io/Bad/Name:v1", "--path", "."}, cli.ExitUsage, "invalid artifact reference"},
-		{"no host", []string{"pull", "oci://acme/app:v1", "-d", "x"}, cli.ExitUsage, "not a registry host"},
+		{"no host", []string{"pull", "oci://acme/app:v1", "-o", "x"}, cli.ExitUsage, "not a registry host"},
 		{"over the cap", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm}), "--max-size", "10"}, cli.ExitError, "over the size limit"},
 		{"unknown flag", []string{"push", "--nope"}, cli.ExitUsage, "unknown flag"},
-		{"missing tag", []string{"pull", "oci://" + reg.Host() + "/x:nope", "-d", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "nope"},
+		{"missing tag", []string{"pull", "oci://" + reg.Host() + "/x:nope", "-o", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "nope"},
 		{"bad creds syntax", []string{"inspect", url, "--creds", "nocolon"}, cli.ExitUsage, "--creds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

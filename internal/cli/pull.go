@@ -13,10 +13,10 @@ func newPullCmd(env Env, g *globalFlags) *cobra.Command {
 		dir     string
 		maxSize string
 		reg     registryFlags
-		out     outputFlag
+		asJSON  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "pull oci://REGISTRY/REPOSITORY[:TAG|@DIGEST] -d DIR",
+		Use:   "pull oci://REGISTRY/REPOSITORY[:TAG|@DIGEST] -o DIR",
 		Short: "Fetch an artifact and extract it safely into a new directory",
 		Long: `Resolve the tag once, fetch the manifest and layer by digest, check every size and digest,
 and extract into DIR, which must not exist or be empty. Extraction refuses absolute and ".."
@@ -24,11 +24,8 @@ paths, links, devices and FIFOs, and stops at caps on total size, file size and 
 Nothing is left behind when any check fails.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
-				return err
-			}
 			if dir == "" {
-				return usagef("--dir is required")
+				return usagef("--output is required")
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {
@@ -50,7 +47,7 @@ Nothing is left behind when any check fails.`,
 			if err != nil {
 				return err
 			}
-			if out.json() {
+			if asJSON {
 				return writeJSON(env.Out, map[string]any{"url": a2.Reference.String(), "digest": a2.Descriptor.Digest, "metadata": a2.Metadata, "dir": dir, "files": files})
 			}
 			fmt.Fprintf(env.Err, "extracted %d files into %s (%s)\n", len(files), dir, describeMeta(a2.Metadata))
@@ -58,9 +55,9 @@ Nothing is left behind when any check fails.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&dir, "dir", "d", "", "directory to extract into; must not exist or be empty (required)")
+	cmd.Flags().StringVarP(&dir, "output", "o", "", "directory to extract into; must not exist or be empty (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	cmd.Flags().StringVar(&maxSize, "max-size", "100Mi", "cap on the bytes of files extracted (Ki, Mi, Gi suffixes)")
 	reg.AddFlags(cmd.Flags())
-	out.AddFlags(cmd.Flags())
 	return cmd
 }
