@@ -42,6 +42,39 @@ const (
 // digest, so it is part of the format.
 const GzipLevel = gzip.DefaultCompression
 
+// Limits caps an artifact's tree. The same caps apply when building and when
+// extracting, so that whatever gitless builds it can also pull back. A zero field means
+// the default; a negative one is an error: caps are never switched off.
+type Limits struct {
+	MaxTotalSize int64 `json:"maxTotalSize,omitempty"` // bytes of file content
+	MaxFileSize  int64 `json:"maxFileSize,omitempty"`  // bytes in one file
+	MaxFiles     int   `json:"maxFiles,omitempty"`     // regular files
+}
+
+// DefaultLimits returns the caps used for zero fields.
+func DefaultLimits() Limits {
+	return Limits{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxFiles: DefaultMaxFiles}
+}
+
+// WithDefaults returns l with zero fields set to the defaults, or an error for a
+// negative field.
+func (l Limits) WithDefaults() (Limits, error) {
+	if l.MaxTotalSize < 0 || l.MaxFileSize < 0 || l.MaxFiles < 0 {
+		return l, errors.New("size caps must not be negative")
+	}
+	d := DefaultLimits()
+	if l.MaxTotalSize == 0 {
+		l.MaxTotalSize = d.MaxTotalSize
+	}
+	if l.MaxFileSize == 0 {
+		l.MaxFileSize = d.MaxFileSize
+	}
+	if l.MaxFiles == 0 {
+		l.MaxFiles = d.MaxFiles
+	}
+	return l, nil
+}
+
 // BuildOptions configures [Build].
 type BuildOptions struct {
 	// Ignore holds extra gitignore-syntax patterns, relative to the source root. They
@@ -55,35 +88,15 @@ type BuildOptions struct {
 	ResolveSymlinks bool
 	// AllowEmpty packages a tree with no files instead of failing with ErrEmptySource.
 	AllowEmpty bool
-	// MaxTotalSize, MaxFileSize and MaxFiles cap the tree; over a cap is ErrTooLarge.
-	// Zero means the default; a negative value is an error (caps are never off).
-	MaxTotalSize int64
-	MaxFileSize  int64
-	MaxFiles     int
+	// Limits cap the tree; over a cap is ErrTooLarge.
+	Limits Limits
 	// SkipYAMLCheck turns off the check that every .yaml/.yml file parses.
 	SkipYAMLCheck bool
 }
 
 // DefaultBuildOptions returns the options [Build] uses for a zero BuildOptions.
 func DefaultBuildOptions() BuildOptions {
-	return BuildOptions{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxFiles: DefaultMaxFiles}
-}
-
-func (o *BuildOptions) withDefaults() error {
-	d := DefaultBuildOptions()
-	if o.MaxTotalSize < 0 || o.MaxFileSize < 0 || o.MaxFiles < 0 {
-		return errors.New("size caps must not be negative")
-	}
-	if o.MaxTotalSize == 0 {
-		o.MaxTotalSize = d.MaxTotalSize
-	}
-	if o.MaxFileSize == 0 {
-		o.MaxFileSize = d.MaxFileSize
-	}
-	if o.MaxFiles == 0 {
-		o.MaxFiles = d.MaxFiles
-	}
-	return nil
+	return BuildOptions{Limits: DefaultLimits()}
 }
 
 // File is one file of an artifact's tree.
@@ -113,7 +126,8 @@ type buildEntry struct {
 // depends only on the paths, contents and owner-execute bits of the files that are
 // packaged: not on mtimes, owners, umask, directory order or empty directories.
 func Build(ctx context.Context, dir string, opts BuildOptions) (*Layer, error) {
-	if err := opts.withDefaults(); err != nil {
+	var err error
+	if opts.Limits, err = opts.Limits.WithDefaults(); err != nil {
 		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
 	}
 	entries, err := collect(ctx, dir, opts)
@@ -300,15 +314,15 @@ func (c *collector) addFile(abs, rel string) error {
 	if err := checkArchivePath(rel); err != nil {
 		return &FileError{Path: rel, Err: err}
 	}
-	if fi.Size() > c.opts.MaxFileSize {
-		return &FileError{Path: rel, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, fi.Size(), c.opts.MaxFileSize)}
+	if fi.Size() > c.opts.Limits.MaxFileSize {
+		return &FileError{Path: rel, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, fi.Size(), c.opts.Limits.MaxFileSize)}
 	}
 	c.total += fi.Size()
-	if c.total > c.opts.MaxTotalSize {
-		return fmt.Errorf("%w: more than %d bytes of files (raise the cap with --max-size)", ErrTooLarge, c.opts.MaxTotalSize)
+	if c.total > c.opts.Limits.MaxTotalSize {
+		return fmt.Errorf("%w: more than %d bytes of files (raise the cap with --max-size)", ErrTooLarge, c.opts.Limits.MaxTotalSize)
 	}
-	if len(c.entries) >= c.opts.MaxFiles {
-		return fmt.Errorf("%w: more than %d files", ErrTooLarge, c.opts.MaxFiles)
+	if len(c.entries) >= c.opts.Limits.MaxFiles {
+		return fmt.Errorf("%w: more than %d files", ErrTooLarge, c.opts.Limits.MaxFiles)
 	}
 	mode := fs.FileMode(0o644)
 	if fi.Mode()&0o100 != 0 {

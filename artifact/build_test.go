@@ -267,21 +267,21 @@ func TestBuildBadInput(t *testing.T) {
 	})
 	t.Run("over the total cap", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{"a.yaml": cm, "b.yaml": cm})
-		_, err := artifact.Build(ctx, dir, artifact.BuildOptions{MaxTotalSize: int64(len(cm)) + 1})
+		_, err := artifact.Build(ctx, dir, artifact.BuildOptions{Limits: artifact.Limits{MaxTotalSize: int64(len(cm)) + 1}})
 		if !errors.Is(err, artifact.ErrTooLarge) || !strings.Contains(err.Error(), "--max-size") {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("over the file cap", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{"big.yaml": cm})
-		_, err := artifact.Build(ctx, dir, artifact.BuildOptions{MaxFileSize: 10})
+		_, err := artifact.Build(ctx, dir, artifact.BuildOptions{Limits: artifact.Limits{MaxFileSize: 10}})
 		if !errors.Is(err, artifact.ErrTooLarge) || !strings.Contains(err.Error(), "big.yaml") {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("negative caps", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{"a.yaml": cm})
-		if _, err := artifact.Build(ctx, dir, artifact.BuildOptions{MaxTotalSize: -1}); err == nil {
+		if _, err := artifact.Build(ctx, dir, artifact.BuildOptions{Limits: artifact.Limits{MaxTotalSize: -1}}); err == nil {
 			t.Fatal("a negative cap must be refused, not mean unlimited")
 		}
 	})

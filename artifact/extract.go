@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,41 +12,14 @@ import (
 	"strings"
 )
 
-// ExtractOptions caps what [Extract] accepts. Zero fields take the defaults; caps can
-// be raised or lowered but never switched off.
-type ExtractOptions struct {
-	MaxTotalSize int64 // bytes of file content
-	MaxFileSize  int64 // bytes in one file
-	MaxFiles     int   // regular files
-}
-
-// DefaultExtractOptions returns the caps used for a zero ExtractOptions: the same
-// as the build caps, so that what gitless builds it can also extract.
-func DefaultExtractOptions() ExtractOptions {
-	return ExtractOptions{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxFiles: DefaultMaxFiles}
-}
-
-func (o *ExtractOptions) withDefaults() error {
-	if o.MaxTotalSize < 0 || o.MaxFileSize < 0 || o.MaxFiles < 0 {
-		return errors.New("extraction caps must not be negative")
-	}
-	d := DefaultExtractOptions()
-	if o.MaxTotalSize == 0 {
-		o.MaxTotalSize = d.MaxTotalSize
-	}
-	if o.MaxFileSize == 0 {
-		o.MaxFileSize = d.MaxFileSize
-	}
-	if o.MaxFiles == 0 {
-		o.MaxFiles = d.MaxFiles
-	}
-	return nil
-}
+// ExtractOptions caps what [Extract] accepts: the same [Limits] as building, so that
+// what gitless builds it can also extract.
+type ExtractOptions = Limits
 
 // maxHeaderOverhead bounds the decompressed bytes that are not file content: tar
 // headers (512 bytes each, a PAX record adds one more header plus its data, which Go's
 // reader caps at 1 MiB), directory entries and padding.
-func (o ExtractOptions) maxStreamSize() int64 {
+func (o Limits) maxStreamSize() int64 {
 	return o.MaxTotalSize + int64(o.MaxFiles)*3*512 + 4<<20
 }
 
@@ -62,7 +34,8 @@ func (o ExtractOptions) maxStreamSize() int64 {
 // Directory entries are accepted and created; file modes are 0644, or 0755 when the
 // entry's owner-execute bit is set. All writes go through an [os.Root] on dir.
 func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) ([]File, error) {
-	if err := opts.withDefaults(); err != nil {
+	opts, err := opts.WithDefaults()
+	if err != nil {
 		return nil, err
 	}
 	root, err := os.OpenRoot(dir)

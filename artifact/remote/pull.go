@@ -167,9 +167,9 @@ func (c *Client) ExtractTo(ctx context.Context, a *Artifact, dir string, opts ar
 
 // extractLayer streams the content layer into the empty directory dir.
 func (c *Client) extractLayer(ctx context.Context, a *Artifact, dir string, opts artifact.ExtractOptions) ([]artifact.File, error) {
-	caps := opts
-	if caps == (artifact.ExtractOptions{}) {
-		caps = artifact.DefaultExtractOptions()
+	caps, err := opts.WithDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", a.Reference, err)
 	}
 	l := a.Layer
 	// gzip never grows data by more than a small fraction; anything larger than the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -369,5 +370,36 @@ func TestInspectListDiff(t *testing.T) {
 	}
 	if _, err := c.Fetch(ctx, repo.WithTag("nope")); !errors.Is(err, remote.ErrNotFound) {
 		t.Fatalf("fetch of a missing tag: %v", err)
+	}
+}
+
+// A cap set on one field leaves the others at their defaults: a layer over 1 MiB pulls
+// with only MaxFiles given.
+func TestPartialLimitsKeepDefaults(t *testing.T) {
+	ctx := context.Background()
+	host := registry.NewT(t, registry.Options{})
+	c := remote.New(remote.Options{})
+	big := make([]byte, 3<<20)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(rng.Uint32())
+	}
+	l, err := artifact.BuildFromFiles(map[string][]byte{"blob.bin": big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Descriptor.Size < 1<<20 {
+		t.Fatalf("layer is only %d bytes", l.Descriptor.Size)
+	}
+	ref := mustRef(t, "oci://"+host.Host()+"/big:v1.0.0")
+	if _, err := c.Push(ctx, ref, l, meta, remote.DefaultPushOptions()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Fetch(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExtractTo(ctx, a, filepath.Join(t.TempDir(), "o"), artifact.ExtractOptions{MaxFiles: 5}); err != nil {
+		t.Fatal(err)
 	}
 }

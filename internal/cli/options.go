@@ -95,7 +95,7 @@ func (b *buildFlags) options() (artifact.BuildOptions, error) {
 		Ignore:          b.ignore,
 		ResolveSymlinks: b.resolveSymlinks,
 		AllowEmpty:      b.allowEmpty,
-		MaxTotalSize:    n,
+		Limits:          artifact.Limits{MaxTotalSize: n},
 		SkipYAMLCheck:   b.skipYAMLCheck,
 	}, nil
 }
