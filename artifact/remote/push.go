@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -85,19 +86,30 @@ func (c *Client) PushManifest(ctx context.Context, ref artifact.Reference, m *ar
 	}
 
 	cfgDesc, cfg := artifact.ConfigDescriptor()
-	layerDesc := m.Manifest.Layers[0]
-	for _, b := range []struct {
+	blobs := []struct {
 		desc ocispec.Descriptor
 		data []byte
-	}{{cfgDesc, cfg}, {layerDesc, layerData}} {
+	}{{cfgDesc, cfg}, {m.Manifest.Layers[0], layerData}}
+	for _, b := range blobs {
 		if int64(len(b.data)) != b.desc.Size || digest.FromBytes(b.data) != b.desc.Digest {
 			return nil, fmt.Errorf("pushing %s: blob %s does not match its bytes", ref.Repo(), b.desc.Digest)
 		}
-		n, err := c.pushBlob(ctx, repo, b.desc, b.data)
+	}
+	// The blobs go up side by side; the manifest only after both are in.
+	var (
+		wg       sync.WaitGroup
+		uploaded [2]int
+		errs     [2]error
+	)
+	for i, b := range blobs {
+		wg.Go(func() { uploaded[i], errs[i] = c.pushBlob(ctx, repo, b.desc, b.data) })
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
-			return nil, c.wrap("pushing", ref, fmt.Errorf("uploading blob %s: %w", b.desc.Digest, err))
+			return nil, c.wrap("pushing", ref, fmt.Errorf("uploading blob %s: %w", blobs[i].desc.Digest, err))
 		}
-		res.Uploaded += n
+		res.Uploaded += uploaded[i]
 	}
 
 	if len(changed) == 0 {
