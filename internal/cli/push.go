@@ -11,6 +11,8 @@ import (
 
 type pushOptions struct {
 	path           string
+	render         []string
+	rend           renderFlags
 	tags           []string
 	movingTags     []string
 	allowOverwrite bool
@@ -37,7 +39,7 @@ type pushOutput struct {
 func newPushCmd(env Env, g *globalFlags) *cobra.Command {
 	o := &pushOptions{}
 	cmd := &cobra.Command{
-		Use:   "push oci://REGISTRY/REPOSITORY[:TAG] --path DIR",
+		Use:   "push oci://REGISTRY/REPOSITORY[:TAG] --path DIR | --render SRC",
 		Short: "Package a directory of manifests and push it as an OCI artifact",
 		Long: `Package DIR (recursively) into one reproducible tar+gzip layer with Flux's media types
 and push it. Tags are immutable: pushing a tag that points at another digest fails unless
@@ -54,8 +56,8 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err := o.out.validate(); err != nil {
 				return err
 			}
-			if o.path == "" {
-				return usagef("--path is required")
+			if (o.path == "") == (len(o.render) == 0) {
+				return usagef("give one of --path and --render")
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {
@@ -69,7 +71,16 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 				return err
 			}
 			ctx := cmd.Context()
-			meta, err := o.prov.metadata(ctx, env, o.path)
+			gitDir := o.path
+			if len(o.render) > 0 {
+				dir, cleanup, err := renderForPush(ctx, env, g, &o.rend, &o.build, o.render)
+				if err != nil {
+					return err
+				}
+				defer cleanup()
+				gitDir, o.path = sourceDir(o.render[0]), dir
+			}
+			meta, err := o.prov.metadata(ctx, env, gitDir)
 			if err != nil {
 				return err
 			}
@@ -121,7 +132,8 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.path, "path", "", "directory to package (required)")
+	f.StringVar(&o.path, "path", "", "directory to package (this or --render)")
+	f.StringArrayVar(&o.render, "render", nil, "render this source first (as gitless render does) and package the result (repeatable)")
 	f.StringArrayVarP(&o.tags, "tag", "t", nil, "further tag to point at the artifact (repeatable)")
 	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable)")
 	f.BoolVar(&o.allowOverwrite, "allow-overwrite", false, "let any existing tag move to the new digest")
@@ -130,6 +142,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 	f.StringVar(&o.prov.created, "created", "", "creation time, RFC 3339 or Unix seconds (default: SOURCE_DATE_EPOCH, then the commit time)")
 	f.StringArrayVarP(&o.prov.annotations, "annotation", "a", nil, "extra manifest annotation KEY=VALUE (repeatable)")
 	o.build.AddFlags(f)
+	o.rend.AddFlags(f)
 	o.reg.AddFlags(f)
 	o.out.AddFlags(f)
 	return cmd

@@ -82,6 +82,7 @@ OCIRepository and gitless-puller consume. No cluster ever reads a Git repository
 		newInspectCmd(env, g),
 		newListCmd(env, g),
 		newDiffCmd(env, g),
+		newRenderCmd(env, g),
 	)
 	return root
 }

@@ -1,0 +1,129 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"text/template"
+)
+
+// dirSep stands for a "/" of the format's own text while the template runs; "/" in
+// values becomes "-" (tk export's rule).
+const dirSep = "\x00"
+
+// maxNameLen caps each path segment (file systems allow 255 bytes).
+const maxNameLen = 250
+
+// namer turns objects into file paths by a format.
+type namer struct {
+	format string
+	tmpl   *template.Template // nil for DefaultFormat, computed directly
+}
+
+func newNamer(format string) (*namer, error) {
+	if format == "" {
+		format = DefaultFormat
+	}
+	n := &namer{format: format}
+	if format == DefaultFormat {
+		return n, nil
+	}
+	if strings.HasPrefix(format, "/") {
+		return nil, fmt.Errorf("%w: --format %q is absolute: file names are relative to the output directory", ErrUnsafePath, format)
+	}
+	t, err := template.New("format").Option("missingkey=zero").Parse(markTextSlashes(format))
+	if err != nil {
+		return nil, fmt.Errorf("--format %q: %w", format, err)
+	}
+	n.tmpl = t
+	return n, nil
+}
+
+// markTextSlashes replaces the "/" of the format's text (outside {{ }} actions) by
+// dirSep.
+func markTextSlashes(format string) string {
+	var b strings.Builder
+	for format != "" {
+		i := strings.Index(format, "{{")
+		if i < 0 {
+			b.WriteString(strings.ReplaceAll(format, "/", dirSep))
+			break
+		}
+		b.WriteString(strings.ReplaceAll(format[:i], "/", dirSep))
+		j := strings.Index(format[i:], "}}")
+		if j < 0 {
+			b.WriteString(format[i:])
+			break
+		}
+		b.WriteString(format[i : i+j+2])
+		format = format[i+j+2:]
+	}
+	return b.String()
+}
+
+// name returns the slash path (with .yaml) of o's file, relative to its unit's
+// directory.
+func (n *namer) name(o *Object) (string, error) {
+	var raw string
+	if n.tmpl == nil {
+		raw = o.apiVersion + "." + o.kind + "-" + o.name
+	} else {
+		data, err := o.Value()
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		if err := n.tmpl.Execute(&b, data); err != nil {
+			return "", fmt.Errorf("--format %q: %w", n.format, err)
+		}
+		raw = strings.ReplaceAll(b.String(), "<no value>", "")
+	}
+	var segs []string
+	for _, s := range strings.Split(raw, dirSep) {
+		s = safeSegment(s)
+		switch s {
+		case "", ".":
+			continue
+		case "..":
+			return "", fmt.Errorf("%w: file name %q of %s would be outside the output directory", ErrUnsafePath, strings.ReplaceAll(raw, dirSep, "/"), o)
+		}
+		if len(s) > maxNameLen {
+			return "", fmt.Errorf("%w: file name %q of %s is longer than %d bytes", ErrUnsafePath, s, o, maxNameLen)
+		}
+		segs = append(segs, s)
+	}
+	if len(segs) == 0 {
+		return "", fmt.Errorf("%w: --format %q gives %s an empty file name", ErrUnsafePath, n.format, o)
+	}
+	return path.Join(segs...) + ".yaml", nil
+}
+
+// safeSegment makes s usable as one path segment that kustomize reads as a local
+// file: "/" becomes "-" (tk export's rule), and every byte outside [A-Za-z0-9._-]
+// becomes "_" (names of valid objects have none).
+func safeSegment(s string) string {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if !safeByte(s[i]) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c == '/':
+			b[i] = '-'
+		case !safeByte(c):
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func safeByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+}

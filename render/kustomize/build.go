@@ -1,0 +1,198 @@
+package kustomize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// ErrRefused is returned for a kustomization that uses what gitless does not allow:
+// remote resources or files, Helm charts.
+var ErrRefused = errors.New("refused")
+
+// FileNames are the names of a kustomization file, in kustomize's order.
+var FileNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// kustomize keeps the OpenAPI schema of the build in a package variable, so two
+// builds must not run at once.
+var buildMu sync.Mutex
+
+// Options returns the krusty options gitless builds with: load restrictions
+// root-only, plugins disabled (builtins only, statically linked; no exec, container
+// or Helm), and kustomize's legacy resource order, as the kustomize CLI sorts.
+func Options() *krusty.Options {
+	o := krusty.MakeDefaultOptions()
+	o.LoadRestrictions = types.LoadRestrictionsRootOnly
+	o.PluginConfig = types.DisabledPluginConfig()
+	o.Reorder = krusty.ReorderOptionLegacy
+	o.AddManagedbyLabel = false
+	return o
+}
+
+// Build runs kustomize build on dir and returns the YAML stream it gives. The
+// kustomization and every local base it reaches are checked first ([CheckLocal]).
+func Build(ctx context.Context, dir string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := CheckLocal(dir); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	buildMu.Lock()
+	m, err := krusty.MakeKustomizer(Options()).Run(filesys.MakeFsOnDisk(), abs)
+	buildMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return out, ctx.Err()
+}
+
+// File returns the kustomization file of dir, or "".
+func File(dir string) string {
+	for _, n := range FileNames {
+		p := filepath.Join(dir, n)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// CheckLocal reads the kustomization in dir and those of the local bases and
+// components it reaches, and refuses (ErrRefused) any resource, component, generator,
+// transformer or validator that is not a local path (git and HTTP URLs, which kustomize
+// would fetch), any file to load that is an HTTP URL, and Helm charts.
+func CheckLocal(dir string) error {
+	return checkLocal(dir, map[string]bool{})
+}
+
+func checkLocal(dir string, seen map[string]bool) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if seen[abs] {
+		return nil // kustomize reports cycles itself
+	}
+	seen[abs] = true
+	file := File(dir)
+	if file == "" {
+		return fmt.Errorf("%s: no kustomization file (%s)", dir, strings.Join(FileNames, ", "))
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var k types.Kustomization
+	if err := k.Unmarshal(data); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	k.FixKustomization()
+	refuse := func(field, entry, why string) error {
+		return fmt.Errorf("%s: %s entry %q: %w: %s", file, field, entry, ErrRefused, why)
+	}
+	// entries kustomize may open as a new root (a directory or a git repository)
+	roots := map[string][]string{
+		"resources": k.Resources, "components": k.Components, "generators": k.Generators,
+		"transformers": k.Transformers, "validators": k.Validators,
+	}
+	for _, field := range []string{"resources", "components", "generators", "transformers", "validators"} {
+		for _, e := range roots[field] {
+			if strings.Contains(e, "\n") {
+				continue // an inline configuration
+			}
+			if isURL(e) {
+				return refuse(field, e, "remote resources are not allowed; vendor them into the source tree")
+			}
+			p := filepath.Join(dir, e)
+			fi, err := os.Stat(p)
+			if err != nil {
+				return refuse(field, e, "not found in the source tree (remote resources are not allowed)")
+			}
+			if fi.IsDir() {
+				if err := checkLocal(p, seen); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// entries kustomize loads as files: only http(s) URLs would be fetched
+	files := map[string][]string{"crds": k.Crds, "configurations": k.Configurations}
+	for _, p := range k.Patches {
+		files["patches"] = append(files["patches"], p.Path)
+	}
+	for _, p := range k.PatchesJson6902 {
+		files["patchesJson6902"] = append(files["patchesJson6902"], p.Path)
+	}
+	for _, p := range k.PatchesStrategicMerge {
+		files["patchesStrategicMerge"] = append(files["patchesStrategicMerge"], string(p))
+	}
+	for _, r := range k.Replacements {
+		files["replacements"] = append(files["replacements"], r.Path)
+	}
+	for _, g := range k.ConfigMapGenerator {
+		files["configMapGenerator"] = append(files["configMapGenerator"], sourcePaths(g.FileSources, g.EnvSources)...)
+	}
+	for _, g := range k.SecretGenerator {
+		files["secretGenerator"] = append(files["secretGenerator"], sourcePaths(g.FileSources, g.EnvSources)...)
+	}
+	if p := k.OpenAPI["path"]; p != "" {
+		files["openapi"] = append(files["openapi"], p)
+	}
+	for _, field := range sortedKeys(files) {
+		for _, e := range files[field] {
+			if isURL(e) {
+				return refuse(field, e, "remote files are not allowed; vendor them into the source tree")
+			}
+		}
+	}
+	if len(k.HelmCharts) > 0 {
+		return refuse("helmCharts", k.HelmCharts[0].Name, "Helm is not run; render the chart into the source tree")
+	}
+	return nil
+}
+
+// sourcePaths returns the paths of generator file sources ("[key=]path") and env files.
+func sourcePaths(fileSources, envSources []string) []string {
+	var ps []string
+	for _, f := range fileSources {
+		if _, p, ok := strings.Cut(f, "="); ok {
+			f = p
+		}
+		ps = append(ps, f)
+	}
+	return append(ps, envSources...)
+}
+
+// isURL reports whether kustomize would fetch s rather than read a local path: a URL
+// with a scheme, a go-getter style "git::..." or scp-like "git@host:..." address.
+func isURL(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.HasPrefix(s, "git@")
+}
+
+func sortedKeys(m map[string][]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
