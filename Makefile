@@ -15,10 +15,14 @@ build:
 
 # All tests, with a real kube-apiserver + etcd (built from the Go module proxy on the
 # first run, ~5 minutes, then cached outside the repo; KUBEBUILDER_ASSETS wins if set).
+# The real cdk8s tests need node, npm and the pinned cdk8s packages: hack/npm-deps.sh
+# installs them (nodejs and npm from apt when missing) into the same cache.
 test:
 	@assets=$$(hack/build-kube.sh) && \
-	  echo "KUBEBUILDER_ASSETS=$$assets" && \
-	  KUBEBUILDER_ASSETS=$$assets GITLESS_REQUIRE_KUBE=1 $(GO) test $(TESTFLAGS) $(PKGS)
+	  nm=$$(hack/npm-deps.sh cdk8s) && \
+	  echo "KUBEBUILDER_ASSETS=$$assets GITLESS_CDK8S_NODE_MODULES=$$nm" && \
+	  KUBEBUILDER_ASSETS=$$assets GITLESS_REQUIRE_KUBE=1 \
+	  GITLESS_CDK8S_NODE_MODULES=$$nm GITLESS_REQUIRE_NPM=1 $(GO) test $(TESTFLAGS) $(PKGS)
 
 # Tests that need no control plane (those that do skip).
 test-short:
