@@ -1,0 +1,101 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Environment variables the CI systems set for keyless signing.
+const (
+	// EnvSigstoreIDToken holds an OIDC token for Sigstore. GitLab CI sets it from
+	// `id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore}`.
+	EnvSigstoreIDToken = "SIGSTORE_ID_TOKEN"
+	// EnvGitHubTokenURL and EnvGitHubTokenRequest are what GitHub Actions sets for a job
+	// with `permissions: id-token: write`: the URL to ask for an OIDC token and the
+	// bearer token that authorizes the request.
+	EnvGitHubTokenURL     = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	EnvGitHubTokenRequest = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+)
+
+// Audience is the audience Fulcio expects in OIDC tokens.
+const Audience = "sigstore"
+
+// IDTokenOptions configures DetectIDToken.
+type IDTokenOptions struct {
+	// Getenv reads the CI variables; nil means os.Getenv.
+	Getenv func(string) string
+	// HTTPClient asks GitHub Actions for a token; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// Audience of the requested token; "sigstore" by default.
+	Audience string
+}
+
+// DetectIDToken finds an OIDC token for keyless signing in the CI environment:
+// SIGSTORE_ID_TOKEN (GitLab's id_tokens, or anything that sets it), then GitHub Actions'
+// ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN (a job with id-token: write). It returns the
+// token and where it came from; ("", "", nil) when there is none.
+func DetectIDToken(ctx context.Context, opts IDTokenOptions) (token, source string, err error) {
+	getenv := KeyOptions{Getenv: opts.Getenv}.getenv
+	if t := strings.TrimSpace(getenv(EnvSigstoreIDToken)); t != "" {
+		return t, EnvSigstoreIDToken, nil
+	}
+	reqURL, reqToken := getenv(EnvGitHubTokenURL), getenv(EnvGitHubTokenRequest)
+	if reqURL == "" || reqToken == "" {
+		return "", "", nil
+	}
+	t, err := githubIDToken(ctx, opts, reqURL, reqToken)
+	if err != nil {
+		return "", "", err
+	}
+	return t, "GitHub Actions (" + EnvGitHubTokenURL + ")", nil
+}
+
+// githubIDToken asks the Actions runtime for a token: GET URL&audience=sigstore with
+// the request token as bearer; the answer is {"value": "<jwt>"}.
+func githubIDToken(ctx context.Context, opts IDTokenOptions, reqURL, reqToken string) (string, error) {
+	u, err := url.Parse(reqURL)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrSigning, EnvGitHubTokenURL, err)
+	}
+	aud := opts.Audience
+	if aud == "" {
+		aud = Audience
+	}
+	q := u.Query()
+	q.Set("audience", aud)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrSigning, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+reqToken)
+	req.Header.Set("Accept", "application/json")
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("%w: requesting an OIDC token from GitHub Actions: %w", ErrSigning, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("%w: reading the GitHub Actions OIDC token: %w", ErrSigning, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%w: GitHub Actions refused an OIDC token (%s); does the job have permissions: id-token: write?", ErrSigning, resp.Status)
+	}
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || v.Value == "" {
+		return "", fmt.Errorf("%w: GitHub Actions answered no OIDC token", ErrSigning)
+	}
+	return v.Value, nil
+}

@@ -1,0 +1,80 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+)
+
+// maxTrustedRoot caps a trusted_root.json (the public one is about 10 KiB).
+const maxTrustedRoot = 4 << 20
+
+// LoadTrustedRoot reads a Sigstore trusted root (trusted_root.json, the format of
+// sigstore-go and "cosign trusted-root create"). Errors match ErrInvalidPolicy.
+func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &PolicyError{Field: "trustedRoot", Err: err}
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxTrustedRoot+1))
+	if err != nil {
+		return nil, &PolicyError{Field: "trustedRoot", Err: err}
+	}
+	if len(b) > maxTrustedRoot {
+		return nil, policyErr("trustedRoot", "%s is over the %d byte limit", path, maxTrustedRoot)
+	}
+	tr, err := root.NewTrustedRootFromJSON(b)
+	if err != nil {
+		return nil, policyErr("trustedRoot", "%s: not a Sigstore trusted root: %v", path, err)
+	}
+	if len(tr.FulcioCertificateAuthorities()) == 0 && len(tr.RekorLogs()) == 0 {
+		return nil, policyErr("trustedRoot", "%s lists no certificate authority and no transparency log", path)
+	}
+	return tr, nil
+}
+
+// publicRoot caches the public Sigstore trusted root fetched through TUF. A failed fetch
+// is retried at most once a minute.
+type publicRoot struct {
+	mu      sync.Mutex
+	tr      *root.TrustedRoot
+	err     error
+	lastTry time.Time
+}
+
+func (c *Client) publicTrustedRoot(ctx context.Context) (*root.TrustedRoot, error) {
+	p := &c.public
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tr != nil {
+		return p.tr, nil
+	}
+	if p.err != nil && time.Since(p.lastTry) < time.Minute {
+		return nil, p.err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	p.lastTry = time.Now()
+	opts := tuf.DefaultOptions()
+	if c.opts.TUFCacheDir != "" {
+		opts.CachePath = c.opts.TUFCacheDir
+	}
+	if c.opts.TUFMirror != "" {
+		opts.RepositoryBaseURL = c.opts.TUFMirror
+	}
+	tr, err := root.FetchTrustedRootWithOptions(opts)
+	if err != nil {
+		p.err = unavailable(fmt.Errorf("fetching the public Sigstore trusted root from %s (give a trusted root for offline verification): %w", opts.RepositoryBaseURL, err))
+		return nil, p.err
+	}
+	p.tr, p.err = tr, nil
+	return tr, nil
+}
