@@ -1,0 +1,273 @@
+package apply_test
+
+import (
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+const v1 = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: NS}
+data: {k: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: b, namespace: NS}
+data: {k: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: app, image: "nginx:1.27"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: NS}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+`
+
+const v2 = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: NS}
+data: {k: "2"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c, namespace: NS}
+data: {k: "1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: app, image: "nginx:1.27"}]}
+`
+
+func TestApplyThenChangeAddRemove(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-app")
+	cs := f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
+	want := map[string]apply.Action{"ConfigMap a": apply.Created, "ConfigMap b": apply.Created, "Deployment web": apply.Created, "Service web": apply.Created}
+	if got := actions(cs); !maps.Equal(got, want) {
+		t.Fatalf("v1: %v, want %v", got, want)
+	}
+
+	// The parent is a KEP-3659 ApplySet parent; the members carry its ID.
+	p := f.mustGet(gvrCM, f.ns, "gitless-app")
+	id := p.GetLabels()[apply.LabelID]
+	if id != parent.ID() || !strings.HasPrefix(id, "applyset-") || !strings.HasSuffix(id, "-v1") {
+		t.Fatalf("parent id label %q, want %q", id, parent.ID())
+	}
+	ann := p.GetAnnotations()
+	if ann[apply.AnnotationGroupKinds] != "ConfigMap,Deployment.apps,Service" ||
+		ann[apply.AnnotationNamespaces] != f.target || !strings.HasPrefix(ann[apply.AnnotationTooling], "gitless-puller/") {
+		t.Fatalf("parent annotations %v", ann)
+	}
+	if got := f.mustGet(gvrCM, f.target, "a").GetLabels()[apply.LabelPartOf]; got != id {
+		t.Fatalf("member label %q, want %q", got, id)
+	}
+
+	cs = f.mustSync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: true})
+	want = map[string]apply.Action{"ConfigMap a": apply.Configured, "ConfigMap b": apply.Pruned, "ConfigMap c": apply.Created,
+		"Deployment web": apply.Unchanged, "Service web": apply.Pruned}
+	if got := actions(cs); !maps.Equal(got, want) {
+		t.Fatalf("v2: %v, want %v", got, want)
+	}
+	if _, err := f.get(gvrCM, f.target, "b"); !apierrors.IsNotFound(err) {
+		t.Fatalf("b after prune: %v", err)
+	}
+	if v, _, _ := unstructured.NestedString(f.mustGet(gvrCM, f.target, "a").Object, "data", "k"); v != "2" {
+		t.Fatalf("a.data.k = %q", v)
+	}
+	ann = f.mustGet(gvrCM, f.ns, "gitless-app").GetAnnotations()
+	if ann[apply.AnnotationGroupKinds] != "ConfigMap,Deployment.apps" {
+		t.Fatalf("group-kinds after v2: %q", ann[apply.AnnotationGroupKinds])
+	}
+	if cs.Summary() != "1 created, 1 configured, 1 unchanged, 2 pruned" {
+		t.Fatalf("summary %q", cs.Summary())
+	}
+}
+
+func TestUnchangedSetWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-same")
+	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true, Status: map[string]string{"gitless.dev/digest": "sha256:1"}})
+	f.count.writes.Store(0)
+	cs := f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true, Status: map[string]string{"gitless.dev/digest": "sha256:1"}})
+	if n := cs.Count(apply.Unchanged); n != 4 {
+		t.Fatalf("unchanged %d: %v", n, actions(cs))
+	}
+	if w := f.count.writes.Load(); w != 0 {
+		t.Fatalf("%d writes for an unchanged set", w)
+	}
+}
+
+func TestCRDAndCustomResourceAndNamespaceInOneSet(t *testing.T) {
+	f := newFixture(t)
+	newNS := "gl-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:20] + "-" + f.target[len(f.target)-5:]
+	suffix := f.target[len(f.target)-5:]
+	crdDocs := `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.SUFFIX.example.com}
+spec:
+  group: SUFFIX.example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: NEWNS}
+---
+apiVersion: SUFFIX.example.com/v1
+kind: Widget
+metadata: {name: w, namespace: NEWNS}
+spec: {size: 3}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: in-new-ns, namespace: NEWNS}
+`
+	objs := f.objects(strings.NewReplacer("NEWNS", newNS, "SUFFIX", suffix).Replace(crdDocs))
+	parent := f.parent("gitless-crd")
+	cs := f.mustSync(f.applier, parent, objs, apply.SyncOptions{Prune: true})
+	if n := cs.Count(apply.Created); n != 4 {
+		t.Fatalf("created %d: %+v", n, cs.Changes)
+	}
+	w := f.mustGet(schema.GroupVersionResource{Group: suffix + ".example.com", Version: "v1", Resource: "widgets"}, newNS, "w")
+	if size, _, _ := unstructured.NestedInt64(w.Object, "spec", "size"); size != 3 {
+		t.Fatalf("widget %v", w.Object)
+	}
+	ann := f.mustGet(gvrCM, f.ns, "gitless-crd").GetAnnotations()
+	if !strings.Contains(ann[apply.AnnotationGroupKinds], "CustomResourceDefinition.apiextensions.k8s.io") ||
+		!strings.Contains(ann[apply.AnnotationGroupKinds], "Widget.") || ann[apply.AnnotationNamespaces] != newNS {
+		t.Fatalf("parent annotations %v", ann)
+	}
+
+	// Dropping everything but the CRD prunes the widget and the ConfigMap, never the
+	// Namespace (not allowed by default), which stays tracked.
+	cs = f.mustSync(f.applier, parent, objs[:1], apply.SyncOptions{Prune: true})
+	got := actions(cs)
+	if got["Widget w"] != apply.Pruned || got["ConfigMap in-new-ns"] != apply.Pruned || got["Namespace "+newNS] != apply.Skipped {
+		t.Fatalf("after shrinking: %v", got)
+	}
+	ann = f.mustGet(gvrCM, f.ns, "gitless-crd").GetAnnotations()
+	if !strings.Contains(ann[apply.AnnotationGroupKinds], "Namespace") {
+		t.Fatalf("a kept Namespace must stay in the set's scope: %v", ann)
+	}
+}
+
+func TestInvalidObjectsNothingApplied(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-invalid")
+	objs := f.objects(v1 + `
+---
+apiVersion: example.com/v1
+kind: Unknown
+metadata: {name: u, namespace: NS}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: no-namespace}
+`)
+	_, err := f.sync(f.applier, parent, objs, apply.SyncOptions{Prune: true})
+	var se *apply.SetError
+	if !errors.Is(err, apply.ErrInvalidObject) || !errors.As(err, &se) || len(se.Errors) != 2 {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"Unknown.example.com " + f.target + "/u", "ConfigMap no-namespace"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+	if _, err := f.get(gvrCM, f.target, "a"); !apierrors.IsNotFound(err) {
+		t.Fatalf("a was applied: %v", err)
+	}
+	if f.count.writes.Load() != 0 {
+		t.Fatalf("%d writes", f.count.writes.Load())
+	}
+
+	// A field the schema does not know fails the strict dry-run, naming the object.
+	objs = f.objects(v1 + `
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: typo, namespace: NS}
+dta: {k: v}
+`)
+	_, err = f.sync(f.applier, parent, objs, apply.SyncOptions{Prune: true})
+	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "ConfigMap "+f.target+"/typo") || !strings.Contains(err.Error(), "dta") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := f.get(gvrCM, f.target, "a"); !apierrors.IsNotFound(err) {
+		t.Fatalf("a was applied: %v", err)
+	}
+}
+
+func TestEmptySetRefusedUnlessAllowed(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-empty")
+	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
+	if _, err := f.sync(f.applier, parent, nil, apply.SyncOptions{Prune: true}); !errors.Is(err, apply.ErrEmptySet) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := f.get(gvrCM, f.target, "a"); err != nil {
+		t.Fatal(err)
+	}
+	cs := f.mustSync(f.applier, parent, nil, apply.SyncOptions{Prune: true, AllowEmpty: true})
+	if cs.Count(apply.Pruned) != 4 {
+		t.Fatalf("%v", actions(cs))
+	}
+}
+
+func TestPruneOffAndOptOut(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-keep")
+	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
+	// b opts out of pruning in the cluster.
+	b := f.mustGet(gvrCM, f.target, "b")
+	b.SetAnnotations(map[string]string{apply.AnnotationPrune: "disabled"})
+	if _, err := f.dyn.Resource(gvrCM).Namespace(f.target).Update(f.ctx, b, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cs := f.mustSync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: false})
+	if got := actions(cs); got["ConfigMap b"] != apply.Skipped || got["Service web"] != apply.Skipped {
+		t.Fatalf("prune off: %v", got)
+	}
+	cs = f.mustSync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: true})
+	if got := actions(cs); got["ConfigMap b"] != apply.Skipped || got["Service web"] != apply.Pruned {
+		t.Fatalf("prune on: %v", got)
+	}
+	if _, err := f.get(gvrCM, f.target, "b"); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+}

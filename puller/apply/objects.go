@@ -1,0 +1,210 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+var (
+	gkNamespace = schema.GroupKind{Kind: "Namespace"}
+	gkCRD       = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+)
+
+// isDefinition reports whether objects of gk go first: Namespaces and CRDs.
+func isDefinition(gk schema.GroupKind) bool { return gk == gkNamespace || gk == gkCRD }
+
+// serverFields are metadata fields the apiserver sets; manifests that carry them (an
+// object copied from `kubectl get -o yaml`) have them removed before applying.
+var serverFields = []string{"resourceVersion", "uid", "creationTimestamp", "managedFields", "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"}
+
+// crdKinds returns the kinds the CRDs among objs define, with whether each is
+// namespaced.
+func crdKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
+	out := map[schema.GroupKind]bool{}
+	for _, u := range objs {
+		if u.GroupVersionKind().GroupKind() != gkCRD {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+		scope, _, _ := unstructured.NestedString(u.Object, "spec", "scope")
+		if group != "" && kind != "" {
+			out[schema.GroupKind{Group: group, Kind: kind}] = scope != "Cluster"
+		}
+	}
+	return out
+}
+
+// prepare checks every object and makes what is sent for it. It reports every invalid
+// object, not only the first.
+func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructured.Unstructured, opts SyncOptions) ([]*object, error) {
+	defined := crdKinds(objs)
+	var (
+		out   []*object
+		errs  []*ObjectError
+		seen  = map[objectKey]bool{}
+		reset bool
+	)
+	for _, in := range objs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		u := in.DeepCopy()
+		ref := RefOf(u)
+		fail := func(format string, args ...any) {
+			errs = append(errs, &ObjectError{Object: ref, Kind: ErrInvalidObject, Err: fmt.Errorf(format, args...)})
+		}
+		if u.GetAPIVersion() == "" || u.GetKind() == "" {
+			fail("no apiVersion or kind")
+			continue
+		}
+		if u.GetName() == "" {
+			fail("no metadata.name (generateName is not supported: the object could not be found again)")
+			continue
+		}
+		labels := u.GetLabels()
+		if v, ok := labels[LabelPartOf]; ok {
+			fail("the manifest sets the %s label (%q): membership is the puller's to set", LabelPartOf, v)
+			continue
+		}
+		if v, ok := labels[LabelID]; ok {
+			fail("the manifest sets the %s label (%q): an artifact may not make ApplySet parents", LabelID, v)
+			continue
+		}
+		gvk := u.GroupVersionKind()
+		gk := gvk.GroupKind()
+		mapping, err := a.mapper.RESTMapping(gk, gvk.Version)
+		if meta.IsNoMatchError(err) && !reset {
+			// A CRD installed since the mapper last looked.
+			a.mapper.Reset()
+			reset = true
+			mapping, err = a.mapper.RESTMapping(gk, gvk.Version)
+		}
+		var namespaced bool
+		switch {
+		case err == nil:
+			namespaced = mapping.Scope.Name() == meta.RESTScopeNameNamespace
+		case meta.IsNoMatchError(err):
+			nsd, ok := defined[gk]
+			if !ok {
+				fail("the cluster does not serve %s, and no CustomResourceDefinition of the set defines it", gvk.GroupVersion().String()+", Kind="+gvk.Kind)
+				continue
+			}
+			namespaced, mapping = nsd, nil
+		default:
+			return nil, fmt.Errorf("looking up %s: %w", gvk, err)
+		}
+		switch {
+		case !namespaced:
+			u.SetNamespace("")
+		case opts.TargetNamespace != "":
+			u.SetNamespace(opts.TargetNamespace)
+		case u.GetNamespace() == "":
+			ref = RefOf(u)
+			fail("namespaced and has no metadata.namespace, and the source sets no target namespace")
+			continue
+		}
+		ref = RefOf(u)
+		if gk.Group == "" && gk.Kind == string(parent.Kind) && ref.Namespace == parent.Namespace && ref.Name == parent.Name {
+			fail("is the ApplySet parent of the set itself")
+			continue
+		}
+		if seen[ref.key()] {
+			fail("appears twice in the set")
+			continue
+		}
+		seen[ref.key()] = true
+		for _, f := range serverFields {
+			unstructured.RemoveNestedField(u.Object, "metadata", f)
+		}
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelPartOf] = parent.ID()
+		u.SetLabels(labels)
+		data, err := json.Marshal(u.Object)
+		if err != nil {
+			fail("encoding: %v", err)
+			continue
+		}
+		o := &object{u: u, ref: ref, mapping: mapping, data: data, stage: 1}
+		if isDefinition(gk) {
+			o.stage = 0
+		}
+		out = append(out, o)
+	}
+	if err := setError(errs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// normalizeNamespace gives u the namespace prepare would.
+func (a *Applier) normalizeNamespace(u *unstructured.Unstructured, set []*object, target string) {
+	gk := u.GroupVersionKind().GroupKind()
+	namespaced := true
+	if m, err := a.mapper.RESTMapping(gk); err == nil {
+		namespaced = m.Scope.Name() == meta.RESTScopeNameNamespace
+	} else {
+		for _, o := range set {
+			if o.ref.GroupKind() == gk {
+				namespaced = o.ref.Namespace != ""
+				break
+			}
+		}
+	}
+	switch {
+	case !namespaced:
+		u.SetNamespace("")
+	case target != "":
+		u.SetNamespace(target)
+	}
+}
+
+// mapDeferred maps the objects whose kinds the CRDs of the set just defined, waiting
+// for discovery to serve them.
+func (a *Applier) mapDeferred(ctx context.Context, objs []*object, timeout time.Duration) error {
+	var pending []*object
+	for _, o := range objs {
+		if o.mapping == nil {
+			pending = append(pending, o)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		a.mapper.Reset()
+		for _, o := range pending {
+			if o.mapping != nil {
+				continue
+			}
+			gvk := o.u.GroupVersionKind()
+			m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				last = err
+				return false, nil
+			}
+			o.mapping = m
+		}
+		return true, nil
+	})
+	if err != nil {
+		var errs []*ObjectError
+		for _, o := range pending {
+			if o.mapping == nil {
+				errs = append(errs, &ObjectError{Object: o.ref, Kind: ErrDryRun, Err: fmt.Errorf("its kind is still not served after its CRD was established: %v", last)})
+			}
+		}
+		return setError(errs)
+	}
+	return nil
+}

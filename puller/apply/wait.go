@@ -1,0 +1,178 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+)
+
+// waitDefinitions waits until the CRDs of objs are established and the Namespaces
+// active.
+func (a *Applier) waitDefinitions(ctx context.Context, objs []*object, timeout time.Duration) error {
+	refs := make([]ObjectRef, 0, len(objs))
+	for _, o := range objs {
+		refs = append(refs, o.ref)
+	}
+	return a.WaitReady(ctx, refs, timeout)
+}
+
+// WaitReady polls the objects until each is ready by [Ready], or timeout passes; the
+// error then names the objects that are not, and why.
+func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.Duration) error {
+	pending := append([]ObjectRef(nil), refs...)
+	reasons := map[ObjectRef]string{}
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		var still []ObjectRef
+		for _, ref := range pending {
+			u, err := a.get(ctx, ref)
+			if err != nil {
+				reasons[ref] = err.Error()
+				still = append(still, ref)
+				continue
+			}
+			if ok, why := Ready(u); !ok {
+				reasons[ref] = why
+				still = append(still, ref)
+			}
+		}
+		pending = still
+		return len(pending) == 0, nil
+	})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var errs []*ObjectError
+	for _, ref := range pending {
+		errs = append(errs, &ObjectError{Object: ref, Kind: ErrNotReady, Err: fmt.Errorf("after %s: %s", timeout, reasons[ref])})
+	}
+	return setError(errs)
+}
+
+func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstructured, error) {
+	m, err := a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
+	if err != nil {
+		return nil, err
+	}
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		return a.dyn.Resource(m.Resource).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	}
+	return a.dyn.Resource(m.Resource).Get(ctx, ref.Name, metav1.GetOptions{})
+}
+
+// Ready tells whether an object has reached the state its kind promises, and if not,
+// why: Namespaces Active, CRDs Established, Deployments, StatefulSets and DaemonSets
+// rolled out and available, Jobs complete, PersistentVolumeClaims bound; any object
+// with status.observedGeneration behind metadata.generation is not ready, and any with
+// a Ready condition must have it True. Other objects are ready once they exist.
+func Ready(u *unstructured.Unstructured) (bool, string) {
+	gk := u.GroupVersionKind().GroupKind()
+	gen := u.GetGeneration()
+	if og, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); ok && gen > 0 && og < gen {
+		return false, fmt.Sprintf("status.observedGeneration %d is behind metadata.generation %d", og, gen)
+	}
+	num := func(path ...string) int64 {
+		n, _, _ := unstructured.NestedInt64(u.Object, path...)
+		return n
+	}
+	switch gk.String() {
+	case "Namespace":
+		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		if phase != "Active" {
+			return false, "phase is " + phase
+		}
+		return true, ""
+	case "CustomResourceDefinition.apiextensions.k8s.io":
+		return conditionTrue(u, "Established")
+	case "Deployment.apps":
+		want := int64(1)
+		if r, ok, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); ok {
+			want = r
+		}
+		if _, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); !ok {
+			return false, "not observed by its controller yet"
+		}
+		if up := num("status", "updatedReplicas"); up < want {
+			return false, fmt.Sprintf("%d of %d replicas updated", up, want)
+		}
+		if av := num("status", "availableReplicas"); av < want {
+			return false, fmt.Sprintf("%d of %d replicas available", av, want)
+		}
+		return true, ""
+	case "StatefulSet.apps":
+		want := int64(1)
+		if r, ok, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); ok {
+			want = r
+		}
+		if rr := num("status", "readyReplicas"); rr < want {
+			return false, fmt.Sprintf("%d of %d replicas ready", rr, want)
+		}
+		cur, _, _ := unstructured.NestedString(u.Object, "status", "currentRevision")
+		upd, _, _ := unstructured.NestedString(u.Object, "status", "updateRevision")
+		if cur != upd {
+			return false, "rolling out revision " + upd
+		}
+		return true, ""
+	case "DaemonSet.apps":
+		want := num("status", "desiredNumberScheduled")
+		if _, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); !ok {
+			return false, "not observed by its controller yet"
+		}
+		if n := num("status", "updatedNumberScheduled"); n < want {
+			return false, fmt.Sprintf("%d of %d pods updated", n, want)
+		}
+		if n := num("status", "numberAvailable"); n < want {
+			return false, fmt.Sprintf("%d of %d pods available", n, want)
+		}
+		return true, ""
+	case "Job.batch":
+		if ok, _ := conditionTrue(u, "Failed"); ok {
+			return false, "failed"
+		}
+		return conditionTrue(u, "Complete")
+	case "PersistentVolumeClaim":
+		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		if phase != "Bound" {
+			return false, "phase is " + phase
+		}
+		return true, ""
+	}
+	if _, found := condition(u, "Ready"); found {
+		return conditionTrue(u, "Ready")
+	}
+	return true, ""
+}
+
+func condition(u *unstructured.Unstructured, typ string) (map[string]any, bool) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if ok && m["type"] == typ {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+func conditionTrue(u *unstructured.Unstructured, typ string) (bool, string) {
+	c, ok := condition(u, typ)
+	if !ok {
+		return false, "no " + typ + " condition yet"
+	}
+	if c["status"] == "True" {
+		return true, ""
+	}
+	msg := fmt.Sprintf("%s is %v", typ, c["status"])
+	if s, _ := c["message"].(string); s != "" {
+		msg += ": " + strings.TrimSpace(s)
+	}
+	return false, msg
+}

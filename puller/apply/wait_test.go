@@ -1,0 +1,49 @@
+package apply_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+func TestWaitForReadiness(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-wait")
+	// No controller-manager runs here: the Deployment never rolls out by itself.
+	_, err := f.sync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true, Wait: true, WaitTimeout: 2 * time.Second})
+	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.target+"/web") {
+		t.Fatalf("err = %v", err)
+	}
+	// Until it is ready nothing is pruned: v2 drops b, and b stays while web is not ready.
+	_, err = f.sync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: true, Wait: true, WaitTimeout: time.Second})
+	if !errors.Is(err, apply.ErrNotReady) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := f.get(gvrCM, f.target, "b"); err != nil {
+		t.Fatalf("b was pruned before the set was ready: %v", err)
+	}
+
+	// Play the Deployment controller.
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		d := f.mustGet(gvrDeploy, f.target, "web")
+		st := fmt.Sprintf(`{"status":{"observedGeneration":%d,"replicas":1,"updatedReplicas":1,"readyReplicas":1,"availableReplicas":1}}`, d.GetGeneration())
+		if _, err := f.dyn.Resource(gvrDeploy).Namespace(f.target).Patch(f.ctx, "web", types.MergePatchType, []byte(st), metav1.PatchOptions{}, "status"); err != nil {
+			t.Error(err)
+		}
+	}()
+	cs, err := f.sync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: true, Wait: true, WaitTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(cs); got["ConfigMap b"] != apply.Pruned {
+		t.Fatalf("%v", got)
+	}
+}
