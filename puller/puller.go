@@ -1,0 +1,553 @@
+package puller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/puller/apply"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+// Verifier checks the signature of a digest-pinned artifact against a policy.
+// *verify.Client implements it.
+type Verifier interface {
+	Verify(ctx context.Context, ref artifact.Reference, p *verify.Policy) (*verify.Result, error)
+}
+
+// VerifierOptions is what a Verifier for one source is made with: that source's
+// registry access.
+type VerifierOptions struct {
+	Credentials remote.CredentialResolver
+	Insecure    bool
+	HTTPClient  *http.Client
+	UserAgent   string
+}
+
+// Options configures a [Puller].
+type Options struct {
+	// Namespace is the puller's own namespace: the ApplySet parents live there, and
+	// pull secrets named without a namespace are read from it. Required.
+	Namespace string
+	// Version goes into the ApplySet tooling annotation, "gitless-puller/VERSION".
+	Version string
+	// Instance names this puller in Events (the pod name); "" is fine.
+	Instance string
+	// Concurrency bounds the apiserver requests in flight per sync; 0 means
+	// apply.DefaultConcurrency.
+	Concurrency int
+	// Extract caps extraction; zero fields take artifact's defaults. Caps can be
+	// lowered or raised, never switched off.
+	Extract artifact.Limits
+	// AllowLinkLocalRegistries lets registry hosts resolve to link-local and cloud
+	// metadata addresses, which are refused by default (SSRF).
+	AllowLinkLocalRegistries bool
+	// Transport is the base HTTP transport to registries; nil means Go's default with
+	// the address check above. Retries (5xx, 429 with Retry-After) are layered on top.
+	Transport http.RoundTripper
+	// NewVerifier makes the verifier of a sync; nil means verify.New.
+	NewVerifier func(VerifierOptions) Verifier
+	// Builder builds the extracted artifact; nil means KustomizeBuilder.
+	Builder Builder
+	// TempDir is where artifacts are extracted; "" means os.TempDir().
+	TempDir string
+	// Logger receives the puller's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Puller syncs sources into one cluster. It is safe for concurrent use, with one Sync
+// per source at a time.
+type Puller struct {
+	opts      Options
+	cfg       *rest.Config
+	kube      kubernetes.Interface
+	transport http.RoundTripper
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	appliers map[string]*apply.Applier // by service account ("" for the puller's own)
+	sources  map[string]*sourceState
+}
+
+// sourceState is what the puller remembers of a source between syncs.
+type sourceState struct {
+	// digest and objects are what was applied last, for drift checks without
+	// fetching again and for telling the fields the puller owns.
+	digest  digest.Digest
+	objects []*unstructured.Unstructured
+	checked time.Time // last successful sync of digest
+	// rejected remembers a digest refused for good (verification failed, rollback),
+	// so that it is not fetched and verified again at every poll.
+	rejected    digest.Digest
+	rejectedErr error
+	// lastEvent avoids repeating the same Warning at every poll.
+	lastEvent string
+}
+
+// New returns a Puller for the cluster cfg points at. cfg's rate limits apply to every
+// request: set QPS and Burst for large sets (or QPS < 0 for none).
+func New(cfg *rest.Config, opts Options) (*Puller, error) {
+	if opts.Namespace == "" {
+		return nil, errors.New("puller: Options.Namespace is required")
+	}
+	if opts.Version == "" {
+		opts.Version = "v0"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return apiCounting{base: rt} })
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tr := opts.Transport
+	if tr == nil {
+		tr = newTransport(opts.AllowLinkLocalRegistries)
+	}
+	return &Puller{
+		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log,
+		appliers: map[string]*apply.Applier{}, sources: map[string]*sourceState{},
+	}, nil
+}
+
+func (p *Puller) now() time.Time { return p.opts.Now() }
+
+// Parent returns the ApplySet parent of a source.
+func (p *Puller) Parent(name string) apply.Parent {
+	return apply.Parent{Kind: apply.ParentConfigMap, Namespace: p.opts.Namespace, Name: "gitless-" + name}
+}
+
+func (p *Puller) state(name string) *sourceState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.sources[name]
+	if st == nil {
+		st = &sourceState{}
+		p.sources[name] = st
+	}
+	return st
+}
+
+func (p *Puller) applier(src Source) (*apply.Applier, error) {
+	sa := ""
+	if src.ServiceAccountName != "" {
+		ns := src.TargetNamespace
+		if ns == "" {
+			ns = p.opts.Namespace
+		}
+		sa = ns + "/" + src.ServiceAccountName
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if a := p.appliers[sa]; a != nil {
+		return a, nil
+	}
+	opts := apply.Options{
+		Tooling:        apply.ToolName + "/" + p.opts.Version,
+		Concurrency:    p.opts.Concurrency,
+		ServiceAccount: sa,
+		Logger:         p.log,
+	}
+	a, err := apply.New(p.cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.appliers[sa] = a
+	return a, nil
+}
+
+// Sync runs one reconcile of src:
+//
+//  1. resolve the ref to a digest: one HEAD request for a tag, the tag list and a HEAD
+//     for a semver range, nothing for a digest;
+//  2. if that digest is the one applied last and no drift check is due: done, with
+//     no apiserver write (Outcome UpToDate);
+//  3. verify the signature of that digest against src.Verify; fetch the manifest and
+//     the layer by that digest (media types, sizes against caps before download,
+//     digests while streaming); refuse an artifact older than the last (rollback);
+//  4. extract into a fresh temporary directory (artifact.Extract: no absolute or ..
+//     paths, no links, devices or FIFOs, capped);
+//  5. build src.Path with kustomize, or read its YAML when it has no kustomization,
+//     and validate every object;
+//  6. apply: Namespaces and CRDs first, a server-side dry-run of the whole set, then
+//     server-side apply (see puller/apply);
+//  7. prune what left the set, through the source's ApplySet;
+//  8. record the result on the ApplySet parent and as Events.
+//
+// Nothing is applied unless every step before succeeded, and nothing is pruned unless
+// the apply did. The Result says what was done, also on error.
+func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
+	start := p.now()
+	src = src.WithDefaults()
+	res := &Result{Source: src.Name, Outcome: Failed}
+	counter := &requestCounter{}
+	finish := func(err error) (*Result, error) {
+		res.Requests = Requests{Registry: counter.registry.Load(), APIReads: counter.apiReads.Load(), APIWrites: counter.apiWrite.Load()}
+		res.Duration = p.now().Sub(start)
+		if err != nil {
+			res.Outcome = Failed
+			res.Error = err.Error()
+		}
+		return res, err
+	}
+	if err := src.Validate(); err != nil {
+		return finish(fmt.Errorf("source %s: %w", src.Name, err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, src.Timeout.Duration)
+	defer cancel()
+	ctx = withCounter(ctx, counter)
+	log := p.log.With("source", src.Name)
+
+	a, err := p.applier(src)
+	if err != nil {
+		return finish(err)
+	}
+	parent := p.Parent(src.Name)
+	ps, err := a.ReadParent(ctx, parent)
+	if err != nil {
+		return finish(err)
+	}
+	st := p.state(src.Name)
+	s := &syncRun{p: p, src: src, st: st, ps: ps, a: a, parent: parent, res: res, log: log}
+	err = s.run(ctx)
+	if err != nil {
+		s.recordFailure(ctx, err)
+	}
+	return finish(err)
+}
+
+// syncRun is one Sync in progress.
+type syncRun struct {
+	p      *Puller
+	src    Source
+	st     *sourceState
+	ps     *apply.ParentState
+	a      *apply.Applier
+	parent apply.Parent
+	res    *Result
+	log    *slog.Logger
+	client *remote.Client
+	creds  remote.CredentialResolver
+	ref    artifact.Reference
+}
+
+func (s *syncRun) run(ctx context.Context) error {
+	p, src, res := s.p, s.src, s.res
+	chain, err := p.credentials(ctx, src)
+	if err != nil {
+		return err
+	}
+	if chain != nil {
+		s.creds = chain
+	}
+	s.client = remote.New(remote.Options{
+		Credentials: s.creds,
+		Insecure:    src.Insecure,
+		HTTPClient:  registryHTTPClient(p.transport),
+		UserAgent:   "gitless-puller/" + p.opts.Version,
+		Logger:      s.log,
+	})
+	s.ref, _ = artifact.ParseReference(src.URL) // validated
+	s.ref.Tag, s.ref.Digest = "", ""
+
+	// 1. resolve
+	tag, d, err := s.resolve(ctx)
+	if err != nil {
+		return err
+	}
+	pinned := s.ref.WithTag(tag).WithDigest(d)
+	res.URL, res.Tag, res.Digest = pinned.String(), tag, d
+
+	// 2. nothing new?
+	last := digest.Digest(s.ps.Status[AnnotationDigest])
+	if d == last {
+		checked := s.st.checked
+		if s.st.digest != d || checked.IsZero() {
+			checked = parseTime(s.ps.Status[AnnotationAppliedAt])
+		}
+		if p.now().Sub(checked) < src.DriftInterval.Duration {
+			res.Outcome = UpToDate
+			res.Revision = s.ps.Status[AnnotationRevision]
+			res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
+			res.Signer = s.ps.Status[AnnotationSigner]
+			return nil
+		}
+		res.DriftCheck = true
+	}
+	if s.st.rejected == d && s.st.rejectedErr != nil {
+		return s.st.rejectedErr
+	}
+
+	var objs []*unstructured.Unstructured
+	var meta artifact.Metadata
+	if res.DriftCheck && s.st.digest == d && s.st.objects != nil {
+		// The objects of this very digest were verified and built before.
+		objs = s.st.objects
+		res.Revision = s.ps.Status[AnnotationRevision]
+		res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
+		res.Signer = s.ps.Status[AnnotationSigner]
+	} else {
+		// 3. verify that digest, then fetch exactly it
+		if !src.InsecureSkipVerify {
+			signer, err := s.verify(ctx, pinned)
+			if err != nil {
+				return err
+			}
+			res.Signer = signer
+		}
+		art, err := s.client.Fetch(ctx, pinned)
+		if err != nil {
+			return err
+		}
+		meta = art.Metadata
+		res.Revision, res.ArtifactCreated = meta.Revision, meta.Created
+		if !src.AllowRollback && d != last {
+			if err := checkRollback(s.ps.Status, tag, meta.Created); err != nil {
+				s.reject(d, err)
+				return err
+			}
+		}
+		// 4, 5. extract and build
+		if objs, err = s.build(ctx, art); err != nil {
+			return err
+		}
+	}
+
+	// 6, 7, 8. apply, prune, record
+	status := map[string]string{
+		AnnotationURL:       src.URL,
+		AnnotationDigest:    d.String(),
+		AnnotationTag:       tag,
+		AnnotationRevision:  res.Revision,
+		AnnotationCreated:   formatTime(res.ArtifactCreated),
+		AnnotationSigner:    res.Signer,
+		AnnotationResult:    string(Applied),
+		AnnotationAttempted: "",
+	}
+	if src.InsecureSkipVerify {
+		status[AnnotationSigner] = "none (insecureSkipVerify)"
+	}
+	cs, err := s.a.Apply(ctx, s.ps, objs, apply.SyncOptions{
+		TargetNamespace:        src.TargetNamespace,
+		Prune:                  src.Prune,
+		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs,
+		AllowEmpty:             src.AllowEmpty,
+		Wait:                   src.Wait,
+		WaitTimeout:            src.Timeout.Duration / 2,
+		Previous:               s.previous(last),
+		Status:                 s.successStatus(status, d, last),
+	})
+	res.setChanges(cs)
+	if err != nil {
+		return err
+	}
+	res.Outcome = Applied
+	s.st.digest, s.st.objects, s.st.checked = d, objs, p.now()
+	s.st.rejected, s.st.rejectedErr = "", nil
+	if d != last || cs.Writes() > 0 {
+		s.st.lastEvent = ""
+		p.event(ctx, s.parent, src.Name, "Normal", ReasonApplied, fmt.Sprintf("%s: %s", pinned, cs.Summary()))
+	}
+	s.log.InfoContext(ctx, "synced", "digest", d, "changes", cs.Summary(), "driftCheck", res.DriftCheck)
+	return nil
+}
+
+// successStatus completes the status annotations of a successful sync. The time and
+// message change only when something was written, so that a drift check that finds
+// nothing writes nothing.
+func (s *syncRun) successStatus(status map[string]string, d, last digest.Digest) map[string]string {
+	// The message and time are set by Apply's caller only when the set changed; Apply
+	// skips the parent write when the annotations are the same as before.
+	if d == last && s.ps.Status[AnnotationResult] == string(Applied) {
+		status[AnnotationAppliedAt] = s.ps.Status[AnnotationAppliedAt]
+		status[AnnotationMessage] = s.ps.Status[AnnotationMessage]
+		return status
+	}
+	status[AnnotationAppliedAt] = formatTime(s.p.now())
+	status[AnnotationMessage] = "applied " + d.String()
+	return status
+}
+
+// recordFailure writes the failure on the parent and as a Warning Event (once per
+// distinct failure).
+func (s *syncRun) recordFailure(ctx context.Context, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	reason := ReasonSyncFailed
+	switch {
+	case errors.Is(err, verify.ErrVerificationFailed):
+		reason = ReasonVerificationFailed
+	case errors.Is(err, ErrRollback):
+		reason = ReasonRollbackRefused
+	}
+	msg := truncate(err.Error())
+	// A context that timed out still gets the status recorded.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if s.ps != nil {
+		werr := s.a.WriteStatus(wctx, s.ps, map[string]string{
+			AnnotationResult:    string(Failed),
+			AnnotationMessage:   msg,
+			AnnotationAttempted: s.res.Digest.String(),
+		})
+		if werr != nil {
+			s.log.WarnContext(ctx, "recording status", "error", werr)
+		}
+	}
+	key := reason + " " + s.res.Digest.String() + " " + msg
+	if s.st.lastEvent == key {
+		return
+	}
+	s.st.lastEvent = key
+	s.p.event(wctx, s.parent, s.src.Name, "Warning", reason, msg)
+	s.log.WarnContext(ctx, "sync failed", "digest", s.res.Digest, "reason", reason, "error", err)
+}
+
+func (s *syncRun) reject(d digest.Digest, err error) {
+	s.st.rejected, s.st.rejectedErr = d, err
+}
+
+// resolve turns the source's ref into a tag (when there is one) and a digest.
+func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
+	r := s.src.Ref
+	switch {
+	case r.Digest != "":
+		return "", digest.Digest(r.Digest), nil
+	case r.SemVer != "":
+		tags, err := s.client.Tags(ctx, s.ref)
+		if err != nil {
+			return "", "", err
+		}
+		tag, err := highestMatch(tags, r.SemVer)
+		if err != nil {
+			return "", "", fmt.Errorf("%s: %w", s.ref, err)
+		}
+		r.Tag = tag
+	}
+	desc, err := s.client.Resolve(ctx, s.ref.WithTag(r.Tag))
+	if err != nil {
+		return "", "", err
+	}
+	return r.Tag, desc.Digest, nil
+}
+
+// highestMatch returns the highest tag that is a semantic version in the range.
+func highestMatch(tags []string, rng string) (string, error) {
+	c, err := semver.NewConstraint(rng)
+	if err != nil {
+		return "", err
+	}
+	type tv struct {
+		tag string
+		v   *semver.Version
+	}
+	var ok []tv
+	for _, t := range tags {
+		v, err := semver.NewVersion(t)
+		if err == nil && c.Check(v) {
+			ok = append(ok, tv{t, v})
+		}
+	}
+	if len(ok) == 0 {
+		return "", fmt.Errorf("%w %q", ErrNoMatchingTag, rng)
+	}
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].v.GreaterThan(ok[j].v) })
+	return ok[0].tag, nil
+}
+
+// verify checks the signature of the pinned digest.
+func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string, error) {
+	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPClient: registryHTTPClient(s.p.transport), UserAgent: "gitless-puller/" + s.p.opts.Version}
+	var v Verifier
+	if s.p.opts.NewVerifier != nil {
+		v = s.p.opts.NewVerifier(vo)
+	} else {
+		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log})
+	}
+	vr, err := v.Verify(ctx, pinned, s.src.Verify)
+	if err != nil {
+		if errors.Is(err, verify.ErrVerificationFailed) {
+			s.reject(pinned.Digest, err)
+		}
+		return "", err
+	}
+	if vr.Digest != pinned.Digest {
+		err := fmt.Errorf("%w: the verifier checked %s, not %s", verify.ErrVerificationFailed, vr.Digest, pinned.Digest)
+		s.reject(pinned.Digest, err)
+		return "", err
+	}
+	return vr.Signer.String(), nil
+}
+
+// build extracts the fetched artifact into a fresh temporary directory and builds
+// the source's path in it.
+func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructured.Unstructured, error) {
+	tmp, err := os.MkdirTemp(s.p.opts.TempDir, "gitless-puller-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	root := filepath.Join(tmp, "artifact")
+	if _, err := s.client.ExtractTo(ctx, art, root, s.p.opts.Extract); err != nil {
+		return nil, err
+	}
+	dir := root
+	if s.src.Path != "" {
+		dir = filepath.Join(root, filepath.FromSlash(s.src.Path)) // validated: no .., not absolute
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%s: path %q is not a directory of the artifact", art.Reference, s.src.Path)
+	}
+	b := s.p.opts.Builder
+	if b == nil {
+		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty}
+	}
+	objs, err := b.Build(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("building %s: %w", art.Reference, err)
+	}
+	return objs, nil
+}
+
+// previous returns the objects applied last, for apply to tell the fields the puller
+// owns: from memory, or fetched again by the recorded digest (which was verified when
+// it was applied; content is addressed by its digest, so it is the same).
+func (s *syncRun) previous(last digest.Digest) func(context.Context) ([]*unstructured.Unstructured, error) {
+	return func(ctx context.Context) ([]*unstructured.Unstructured, error) {
+		if last == "" {
+			return nil, nil
+		}
+		if s.st.digest == last && s.st.objects != nil {
+			return s.st.objects, nil
+		}
+		art, err := s.client.Fetch(ctx, s.ref.WithDigest(last))
+		if err != nil {
+			return nil, err
+		}
+		return s.build(ctx, art)
+	}
+}

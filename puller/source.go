@@ -1,0 +1,254 @@
+package puller
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+// Source is one artifact the puller keeps applied: an entry of the config file
+// (docs/puller-config.md), or the flags of `gitless-puller sync`.
+type Source struct {
+	// Name identifies the source: the ApplySet parent is "gitless-" + Name in the
+	// puller's namespace, and dependsOn refers to it. A DNS-1123 label.
+	Name string `json:"name"`
+	// URL is the repository, oci://REGISTRY/REPOSITORY. It may carry the ref as a tag
+	// (":TAG") or digest ("@sha256:..."), instead of Ref.
+	URL string `json:"url"`
+	// Ref says which artifact of the repository: one of a tag, a semver range (the
+	// highest matching tag) or a digest. Default: the tag "latest".
+	Ref Ref `json:"ref,omitzero"`
+	// Path is the directory inside the artifact to build; "" or "." is the top.
+	Path string `json:"path,omitempty"`
+	// Verify is the signature policy (the verify package's). Required, unless
+	// InsecureSkipVerify.
+	Verify *verify.Policy `json:"verify,omitempty"`
+	// InsecureSkipVerify applies artifacts without checking any signature. For
+	// development only; the status says so.
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+	// PullSecret names a kubernetes.io/dockerconfigjson Secret, read through the API:
+	// "NAME" in the puller's namespace, or "NAMESPACE/NAME". Its credentials are used
+	// only for the registry hosts they name.
+	PullSecret string `json:"pullSecret,omitempty"`
+	// PullSecretFile is a dockerconfigjson file (a mounted Secret), the alternative to
+	// PullSecret.
+	PullSecretFile string `json:"pullSecretFile,omitempty"`
+	// Insecure allows plain HTTP to a registry that is not on loopback.
+	Insecure bool `json:"insecure,omitempty"`
+	// TargetNamespace, when set, is the namespace of every namespaced object.
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+	// Prune deletes objects that left the set.
+	Prune bool `json:"prune,omitempty"`
+	// PruneNamespacesAndCRDs lets pruning delete Namespaces and CRDs (and so
+	// everything in them).
+	PruneNamespacesAndCRDs bool `json:"pruneNamespacesAndCRDs,omitempty"`
+	// AllowEmpty accepts an artifact with no objects (which prunes everything).
+	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// AllowRollback accepts an artifact older than the one applied last (by semver
+	// tag, else by its created annotation).
+	AllowRollback bool `json:"allowRollback,omitempty"`
+	// Wait waits for the applied objects to become ready before pruning and before
+	// sources that depend on this one run.
+	Wait bool `json:"wait,omitempty"`
+	// ServiceAccountName is impersonated for everything applied, dry-run and pruned:
+	// the account of that name in TargetNamespace (or the puller's namespace).
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+	// DependsOn names sources that must have synced successfully (and be ready, if
+	// they wait) before this one runs.
+	DependsOn []string `json:"dependsOn,omitempty"`
+	// Interval between polls; jittered by ±10%. Default 1m.
+	Interval metav1.Duration `json:"interval,omitzero"`
+	// DriftInterval is how often the objects are checked and put back when the
+	// artifact has not changed. Default 10m.
+	DriftInterval metav1.Duration `json:"driftInterval,omitzero"`
+	// Timeout bounds one sync. Default 5m.
+	Timeout metav1.Duration `json:"timeout,omitzero"`
+}
+
+// Ref selects an artifact of a repository. At most one field may be set.
+type Ref struct {
+	Tag    string `json:"tag,omitempty"`
+	SemVer string `json:"semver,omitempty"`
+	Digest string `json:"digest,omitempty"`
+}
+
+// String is "tag latest", "semver >=1.0.0" or "digest sha256:...".
+func (r Ref) String() string {
+	switch {
+	case r.Digest != "":
+		return "digest " + r.Digest
+	case r.SemVer != "":
+		return "semver " + r.SemVer
+	}
+	return "tag " + r.Tag
+}
+
+// ParseRef reads the --ref flag: a digest ("sha256:..."), a semver range (anything
+// with one of the characters <>=~^*|, or a space, which no tag contains: ">=1.0.0",
+// "^1.2", "~1.2.3"), else a tag.
+func ParseRef(s string) Ref {
+	switch {
+	case strings.HasPrefix(s, "sha256:") || strings.HasPrefix(s, "sha512:"):
+		return Ref{Digest: s}
+	case strings.ContainsAny(s, "<>=~^*|, "):
+		return Ref{SemVer: s}
+	}
+	return Ref{Tag: s}
+}
+
+// Defaults of a Source's durations.
+const (
+	DefaultInterval      = time.Minute
+	DefaultDriftInterval = 10 * time.Minute
+	DefaultTimeout       = 5 * time.Minute
+)
+
+// WithDefaults returns s with the durations and the ref filled in.
+func (s Source) WithDefaults() Source {
+	if s.Interval.Duration == 0 {
+		s.Interval.Duration = DefaultInterval
+	}
+	if s.DriftInterval.Duration == 0 {
+		s.DriftInterval.Duration = DefaultDriftInterval
+	}
+	if s.Timeout.Duration == 0 {
+		s.Timeout.Duration = DefaultTimeout
+	}
+	if s.Ref == (Ref{}) {
+		if r, err := artifact.ParseReference(s.URL); err == nil {
+			s.Ref = Ref{Tag: r.Tag, Digest: r.Digest.String()}
+		}
+		if s.Ref == (Ref{}) {
+			s.Ref.Tag = "latest"
+		}
+	}
+	return s
+}
+
+// FieldError names the field of a source or config that is wrong.
+type FieldError struct {
+	Field string // "sources[2].ref.semver"
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// ErrInvalidSource matches every error of Source.Validate and config loading.
+var ErrInvalidSource = errors.New("invalid source")
+
+func (e *FieldError) Is(target error) bool { return target == ErrInvalidSource }
+
+func fieldErr(field, format string, a ...any) error {
+	return &FieldError{Field: field, Err: fmt.Errorf(format, a...)}
+}
+
+// Validate checks s without any I/O and names the first offending field, relative to
+// the source ("url", "ref.semver", "verify.keys[0]").
+func (s Source) Validate() error {
+	if errs := validation.IsDNS1123Label(s.Name); len(errs) > 0 {
+		return fieldErr("name", "%q: %s", s.Name, strings.Join(errs, "; "))
+	}
+	if len("gitless-"+s.Name) > validation.DNS1123LabelMaxLength {
+		return fieldErr("name", "%q: at most %d characters", s.Name, validation.DNS1123LabelMaxLength-len("gitless-"))
+	}
+	if s.URL == "" {
+		return fieldErr("url", "required")
+	}
+	if !strings.HasPrefix(s.URL, artifact.Scheme) {
+		return fieldErr("url", "%q: want oci://REGISTRY/REPOSITORY", s.URL)
+	}
+	u, err := artifact.ParseReference(s.URL)
+	if err != nil {
+		return fieldErr("url", "%v", err)
+	}
+	set := 0
+	for _, v := range []string{s.Ref.Tag, s.Ref.SemVer, s.Ref.Digest} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case set > 1:
+		return fieldErr("ref", "set one of tag, semver and digest")
+	case set == 1 && (u.Tag != "" || u.Digest != ""):
+		return fieldErr("ref", "the url already names a tag or digest")
+	case s.Ref.Tag != "":
+		if err := artifact.ValidateTag(s.Ref.Tag); err != nil {
+			return fieldErr("ref.tag", "%v", err)
+		}
+	case s.Ref.SemVer != "":
+		if _, err := semver.NewConstraint(s.Ref.SemVer); err != nil {
+			return fieldErr("ref.semver", "%q: %v", s.Ref.SemVer, err)
+		}
+	case s.Ref.Digest != "":
+		if err := digest.Digest(s.Ref.Digest).Validate(); err != nil {
+			return fieldErr("ref.digest", "%q: %v", s.Ref.Digest, err)
+		}
+	}
+	if p := s.Path; p != "" {
+		clean := path.Clean(p)
+		if path.IsAbs(p) || strings.ContainsAny(p, "\\\x00") || clean == ".." || strings.HasPrefix(clean, "../") {
+			return fieldErr("path", "%q: want a relative slash path inside the artifact, without ..", p)
+		}
+	}
+	switch {
+	case s.Verify == nil && !s.InsecureSkipVerify:
+		return fieldErr("verify", "required: a verification policy (keys or identities), or insecureSkipVerify: true")
+	case s.Verify != nil && s.InsecureSkipVerify:
+		return fieldErr("insecureSkipVerify", "set together with verify")
+	case s.Verify != nil:
+		if err := s.Verify.Validate(); err != nil {
+			var pe *verify.PolicyError
+			if errors.As(err, &pe) {
+				return &FieldError{Field: "verify." + pe.Field, Err: pe.Err}
+			}
+			return fieldErr("verify", "%v", err)
+		}
+	}
+	if s.PullSecret != "" && s.PullSecretFile != "" {
+		return fieldErr("pullSecretFile", "set together with pullSecret")
+	}
+	if s.PullSecret != "" {
+		for _, part := range strings.SplitN(s.PullSecret, "/", 2) {
+			if errs := validation.IsDNS1123Subdomain(part); len(errs) > 0 {
+				return fieldErr("pullSecret", "%q: want NAME or NAMESPACE/NAME", s.PullSecret)
+			}
+		}
+	}
+	if s.TargetNamespace != "" {
+		if errs := validation.IsDNS1123Label(s.TargetNamespace); len(errs) > 0 {
+			return fieldErr("targetNamespace", "%q: %s", s.TargetNamespace, strings.Join(errs, "; "))
+		}
+	}
+	if s.ServiceAccountName != "" {
+		if errs := validation.IsDNS1123Subdomain(s.ServiceAccountName); len(errs) > 0 {
+			return fieldErr("serviceAccountName", "%q: %s", s.ServiceAccountName, strings.Join(errs, "; "))
+		}
+	}
+	for i, d := range s.DependsOn {
+		if d == s.Name {
+			return fieldErr(fmt.Sprintf("dependsOn[%d]", i), "a source cannot depend on itself")
+		}
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+		min   time.Duration
+	}{{"interval", s.Interval.Duration, time.Second}, {"driftInterval", s.DriftInterval.Duration, time.Second}, {"timeout", s.Timeout.Duration, time.Second}} {
+		if d.v != 0 && d.v < d.min {
+			return fieldErr(d.field, "%s: at least %s", d.v, d.min)
+		}
+	}
+	return nil
+}
