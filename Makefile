@@ -39,6 +39,7 @@ peers:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	bash bench/push.sh
+	bash bench/render.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

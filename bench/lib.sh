@@ -113,7 +113,7 @@ stats() {
     if (NR == 0) { print "NaN NaN"; exit }
     m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
     r = int(0.9 * NR); if (r < 0.9 * NR) r++
-    printf "%d %d\n", m, v[r] }'
+    printf "%.0f %.0f\n", m, v[r] }'
 }
 
 # ms NS: nanoseconds as milliseconds with one decimal.

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -429,20 +431,60 @@ func sortMapping(m *yaml.Node) {
 }
 
 // yaml11Ambiguous reports whether the plain scalar s would not be read as a string by
-// a YAML 1.1 reader. The quick checks skip kyaml's full test (a YAML parse) for the
-// strings that cannot be anything but strings: most of them.
+// a YAML 1.1 reader. kyaml's test (a YAML parse) runs only for the strings that could
+// be a YAML 1.1 boolean, null, number or timestamp by their first bytes and letters;
+// the others (most of them: names, images, flags, quantities such as 100m) are strings.
 func yaml11Ambiguous(s string) bool {
 	if s == "" || strings.Contains(s, "\n") {
 		return false
 	}
-	c := s[0]
-	switch {
-	case c >= '0' && c <= '9', c == '+', c == '-', c == '.', c == '~', c == '<', c == '=':
+	switch c := s[0]; {
+	case c == '+' || c == '-':
+		if len(s) == 1 || !(isDigit(s[1]) || s[1] == '.') {
+			return false
+		}
+		if s[1] != '.' && !numberish(s[1:]) {
+			return false
+		}
+	case isDigit(c):
+		if !numberish(s) {
+			return false
+		}
+	case c == '.' || c == '~' || c == '<' || c == '=':
 	case strings.IndexByte("yYnNtTfFoO", c) >= 0 && len(s) <= 5:
 	default:
 		return false
 	}
-	return yaml.IsValueNonString(s)
+	if v, ok := nonStringCache.Load(s); ok {
+		return v.(bool)
+	}
+	v := yaml.IsValueNonString(s)
+	if nonStringCacheN.Add(1) <= maxNonStringCache {
+		nonStringCache.Store(s, v)
+	}
+	return v
+}
+
+// nonStringCache keeps kyaml's verdicts (a YAML parse each): the same few values
+// ("1", "yes", "1.0") recur in every object of a big tree.
+var (
+	nonStringCache  sync.Map
+	nonStringCacheN atomic.Int64
+)
+
+const maxNonStringCache = 1 << 14
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// numberish reports whether s has only bytes that YAML 1.1 integers, floats
+// (decimal, octal, hex, binary, sexagesimal) and timestamps are made of.
+func numberish(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte("0123456789_.:+-eExXbBaAcCdDfFtTzZ \t", s[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedKeys[V any](m map[string]V) []string {
