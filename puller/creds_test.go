@@ -2,6 +2,7 @@ package puller_test
 
 import (
 	"context"
+	"github.com/gitless-dev/gitless/artifact"
 
 	"github.com/gitless-dev/gitless/artifact/auth"
 	"github.com/gitless-dev/gitless/artifact/remote"
@@ -17,3 +18,5 @@ func staticCreds(reg *registry.Registry) remote.CredentialResolver {
 }
 
 var _ = context.Background
+
+type artifactTagPolicy = artifact.TagPolicy

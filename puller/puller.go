@@ -2,6 +2,7 @@ package puller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,7 @@ type sourceState struct {
 	// so that it is not fetched and verified again at every poll.
 	rejected    digest.Digest
 	rejectedErr error
+	rejectedFor string // the source's spec: changing it (a new key, allowRollback) looks again
 	// lastEvent avoids repeating the same Warning at every poll.
 	lastEvent string
 }
@@ -297,7 +299,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		res.DriftCheck = true
 	}
-	if s.st.rejected == d && s.st.rejectedErr != nil {
+	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == specKey(src) {
 		return s.st.rejectedErr
 	}
 
@@ -428,7 +430,13 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 }
 
 func (s *syncRun) reject(d digest.Digest, err error) {
-	s.st.rejected, s.st.rejectedErr = d, err
+	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, err, specKey(s.src)
+}
+
+// specKey identifies a source's configuration.
+func specKey(src Source) string {
+	b, _ := json.Marshal(src)
+	return string(b)
 }
 
 // resolve turns the source's ref into a tag (when there is one) and a digest.

@@ -1,0 +1,61 @@
+package puller_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// denyConfigMap installs a ValidatingAdmissionPolicy (CEL, in the apiserver) that
+// denies ConfigMaps named name in the target namespace, and waits until it bites.
+func denyConfigMap(t *testing.T, w *world, name string) {
+	t.Helper()
+	policy := "deny-" + w.target
+	fail := admissionv1.Fail
+	_, err := w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.ctx, &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: policy},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+				},
+			}}},
+			Validations: []admissionv1.Validation{{
+				Expression: fmt.Sprintf("object.metadata.namespace != %q || object.metadata.name != %q", w.target, name),
+				Message:    "denied by the test policy",
+			}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy},
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.ctx, policy, metav1.DeleteOptions{})
+		w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.ctx, policy, metav1.DeleteOptions{})
+	})
+	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, w.target))
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, err := w.dyn.Resource(gvrCM).Namespace(w.target).Patch(w.ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", DryRun: []string{"All"}})
+		if err != nil && strings.Contains(err.Error(), "denied by the test policy") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the admission policy does not take effect: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,293 @@
+package puller_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/apply"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+func TestRegistryDownOrTagDeletedKeepsTheLastState(t *testing.T) {
+	dir := t.TempDir()
+	w := newWorld(t, registry.Options{RootDir: dir})
+	w.pushSigned("app", "prod", t1, map[string]string{"a.yaml": cm("a", "1"), "b.yaml": cm("b", "1")})
+	src := w.source("app", "app", "prod")
+	w.mustSync(src)
+	before := w.status("app")[puller.AnnotationDigest]
+
+	// The registry goes away.
+	host := w.reg.Host()
+	if err := w.reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.add(time.Hour) // a drift check is due too
+	res, err := w.sync(src)
+	if err == nil || !puller.Retry(err) || res.Outcome != puller.Failed || !strings.Contains(err.Error(), "cannot reach registry") {
+		t.Fatalf("registry down: %v %+v", err, res)
+	}
+	if w.cmData("a", "k") != "1" || w.cmData("b", "k") != "1" {
+		t.Fatal("objects changed while the registry was down")
+	}
+	st := w.status("app")
+	if st[puller.AnnotationDigest] != before || st[puller.AnnotationResult] != "Failed" {
+		t.Fatalf("status %v", st)
+	}
+
+	// It comes back, with a new artifact on the tag: the puller recovers.
+	reg, err := registry.Start(w.ctx, registry.Options{RootDir: dir, Addr: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	w.reg = reg
+	w.pushSigned("app", "prod", t2, map[string]string{"a.yaml": cm("a", "2")})
+	res = w.mustSync(src)
+	if res.Configured != 1 || res.Pruned != 1 || w.cmData("b", "k") != "<absent>" {
+		t.Fatalf("recovered: %+v", res)
+	}
+
+	// The tag is deleted: nothing is pruned, the state is kept.
+	req, _ := http.NewRequestWithContext(w.ctx, http.MethodDelete, reg.URL()+"/v2/app/manifests/prod", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting the tag: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	w.clock.add(time.Hour)
+	_, err = w.sync(src)
+	if !errors.Is(err, remote.ErrNotFound) || !puller.Retry(err) {
+		t.Fatalf("tag deleted: %v", err)
+	}
+	if w.cmData("a", "k") != "2" {
+		t.Fatal("objects changed after the tag was deleted")
+	}
+}
+
+// swapVerifier verifies with the real verifier, then moves the tag to another artifact
+// before the puller fetches: a registry (or someone with push rights) racing the check.
+type swapVerifier struct {
+	real puller.Verifier
+	swap func()
+}
+
+func (v swapVerifier) Verify(ctx context.Context, ref artifact.Reference, p *verify.Policy) (*verify.Result, error) {
+	res, err := v.real.Verify(ctx, ref, p)
+	v.swap()
+	return res, err
+}
+
+func TestTagSwappedBetweenVerifyAndFetch(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	good := w.pushSigned("app", "prod", t1, map[string]string{"a.yaml": cm("a", "good")})
+	var evil artifact.Reference
+	p := w.newPuller(puller.Options{NewVerifier: func(o puller.VerifierOptions) puller.Verifier {
+		real := verify.New(verify.Options{Credentials: o.Credentials, Insecure: o.Insecure, HTTPClient: o.HTTPClient})
+		return swapVerifier{real: real, swap: func() {
+			evil = w.push("app", "prod", t2, map[string]string{"a.yaml": cm("a", "evil"), "x.yaml": cm("x", "evil")})
+		}}
+	}})
+	res, err := p.Sync(w.ctx, w.source("app", "app", "prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evil.Digest == "" || evil.Digest == good.Digest {
+		t.Fatal("the tag was not swapped")
+	}
+	if res.Digest != good.Digest || w.cmData("a", "k") != "good" || w.cmData("x", "k") != "<absent>" {
+		t.Fatalf("applied %s (%s), want the verified %s", res.Digest, w.cmData("a", "k"), good.Digest)
+	}
+	// The next poll sees the swapped tag, and the unsigned artifact is refused.
+	if _, err := p.Sync(w.ctx, w.source("app", "app", "prod")); !errors.Is(err, verify.ErrVerificationFailed) {
+		t.Fatalf("err = %v", err)
+	}
+	if w.cmData("a", "k") != "good" {
+		t.Fatal("the swapped artifact was applied")
+	}
+}
+
+func TestInvalidObjectNothingAppliedAndNamed(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	// v2: a changed, plus an object of a kind the cluster does not serve.
+	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2"),
+		"w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: NS\n"})
+	src.Ref.Tag = "v2"
+	_, err := w.sync(src)
+	if !errors.Is(err, apply.ErrInvalidObject) || !strings.Contains(err.Error(), "Widget.example.com "+w.target+"/w") {
+		t.Fatalf("err = %v", err)
+	}
+	if w.cmData("a", "k") != "1" {
+		t.Fatal("a was changed")
+	}
+	if msg := w.status("app")[puller.AnnotationMessage]; !strings.Contains(msg, "Widget.example.com "+w.target+"/w") {
+		t.Fatalf("status message %q", msg)
+	}
+	// A document without metadata.name is refused by the build, with its file and line.
+	w.pushSigned("app", "v3", t2, map[string]string{"a.yaml": cm("a", "3"), "bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n"})
+	src.Ref.Tag = "v3"
+	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+	if w.cmData("a", "k") != "1" {
+		t.Fatal("a was changed")
+	}
+}
+
+func TestEmptyArtifactRefusedUnlessAllowed(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	w.pushSigned("app", "v2", t2, map[string]string{"README.md": "nothing to apply\n"})
+	src.Ref.Tag = "v2"
+	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "no Kubernetes objects") {
+		t.Fatalf("err = %v", err)
+	}
+	if w.cmData("a", "k") != "1" {
+		t.Fatal("a was pruned by an empty artifact")
+	}
+	src.AllowEmpty = true
+	res := w.mustSync(src)
+	if res.Pruned != 1 || w.cmData("a", "k") != "<absent>" {
+		t.Fatalf("%+v", res)
+	}
+}
+
+// hostile pushes (and signs: the signer is compromised, not the registry) an artifact
+// whose layer holds the given tar entries.
+func (w *world) hostile(tag string, entries func(tw *tar.Writer)) {
+	w.t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	tw.WriteHeader(&tar.Header{Name: "a.yaml", Mode: 0o644, Size: int64(len(cm("a", "hostile"))), Typeflag: tar.TypeReg})
+	tw.Write([]byte(strings.ReplaceAll(cm("a", "hostile"), "NS", w.target)))
+	entries(tw)
+	tw.Close()
+	gz.Close()
+	data := buf.Bytes()
+	m, err := artifact.NewManifest(ocispec.Descriptor{MediaType: artifact.ContentMediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}, artifact.Metadata{Created: t2})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ref, _ := artifact.ParseReference(w.url("app") + ":" + tag)
+	res, err := w.client.PushManifest(w.ctx, ref, m, data, remote.PushOptions{Policy: artifact.TagPolicy{AllowOverwrite: true}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.sign(res.Reference)
+}
+
+func TestHostileTarIsRefused(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	for _, tc := range []struct {
+		name    string
+		entries func(*tar.Writer)
+		want    error
+	}{
+		{"traversal", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "../../etc/evil.yaml", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+			tw.Write([]byte("x"))
+		}, artifact.ErrUnsafeArchive},
+		{"absolute", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "/etc/evil.yaml", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+			tw.Write([]byte("x"))
+		}, artifact.ErrUnsafeArchive},
+		{"symlink-escape", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "link", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink})
+		}, artifact.ErrUnsafeArchive},
+		{"hardlink", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "hard", Linkname: "a.yaml", Typeflag: tar.TypeLink})
+		}, artifact.ErrUnsafeArchive},
+		{"fifo", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "fifo", Typeflag: tar.TypeFifo})
+		}, artifact.ErrUnsafeArchive},
+		{"bomb", func(tw *tar.Writer) {
+			// 40 MiB of zeros, a few dozen KiB compressed, over the 32 MiB per-file cap.
+			const n = 40 << 20
+			tw.WriteHeader(&tar.Header{Name: "bomb.yaml", Mode: 0o644, Size: n, Typeflag: tar.TypeReg})
+			tw.Write(make([]byte, n))
+		}, artifact.ErrTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.t = t
+			w.hostile(tc.name, tc.entries)
+			s := src
+			s.Ref.Tag = tc.name
+			_, err := w.sync(s)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if w.cmData("a", "k") != "1" {
+				t.Fatal("the hostile artifact was applied")
+			}
+		})
+	}
+}
+
+func TestObjectOfAnotherSourceIsUntouched(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("one", "v1", t1, map[string]string{"shared.yaml": cm("shared", "one")})
+	w.pushSigned("two", "v1", t1, map[string]string{"shared.yaml": cm("shared", "two"), "b.yaml": cm("b", "two")})
+	w.mustSync(w.source("one", "one", "v1"))
+	_, err := w.sync(w.source("two", "two", "v1"))
+	if !errors.Is(err, apply.ErrForeignObject) || !strings.Contains(err.Error(), "ConfigMap "+w.target+"/shared") {
+		t.Fatalf("err = %v", err)
+	}
+	if w.cmData("shared", "k") != "one" || w.cmData("b", "k") != "<absent>" {
+		t.Fatal("the other source's object was touched")
+	}
+}
+
+func TestAdmissionDenialOnTheFifthObjectIsNamedAndNothingPruned(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	files := map[string]string{}
+	for _, n := range []string{"1", "2", "3", "4", "old"} {
+		files["cm-"+n+".yaml"] = cm("cm-"+n, "v1")
+	}
+	w.pushSigned("app", "v1", t1, files)
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	denyConfigMap(t, w, "fifth")
+
+	// v2 changes four objects, drops one, and adds a fifth that admission denies.
+	files = map[string]string{"cm-5.yaml": cm("fifth", "v2")}
+	for _, n := range []string{"1", "2", "3", "4"} {
+		files["cm-"+n+".yaml"] = cm("cm-"+n, "v2")
+	}
+	w.pushSigned("app", "v2", t2, files)
+	src.Ref.Tag = "v2"
+	res, err := w.sync(src)
+	if !errors.Is(err, apply.ErrDryRun) || res.Requests.APIWrites > 2 { // the status annotation and the event
+		t.Fatalf("err = %v, %+v", err, res.Requests)
+	}
+	msg := w.status("app")[puller.AnnotationMessage]
+	if !strings.Contains(msg, "ConfigMap "+w.target+"/fifth") || !strings.Contains(msg, "denied") {
+		t.Fatalf("status message %q", msg)
+	}
+	for _, n := range []string{"1", "2", "3", "4", "old"} {
+		if got := w.cmData("cm-"+n, "k"); got != "v1" {
+			t.Fatalf("cm-%s is %q", n, got)
+		}
+	}
+}
