@@ -76,7 +76,7 @@ func (st *verifyState) verifyBundle(ctx context.Context, what string, b *sgbundl
 		return err
 	})
 	if err != nil {
-		st.reject(what+", certificate", err)
+		st.reject(what+", certificate", fmt.Errorf("%w%s", err, caHint(cert, st.cp.trusted)))
 		return nil
 	}
 	signer, err := st.checkIdentity(ctx, cert)

@@ -186,7 +186,7 @@ func checkCosign(s *cosignSignature, d digest.Digest, v signature.Verifier, cp *
 	}
 	chains, err := sgverify.VerifyLeafCertificate(s.cert.NotBefore, s.cert, cp.trusted)
 	if err != nil {
-		return nil, fmt.Errorf("certificate: %w", err)
+		return nil, fmt.Errorf("certificate: %w%s", err, caHint(s.cert, cp.trusted))
 	}
 	if cp.requireSCT {
 		if err := sgverify.VerifySignedCertificateTimestamp(chains, 1, cp.trusted); err != nil {
@@ -257,4 +257,25 @@ func checkRekorBundle(s *cosignSignature, pub crypto.PublicKey, trusted root.Tru
 		return fmt.Errorf("signed entry timestamp: %w", err)
 	}
 	return nil
+}
+
+// caHint explains a certificate that does not chain to the trusted root when the reason
+// is the root's validity: every certificate authority's period ended (or had not
+// started) when the certificate was issued.
+func caHint(cert *x509.Certificate, trusted root.TrustedMaterial) string {
+	cas := trusted.FulcioCertificateAuthorities()
+	if len(cas) == 0 {
+		return " (the trusted root has no certificate authority)"
+	}
+	for _, ca := range cas {
+		f, ok := ca.(*root.FulcioCertificateAuthority)
+		if !ok {
+			return ""
+		}
+		inPeriod := !cert.NotBefore.Before(f.ValidityPeriodStart) && (f.ValidityPeriodEnd.IsZero() || !cert.NotBefore.After(f.ValidityPeriodEnd))
+		if inPeriod {
+			return " (no chain to the trusted root's certificate authorities)"
+		}
+	}
+	return fmt.Sprintf(" (issued %s, when no certificate authority of the trusted root was valid: expired or outdated trusted root?)", cert.NotBefore.UTC().Format(time.RFC3339))
 }

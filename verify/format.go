@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,14 +42,14 @@ func SignatureTag(d digest.Digest) string {
 
 func isBundleType(t string) bool { return strings.HasPrefix(t, bundleTypePrefix) }
 
-// parseSignatureManifest reads the layers of a cosign signature image. The manifest is
-// untrusted: only its layer list is used, each layer is size-capped and digest-checked
-// when fetched.
-func parseSignatureManifest(b []byte) ([]ocispec.Descriptor, error) {
+// parseSignatureManifest reads the layers of a cosign signature image, refusing more
+// than maxLayers before decoding any. The manifest is untrusted: only its layer list is
+// used, each layer is size-capped and digest-checked when fetched.
+func parseSignatureManifest(b []byte, maxLayers int) ([]ocispec.Descriptor, error) {
 	var m struct {
-		SchemaVersion int                  `json:"schemaVersion"`
-		MediaType     string               `json:"mediaType"`
-		Layers        []ocispec.Descriptor `json:"layers"`
+		SchemaVersion int               `json:"schemaVersion"`
+		MediaType     string            `json:"mediaType"`
+		Layers        []json.RawMessage `json:"layers"`
 	}
 	if err := decodeJSON(b, &m); err != nil {
 		return nil, fmt.Errorf("not a JSON manifest: %w", err)
@@ -61,8 +62,22 @@ func parseSignatureManifest(b []byte) ([]ocispec.Descriptor, error) {
 	default:
 		return nil, fmt.Errorf("media type %q is not an image manifest", m.MediaType)
 	}
-	return m.Layers, nil
+	if len(m.Layers) > maxLayers {
+		return nil, &countError{n: len(m.Layers)}
+	}
+	layers := make([]ocispec.Descriptor, len(m.Layers))
+	for i, raw := range m.Layers {
+		if err := json.Unmarshal(raw, &layers[i]); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i+1, err)
+		}
+	}
+	return layers, nil
 }
+
+// countError says how many signatures a manifest lists when that is over the limit.
+type countError struct{ n int }
+
+func (e *countError) Error() string { return fmt.Sprintf("%d signatures", e.n) }
 
 // fetchBundle reads a bundle referrer: its manifest (one bundle layer) and the bundle.
 func (c *Client) fetchBundle(ctx context.Context, repo *orasremote.Repository, d ocispec.Descriptor) (*sgbundle.Bundle, error) {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/image-spec/specs-go"
+
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
@@ -84,3 +86,14 @@ func mustParse(t testing.TB, s string) artifact.Reference {
 	}
 	return r
 }
+
+func writeFile(t testing.TB, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var specsV2 = specs.Versioned{SchemaVersion: 2}

@@ -294,7 +294,12 @@ func (st *verifyState) cosignFormat(ctx context.Context) *Result {
 		st.readFailed("signature manifest "+tag, err)
 		return nil
 	}
-	layers, err := parseSignatureManifest(mb)
+	layers, err := parseSignatureManifest(mb, st.c.limits.MaxSignatures-st.found)
+	var ce *countError
+	if errors.As(err, &ce) {
+		st.room("signature manifest "+tag, ce.n)
+		return nil
+	}
 	if err != nil {
 		st.found++
 		st.reject("signature manifest "+tag, err)
