@@ -85,6 +85,7 @@ type Puller struct {
 	mu       sync.Mutex
 	appliers map[string]*apply.Applier // by service account ("" for the puller's own)
 	sources  map[string]*sourceState
+	health   *Health
 }
 
 // sourceState is what the puller remembers of a source between syncs.

@@ -181,7 +181,7 @@ func (s Source) Validate() error {
 	switch {
 	case set > 1:
 		return fieldErr("ref", "set one of tag, semver and digest")
-	case set == 1 && (u.Tag != "" || u.Digest != ""):
+	case set == 1 && (u.Tag != "" || u.Digest != "") && (s.Ref.Tag != u.Tag || s.Ref.Digest != u.Digest.String()):
 		return fieldErr("ref", "the url already names a tag or digest")
 	case s.Ref.Tag != "":
 		if err := artifact.ValidateTag(s.Ref.Tag); err != nil {

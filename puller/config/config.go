@@ -1,0 +1,246 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitless-dev/gitless/puller"
+)
+
+// APIVersion and Kind of the configuration file.
+const (
+	APIVersion = "gitless.dev/v1alpha1"
+	Kind       = "PullerConfig"
+)
+
+// DefaultNamespace is the puller's namespace when neither the file nor the
+// environment names one.
+const DefaultNamespace = "gitless-system"
+
+// MaxSize is the largest configuration file read.
+const MaxSize = 4 << 20
+
+// PullerConfig is the configuration file of gitless-puller, versioned like a
+// Kubernetes object. docs/puller-config.md describes every field.
+type PullerConfig struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	// Namespace is the puller's own namespace: ApplySet parents and pull secrets.
+	// Default: the POD_NAMESPACE the caller passes, else DefaultNamespace.
+	Namespace string `json:"namespace,omitempty"`
+	// Concurrency bounds the apiserver requests in flight per sync (default 4).
+	Concurrency int `json:"concurrency,omitempty"`
+	// AllowLinkLocalRegistries lets registry hosts resolve to link-local and cloud
+	// metadata addresses (refused by default).
+	AllowLinkLocalRegistries bool `json:"allowLinkLocalRegistries,omitempty"`
+	// Sources are the artifacts to keep applied.
+	Sources []puller.Source `json:"sources"`
+}
+
+// Parse reads and checks a configuration document. Unknown fields, wrong types and
+// invalid values are refused with the offending field named
+// ("sources[1].ref.semver: ..."); every error matches puller.ErrInvalidSource.
+// defaultNamespace is used when the file names none ("" means DefaultNamespace).
+func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
+	if len(data) > MaxSize {
+		return nil, &puller.FieldError{Field: "(file)", Err: fmt.Errorf("larger than %d bytes", MaxSize)}
+	}
+	jsonData, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, &puller.FieldError{Field: "(file)", Err: fmt.Errorf("not YAML: %v", err)}
+	}
+	var generic any
+	if err := json.Unmarshal(jsonData, &generic); err != nil {
+		return nil, &puller.FieldError{Field: "(file)", Err: err}
+	}
+	if _, ok := generic.(map[string]any); !ok {
+		return nil, &puller.FieldError{Field: "(file)", Err: errors.New("not a mapping")}
+	}
+	if err := checkFields(generic, reflect.TypeOf(PullerConfig{}), ""); err != nil {
+		return nil, err
+	}
+	var c PullerConfig
+	dec := json.NewDecoder(bytes.NewReader(jsonData))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &puller.FieldError{Field: te.Field, Err: fmt.Errorf("want a %s, not a JSON %s", te.Type, te.Value)}
+		}
+		return nil, &puller.FieldError{Field: "(file)", Err: err}
+	}
+	if c.Namespace == "" {
+		c.Namespace = defaultNamespace
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Load reads the configuration file at path with Parse.
+func Load(path, defaultNamespace string) (*PullerConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading puller config: %w", err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(&limited{f, MaxSize + 1}); err != nil {
+		return nil, fmt.Errorf("reading puller config %s: %w", path, err)
+	}
+	c, err := Parse(buf.Bytes(), defaultNamespace)
+	if err != nil {
+		return nil, fmt.Errorf("puller config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+type limited struct {
+	f interface{ Read([]byte) (int, error) }
+	n int64
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errors.New("file too large")
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.f.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// Validate checks the whole configuration and names the first offending field.
+func (c *PullerConfig) Validate() error {
+	switch {
+	case c.APIVersion != APIVersion:
+		return &puller.FieldError{Field: "apiVersion", Err: fmt.Errorf("%q, want %q", c.APIVersion, APIVersion)}
+	case c.Kind != Kind:
+		return &puller.FieldError{Field: "kind", Err: fmt.Errorf("%q, want %q", c.Kind, Kind)}
+	case c.Concurrency < 0 || c.Concurrency > 64:
+		return &puller.FieldError{Field: "concurrency", Err: fmt.Errorf("%d: want 1 to 64", c.Concurrency)}
+	case len(c.Sources) == 0:
+		return &puller.FieldError{Field: "sources", Err: errors.New("no sources")}
+	}
+	if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
+		return &puller.FieldError{Field: "namespace", Err: fmt.Errorf("%q: %s", c.Namespace, strings.Join(errs, "; "))}
+	}
+	for i, s := range c.Sources {
+		if err := s.WithDefaults().Validate(); err != nil {
+			var fe *puller.FieldError
+			if errors.As(err, &fe) {
+				return &puller.FieldError{Field: fmt.Sprintf("sources[%d].%s", i, fe.Field), Err: fe.Err}
+			}
+			return &puller.FieldError{Field: fmt.Sprintf("sources[%d]", i), Err: err}
+		}
+	}
+	if _, err := puller.Order(c.Sources); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkFields walks decoded JSON against the Go type it will decode into and names
+// the first key the type does not have, with its path.
+func checkFields(v any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		if s, ok := v.(string); ok {
+			if _, err := time.ParseDuration(s); err != nil {
+				return &puller.FieldError{Field: strings.TrimPrefix(path, "."), Err: fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", s)}
+			}
+		}
+		return nil
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if t.Kind() == reflect.Map {
+			for k, e := range x {
+				if err := checkFields(e, t.Elem(), path+"."+k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if t.Kind() != reflect.Struct {
+			return nil // a type error, reported by the decoder
+		}
+		fields := jsonFields(t)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ft, ok := fields[k]
+			if !ok {
+				return &puller.FieldError{Field: strings.TrimPrefix(path+"."+k, "."), Err: errors.New("unknown field")}
+			}
+			if err := checkFields(x[k], ft, path+"."+k); err != nil {
+				return err
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return nil
+		}
+		for i, e := range x {
+			if err := checkFields(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(metav1.Duration{})
+
+// jsonFields maps the JSON names of a struct's fields (inlined structs included) to
+// their types. Types with their own JSON form (metav1.Duration) are leaves.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" && f.Anonymous {
+			for k, v := range jsonFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		ft := f.Type
+		if ft != durationType && reflect.PointerTo(ft).Implements(reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()) {
+			ft = reflect.TypeOf("") // a leaf
+		}
+		out[name] = ft
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/config"
+)
+
+const good = `apiVersion: gitless.dev/v1alpha1
+kind: PullerConfig
+namespace: gitless-system
+sources:
+- name: infra-controllers
+  url: oci://ghcr.io/acme/infra
+  ref: {semver: ">=1.0.0"}
+  path: controllers
+  verify:
+    keys: [/etc/gitless/cosign.pub]
+  pullSecret: ghcr
+  prune: true
+  interval: 5m
+- name: apps
+  url: oci://ghcr.io/acme/apps:production
+  verify:
+    identities:
+    - issuer: https://token.actions.githubusercontent.com
+      subjectRegexp: https://github\.com/acme/apps/\.github/workflows/release\.yml@refs/tags/v.*
+  dependsOn: [infra-controllers]
+  targetNamespace: apps
+  wait: true
+  timeout: 2m
+`
+
+func TestParseGood(t *testing.T) {
+	c, err := config.Parse([]byte(good), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 2 || c.Sources[0].Interval.Duration != 5*time.Minute || c.Sources[0].Ref.SemVer != ">=1.0.0" ||
+		c.Sources[1].Verify.Identities[0].Issuer != "https://token.actions.githubusercontent.com" || !c.Sources[1].Wait {
+		t.Fatalf("%+v", c)
+	}
+	s := c.Sources[1].WithDefaults()
+	if s.Ref.Tag != "production" || s.Interval.Duration != puller.DefaultInterval {
+		t.Fatalf("%+v", s)
+	}
+	c, err = config.Parse([]byte(strings.Replace(good, "namespace: gitless-system\n", "", 1)), "from-env")
+	if err != nil || c.Namespace != "from-env" {
+		t.Fatalf("%v %v", c, err)
+	}
+}
+
+func TestParseNamesTheOffendingField(t *testing.T) {
+	for _, tc := range []struct{ old, new, field string }{
+		{"apiVersion: gitless.dev/v1alpha1", "apiVersion: v1", "apiVersion"},
+		{"kind: PullerConfig", "kind: Config", "kind"},
+		{"  prune: true", "  prun: true", "sources[0].prun"},
+		{"      subjectRegexp", "      subjctRegexp", "sources[1].verify.identities[0].subjctRegexp"},
+		{"  prune: true", "  prune: yes please", "sources.prune"},
+		{`{semver: ">=1.0.0"}`, `{semver: ">=1.0.0", tag: v1}`, "sources[0].ref"},
+		{`{semver: ">=1.0.0"}`, `{semver: "not a range"}`, "sources[0].ref.semver"},
+		{"  path: controllers", "  path: ../etc", "sources[0].path"},
+		{"url: oci://ghcr.io/acme/infra", "url: https://ghcr.io/acme/infra", "sources[0].url"},
+		{"- name: apps", "- name: Apps", "sources[1].name"},
+		{"- name: apps", "- name: infra-controllers", "sources[1].dependsOn[0]"},
+		{"  dependsOn: [infra-controllers]\n", "  dependsOn: [apps]\n", "sources[1].dependsOn[0]"},
+		{"[infra-controllers]", "[nope]", "sources[1].dependsOn[0]"},
+		{"    keys: [/etc/gitless/cosign.pub]", "    keys: []", "sources[0].verify.keys"},
+		{"      subjectRegexp: https", "      issuerRegexp: x\n      subjectRegexp: https", "sources[1].verify.identities[0]"},
+		{"  interval: 5m", "  interval: 5 minutes", "sources[0].interval"},
+		{"  interval: 5m", "  interval: 10ms", "sources[0].interval"},
+		{"  pullSecret: ghcr", "  pullSecret: Bad_Name", "sources[0].pullSecret"},
+	} {
+		doc := strings.Replace(good, tc.old, tc.new, 1)
+		if doc == good {
+			t.Fatalf("%q not in the document", tc.old)
+		}
+		_, err := config.Parse([]byte(doc), "")
+		var fe *puller.FieldError
+		if !errors.As(err, &fe) || !errors.Is(err, puller.ErrInvalidSource) || !strings.HasPrefix(fe.Field, tc.field) {
+			t.Errorf("%s → %s: err = %v, want the field %s named", tc.old, tc.new, err, tc.field)
+		}
+	}
+	dup := strings.Replace(strings.Replace(good, "- name: apps", "- name: infra-controllers", 1), "  dependsOn: [infra-controllers]\n", "", 1)
+	if _, err := config.Parse([]byte(dup), ""); err == nil || !strings.Contains(err.Error(), "sources[1].name") || !strings.Contains(err.Error(), "twice") {
+		t.Fatalf("err = %v", err)
+	}
+	missingVerify := strings.Replace(good, "  verify:\n    keys: [/etc/gitless/cosign.pub]\n", "", 1)
+	if _, err := config.Parse([]byte(missingVerify), ""); err == nil || !strings.Contains(err.Error(), "sources[0].verify: required") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources: [{name: a, url: 'oci://x.io/y', insecureSkipVerify: true}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := config.Parse(data, "")
+		if err == nil {
+			if err := c.Validate(); err != nil {
+				t.Fatalf("parsed but invalid: %v", err)
+			}
+			if _, err := puller.Order(c.Sources); err != nil {
+				t.Fatal(err)
+			}
+		} else if !errors.Is(err, puller.ErrInvalidSource) {
+			t.Fatalf("error not classified: %v", err)
+		}
+	})
+}
