@@ -7,7 +7,8 @@
 # the same library paths; what differs is what gitless adds: reading the output as
 # manifests, validation, canonical YAML, the generated kustomization, the atomic swap.
 # Reports the median and p90 whole-process wall time per side and their ratio (the target
-# is gitless <= 1.1x). With -envs N > 1 there are N environments of -objects objects
+# is gitless <= 1.1x), and the median CPU time (user + sys of the side's processes, from
+# bash's `times`), which a busy machine disturbs less than wall time. With -envs N > 1 there are N environments of -objects objects
 # each: gitless renders them in one call (in parallel), the peer side one after another as
 # a CI script would. Exits non-zero only when a command fails, never on a missed target.
 #
@@ -55,11 +56,22 @@ PEER
 
 SRC=$PROJECT/environments/${ENV_DIRS[0]}
 ((ENVS == 1)) || SRC=$PROJECT
-run_side() { # SIDE OUT: one run; sets LAST_NS
+# cpu_ms: user + sys milliseconds of this shell's finished children so far (bash's
+# `times`, no fork for the reading itself: the builtin runs in this shell).
+cpu_ms() {
+  times >"$TMP/times"
+  CPU_MS=$(awk 'END { for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+    printf "%.0f", s * 1000 }' "$TMP/times")
+}
+run_side() { # SIDE OUT: one run; sets LAST_NS and LAST_CPU_MS
+  cpu_ms
+  local before=$CPU_MS
   case $1 in
     gitless) bench_time "$TMP/last.out" "$TMP/last.err" -- "$GITLESS" render "$SRC" -o "$2" ;;
     peer) bench_time "$TMP/last.out" "$TMP/last.err" -- bash "$TMP/peer.sh" "$2" ;;
   esac || { blog "$1 failed"; cat "$TMP/last.out" "$TMP/last.err" >&2; exit 1; }
+  cpu_ms
+  LAST_CPU_MS=$((CPU_MS - before))
 }
 
 # warm-up (page cache, binaries), and a check that both sides give the same objects
@@ -74,8 +86,8 @@ p_kust=$(find "$TMP/check-peer" -name kustomization.yaml | wc -l)
 RESULTS_DIR=${BENCH_RESULTS:-$ROOT/bench/results}
 mkdir -p "$RESULTS_DIR"
 RESULTS=$RESULTS_DIR/render-$(date -u +%Y%m%dT%H%M%SZ).tsv
-printf 'round\tside\tns\n' >"$RESULTS"
-: >"$TMP/gitless.ns"; : >"$TMP/peer.ns"
+printf 'round\tside\tns\tcpu_ms\n' >"$RESULTS"
+: >"$TMP/gitless.ns"; : >"$TMP/peer.ns"; : >"$TMP/gitless.cpu"; : >"$TMP/peer.cpu"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 blog "$ROUNDS rounds, $ENVS environment(s) of $OBJECTS objects"
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -85,21 +97,24 @@ for ((r = 1; r <= ROUNDS; r++)); do
     rm -rf "$out"
     run_side "$side" "$out"
     echo "$LAST_NS" >>"$TMP/$side.ns"
-    printf '%d\t%s\t%d\n' "$r" "$side" "$LAST_NS" >>"$RESULTS"
+    echo "$LAST_CPU_MS" >>"$TMP/$side.cpu"
+    printf '%d\t%s\t%d\t%d\n' "$r" "$side" "$LAST_NS" "$LAST_CPU_MS" >>"$RESULTS"
   done
 done
 
 read -r g_med g_p90 < <(stats "$TMP/gitless.ns")
 read -r p_med p_p90 < <(stats "$TMP/peer.ns")
+read -r g_cpu _ < <(stats "$TMP/gitless.cpu")
+read -r p_cpu _ < <(stats "$TMP/peer.cpu")
 r_med=$(ratio "$g_med" "$p_med")
 verdict=$(awk -v r="$r_med" 'BEGIN { print (r <= 1.1) ? "met" : "missed" }')
 cat <<EOF2
 
 render: $ENVS environment(s) x $OBJECTS objects (Tanka, go-jsonnet v0.22.0 on both sides), $ROUNDS rounds
 machine: $(nproc) cores, load average $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?") after
-side                                       median     p90
-gitless render                             $(printf '%-10s %-10s' "$(ms "$g_med") ms" "$(ms "$g_p90") ms")
-jsonnet -m + kustomize create --autodetect $(printf '%-10s %-10s' "$(ms "$p_med") ms" "$(ms "$p_p90") ms")
-gitless/peer wall time: median $r_med, p90 $(ratio "$g_p90" "$p_p90") (target <= 1.10: $verdict)
+side                                       median     p90        CPU median
+gitless render                             $(printf '%-10s %-10s %s' "$(ms "$g_med") ms" "$(ms "$g_p90") ms" "$g_cpu ms")
+jsonnet -m + kustomize create --autodetect $(printf '%-10s %-10s %s' "$(ms "$p_med") ms" "$(ms "$p_p90") ms" "$p_cpu ms")
+gitless/peer wall time: median $r_med, p90 $(ratio "$g_p90" "$p_p90") (target <= 1.10: $verdict); CPU time: median $(ratio "$g_cpu" "$p_cpu")
 per-run times: $RESULTS
 EOF2

@@ -190,11 +190,9 @@ func TestSeparateAllowsOverlap(t *testing.T) {
 	b := writeTree(t, map[string]string{"b.yaml": cm("x", "ns")})
 	opts := render.DefaultOptions()
 	_, err := render.Render(context.Background(), filepath.Join(t.TempDir(), "out"), opts, a, b)
-	if !errors.Is(err, render.ErrUnsafePath) { // both dirs are called by their random base names...
-		var de *render.DuplicateError
-		if !errors.As(err, &de) {
-			t.Fatalf("overlapping units: %v", err)
-		}
+	var de *render.DuplicateError
+	if !errors.As(err, &de) || de.ID.String() != "ConfigMap ns/x" {
+		t.Fatalf("overlapping units: %v", err)
 	}
 	opts.Separate = true
 	if _, err := render.Render(context.Background(), filepath.Join(t.TempDir(), "out"), opts, a, b); err != nil {

@@ -175,16 +175,24 @@ outer:
 	return t, nil
 }
 
-// placeUnits gives each unit its directory: the top for a single unit, else its name.
+// placeUnits gives each unit its directory: the top for a single unit, else its name
+// made path-safe segment by segment.
 func (t *Tree) placeUnits(units []*Unit) error {
 	dirs := map[string]*Unit{}
 	for _, u := range units {
 		dir := ""
 		if len(units) > 1 {
-			dir = u.Name
-		}
-		if dir != "" && (!isLocalSlashPath(dir)) {
-			return fmt.Errorf("%w: the directory %q of %s source %s would be outside the output directory", ErrUnsafePath, dir, u.Kind, u.Source)
+			var segs []string
+			for _, s := range strings.Split(u.Name, "/") {
+				switch s = safeSegment(s); s {
+				case "", ".":
+				case "..":
+					return fmt.Errorf("%w: the directory %q of %s source %s would be outside the output directory", ErrUnsafePath, u.Name, u.Kind, u.Source)
+				default:
+					segs = append(segs, s)
+				}
+			}
+			dir = path.Join(segs...)
 		}
 		if prev := dirs[strings.ToLower(dir)]; prev != nil {
 			return fmt.Errorf("%w: %s and %s would both render into %q; render them separately, or give them different names", ErrUnsafePath, prev.Source, u.Source, "./"+dir)
@@ -194,18 +202,6 @@ func (t *Tree) placeUnits(units []*Unit) error {
 	}
 	sort.SliceStable(t.units, func(i, j int) bool { return t.units[i].dir < t.units[j].dir })
 	return nil
-}
-
-func isLocalSlashPath(p string) bool {
-	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p {
-		return false
-	}
-	for _, s := range strings.Split(p, "/") {
-		if s == ".." || s == "." || safeSegment(s) != s {
-			return false
-		}
-	}
-	return true
 }
 
 func isKustomizationName(base string) bool {

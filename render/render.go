@@ -57,7 +57,7 @@ func (f LoaderFunc) Load(ctx context.Context, req Request) ([]*Unit, error) { re
 
 // Progress is reported while rendering.
 type Progress struct {
-	Stage   string // "loaded" (one unit), "written" (the whole tree)
+	Stage   string // "loading" (a source), "loaded" (one unit), "written" (the whole tree)
 	Unit    string // the unit's source or name
 	Kind    Kind
 	Objects int
@@ -270,6 +270,9 @@ func loadOne(ctx context.Context, opts Options, exclude []string, src string) ([
 		return nil, fmt.Errorf("rendering %s: %w: no loader for %s sources in this program", src, ErrUnsupported, kind)
 	}
 	opts.Logger.Debug("loading", "source", src, "kind", kind)
+	if opts.Progress != nil {
+		opts.Progress(Progress{Stage: "loading", Unit: src, Kind: kind})
+	}
 	start := time.Now()
 	units, err := l.Load(ctx, Request{Path: src, Kind: kind, Exclude: exclude, Progress: opts.Progress})
 	if err != nil {

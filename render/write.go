@@ -109,9 +109,10 @@ func checkOutput(abs string) error {
 	if !fi.IsDir() {
 		return inUse("exists and is not a directory")
 	}
+	// WalkDir visits a directory before what is in it, so the directories with a
+	// generated kustomization above a file are known when the file is.
 	generated := map[string]bool{}
-	var files []string
-	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -120,32 +121,19 @@ func checkOutput(abs string) error {
 			if isGenerated(filepath.Join(p, "kustomization.yaml")) {
 				generated[p] = true
 			}
-		case d.Type().IsRegular():
-			files = append(files, p)
-		default:
+			return nil
+		case !d.Type().IsRegular():
 			return inUse("holds " + p + ", which is not a regular file")
 		}
-		return nil
+		for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+			if generated[dir] {
+				return nil
+			}
+			if dir == abs || !strings.HasPrefix(dir, abs) {
+				return inUse("holds files that gitless render did not write (" + p + ")")
+			}
+		}
 	})
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		owned := false
-		for d := filepath.Dir(f); strings.HasPrefix(d, abs); d = filepath.Dir(d) {
-			if generated[d] {
-				owned = true
-				break
-			}
-			if d == abs {
-				break
-			}
-		}
-		if !owned {
-			return inUse("holds files that gitless render did not write (" + f + ")")
-		}
-	}
-	return nil
 }
 
 func isGenerated(kustomization string) bool {

@@ -92,7 +92,10 @@ func renderRun(ctx context.Context, env Env, g *globalFlags, o render.Options, o
 		o.Progress = func(p render.Progress) {
 			mu.Lock()
 			defer mu.Unlock()
-			if p.Stage == "loaded" {
+			switch p.Stage {
+			case "loading":
+				fmt.Fprintf(env.Err, "rendering %s (%s)\n", p.Unit, p.Kind)
+			case "loaded":
 				fmt.Fprintf(env.Err, "  %s (%s): %d objects, %s\n", p.Unit, p.Kind, p.Objects, p.Elapsed.Round(time.Millisecond))
 			}
 		}
