@@ -18,7 +18,11 @@ import (
 func (st *verifyState) verifyBundle(ctx context.Context, what string, b *sgbundle.Bundle) *Result {
 	artifactPolicy := sgverify.WithArtifactDigest(st.ref.Digest.Algorithm().String(), digestBytes(st.ref.Digest))
 	var tlog *TlogEntry
-	if entries, err := b.TlogEntries(); err == nil && len(entries) > 0 {
+	entries, _ := b.TlogEntries()
+	if len(entries) > 0 && st.cp.requireTlog && !st.ensureRoot(ctx) {
+		return nil
+	}
+	if len(entries) > 0 {
 		e := entries[0]
 		tlog = &TlogEntry{LogIndex: e.LogIndex(), LogID: hex.EncodeToString([]byte(e.LogKeyID())),
 			IntegratedTime: e.IntegratedTime().UTC(), Verified: st.cp.requireTlog}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"crypto/ecdsa"
@@ -57,6 +58,10 @@ type SignOptions struct {
 	// Format is how the signature is stored; FormatCosign by default (see
 	// docs/signing.md for why).
 	Format Format
+	// TrustedRoot, when set, is the path of a Sigstore trusted root the new signature is
+	// checked against before it is pushed: the certificate must chain to its CA, the log
+	// entry must carry its log's signature. For private Sigstore deployments.
+	TrustedRoot string
 }
 
 // KeylessOptions configures keyless signing.
@@ -272,10 +277,55 @@ func (c *Client) signCosign(ctx context.Context, repo *orasremote.Repository, re
 		ann[annBundle] = string(bj)
 		res.Tlog = &TlogEntry{LogIndex: rb.Payload.LogIndex, LogID: rb.Payload.LogID, IntegratedTime: time.Unix(rb.Payload.IntegratedTime, 0).UTC()}
 	}
+	if opts.TrustedRoot != "" {
+		if err := selfCheckCosign(ref, s, msg, ann, opts); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.appendSignature(ctx, repo, ref, tag, existing, msg, ann); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// selfCheck compiles the policy a fresh signature must satisfy against opts.TrustedRoot:
+// the signer's key, or any identity certified by the root's CA.
+func selfCheck(s *signer, opts SignOptions) (*compiled, error) {
+	tr, err := LoadTrustedRoot(opts.TrustedRoot)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSigning, err)
+	}
+	cp := &compiled{policy: &Policy{}, trusted: tr, requireTlog: opts.TlogUpload, requireSCT: len(tr.CTLogs()) > 0}
+	if s.key != nil {
+		k, err := newPublicKey("key", s.key.ref, s.key.pub)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSigning, err)
+		}
+		cp.keys = []*publicKey{k}
+	} else {
+		cp.policy.Identities = []Identity{{IssuerRegexp: ".*", SubjectRegexp: ".*"}}
+		cp.identities, _ = cp.policy.compileIdentities()
+	}
+	return cp, nil
+}
+
+func selfCheckCosign(ref artifact.Reference, s *signer, msg []byte, ann map[string]string, opts SignOptions) error {
+	cp, err := selfCheck(s, opts)
+	if err != nil {
+		return err
+	}
+	cs, err := parseCosignSignature(msg, ann)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSigning, err)
+	}
+	v, err := signature.LoadVerifier(s.publicKey(), crypto.SHA256)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSigning, err)
+	}
+	if _, err := checkCosign(cs, ref.Digest, v, cp); err != nil {
+		return fmt.Errorf("%w: the new signature does not verify against the trusted root %s: %w", ErrSigning, opts.TrustedRoot, err)
+	}
+	return nil
 }
 
 // cosignPayload is the simple-signing document cosign signs for an image digest.
@@ -325,7 +375,7 @@ func (c *Client) existingSignatures(ctx context.Context, repo *orasremote.Reposi
 		return nil, fmt.Errorf("%w: the existing signature image %s does not parse: %v", ErrSigning, tag, err)
 	}
 	if len(m.Layers) >= c.limits.MaxSignatures {
-		return nil, fmt.Errorf("%w: %s already holds %d signatures; verifiers refuse more than %d: %w", ErrSigning, tag, len(m.Layers), c.limits.MaxSignatures, ErrTooManySignatures)
+		return nil, fmt.Errorf("%w: %s already holds %d signatures; verifiers refuse more than %d", ErrSigning, tag, len(m.Layers), c.limits.MaxSignatures)
 	}
 	if m.MediaType != "" {
 		img.mediaType = m.MediaType
@@ -493,6 +543,20 @@ func (c *Client) signBundle(ctx context.Context, repo *orasremote.Repository, re
 	bundleJSON, err := protojson.Marshal(pb)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSigning, err)
+	}
+	if opts.TrustedRoot != "" {
+		cp, err := selfCheck(s, opts)
+		if err != nil {
+			return nil, err
+		}
+		b, err := parseBundle(bundleJSON)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSigning, err)
+		}
+		st := &verifyState{c: c, cp: cp, repo: repo, ref: ref}
+		if st.verifyBundle(ctx, "new bundle", b) == nil {
+			return nil, fmt.Errorf("%w: the new signature does not verify against the trusted root %s: %s", ErrSigning, opts.TrustedRoot, strings.Join(st.reasons, "; "))
+		}
 	}
 	d, err := c.pushReferrer(ctx, repo, ref, subject, bundleJSON)
 	if err != nil {

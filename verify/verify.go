@@ -66,6 +66,10 @@ type compiled struct {
 	trusted     root.TrustedMaterial // nil when the policy needs none
 	requireTlog bool
 	requireSCT  bool
+	// lazyRoot: keys only, a transparency log required, no trusted root given. The
+	// public Sigstore root is fetched when a signature with a log entry needs it, so that
+	// a signature without one is refused offline.
+	lazyRoot bool
 }
 
 func (c *Client) compile(ctx context.Context, p *Policy) (*compiled, error) {
@@ -84,8 +88,11 @@ func (c *Client) compile(ctx context.Context, p *Policy) (*compiled, error) {
 		}
 		cp.keys = append(cp.keys, k)
 	}
-	if len(cp.identities) == 0 && !cp.requireTlog && p.TrustedRoot == "" {
-		return cp, nil // keys without transparency log: nothing else to trust
+	if len(cp.identities) == 0 && p.TrustedRoot == "" {
+		// keys: nothing else to trust without a transparency log; with one, the public
+		// root is fetched when a log entry is there to check
+		cp.lazyRoot = cp.requireTlog
+		return cp, nil
 	}
 	var tr *root.TrustedRoot
 	var err error
@@ -272,6 +279,23 @@ func (st *verifyState) checkIdentity(ctx context.Context, cert *x509.Certificate
 	return signerFromCert(cert, id), nil
 }
 
+// ensureRoot fetches the public Sigstore root for a keys-only policy when a signature's
+// log entry has to be checked. A failure is recorded as "could not check".
+func (st *verifyState) ensureRoot(ctx context.Context) bool {
+	if st.cp.trusted != nil || !st.cp.lazyRoot {
+		return true
+	}
+	tr, err := st.c.publicTrustedRoot(ctx)
+	if err != nil {
+		if st.transient == nil {
+			st.transient = err
+		}
+		return false
+	}
+	st.cp.trusted = tr
+	return true
+}
+
 // guard runs a verification step on untrusted input, turning a panic in a library into a
 // rejection.
 func guard(f func() error) (err error) {
@@ -337,6 +361,9 @@ func (st *verifyState) cosignFormat(ctx context.Context) *Result {
 func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s *cosignSignature) *Result {
 	result := func(signer Signer, tl *TlogEntry) *Result {
 		return &Result{Reference: st.ref, Digest: st.ref.Digest, Format: FormatCosign, Signer: signer, Tlog: tl, Signatures: st.found}
+	}
+	if len(st.cp.keys) > 0 && st.cp.requireTlog && s.bundle != nil && !st.ensureRoot(ctx) {
+		return nil
 	}
 	for _, k := range st.cp.keys {
 		var tl *TlogEntry

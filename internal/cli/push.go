@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/verify"
 )
 
 type pushOptions struct {
@@ -20,6 +21,7 @@ type pushOptions struct {
 	build          buildFlags
 	reg            registryFlags
 	out            outputFlag
+	signing        pushSigning
 }
 
 // pushOutput is what push prints with -o json.
@@ -34,6 +36,7 @@ type pushOutput struct {
 	Layer      string             `json:"layerDigest"`
 	Files      int                `json:"files"`
 	Metadata   artifact.Metadata  `json:"metadata"`
+	Signature  *verify.SignResult `json:"signature,omitempty"`
 }
 
 func newPushCmd(env Env, g *globalFlags) *cobra.Command {
@@ -71,6 +74,9 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 				return err
 			}
 			ctx := cmd.Context()
+			if err := o.signing.prepare(ctx, env, cmd.Flags()); err != nil {
+				return err
+			}
 			gitDir := o.path
 			if len(o.render) > 0 {
 				dir, cleanup, err := renderForPush(ctx, env, g, &o.rend, &o.build, o.render)
@@ -100,10 +106,14 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err != nil {
 				return err
 			}
+			sig, err := o.signing.sign(ctx, env, g, &o.reg, res.Reference)
+			if err != nil {
+				return err
+			}
 			if o.out.json() {
 				out := pushOutput{
 					URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Digest: res.Digest.String(),
-					Unchanged: res.Unchanged, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta,
+					Unchanged: res.Unchanged, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta, Signature: sig,
 				}
 				out.Tags = []string{}
 				for _, t := range res.Tags {
@@ -127,6 +137,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 					fmt.Fprintf(env.Err, "  %s: moved from %s\n", t.Tag, t.Previous)
 				}
 			}
+			o.signing.report(env, sig)
 			fmt.Fprintln(env.Out, res.Reference.String())
 			return nil
 		},
@@ -145,5 +156,6 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 	o.rend.AddFlags(f)
 	o.reg.AddFlags(f)
 	o.out.AddFlags(f)
+	o.signing.AddFlags(f)
 	return cmd
 }

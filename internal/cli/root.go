@@ -14,6 +14,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/verify"
 )
 
 // Env is what commands get from the outside world; tests replace all of it.
@@ -83,6 +84,9 @@ OCIRepository and gitless-puller consume. No cluster ever reads a Git repository
 		newListCmd(env, g),
 		newDiffCmd(env, g),
 		newRenderCmd(env, g),
+		newSignCmd(env, g),
+		newVerifyCmd(env, g),
+		newKeyCmd(env, g),
 	)
 	return root
 }
@@ -96,6 +100,12 @@ const (
 	ExitDenied      = 4 // the registry refused the credentials (401/403)
 	ExitTagConflict = 5 // an immutable tag points at another digest
 	ExitNotFound    = 6 // the tag or digest does not exist
+	// ExitVerifyFailed: verify found no signature satisfying the policy (none, invalid,
+	// untrusted signer): a security event, never apply.
+	ExitVerifyFailed = 7
+	// ExitUnavailable: verify could not check the signature (registry or Sigstore
+	// unreachable): retry.
+	ExitUnavailable = 8
 )
 
 // errDiffers is returned by diff when it found differences.
@@ -112,12 +122,18 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.Is(err, verify.ErrVerificationFailed):
+		return ExitVerifyFailed
+	case errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, verify.ErrKey):
+		return ExitUsage
 	case errors.Is(err, errDiffers):
 		return ExitDiffers
 	case errors.As(err, &ue), errors.Is(err, artifact.ErrInvalidReference):
 		return ExitUsage
 	case errors.Is(err, remote.ErrUnauthorized):
 		return ExitDenied
+	case errors.Is(err, verify.ErrUnavailable):
+		return ExitUnavailable
 	case errors.As(err, &tc):
 		return ExitTagConflict
 	case errors.Is(err, remote.ErrNotFound):

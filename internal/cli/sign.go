@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/auth"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+// signFlags are the flags that say how to sign, shared by sign and push --sign.
+type signFlags struct {
+	key             string
+	identityToken   string
+	fulcioURL       string
+	rekorURL        string
+	tlogUpload      bool
+	newBundleFormat bool
+	trustedRoot     string
+}
+
+func (s *signFlags) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&s.key, "key", "", "private key: a cosign key file (password in COSIGN_PASSWORD), env://VAR, or a KMS URI; without it, sign keylessly")
+	fs.StringVar(&s.identityToken, "identity-token", "", "OIDC token (or a file holding it) for keyless signing (default: SIGSTORE_ID_TOKEN, then GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN)")
+	fs.StringVar(&s.fulcioURL, "fulcio-url", verify.DefaultFulcioURL, "Fulcio instance that certifies keyless signing keys")
+	fs.StringVar(&s.rekorURL, "rekor-url", verify.DefaultRekorURL, "Rekor transparency log")
+	fs.BoolVar(&s.tlogUpload, "tlog-upload", true, "record the signature in the transparency log (--tlog-upload=false for air-gapped signing; verifiers then need --insecure-ignore-tlog)")
+	fs.BoolVar(&s.newBundleFormat, "new-bundle-format", false, "store the signature as a sigstore bundle referrer (cosign v3's default) instead of cosign's sha256-<hex>.sig image, which both cosign lines and Flux verify")
+	fs.StringVar(&s.trustedRoot, "trusted-root", "", "Sigstore trusted root (trusted_root.json) to check the certificate and log entry against before pushing the signature (private Sigstore deployments)")
+}
+
+// changed reports whether any signing flag was set on the command line.
+func (s *signFlags) changed(fs *pflag.FlagSet) []string {
+	var set []string
+	for _, n := range []string{"key", "identity-token", "fulcio-url", "rekor-url", "tlog-upload", "new-bundle-format", "trusted-root"} {
+		if f := fs.Lookup(n); f != nil && f.Changed {
+			set = append(set, "--"+n)
+		}
+	}
+	return set
+}
+
+// options loads the key or finds the OIDC token and returns the library's options.
+// Where the token came from is returned for the user's information.
+func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, string, error) {
+	opts := verify.DefaultSignOptions()
+	opts.TlogUpload = s.tlogUpload
+	opts.RekorURL = s.rekorURL
+	opts.Keyless.FulcioURL = s.fulcioURL
+	opts.TrustedRoot = s.trustedRoot
+	if s.newBundleFormat {
+		opts.Format = verify.FormatBundle
+	}
+	if s.key != "" {
+		if s.identityToken != "" {
+			return opts, "", usagef("--key and --identity-token are exclusive")
+		}
+		k, err := verify.LoadSigningKey(ctx, s.key, verify.KeyOptions{Getenv: env.Getenv})
+		if err != nil {
+			return opts, "", err
+		}
+		opts.Key = k
+		return opts, "key " + s.key, nil
+	}
+	if s.identityToken != "" {
+		tok, err := readToken(s.identityToken)
+		if err != nil {
+			return opts, "", usagef("--identity-token: %v", err)
+		}
+		opts.Keyless.IDToken = tok
+		return opts, "--identity-token", nil
+	}
+	tok, source, err := verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: env.Getenv})
+	if err != nil {
+		return opts, "", err
+	}
+	if tok == "" {
+		return opts, "", usagef("no key and no OIDC token: give --key, or --identity-token, or run in CI with an OIDC token (GitHub Actions: permissions: id-token: write; GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})")
+	}
+	opts.Keyless.IDToken = tok
+	return opts, source, nil
+}
+
+// readToken takes a token, or the path of a file holding one (as cosign does).
+func readToken(s string) (string, error) {
+	if strings.Count(s, ".") == 2 && !strings.ContainsAny(s, "/\\ ") {
+		return s, nil
+	}
+	f, err := os.Open(s)
+	if err != nil {
+		return "", fmt.Errorf("neither a JWT nor a readable file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// signClient is a verify.Client with the registry credentials the other commands use.
+func (r *registryFlags) signClient(ctx context.Context, env Env, g *globalFlags, host string) (*verify.Client, error) {
+	chain, err := auth.Default(ctx, auth.DefaultOptions{
+		Creds:            r.creds,
+		Host:             host,
+		DockerConfigFile: r.dockerConfig,
+		Getenv:           env.Getenv,
+	})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return verify.New(verify.Options{
+		Credentials: chain,
+		Insecure:    r.insecure,
+		UserAgent:   "gitless/" + version(),
+		Logger:      g.logger(env),
+		Getenv:      env.Getenv,
+	}), nil
+}
+
+// signOutput is what sign prints with -o json.
+type signOutput struct {
+	URL        string `json:"url"`
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	*verify.SignResult
+}
+
+func newSignCmd(env Env, g *globalFlags) *cobra.Command {
+	var (
+		sf  signFlags
+		reg registryFlags
+		out outputFlag
+	)
+	cmd := &cobra.Command{
+		Use:   "sign oci://REGISTRY/REPOSITORY[:TAG|@DIGEST]",
+		Short: "Sign an artifact's digest with a cosign key or keylessly (Sigstore)",
+		Long: `Sign the manifest digest of an artifact, never a tag: a tag is resolved first and the
+digest signed is printed. The signature is stored where cosign stores it (the
+sha256-<hex>.sig tag, which the cosign CLI of both lines and Flux verify), or as a sigstore
+bundle referrer with --new-bundle-format. Signing again with the same key is a no-op.
+
+Key-based: --key names a cosign private key (cosign generate-key-pair or gitless key
+generate; password in COSIGN_PASSWORD), env://VAR holding it, or a KMS URI (a
+sigstore-kms-<scheme> plugin on PATH).
+
+Keyless: an OIDC token from --identity-token, SIGSTORE_ID_TOKEN (GitLab id_tokens with
+aud: sigstore) or GitHub Actions (permissions: id-token: write) gets a short-lived
+certificate from Fulcio, and the signature is recorded in Rekor. --fulcio-url, --rekor-url
+and --trusted-root point at a private Sigstore.`,
+		Example: `  COSIGN_PASSWORD=... gitless sign oci://ghcr.io/acme/app-manifests:1a2b3c4 --key cosign.key
+  gitless sign oci://ghcr.io/acme/app-manifests@sha256:... # keyless, in GitHub Actions or GitLab CI
+  gitless sign oci://127.0.0.1:5000/demo:v1 --key cosign.key --tlog-upload=false -o json`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			ref, err := parseRef(a[0])
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			opts, how, err := sf.options(ctx, env)
+			if err != nil {
+				return err
+			}
+			c, err := reg.signClient(ctx, env, g, ref.Registry)
+			if err != nil {
+				return err
+			}
+			res, err := c.Sign(ctx, ref, opts)
+			if err != nil {
+				return err
+			}
+			return printSigned(env, out, ref, res, how)
+		},
+	}
+	sf.AddFlags(cmd.Flags())
+	reg.AddFlags(cmd.Flags())
+	out.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// printSigned reports a signature: JSON, or a line on stderr and the pinned reference on
+// stdout.
+func printSigned(env Env, out outputFlag, ref artifact.Reference, res *verify.SignResult, how string) error {
+	if out.json() {
+		return writeJSON(env.Out, signOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, SignResult: res})
+	}
+	from := ""
+	if ref.Digest == "" && ref.Tag != "" {
+		from = " (tag " + ref.Tag + ")"
+	}
+	switch {
+	case res.AlreadySigned:
+		fmt.Fprintf(env.Err, "already signed: %s%s has a signature by %s; nothing done\n", res.Digest, from, res.Signer)
+	default:
+		fmt.Fprintf(env.Err, "signed %s%s with %s (%s)\n", res.Digest, from, how, res.Signer)
+		fmt.Fprintf(env.Err, "  signature: %s (%s format)\n", res.Signature, res.Format)
+		if res.Tlog != nil {
+			fmt.Fprintf(env.Err, "  transparency log: entry %d, %s\n", res.Tlog.LogIndex, res.Tlog.IntegratedTime.Format("2006-01-02T15:04:05Z"))
+		} else {
+			fmt.Fprintln(env.Err, "  transparency log: none (--tlog-upload=false); verify with --insecure-ignore-tlog")
+		}
+	}
+	fmt.Fprintln(env.Out, res.Reference.String())
+	return nil
+}
+
+// pushSigning is push's --sign with the signing flags.
+type pushSigning struct {
+	enabled bool
+	flags   signFlags
+	opts    verify.SignOptions
+	how     string
+}
+
+func (p *pushSigning) AddFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&p.enabled, "sign", false, "sign the pushed digest (as gitless sign does; key or keyless per the flags below)")
+	p.flags.AddFlags(fs)
+}
+
+// prepare checks the flags and loads the key or finds the OIDC token before anything is
+// pushed, so that a wrong password or a missing token fails the push early.
+func (p *pushSigning) prepare(ctx context.Context, env Env, fs *pflag.FlagSet) error {
+	if !p.enabled {
+		if set := p.flags.changed(fs); len(set) > 0 {
+			return usagef("%s given without --sign", strings.Join(set, ", "))
+		}
+		return nil
+	}
+	var err error
+	p.opts, p.how, err = p.flags.options(ctx, env)
+	return err
+}
+
+// sign signs the digest just pushed; nil without --sign.
+func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *registryFlags, pinned artifact.Reference) (*verify.SignResult, error) {
+	if !p.enabled {
+		return nil, nil
+	}
+	c, err := reg.signClient(ctx, env, g, pinned.Registry)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Sign(ctx, pinned, p.opts)
+	if err != nil {
+		return nil, fmt.Errorf("pushed %s, but signing failed: %w", pinned, err)
+	}
+	return res, nil
+}
+
+// report says what push --sign did, on stderr.
+func (p *pushSigning) report(env Env, res *verify.SignResult) {
+	switch {
+	case res == nil:
+	case res.AlreadySigned:
+		fmt.Fprintf(env.Err, "already signed by %s\n", res.Signer)
+	default:
+		tlog := "no transparency log"
+		if res.Tlog != nil {
+			tlog = fmt.Sprintf("transparency log entry %d", res.Tlog.LogIndex)
+		}
+		fmt.Fprintf(env.Err, "signed %s with %s (%s format, %s)\n", res.Digest, p.how, res.Format, tlog)
+	}
+}
