@@ -2,11 +2,13 @@ package verify_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/internal/testenv/sigstoretest"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -99,4 +101,72 @@ func TestInteropCosignCLIs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestInteropCosignKeyless: keyless signatures of the local Sigstore (Fulcio-like CA,
+// Rekor-like log) made by gitless verify with both cosign CLIs, offline: cosign v3 with the
+// trusted root, cosign v2 with the CA chain and the log's key.
+func TestInteropCosignKeyless(t *testing.T) {
+	bin := peersBin(t, "cosign", "cosign2")
+	cosign3, cosign2 := filepath.Join(bin, "cosign"), filepath.Join(bin, "cosign2")
+	reg := registry.NewT(t, registry.Options{})
+	ss := sigstoretest.Start(t, sigstoretest.Options{})
+	c := verify.New(verify.Options{})
+	root := ss.WriteTrustedRoot(t, sigstoretest.RootOptions{})
+	dir := t.TempDir()
+	chain, rootPEM := ss.ChainPEM()
+	chainFile, rootFile, rekorPub := filepath.Join(dir, "chain.pem"), filepath.Join(dir, "root.pem"), filepath.Join(dir, "rekor.pub")
+	os.WriteFile(chainFile, chain, 0o644)
+	os.WriteFile(rootFile, rootPEM, 0o644)
+	os.WriteFile(rekorPub, ss.Log.PublicKeyPEM(), 0o644)
+	id := []string{"--certificate-identity", sigstoretest.GitHubSubject(acme), "--certificate-oidc-issuer", sigstoretest.GitHubIssuer,
+		"--certificate-github-workflow-repository", "acme/app", "--insecure-ignore-sct"}
+
+	ref := pushArtifact(t, reg, "interop/keyless", "v1", "keyless")
+	keylessSign(t, c, ss, ref, acme, verify.FormatCosign, true)
+	img := strings.TrimPrefix(ref.String(), "oci://")
+
+	// cosign v3: the trusted root, transparency log checked
+	peer(t, cosign3, nil, true, append([]string{"verify", "--trusted-root", root, img}, id...)...)
+	// cosign v2: the chain, and the log's key for the entry
+	peer(t, cosign2, []string{"SIGSTORE_REKOR_PUBLIC_KEY=" + rekorPub}, true, append([]string{"verify", "--certificate-chain", chainFile, img}, id...)...)
+	// and neither accepts another identity
+	peer(t, cosign3, nil, false, "verify", "--trusted-root", root, img, "--certificate-identity", "https://github.com/acme-evil/app/.github/workflows/release.yml@refs/heads/main",
+		"--certificate-oidc-issuer", sigstoretest.GitHubIssuer, "--insecure-ignore-sct")
+
+	// the bundle format, with cosign v3
+	bref := pushArtifact(t, reg, "interop/keyless-bundle", "v1", "keyless-bundle")
+	keylessSign(t, c, ss, bref, acme, verify.FormatBundle, true)
+	peer(t, cosign3, nil, true, append([]string{"verify", "--trusted-root", root, strings.TrimPrefix(bref.String(), "oci://")}, id...)...)
+}
+
+// TestInteropCosignKeylessSigning: cosign v2 signs keylessly against the local Fulcio and
+// Rekor; gitless verifies its certificate, identity and log entry.
+func TestInteropCosignKeylessSigning(t *testing.T) {
+	bin := peersBin(t, "cosign2")
+	cosign2 := filepath.Join(bin, "cosign2")
+	reg := registry.NewT(t, registry.Options{})
+	ss := sigstoretest.Start(t, sigstoretest.Options{})
+	c := verify.New(verify.Options{})
+	dir := t.TempDir()
+	_, rootPEM := ss.ChainPEM()
+	rootFile := filepath.Join(dir, "root.pem")
+	os.WriteFile(rootFile, rootPEM, 0o644)
+
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte(ss.GitHubToken(acme)), 0o600)
+	ref := pushArtifact(t, reg, "interop/cosign-keyless", "v1", "cosign-keyless")
+	peer(t, cosign2, []string{"SIGSTORE_ROOT_FILE=" + rootFile}, true, "sign", "-y",
+		"--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--identity-token", tokenFile,
+		"--insecure-skip-verify", strings.TrimPrefix(ref.String(), "oci://"))
+	res, err := c.Verify(context.Background(), ref, &verify.Policy{
+		Identities:  []verify.Identity{{Issuer: sigstoretest.GitHubIssuer, SubjectRegexp: `https://github\.com/acme/app/.*`, GitHub: verify.GitHubClaims{Repository: "acme/app"}}},
+		TrustedRoot: ss.WriteTrustedRoot(t, sigstoretest.RootOptions{}),
+	})
+	if err != nil {
+		t.Fatalf("verify cosign's keyless signature: %v", err)
+	}
+	if res.Tlog == nil || !res.Tlog.Verified || res.Signer.Subject != sigstoretest.GitHubSubject(acme) {
+		t.Fatalf("result %+v", res)
+	}
 }

@@ -206,8 +206,13 @@ func (s *Sigstore) IssuedCertificates() int {
 	return s.issued
 }
 
-// serveFulcio implements POST /api/v2/signingCert.
+// serveFulcio implements POST /api/v2/signingCert (JSON chain) and the v1 API the
+// cosign v2 CLI uses, POST /api/v1/signingCert (PEM chain).
 func (s *Sigstore) serveFulcio(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/signingCert" {
+		s.serveFulcioV1(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/signingCert" {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
@@ -232,33 +237,68 @@ func (s *Sigstore) serveFulcio(w http.ResponseWriter, r *http.Request) {
 	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		token = bearer
 	}
-	claims, err := s.verifyToken(token)
+	pop, err := base64.StdEncoding.DecodeString(req.PublicKeyRequest.ProofOfPossession)
 	if err != nil {
-		http.Error(w, "invalid token: "+err.Error(), http.StatusUnauthorized)
+		http.Error(w, "bad proof of possession", http.StatusBadRequest)
 		return
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey([]byte(req.PublicKeyRequest.PublicKey.Content))
+	chain, status, err := s.issue(token, []byte(req.PublicKeyRequest.PublicKey.Content), pop)
 	if err != nil {
-		http.Error(w, "bad public key: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), status)
 		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	json.NewEncoder(w).Encode(map[string]any{
+		"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}},
+	})
+}
+
+func (s *Sigstore) serveFulcioV1(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		PublicKey struct {
+			Content []byte `json:"content"`
+		} `json:"publicKey"`
+		SignedEmailAddress []byte `json:"signedEmailAddress"`
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil {
+		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	chain, status, err := s.issue(token, req.PublicKey.Content, req.SignedEmailAddress)
+	if err != nil {
+		http.Error(w, err.Error(), status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, strings.Join(chain, ""))
+}
+
+// issue checks the token and the proof of possession (a signature over the token's
+// subject) and returns the PEM chain of a new leaf for the key.
+func (s *Sigstore) issue(token string, keyBytes, pop []byte) ([]string, int, error) {
+	claims, err := s.verifyToken(token)
+	if err != nil {
+		return nil, http.StatusUnauthorized, fmt.Errorf("invalid token: %w", err)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(keyBytes)
+	if err != nil {
+		if pub, err = x509.ParsePKIXPublicKey(keyBytes); err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("bad public key: %w", err)
+		}
 	}
 	// Proof of possession: a signature over the token's subject.
 	parts := strings.Split(token, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	subject, err := oauthflow.SubjectFromUnverifiedToken(payload)
 	if err != nil {
-		http.Error(w, "no subject: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	pop, err := base64.StdEncoding.DecodeString(req.PublicKeyRequest.ProofOfPossession)
-	if err != nil {
-		http.Error(w, "bad proof of possession", http.StatusBadRequest)
-		return
+		return nil, http.StatusBadRequest, fmt.Errorf("no subject: %w", err)
 	}
 	v, err := signature.LoadVerifier(pub, crypto.SHA256)
 	if err != nil || v.VerifySignature(strings.NewReader(string(pop)), strings.NewReader(subject)) != nil {
-		http.Error(w, "proof of possession does not verify", http.StatusBadRequest)
-		return
+		return nil, http.StatusBadRequest, errors.New("proof of possession does not verify")
 	}
 	c := Claims{Issuer: claims.str("iss")}
 	if jwr := claims.str("job_workflow_ref"); jwr != "" {
@@ -276,8 +316,7 @@ func (s *Sigstore) serveFulcio(w http.ResponseWriter, r *http.Request) {
 	}
 	leaf, err := s.CA.Issue(pub, c, time.Now().Add(-time.Second), s.opts.CertValidity)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+		return nil, http.StatusInternalServerError, err
 	}
 	s.mu.Lock()
 	s.issued++
@@ -287,11 +326,7 @@ func (s *Sigstore) serveFulcio(w http.ResponseWriter, r *http.Request) {
 		p, _ := cryptoutils.MarshalCertificateToPEM(cert)
 		chain = append(chain, string(p))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(map[string]any{
-		"signedCertificateEmbeddedSct": map[string]any{"chain": map[string]any{"certificates": chain}},
-	})
+	return chain, http.StatusCreated, nil
 }
 
 type claimSet map[string]any
@@ -377,3 +412,17 @@ func logKeyID(pub crypto.PublicKey) ([]byte, error) {
 }
 
 var errNoEntry = errors.New("no such entry")
+
+// ChainPEM is the CA chain, intermediate first and root last (cosign's
+// --certificate-chain), and RootPEM the root alone (SIGSTORE_ROOT_FILE).
+func (s *Sigstore) ChainPEM() (chain, rootPEM []byte) {
+	inter, _ := cryptoutils.MarshalCertificateToPEM(s.CA.Intermediate)
+	rootPEM, _ = cryptoutils.MarshalCertificateToPEM(s.CA.Root)
+	return append(inter, rootPEM...), rootPEM
+}
+
+// PublicKeyPEM is the log's public key (cosign's SIGSTORE_REKOR_PUBLIC_KEY).
+func (l *Log) PublicKeyPEM() []byte {
+	b, _ := cryptoutils.MarshalPublicKeyToPEM(l.key.Public())
+	return b
+}
