@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 // Kind is the kind of a source.
@@ -44,10 +46,6 @@ func ParseKind(s string) (Kind, error) {
 	}
 	return "", fmt.Errorf("%w: source kind %q (want yaml, jsonnet, tanka, cdk8s or kustomize)", ErrUnsupported, s)
 }
-
-// KustomizationFileNames are the names kustomize reads a kustomization from, in its
-// order of preference.
-var KustomizationFileNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
 // Files that mark a source kind.
 const (
@@ -88,7 +86,7 @@ func Detect(path string) (Kind, error) {
 		}
 		return KindYAML, nil
 	}
-	if KustomizationFile(path) != "" {
+	if kustomize.File(path) != "" {
 		return KindKustomize, nil
 	}
 	if exists(filepath.Join(path, CDK8sConfigFile)) || isCDK8sOutput(path) {
@@ -105,16 +103,6 @@ func Detect(path string) (Kind, error) {
 		return KindTanka, nil
 	}
 	return KindYAML, nil
-}
-
-// KustomizationFile returns the path of the kustomization file in dir, or "".
-func KustomizationFile(dir string) string {
-	for _, n := range KustomizationFileNames {
-		if p := filepath.Join(dir, n); isFile(p) {
-			return p
-		}
-	}
-	return ""
 }
 
 // FindTankaRoot finds the Tanka project root of dir the way Tanka does: the nearest

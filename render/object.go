@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,7 +135,7 @@ func (o *Object) setDefaults(field string, defaults map[string]string) {
 		m = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		mapSet(meta, field, m)
 	}
-	for _, k := range sortedKeys(defaults) {
+	for _, k := range slices.Sorted(maps.Keys(defaults)) {
 		if mapGet(m, k) == nil {
 			m.Content = append(m.Content, strScalar(k), strScalar(defaults[k]))
 		}
@@ -485,13 +487,4 @@ func numberish(s string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -5,14 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 // GeneratedHeader starts every kustomization.yaml that render writes; render
@@ -205,7 +209,7 @@ func (t *Tree) placeUnits(units []*Unit) error {
 }
 
 func isKustomizationName(base string) bool {
-	for _, n := range KustomizationFileNames {
+	for _, n := range kustomize.FileNames {
 		if strings.EqualFold(base, n) {
 			return true
 		}
@@ -252,7 +256,7 @@ func (t *Tree) kustomizations(separate bool) ([]treeFile, error) {
 		}
 	}
 	var out []treeFile
-	for _, d := range sortedKeys(dirs) {
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
 		res := resources[d]
 		sort.Strings(res)
 		k := types.Kustomization{

@@ -16,6 +16,7 @@ import (
 	"github.com/fluxcd/pkg/sourceignore/gitignore"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 const nonObjectHint = "leave the file out with --ignore or a " + artifact.IgnoreFileName + " entry"
@@ -92,7 +93,7 @@ func (w *yamlWalker) walk(rel string) error {
 	if abs, err := filepath.Abs(dir); err == nil && slices.Contains(w.exclude, abs) {
 		return nil
 	}
-	if KustomizationFile(dir) != "" {
+	if kustomize.File(dir) != "" {
 		us, err := loadKustomize(w.ctx, Request{Path: dir, Kind: KindKustomize, Progress: w.req.Progress})
 		if err != nil {
 			return err

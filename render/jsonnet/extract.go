@@ -1,6 +1,7 @@
 package jsonnet
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -51,7 +52,7 @@ func extract(v any, path string, file string, out *[]*render.Object) error {
 				}
 				return nil
 			}
-			o, err := render.NewObjectFromValue(v, render.Origin{File: file, Path: cmpOr(path, ".")})
+			o, err := render.NewObjectFromValue(v, render.Origin{File: file, Path: cmp.Or(path, ".")})
 			if err != nil {
 				return err
 			}
@@ -78,7 +79,7 @@ func extract(v any, path string, file string, out *[]*render.Object) error {
 		return nil
 	}
 	return &render.SourceError{
-		Origin: render.Origin{File: file, Path: cmpOr(path, ".")},
+		Origin: render.Origin{File: file, Path: cmp.Or(path, ".")},
 		Err:    fmt.Errorf("%w: found %s where a Kubernetes object or a set of them was expected", render.ErrInvalidObject, describe(v)),
 	}
 }
@@ -88,7 +89,7 @@ func findEnvs(v any, path string, out *[]inlineEnv) {
 	switch v := v.(type) {
 	case map[string]any:
 		if isInlineEnv(v) {
-			*out = append(*out, inlineEnv{path: cmpOr(path, "."), obj: v})
+			*out = append(*out, inlineEnv{path: cmp.Or(path, "."), obj: v})
 			return
 		}
 		if isObject(v) {
@@ -142,11 +143,4 @@ func describe(v any) string {
 		return fmt.Sprintf("the boolean %v", v)
 	}
 	return fmt.Sprintf("a %T", v)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

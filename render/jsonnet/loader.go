@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -169,7 +171,7 @@ func (l *loader) Load(ctx context.Context, req render.Request) ([]*render.Unit, 
 		}
 	}
 	var missing []string
-	for _, n := range sortedKeys(selected) {
+	for _, n := range slices.Sorted(maps.Keys(selected)) {
 		if !selected[n] {
 			missing = append(missing, n)
 		}
@@ -435,13 +437,4 @@ func (e *env) envObject() (string, error) {
 func isFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

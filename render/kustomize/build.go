@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -156,7 +157,7 @@ func checkLocal(dir string, seen map[string]bool) error {
 	if p := k.OpenAPI["path"]; p != "" {
 		files["openapi"] = append(files["openapi"], p)
 	}
-	for _, field := range sortedKeys(files) {
+	for _, field := range slices.Sorted(maps.Keys(files)) {
 		for _, e := range files[field] {
 			if isURL(e) {
 				return refuse(field, e, "remote files are not allowed; vendor them into the source tree")
@@ -186,13 +187,4 @@ func sourcePaths(fileSources, envSources []string) []string {
 func isURL(s string) bool {
 	s = strings.TrimSpace(s)
 	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.HasPrefix(s, "git@")
-}
-
-func sortedKeys(m map[string][]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
