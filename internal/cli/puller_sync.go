@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+func newPullerSyncCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
+	var (
+		configPath string
+		once       bool
+		sf         sourceFlags
+		out        outputFlag
+	)
+	cmd := &cobra.Command{
+		Use:   "sync (--config FILE | --url oci://... [flags])",
+		Short: "Sync every source once, in dependsOn order, and exit non-zero if any failed",
+		Long: `Sync runs each source of the config file once (or the one source the flags describe),
+each after the sources it depends on, prints what was created, configured, unchanged
+and pruned, and exits non-zero if any sync failed (exit codes in docs/cli.md: 7 for a
+signature that does not satisfy the policy, 4 for registry credentials refused, 6 for a
+tag that does not exist, 2 for an invalid configuration).`,
+		Example: `  gitless-puller sync --config /etc/gitless/puller.yaml --once
+  gitless-puller sync --url oci://ghcr.io/acme/app-manifests --ref '^1.0' --key cosign.pub \
+    --pull-secret gitless-system/ghcr --prune -o json`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.validate(); err != nil {
+				return err
+			}
+			if !once {
+				return usagef("sync runs each source once; the daemon is `gitless-puller run`")
+			}
+			c, err := loadSources(env, k, configPath, &sf, sf.given(cmd.Flags()))
+			if err != nil {
+				return err
+			}
+			p, err := newPuller(env, g, k, c)
+			if err != nil {
+				return err
+			}
+			results, err := p.SyncAll(cmd.Context(), c.Sources)
+			if results == nil && err != nil {
+				return usageError{err}
+			}
+			if out.json() {
+				if werr := writeJSON(env.Out, syncOutput{Results: results}); werr != nil {
+					return werr
+				}
+			} else {
+				for _, r := range results {
+					printResult(env.Out, r)
+				}
+			}
+			return firstCause(err)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&configPath, "config", "c", "", "PullerConfig file (docs/puller-config.md)")
+	f.BoolVar(&once, "once", true, "sync each source once and exit (the only mode of sync)")
+	sf.AddFlags(f)
+	out.AddFlags(f)
+	return cmd
+}
+
+type syncOutput struct {
+	Results []*puller.Result `json:"results"`
+}
+
+// firstCause keeps the joined error's text but lets ExitCode see the first failure's
+// kind.
+func firstCause(err error) error {
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) && len(j.Unwrap()) > 0 {
+		return joinedError{msg: err.Error(), first: j.Unwrap()[0]}
+	}
+	return err
+}
+
+type joinedError struct {
+	msg   string
+	first error
+}
+
+func (e joinedError) Error() string { return e.msg }
+func (e joinedError) Unwrap() error { return e.first }
+
+func printResult(w io.Writer, r *puller.Result) {
+	switch r.Outcome {
+	case puller.UpToDate:
+		fmt.Fprintf(w, "%s: up to date at %s\n", r.Source, r.URL)
+		return
+	case puller.Failed:
+		fmt.Fprintf(w, "%s: FAILED", r.Source)
+		if r.URL != "" {
+			fmt.Fprintf(w, " at %s", r.URL)
+		}
+		fmt.Fprintf(w, "\n  %s\n", r.Error)
+		return
+	}
+	fmt.Fprintf(w, "%s: applied %s\n", r.Source, r.URL)
+	if r.Revision != "" {
+		fmt.Fprintf(w, "  revision %s\n", r.Revision)
+	}
+	if r.Signer != "" {
+		fmt.Fprintf(w, "  signed by %s\n", r.Signer)
+	}
+	fmt.Fprintf(w, "  %d created, %d configured, %d unchanged, %d pruned", r.Created, r.Configured, r.Unchanged, r.Pruned)
+	if r.Skipped > 0 {
+		fmt.Fprintf(w, ", %d kept", r.Skipped)
+	}
+	fmt.Fprintf(w, " (%s)\n", r.Duration.Round(1e6))
+	for _, c := range r.Changes {
+		if c.Action == apply.Unchanged {
+			continue
+		}
+		fmt.Fprintf(w, "  %s %s", c.Action, c.Object)
+		if c.Reason != "" {
+			fmt.Fprintf(w, ": %s", c.Reason)
+		}
+		fmt.Fprintln(w)
+		for _, f := range c.Forced {
+			fmt.Fprintf(w, "    took back %s\n", f)
+		}
+		for _, f := range c.LeftAlone {
+			fmt.Fprintf(w, "    left alone %s\n", f)
+		}
+	}
+}

@@ -1,0 +1,211 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitless-dev/gitless/internal/cli"
+	"github.com/gitless-dev/gitless/internal/testenv/kube"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+)
+
+var kubeEnv *kube.Env
+
+// TestMain provides a control plane for the gitless-puller tests; it starts only
+// when a test asks for it.
+func TestMain(m *testing.M) { os.Exit(kube.Main(m, &kubeEnv)) }
+
+// runPuller executes gitless-puller in-process.
+func runPuller(t *testing.T, ctx context.Context, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := cli.Env{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
+	code := cli.Main(ctx, cli.NewPullerCommand(e), args, e)
+	return result{code, out.String(), errb.String()}
+}
+
+type pullerFixture struct {
+	t               *testing.T
+	reg             *registry.Registry
+	env             map[string]string
+	ns, target, pub string
+	base            []string // --kubeconfig and -n
+}
+
+func newPullerFixture(t *testing.T) *pullerFixture {
+	t.Helper()
+	k := kubeEnv.Use(t)
+	f := &pullerFixture{t: t, reg: registry.NewT(t, registry.Options{}), env: map[string]string{"HOME": t.TempDir(), "COSIGN_PASSWORD": "pw"}}
+	f.ns, f.target = k.Namespace(t, "gitless"), k.Namespace(t, "apps")
+	f.base = []string{"--kubeconfig", k.KubeconfigPath(), "-n", f.ns}
+	dir := t.TempDir()
+	if r := run(t, f.env, "key", "generate", "--output-key-prefix", filepath.Join(dir, "cosign")); r.code != 0 {
+		t.Fatalf("key generate: %+v", r)
+	}
+	f.pub = filepath.Join(dir, "cosign.pub")
+	return f
+}
+
+// pushSigned pushes files as repo:tag and signs it with the fixture's key.
+func (f *pullerFixture) pushSigned(repo, tag string, sign bool, files map[string]string) {
+	f.t.Helper()
+	for p, c := range files {
+		files[p] = strings.ReplaceAll(c, "NS", f.target)
+	}
+	src := writeTree(f.t, files)
+	url := "oci://" + f.reg.Host() + "/" + repo + ":" + tag
+	args := []string{"push", url, "--path", src, "--created", "2026-01-01T00:00:00Z", "--revision", "main@sha1:0123456789abcdef0123456789abcdef01234567", "--allow-overwrite"}
+	if r := run(f.t, f.env, args...); r.code != 0 {
+		f.t.Fatalf("push: %+v", r)
+	}
+	if sign {
+		if r := run(f.t, f.env, "sign", url, "--key", strings.TrimSuffix(f.pub, ".pub")+".key", "--tlog-upload=false"); r.code != 0 {
+			f.t.Fatalf("sign: %+v", r)
+		}
+	}
+}
+
+func pcm(name, v string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: NS\ndata:\n  k: %q\n", name, v)
+}
+
+func TestPullerSyncFromFlags(t *testing.T) {
+	f := newPullerFixture(t)
+	f.pushSigned("app", "v1.0.0", true, map[string]string{"a.yaml": pcm("a", "1"), "b.yaml": pcm("b", "1")})
+	args := append([]string{"sync", "--url", "oci://" + f.reg.Host() + "/app", "--ref", "^1.0", "--key", f.pub, "--insecure-ignore-tlog", "--prune", "-o", "json"}, f.base...)
+	r := runPuller(t, t.Context(), f.env, args...)
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	var out struct {
+		Results []struct {
+			Source, Outcome, Tag, Digest, Signer string
+			Created                              int
+			Requests                             struct{ Registry, APIWrites int }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.out), &out); err != nil || len(out.Results) != 1 {
+		t.Fatalf("%v\n%s", err, r.out)
+	}
+	res := out.Results[0]
+	if res.Source != "app" || res.Outcome != "Applied" || res.Tag != "v1.0.0" || res.Created != 2 || !strings.HasPrefix(res.Signer, "key ") {
+		t.Fatalf("%+v", res)
+	}
+	// Again: up to date, no write, and for a semver range two registry requests: the
+	// tag list and the HEAD of the highest match.
+	r = runPuller(t, t.Context(), f.env, args...)
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &out) != nil || out.Results[0].Outcome != "UpToDate" ||
+		out.Results[0].Requests.Registry != 2 || out.Results[0].Requests.APIWrites != 0 {
+		t.Fatalf("%+v", r)
+	}
+	// Text output.
+	f.pushSigned("app", "v1.1.0", true, map[string]string{"a.yaml": pcm("a", "2")})
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + f.reg.Host() + "/app", "--ref", "^1.0", "--key", f.pub, "--insecure-ignore-tlog", "--prune"}, f.base...)...)
+	if r.code != 0 || !strings.Contains(r.out, "app: applied") || !strings.Contains(r.out, "0 created, 1 configured, 0 unchanged, 1 pruned") ||
+		!strings.Contains(r.out, "pruned ConfigMap "+f.target+"/b") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestPullerSyncExitCodes(t *testing.T) {
+	f := newPullerFixture(t)
+	f.pushSigned("app", "unsigned", false, map[string]string{"a.yaml": pcm("a", "1")})
+	url := "oci://" + f.reg.Host() + "/app"
+	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":unsigned", "--key", f.pub, "--insecure-ignore-tlog"}, f.base...)...)
+	if r.code != cli.ExitVerifyFailed || !strings.Contains(r.out, "FAILED") {
+		t.Fatalf("unsigned: %+v", r)
+	}
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":nope", "--key", f.pub, "--insecure-ignore-tlog"}, f.base...)...)
+	if r.code != cli.ExitNotFound {
+		t.Fatalf("missing tag: %+v", r)
+	}
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url}, f.base...)...)
+	if r.code != cli.ExitUsage || !strings.Contains(r.err, "--key") {
+		t.Fatalf("no policy: %+v", r)
+	}
+	cfg := filepath.Join(t.TempDir(), "puller.yaml")
+	os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: a\n  url: "+url+"\n  insecureSkipVerify: true\n  prun: true\n"), 0o644)
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg}, f.base...)...)
+	if r.code != cli.ExitUsage || !strings.Contains(r.err, "sources[0].prun: unknown field") {
+		t.Fatalf("bad config: %+v", r)
+	}
+}
+
+func TestPullerSyncConfigAndRun(t *testing.T) {
+	f := newPullerFixture(t)
+	f.pushSigned("base", "v1", true, map[string]string{"ns.yaml": pcm("base", "1")})
+	f.pushSigned("app", "v1", true, map[string]string{"a.yaml": pcm("a", "1")})
+	cfg := filepath.Join(t.TempDir(), "puller.yaml")
+	doc := fmt.Sprintf(`apiVersion: gitless.dev/v1alpha1
+kind: PullerConfig
+sources:
+- name: app
+  url: oci://%[1]s/app:v1
+  verify: {keys: [%[2]s], insecureIgnoreTlog: true}
+  dependsOn: [base]
+  prune: true
+  interval: 1s
+- name: base
+  url: oci://%[1]s/base:v1
+  verify: {keys: [%[2]s], insecureIgnoreTlog: true}
+  interval: 1s
+`, f.reg.Host(), f.pub)
+	os.WriteFile(cfg, []byte(doc), 0o644)
+	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg, "--once"}, f.base...)...)
+	if r.code != 0 || strings.Index(r.out, "base: applied") > strings.Index(r.out, "app: applied") || strings.Index(r.out, "base: applied") < 0 {
+		t.Fatalf("%+v", r)
+	}
+
+	// The daemon: ready once every source synced, metrics, stops on cancel.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan result)
+	go func() {
+		done <- runPuller(t, ctx, f.env, append([]string{"run", "--config", cfg, "--listen", addr}, f.base...)...)
+	}()
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if code, _ := get("/readyz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("never ready: %+v", <-done)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Fatalf("healthz %d %s", code, body)
+	}
+	if _, body := get("/metrics"); !strings.Contains(body, `gitless_puller_syncs_total{outcome="UpToDate",source="app"}`) {
+		t.Fatalf("metrics:\n%s", body)
+	}
+	cancel()
+	if r := <-done; r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -1,0 +1,77 @@
+// Package metrics exposes gitless-puller's sync results as Prometheus metrics.
+//
+//	reg := prometheus.NewRegistry()
+//	m := metrics.New(reg)
+//	err := p.Run(ctx, sources, puller.RunOptions{OnResult: m.Observe})
+//	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+package metrics
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+// Recorder turns sync results into metrics, all labelled by source:
+//
+//	gitless_puller_syncs_total{source,outcome}          syncs by outcome (Applied, UpToDate, Failed)
+//	gitless_puller_sync_duration_seconds{source}         histogram of sync durations
+//	gitless_puller_last_success_timestamp_seconds{source}
+//	gitless_puller_objects{source,action}                objects of the last applying sync, by action
+//	gitless_puller_registry_requests_total{source}       registry requests (token requests included)
+//	gitless_puller_apiserver_writes_total{source}        apiserver writes
+//	gitless_puller_verification_failures_total{source}   artifacts refused by signature verification
+type Recorder struct {
+	syncs, registry, writes, verifyFailures *prometheus.CounterVec
+	duration                                *prometheus.HistogramVec
+	lastSuccess, objects                    *prometheus.GaugeVec
+}
+
+// New registers the metrics with reg.
+func New(reg prometheus.Registerer) *Recorder {
+	f := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gitless", Subsystem: "puller", Name: name, Help: help}, labels)
+		reg.MustRegister(c)
+		return c
+	}
+	r := &Recorder{
+		syncs:          f("syncs_total", "Syncs by outcome.", "source", "outcome"),
+		registry:       f("registry_requests_total", "Registry requests, token requests included.", "source"),
+		writes:         f("apiserver_writes_total", "Apiserver write requests (dry-runs excluded).", "source"),
+		verifyFailures: f("verification_failures_total", "Artifacts refused by signature verification.", "source"),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "gitless", Subsystem: "puller", Name: "sync_duration_seconds",
+			Help: "Duration of syncs.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"source"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "gitless", Subsystem: "puller", Name: "last_success_timestamp_seconds",
+			Help: "Unix time of the last successful sync."}, []string{"source"}),
+		objects: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "gitless", Subsystem: "puller", Name: "objects",
+			Help: "Objects of the last applying sync, by action."}, []string{"source", "action"}),
+	}
+	reg.MustRegister(r.duration, r.lastSuccess, r.objects)
+	return r
+}
+
+// Observe records one sync; it has the signature of puller.RunOptions.OnResult.
+func (r *Recorder) Observe(res *puller.Result, err error) {
+	if res == nil {
+		return
+	}
+	s := res.Source
+	r.syncs.WithLabelValues(s, string(res.Outcome)).Inc()
+	r.duration.WithLabelValues(s).Observe(res.Duration.Seconds())
+	r.registry.WithLabelValues(s).Add(float64(res.Requests.Registry))
+	r.writes.WithLabelValues(s).Add(float64(res.Requests.APIWrites))
+	if errors.Is(err, verify.ErrVerificationFailed) {
+		r.verifyFailures.WithLabelValues(s).Inc()
+	}
+	if err == nil {
+		r.lastSuccess.WithLabelValues(s).SetToCurrentTime()
+	}
+	if res.Outcome == puller.Applied {
+		for action, n := range map[string]int{"created": res.Created, "configured": res.Configured, "unchanged": res.Unchanged, "pruned": res.Pruned, "skipped": res.Skipped} {
+			r.objects.WithLabelValues(s, action).Set(float64(n))
+		}
+	}
+}
