@@ -13,20 +13,6 @@ import (
 	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		abs := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 const cmA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
 
@@ -127,7 +113,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeTree(t, c.files)
+			dir := golden.WriteTree(t, c.files)
 			opts := render.DefaultOptions()
 			if c.opts != nil {
 				c.opts(&opts)
@@ -165,7 +151,7 @@ var aliasBomb = func() string {
 }()
 
 func TestIgnoredNonObjects(t *testing.T) {
-	dir := writeTree(t, map[string]string{"a.yaml": cmA, "values/values.yaml": "replicas: 3\n", "b/.gitlessignore": "extra.yaml\n", "b/extra.yaml": "x: 1\n"})
+	dir := golden.WriteTree(t, map[string]string{"a.yaml": cmA, "values/values.yaml": "replicas: 3\n", "b/.gitlessignore": "extra.yaml\n", "b/extra.yaml": "x: 1\n"})
 	opts := render.DefaultOptions()
 	opts.Ignore = []string{"values/"}
 	if _, err := render.Render(context.Background(), filepath.Join(t.TempDir(), "out"), opts, dir); err != nil {
@@ -174,7 +160,7 @@ func TestIgnoredNonObjects(t *testing.T) {
 }
 
 func TestAllowEmpty(t *testing.T) {
-	dir := writeTree(t, map[string]string{"README.md": "nothing\n"})
+	dir := golden.WriteTree(t, map[string]string{"README.md": "nothing\n"})
 	opts := render.DefaultOptions()
 	opts.AllowEmpty = true
 	out, _ := renderTo(t, opts, dir)
@@ -186,8 +172,8 @@ func TestAllowEmpty(t *testing.T) {
 
 // TestSeparateAllowsOverlap: objects may repeat across units with Separate only.
 func TestSeparateAllowsOverlap(t *testing.T) {
-	a := writeTree(t, map[string]string{"a.yaml": cm("x", "ns")})
-	b := writeTree(t, map[string]string{"b.yaml": cm("x", "ns")})
+	a := golden.WriteTree(t, map[string]string{"a.yaml": cm("x", "ns")})
+	b := golden.WriteTree(t, map[string]string{"b.yaml": cm("x", "ns")})
 	opts := render.DefaultOptions()
 	_, err := render.Render(context.Background(), filepath.Join(t.TempDir(), "out"), opts, a, b)
 	var de *render.DuplicateError
@@ -207,7 +193,7 @@ func TestOutputLeftUntouchedOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := golden.Tree(t, out)
-	bad := writeTree(t, map[string]string{"a.yaml": cmA, "b.yaml": "- not an object\n"})
+	bad := golden.WriteTree(t, map[string]string{"a.yaml": cmA, "b.yaml": "- not an object\n"})
 	if _, err := render.Render(context.Background(), out, render.DefaultOptions(), bad); err == nil {
 		t.Fatal("bad source rendered")
 	}
@@ -233,7 +219,7 @@ func TestOutputInUse(t *testing.T) {
 		"a file beside a render":       {"kustomization.yaml": render.GeneratedHeader + "resources: []\n", "../notes.txt": "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			out := filepath.Join(writeTree(t, files))
+			out := filepath.Join(golden.WriteTree(t, files))
 			if name == "a file beside a render" {
 				out = filepath.Dir(out) // holds notes.txt and the render below it
 			}
@@ -251,7 +237,7 @@ func TestOutputInUse(t *testing.T) {
 }
 
 func TestSymlinkedDirectoryRefused(t *testing.T) {
-	dir := writeTree(t, map[string]string{"a.yaml": cmA})
+	dir := golden.WriteTree(t, map[string]string{"a.yaml": cmA})
 	if err := os.Symlink(t.TempDir(), filepath.Join(dir, "link")); err != nil {
 		t.Skip(err)
 	}

@@ -55,20 +55,6 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		abs := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 const project = `{"version": 1, "dependencies": []}`
 
@@ -128,7 +114,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeTree(t, c.files)
+			dir := golden.WriteTree(t, c.files)
 			opts := options(c.jo)
 			opts.Kind = c.kind
 			if c.jo.JPath != nil { // relative -J paths: run where the tree is

@@ -1,5 +1,5 @@
-// Package golden compares rendered trees with golden trees under testdata, for the
-// render packages' tests. Run the tests with -update to rewrite the golden trees from
+// Package golden compares rendered trees with golden trees under testdata, and writes
+// source trees, for the render packages' tests. Run the tests with -update to rewrite the golden trees from
 // what they render (then review the diff).
 package golden
 
@@ -15,6 +15,23 @@ import (
 
 // Update is the -update flag of the test binary.
 var Update = flag.Bool("update", false, "rewrite the golden trees under testdata from what the tests render")
+
+// WriteTree writes files (slash path to content) into a new temporary directory and
+// returns it.
+func WriteTree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		abs := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
 
 // Tree reads every regular file below dir: slash path to content.
 func Tree(t testing.TB, dir string) map[string]string {
