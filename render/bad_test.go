@@ -13,7 +13,6 @@ import (
 	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
-
 const cmA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
 
 func cm(name, ns string) string {

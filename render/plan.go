@@ -11,11 +11,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/render/internal/parallel"
 	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
@@ -139,31 +139,12 @@ outer:
 
 	// encode in parallel: on big trees this is most of render's own time
 	t.files = make([]treeFile, len(objFiles), len(objFiles)+len(t.units)+1)
-	encErrs := make([]error, len(objFiles))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				data, err := objFiles[i].obj.YAML()
-				t.files[i], encErrs[i] = treeFile{objFiles[i].path, data}, err
-			}
-		}()
-	}
-	for i := range objFiles {
-		if ctx.Err() != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := errors.Join(encErrs...); err != nil {
+	err = parallel.Do(ctx, len(objFiles), runtime.GOMAXPROCS(0), func(i int) error {
+		data, err := objFiles[i].obj.YAML()
+		t.files[i] = treeFile{objFiles[i].path, data}
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 

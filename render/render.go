@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/gitless-dev/gitless/render/internal/parallel"
 )
 
 // Unit is what one source (or one Tanka environment) renders to: a set of objects
@@ -223,25 +224,11 @@ func load(ctx context.Context, opts Options, exclude, sources []string) ([]*Unit
 		return nil, errors.New("no source to render")
 	}
 	perSource := make([][]*Unit, len(sources))
-	errs := make([]error, len(sources))
-	sem := make(chan struct{}, opts.Parallelism)
-	var wg sync.WaitGroup
-	for i, src := range sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
-			defer func() { <-sem }()
-			perSource[i], errs[i] = loadOne(ctx, opts, exclude, src)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := parallel.Do(ctx, len(sources), opts.Parallelism, func(i int) (err error) {
+		perSource[i], err = loadOne(ctx, opts, exclude, sources[i])
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	var units []*Unit

@@ -55,7 +55,6 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-
 const project = `{"version": 1, "dependencies": []}`
 
 func TestBadInput(t *testing.T) {

@@ -13,12 +13,12 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-jsonnet"
 
 	"github.com/gitless-dev/gitless/render"
+	"github.com/gitless-dev/gitless/render/internal/parallel"
 )
 
 // Options configures the Jsonnet and Tanka loader.
@@ -123,31 +123,19 @@ func (l *loader) Load(ctx context.Context, req render.Request) ([]*render.Unit, 
 	}
 
 	results := make([]evalResult, len(todo))
-	errs := make([]error, len(todo))
-	sem := make(chan struct{}, l.opts.Parallelism)
-	var wg sync.WaitGroup
-	for i, e := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
+	err = parallel.Do(ctx, len(todo), l.opts.Parallelism, func(i int) (err error) {
+		start := time.Now()
+		if results[i], err = l.eval(ctx, todo[i], tanka); err != nil {
+			return err
+		}
+		if req.Progress != nil {
+			for _, u := range results[i].units {
+				req.Progress(render.Progress{Stage: "loaded", Unit: u.Source, Kind: u.Kind, Objects: len(u.Objects), Elapsed: time.Since(start)})
 			}
-			defer func() { <-sem }()
-			start := time.Now()
-			results[i], errs[i] = l.eval(ctx, e, tanka)
-			if req.Progress != nil && errs[i] == nil {
-				for _, u := range results[i].units {
-					req.Progress(render.Progress{Stage: "loaded", Unit: u.Source, Kind: u.Kind, Objects: len(u.Objects), Elapsed: time.Since(start)})
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	var units []*render.Unit
