@@ -245,3 +245,24 @@ func TestSymlinkedDirectoryRefused(t *testing.T) {
 		t.Fatalf("symlinked directory: %v", err)
 	}
 }
+
+// TestCheck validates without a tree: what gitless-puller does with built manifests.
+func TestCheck(t *testing.T) {
+	objs, err := render.ParseYAML([]byte(cm("x", "")+"---\n"+cm("x", "apps")+"---\n"+cm("y", "")), "a.yaml", render.ParseYAMLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := render.DefaultOptions()
+	if err := render.Check(context.Background(), []*render.Unit{{Objects: objs}}, opts); err != nil {
+		t.Fatalf("no default namespace, no duplicate: %v", err)
+	}
+	opts.Namespace = "apps"
+	err = render.Check(context.Background(), []*render.Unit{{Objects: objs}}, opts)
+	var de *render.DuplicateError
+	if !errors.As(err, &de) || de.First.Line != 1 || de.Second.Line != 5 || objs[2].Namespace() != "apps" {
+		t.Fatalf("duplicate once defaulted: %v", err)
+	}
+	if err := render.Check(context.Background(), []*render.Unit{{Kind: render.KindYAML, Source: "empty"}}, render.DefaultOptions()); !errors.Is(err, render.ErrEmpty) {
+		t.Fatalf("empty: %v", err)
+	}
+}

@@ -45,13 +45,72 @@ type treeFile struct {
 	data []byte
 }
 
-// Plan checks the units' objects and lays out the tree: the directory of each unit
-// (the top when there is one unit, else the unit's name), default namespaces, one
-// file per object named by Options.Format, a kustomization.yaml per unit listing its
-// files and the units below it, and one at the top that includes every unit (unless
-// Options.Separate). It fails on objects with the same identity (within the scope the
-// kustomization builds), on file names that collide or leave the tree, and on empty
-// units (unless Options.AllowEmpty). The objects' namespaces may be changed.
+// errorList collects validation errors, up to maxErrors.
+type errorList []error
+
+// add records err and reports whether the list is full.
+func (l *errorList) add(err error) bool {
+	*l = append(*l, err)
+	return len(*l) >= maxErrors
+}
+
+// Check validates units without laying out a tree (what a consumer of built manifests,
+// such as gitless-puller, needs): no unit is empty (unless Options.AllowEmpty), and
+// no two objects have the same group, kind, namespace and name (in the whole set, or
+// per unit with Options.Separate), once namespaced objects without a namespace got
+// their unit's default or Options.Namespace. The objects' namespaces may be changed.
+// Every object was checked for apiVersion, kind and metadata.name when it was made.
+func Check(ctx context.Context, units []*Unit, opts Options) error {
+	var errs errorList
+	check(units, opts, &errs)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+func check(units []*Unit, opts Options, errs *errorList) {
+	var all []*Object
+	for _, u := range units {
+		if len(u.Objects) == 0 && !opts.AllowEmpty {
+			errs.add(fmt.Errorf("%w in %s source %s (allow with --allow-empty)", ErrEmpty, u.Kind, u.Source))
+			return
+		}
+		all = append(all, u.Objects...)
+	}
+	scopes := NewScopes(all)
+	seen := map[ObjectID]*Object{}
+	for _, u := range units {
+		if opts.Separate {
+			seen = map[ObjectID]*Object{}
+		}
+		for _, o := range u.Objects {
+			namespaced := scopes.Namespaced(o)
+			if namespaced && o.namespace == "" {
+				if ns := cmp.Or(u.Namespace, opts.Namespace); ns != "" {
+					o.SetNamespace(ns)
+				}
+			}
+			id := ObjectID{Group: o.Group(), Kind: o.kind, Name: o.name}
+			if namespaced {
+				id.Namespace = o.namespace
+			}
+			if prev := seen[id]; prev != nil {
+				if errs.add(&DuplicateError{ID: id, First: prev.Origin, Second: o.Origin}) {
+					return
+				}
+				continue
+			}
+			seen[id] = o
+		}
+	}
+}
+
+// Plan checks the units ([Check]) and lays out the tree: the directory of each unit
+// (the top when there is one unit, else the unit's name), one file per object named
+// by Options.Format, a kustomization.yaml per unit listing its files and the units
+// below it, and one at the top that includes every unit (unless Options.Separate).
+// Beyond Check's errors it fails on file names that collide or leave the tree.
 func Plan(ctx context.Context, units []*Unit, opts Options) (*Tree, error) {
 	opts = opts.withDefaults()
 	nm, err := newNamer(opts.Format)
@@ -62,22 +121,16 @@ func Plan(ctx context.Context, units []*Unit, opts Options) (*Tree, error) {
 	if err := t.placeUnits(units); err != nil {
 		return nil, err
 	}
-	var all []*Object
-	for _, u := range units {
-		if len(u.Objects) == 0 && !opts.AllowEmpty {
-			return nil, fmt.Errorf("%w in %s source %s (allow with --allow-empty)", ErrEmpty, u.Kind, u.Source)
-		}
-		all = append(all, u.Objects...)
+	ordered := make([]*Unit, len(t.units))
+	for i, pu := range t.units {
+		ordered[i] = pu.unit
+		t.Objects += len(pu.unit.Objects)
 	}
-	t.Objects = len(all)
-	scopes := NewScopes(all)
+	if err := Check(ctx, ordered, opts); err != nil {
+		return nil, err
+	}
 
-	var errs []error
-	fail := func(err error) bool {
-		errs = append(errs, err)
-		return len(errs) >= maxErrors
-	}
-	seen := map[ObjectID]*Object{}
+	var errs errorList
 	paths := map[string]*Object{} // lower-cased path: case-insensitive file systems
 	type placed struct {
 		path string
@@ -86,37 +139,17 @@ func Plan(ctx context.Context, units []*Unit, opts Options) (*Tree, error) {
 	var objFiles []placed
 outer:
 	for _, pu := range t.units {
-		if opts.Separate {
-			seen = map[ObjectID]*Object{}
-		}
 		for _, o := range pu.unit.Objects {
-			namespaced := scopes.Namespaced(o)
-			if namespaced && o.namespace == "" {
-				if ns := cmp.Or(pu.unit.Namespace, opts.Namespace); ns != "" {
-					o.SetNamespace(ns)
-				}
-			}
-			id := ObjectID{Group: o.Group(), Kind: o.kind, Name: o.name}
-			if namespaced {
-				id.Namespace = o.namespace
-			}
-			if prev := seen[id]; prev != nil {
-				if fail(&DuplicateError{ID: id, First: prev.Origin, Second: o.Origin}) {
-					break outer
-				}
-				continue
-			}
-			seen[id] = o
 			name, err := nm.name(o)
 			if err != nil {
-				if fail(&SourceError{Origin: o.Origin, Err: err}) {
+				if errs.add(&SourceError{Origin: o.Origin, Err: err}) {
 					break outer
 				}
 				continue
 			}
 			p := path.Join(pu.dir, name)
 			if isKustomizationName(path.Base(p)) {
-				if fail(&SourceError{Origin: o.Origin, Object: o.String(), Err: fmt.Errorf("%w: file name %s is kept for the generated kustomization", ErrUnsafePath, p)}) {
+				if errs.add(&SourceError{Origin: o.Origin, Object: o.String(), Err: fmt.Errorf("%w: file name %s is kept for the generated kustomization", ErrUnsafePath, p)}) {
 					break outer
 				}
 				continue
@@ -124,7 +157,7 @@ outer:
 			if prev := paths[strings.ToLower(p)]; prev != nil {
 				err := fmt.Errorf("%w: %s (%s) and %s (%s) would both be written to %s; tell them apart with --format '{{.metadata.namespace}}/%s'",
 					ErrUnsafePath, prev, prev.Origin, o, o.Origin, p, opts.Format)
-				if fail(err) {
+				if errs.add(err) {
 					break outer
 				}
 				continue
