@@ -259,7 +259,7 @@ func TestCheck(t *testing.T) {
 	opts.Namespace = "apps"
 	err = render.Check(context.Background(), []*render.Unit{{Objects: objs}}, opts)
 	var de *render.DuplicateError
-	if !errors.As(err, &de) || de.First.Line != 1 || de.Second.Line != 5 || objs[2].Namespace() != "apps" {
+	if !errors.As(err, &de) || de.First.Line != 1 || de.Second.Line != 6 || objs[2].Namespace() != "apps" {
 		t.Fatalf("duplicate once defaulted: %v", err)
 	}
 	if err := render.Check(context.Background(), []*render.Unit{{Kind: render.KindYAML, Source: "empty"}}, render.DefaultOptions()); !errors.Is(err, render.ErrEmpty) {
