@@ -8,14 +8,15 @@
 // synthesized first) and kustomize overlays (built by render/kustomize, root-only, no
 // plugins, no remote bases). [Detect] tells them apart.
 //
-// Rendering is three steps, each usable on its own:
+// Rendering is these steps, each usable on its own:
 //
 //   - [Load] reads sources into [Unit]s of [Object]s (several sources at once);
-//   - [Plan] checks the objects (apiVersion, kind, metadata.name; no two with the same
-//     group, kind, namespace and name), gives namespaced objects a default namespace
-//     ([Scopes] knows the cluster-scoped kinds, built in and from CRDs in the tree),
-//     names each object's file (tk export's format by default) and makes the
-//     kustomization files: a [Tree];
+//   - [Check] validates them (every object was checked for apiVersion, kind and
+//     metadata.name when it was made; no two with the same group, kind, namespace and
+//     name; no empty unit) after giving namespaced objects a default namespace
+//     ([Scopes] knows the cluster-scoped kinds, built in and from CRDs in the tree);
+//   - [Plan] checks, names each object's file (tk export's format by default) and
+//     makes the kustomization files: a [Tree];
 //   - [Tree.Write] writes the tree into a new directory and swaps it into place, so
 //     that on any error the output directory is left as it was.
 //
