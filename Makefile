@@ -6,7 +6,7 @@ PKGS     ?= ./...
 # The tests start real servers; keep parallelism sized for a 2-core machine.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: all build test test-short kube-assets peers bench lint fmt fuzz quickstart clean
+.PHONY: all build test test-short kube-assets peers peers-test bench lint fmt fuzz quickstart clean
 
 all: build
 
@@ -17,11 +17,11 @@ build:
 # first run, ~5 minutes, then cached outside the repo; KUBEBUILDER_ASSETS wins if set).
 # The real cdk8s tests need node, npm and the pinned cdk8s packages: hack/npm-deps.sh
 # installs them (nodejs and npm from apt when missing) into the same cache.
-test:
+test: peers-test
 	@assets=$$(hack/build-kube.sh) && \
 	  nm=$$(hack/npm-deps.sh cdk8s) && \
 	  echo "KUBEBUILDER_ASSETS=$$assets GITLESS_CDK8S_NODE_MODULES=$$nm" && \
-	  KUBEBUILDER_ASSETS=$$assets GITLESS_REQUIRE_KUBE=1 \
+	  KUBEBUILDER_ASSETS=$$assets GITLESS_REQUIRE_KUBE=1 GITLESS_REQUIRE_PEERS=1 \
 	  GITLESS_CDK8S_NODE_MODULES=$$nm GITLESS_REQUIRE_NPM=1 $(GO) test $(TESTFLAGS) $(PKGS)
 
 # Tests that need no control plane (those that do skip).
@@ -34,6 +34,10 @@ kube-assets:
 # Peer tools (flux, oras, crane, cosign v2/v3, registry, ...) for interop and benchmarks.
 peers:
 	hack/build-peers.sh
+
+# The peer CLIs `make test` runs (verify/: cosign v2.6.5 and v3.1.3), built once and cached.
+peers-test:
+	@hack/build-peers.sh cosign cosign2 >/dev/null
 
 # Side-by-side benchmarks against the peer tools, plus the Go benchmarks.
 bench:

@@ -94,6 +94,9 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err != nil {
 				return err
 			}
+			if err := o.signing.ready(); err != nil {
+				return err
+			}
 			c, err := o.reg.client(ctx, env, g, ref.Registry)
 			if err != nil {
 				return err

@@ -50,14 +50,7 @@ func (s *signFlags) changed(fs *pflag.FlagSet) []string {
 // options loads the key or finds the OIDC token and returns the library's options.
 // Where the token came from is returned for the user's information.
 func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, string, error) {
-	opts := verify.DefaultSignOptions()
-	opts.TlogUpload = s.tlogUpload
-	opts.RekorURL = s.rekorURL
-	opts.Keyless.FulcioURL = s.fulcioURL
-	opts.TrustedRoot = s.trustedRoot
-	if s.newBundleFormat {
-		opts.Format = verify.FormatBundle
-	}
+	opts := s.base()
 	if s.key != "" {
 		if s.identityToken != "" {
 			return opts, "", usagef("--key and --identity-token are exclusive")
@@ -86,6 +79,19 @@ func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, s
 	}
 	opts.Keyless.IDToken = tok
 	return opts, source, nil
+}
+
+// base is the options without the key or the token.
+func (s *signFlags) base() verify.SignOptions {
+	opts := verify.DefaultSignOptions()
+	opts.TlogUpload = s.tlogUpload
+	opts.RekorURL = s.rekorURL
+	opts.Keyless.FulcioURL = s.fulcioURL
+	opts.TrustedRoot = s.trustedRoot
+	if s.newBundleFormat {
+		opts.Format = verify.FormatBundle
+	}
+	return opts
 }
 
 // readToken takes a token, or the path of a file holding one (as cosign does).
@@ -221,6 +227,12 @@ type pushSigning struct {
 	flags   signFlags
 	opts    verify.SignOptions
 	how     string
+	key     chan keyResult // the key being decrypted while the tree is packaged
+}
+
+type keyResult struct {
+	key *verify.SigningKey
+	err error
 }
 
 func (p *pushSigning) AddFlags(fs *pflag.FlagSet) {
@@ -228,8 +240,8 @@ func (p *pushSigning) AddFlags(fs *pflag.FlagSet) {
 	p.flags.AddFlags(fs)
 }
 
-// prepare checks the flags and loads the key or finds the OIDC token before anything is
-// pushed, so that a wrong password or a missing token fails the push early.
+// prepare checks the flags and finds the OIDC token, or starts decrypting the key (scrypt
+// takes a fifth of a second) while push packages the tree; ready waits for it.
 func (p *pushSigning) prepare(ctx context.Context, env Env, fs *pflag.FlagSet) error {
 	if !p.enabled {
 		if set := p.flags.changed(fs); len(set) > 0 {
@@ -237,9 +249,37 @@ func (p *pushSigning) prepare(ctx context.Context, env Env, fs *pflag.FlagSet) e
 		}
 		return nil
 	}
-	var err error
-	p.opts, p.how, err = p.flags.options(ctx, env)
-	return err
+	if p.flags.key == "" {
+		var err error
+		p.opts, p.how, err = p.flags.options(ctx, env)
+		return err
+	}
+	if p.flags.identityToken != "" {
+		return usagef("--key and --identity-token are exclusive")
+	}
+	keyRef := p.flags.key
+	p.opts, p.how = p.flags.base(), "key "+keyRef
+	p.key = make(chan keyResult, 1)
+	go func() {
+		k, err := verify.LoadSigningKey(ctx, keyRef, verify.KeyOptions{Getenv: env.Getenv})
+		p.key <- keyResult{k, err}
+	}()
+	return nil
+}
+
+// ready waits for the key: push calls it before anything is uploaded, so that a wrong
+// password fails the push, not only the signature.
+func (p *pushSigning) ready() error {
+	if p.key == nil {
+		return nil
+	}
+	r := <-p.key
+	p.key = nil
+	if r.err != nil {
+		return r.err
+	}
+	p.opts.Key = r.key
+	return nil
 }
 
 // sign signs the digest just pushed; nil without --sign.
