@@ -26,10 +26,13 @@ func (f BuilderFunc) Build(ctx context.Context, dir string) ([]*unstructured.Uns
 // KustomizeBuilder builds with the render package: kustomize build (render/kustomize:
 // krusty, files loaded from below the kustomization only, no plugins, exec,
 // containers, Helm or remote bases) when dir has a kustomization file; otherwise the
-// plain YAML files below dir, as the kustomization render would generate for them
-// lists them. The objects are then checked by render.Plan (apiVersion, kind,
-// metadata.name, no two objects with one identity, no empty set unless AllowEmpty).
-// No Jsonnet engine or cdk8s synth is reachable from here.
+// plain YAML files below dir, those the kustomization render generates for such a tree
+// would list (render's YAML loader, with push's ignore rules; a directory below with
+// its own kustomization is built as kustomize would). Every document is checked by
+// render (a mapping with apiVersion, kind and metadata.name, no key twice, no alias
+// bomb); duplicates and an empty set are refused by puller/apply, which checks the set
+// against the cluster. render.Plan is not run: it lays out files to write, which the
+// puller does not. No Jsonnet engine or cdk8s synth is reachable from here.
 type KustomizeBuilder struct {
 	// AllowEmpty accepts a directory with no objects.
 	AllowEmpty bool
@@ -50,27 +53,66 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if err != nil {
 		return nil, err
 	}
-	if _, err := render.Plan(ctx, units, opts); err != nil {
-		return nil, err
+	n := 0
+	for _, u := range units {
+		n += len(u.Objects)
 	}
-	var out []*unstructured.Unstructured
+	if n == 0 && !b.AllowEmpty {
+		return nil, fmt.Errorf("%w in %s", render.ErrEmpty, dir)
+	}
+	out := make([]*unstructured.Unstructured, 0, n)
 	for _, u := range units {
 		for _, o := range u.Objects {
 			v, err := o.Value()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", o, err)
 			}
-			// Through JSON, so that numbers are int64 or float64 as unstructured wants.
-			data, err := json.Marshal(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", o, err)
+			obj, ok := jsonValue(v).(map[string]any)
+			if !ok {
+				// Something JSON has no direct form for: let encoding/json decide.
+				data, err := json.Marshal(v)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", o, err)
+				}
+				u := &unstructured.Unstructured{}
+				if err := u.UnmarshalJSON(data); err != nil {
+					return nil, fmt.Errorf("%s: %w", o, err)
+				}
+				obj = u.Object
 			}
-			obj := &unstructured.Unstructured{}
-			if err := obj.UnmarshalJSON(data); err != nil {
-				return nil, fmt.Errorf("%s: %w", o, err)
-			}
-			out = append(out, obj)
+			out = append(out, &unstructured.Unstructured{Object: obj})
 		}
 	}
 	return out, nil
+}
+
+// jsonValue converts what a YAML decoder gives into the types of JSON-decoded
+// unstructured data (int64, float64, string, bool, nil, maps with string keys, slices),
+// in place. It returns nil for anything else, and the caller falls back to JSON.
+func jsonValue(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, int64, float64:
+		return x
+	case int:
+		return int64(x)
+	case map[string]any:
+		for k, e := range x {
+			c := jsonValue(e)
+			if c == nil && e != nil {
+				return nil
+			}
+			x[k] = c
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			c := jsonValue(e)
+			if c == nil && e != nil {
+				return nil
+			}
+			x[i] = c
+		}
+		return x
+	}
+	return nil
 }

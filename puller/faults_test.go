@@ -19,6 +19,7 @@ import (
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/apply"
+	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -157,7 +158,7 @@ func TestEmptyArtifactRefusedUnlessAllowed(t *testing.T) {
 	w.mustSync(src)
 	w.pushSigned("app", "v2", t2, map[string]string{"README.md": "nothing to apply\n"})
 	src.Ref.Tag = "v2"
-	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "no Kubernetes objects") {
+	if _, err := w.sync(src); !errors.Is(err, render.ErrEmpty) {
 		t.Fatalf("err = %v", err)
 	}
 	if w.cmData("a", "k") != "1" {

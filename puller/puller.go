@@ -277,7 +277,9 @@ func (s *syncRun) run(ctx context.Context) error {
 	s.ref.Tag, s.ref.Digest = "", ""
 
 	// 1. resolve
+	t := time.Now()
 	tag, d, err := s.resolve(ctx)
+	res.phase("resolve", time.Since(t))
 	if err != nil {
 		return err
 	}
@@ -315,13 +317,17 @@ func (s *syncRun) run(ctx context.Context) error {
 	} else {
 		// 3. verify that digest, then fetch exactly it
 		if !src.InsecureSkipVerify {
+			t = time.Now()
 			signer, err := s.verify(ctx, pinned)
+			res.phase("verify", time.Since(t))
 			if err != nil {
 				return err
 			}
 			res.Signer = signer
 		}
+		t = time.Now()
 		art, err := s.client.Fetch(ctx, pinned)
+		res.phase("fetch", time.Since(t))
 		if err != nil {
 			return err
 		}
@@ -521,7 +527,10 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	}
 	defer os.RemoveAll(tmp)
 	root := filepath.Join(tmp, "artifact")
-	if _, err := s.client.ExtractTo(ctx, art, root, s.p.opts.Extract); err != nil {
+	t := time.Now()
+	_, err = s.client.ExtractTo(ctx, art, root, s.p.opts.Extract)
+	s.res.phase("fetch", time.Since(t))
+	if err != nil {
 		return nil, err
 	}
 	dir := root
@@ -535,7 +544,9 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	if b == nil {
 		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty}
 	}
+	t = time.Now()
 	objs, err := b.Build(ctx, dir)
+	s.res.phase("build", time.Since(t))
 	if err != nil {
 		return nil, fmt.Errorf("building %s: %w", art.Reference, err)
 	}

@@ -54,8 +54,11 @@ type Result struct {
 	// Requests counts what the sync sent: registry requests (including token
 	// requests), apiserver reads (GETs, LISTs and dry-runs) and apiserver writes.
 	Requests Requests `json:"requests"`
-	// Duration is how long the sync took.
-	Duration time.Duration `json:"duration"`
+	// Duration is how long the sync took, and Phases how long each step did:
+	// "resolve", "verify", "fetch" (manifest, layer and extraction), "build", and
+	// the steps of the apply ("list", "dry-run", "apply", "wait", "prune").
+	Duration time.Duration            `json:"duration"`
+	Phases   map[string]time.Duration `json:"phases,omitempty"`
 	// Error is the error's text when Outcome is Failed.
 	Error string `json:"error,omitempty"`
 }
@@ -72,9 +75,19 @@ func (r *Result) setChanges(cs *apply.ChangeSet) {
 		return
 	}
 	r.Changes = cs.Changes
+	for k, v := range cs.Phases {
+		r.phase(k, v)
+	}
 	r.Created = cs.Count(apply.Created)
 	r.Configured = cs.Count(apply.Configured)
 	r.Unchanged = cs.Count(apply.Unchanged)
 	r.Pruned = cs.Count(apply.Pruned)
 	r.Skipped = cs.Count(apply.Skipped)
+}
+
+func (r *Result) phase(name string, d time.Duration) {
+	if r.Phases == nil {
+		r.Phases = map[string]time.Duration{}
+	}
+	r.Phases[name] += d
 }

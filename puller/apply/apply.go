@@ -196,7 +196,9 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	}
 	// Members can only be where the parent says: the scope is widened on the parent
 	// before anything is applied.
+	t := time.Now()
 	members, err := a.listMembers(ctx, st)
+	cs.phase("list", t)
 	if err != nil {
 		return cs, err
 	}
@@ -223,41 +225,54 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		}
 	}
 	if len(defs) > 0 {
+		t = time.Now()
 		plans, err := a.dryRunAll(ctx, st, defs, members, prev)
+		cs.phase("dry-run", t)
 		if err != nil {
 			return fail(err)
 		}
 		if err := widen(); err != nil {
 			return fail(err)
 		}
+		t = time.Now()
 		changes, err := a.applyAll(ctx, defs, plans)
+		cs.phase("apply", t)
 		cs.Changes = append(cs.Changes, changes...)
 		if err != nil {
 			return fail(err)
 		}
-		if err := a.waitDefinitions(ctx, defs, opts.WaitTimeout); err != nil {
-			return fail(err)
+		t = time.Now()
+		err = a.waitDefinitions(ctx, defs, opts.WaitTimeout)
+		if err == nil {
+			err = a.mapDeferred(ctx, rest, opts.WaitTimeout)
 		}
-		if err := a.mapDeferred(ctx, rest, opts.WaitTimeout); err != nil {
+		cs.phase("wait", t)
+		if err != nil {
 			return fail(err)
 		}
 	}
+	t = time.Now()
 	plans, err := a.dryRunAll(ctx, st, rest, members, prev)
+	cs.phase("dry-run", t)
 	if err != nil {
 		return fail(err)
 	}
 	if err := widen(); err != nil {
 		return fail(err)
 	}
+	t = time.Now()
 	changes, err := a.applyAll(ctx, rest, plans)
+	cs.phase("apply", t)
 	cs.Changes = append(cs.Changes, changes...)
 	if err != nil {
 		return fail(err)
 	}
 	if opts.Wait {
-		if err := a.WaitReady(ctx, refsOf(set), opts.WaitTimeout); err != nil {
-			cs.sort()
-			return cs, err
+		t = time.Now()
+		err := a.WaitReady(ctx, refsOf(set), opts.WaitTimeout)
+		cs.phase("wait", t)
+		if err != nil {
+			return fail(err)
 		}
 	}
 
@@ -265,7 +280,9 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	for _, o := range set {
 		desired[o.ref.key()] = true
 	}
+	t = time.Now()
 	pruned, kept, perr := a.prune(ctx, st, members, desired, opts)
+	cs.phase("prune", t)
 	cs.Changes = append(cs.Changes, pruned...)
 	cs.sort()
 	if perr != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -84,6 +85,16 @@ type Change struct {
 // object pruned or skipped from the old set, sorted by object.
 type ChangeSet struct {
 	Changes []Change `json:"changes"`
+	// Phases says how long each step took: "list", "dry-run", "apply", "wait",
+	// "prune" (Namespaces and CRDs included in dry-run and apply).
+	Phases map[string]time.Duration `json:"phases,omitempty"`
+}
+
+func (c *ChangeSet) phase(name string, start time.Time) {
+	if c.Phases == nil {
+		c.Phases = map[string]time.Duration{}
+	}
+	c.Phases[name] += time.Since(start)
 }
 
 // Count returns the number of changes with action a.
