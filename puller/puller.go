@@ -184,8 +184,9 @@ func (p *Puller) applier(src Source) (*apply.Applier, error) {
 
 // Sync runs one reconcile of src:
 //
-//  1. resolve the ref to a digest: one HEAD request for a tag, the tag list and a HEAD
-//     for a semver range, nothing for a digest;
+//  1. resolve the ref to a digest: one HEAD request for a tag (a GET only where the
+//     registry refuses HEAD), the tag list and a HEAD for a semver range, nothing for a
+//     digest;
 //  2. if that digest is the one applied last and no drift check is due: done, with
 //     no apiserver write (Outcome UpToDate);
 //  3. verify the signature of that digest against src.Verify; fetch the manifest and
@@ -463,7 +464,7 @@ func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
 		}
 		r.Tag = tag
 	}
-	desc, err := s.client.Resolve(ctx, s.ref.WithTag(r.Tag))
+	desc, err := s.client.ResolveTag(ctx, s.ref.WithTag(r.Tag))
 	if err != nil {
 		return "", "", err
 	}
