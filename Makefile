@@ -35,9 +35,10 @@ kube-assets:
 peers:
 	hack/build-peers.sh
 
-# The peer CLIs `make test` runs (verify/: cosign v2.6.5 and v3.1.3), built once and cached.
+# The peers `make test` runs (verify/: cosign v2.6.5 and v3.1.3, Flux's source-controller),
+# built once and cached.
 peers-test:
-	@hack/build-peers.sh cosign cosign2 >/dev/null
+	@hack/build-peers.sh cosign cosign2 source-controller >/dev/null
 
 # Side-by-side benchmarks against the peer tools, plus the Go benchmarks.
 bench:

@@ -18,7 +18,7 @@ require (
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/prometheus/client_golang v1.24.0
 	github.com/secure-systems-lab/go-securesystemslib v0.9.1
-	github.com/sigstore/cosign/v2 v2.6.5 // pinned: last v2 release; builds with Go 1.26, all deps on the proxy. v3 not needed: the v2 library signs the format both CLI lines and Flux verify, and verifies v3 bundles (docs/signing.md)
+	github.com/sigstore/cosign/v2 v2.6.5 // pinned: last v2 release, builds with Go 1.26, deps on the proxy; v3 not needed: both CLI lines and Flux verify what verify/ signs, and it reads v3 bundles; verify/ uses its format types and the sigstore-go/sigstore/rekor versions it requires (docs/signing.md)
 	github.com/sigstore/protobuf-specs v0.5.0
 	github.com/sigstore/rekor v1.4.3
 	github.com/sigstore/sigstore v1.10.3
