@@ -13,7 +13,8 @@ import (
 )
 
 // kubectl finds a kubectl v1.37 binary: $GITLESS_KUBECTL, the one hack/build-peers.sh
-// builds, or PATH. Without one the test skips, or fails under GITLESS_REQUIRE_KUBE=1.
+// builds (make test builds it), or PATH. Without one the test skips, or fails under
+// GITLESS_REQUIRE_PEERS=1 or GITLESS_REQUIRE_KUBE=1.
 func kubectl(t *testing.T) string {
 	t.Helper()
 	candidates := []string{os.Getenv("GITLESS_KUBECTL")}
@@ -36,7 +37,7 @@ func kubectl(t *testing.T) string {
 			return c
 		}
 	}
-	if os.Getenv("GITLESS_REQUIRE_KUBE") == "1" {
+	if os.Getenv("GITLESS_REQUIRE_PEERS") == "1" || os.Getenv("GITLESS_REQUIRE_KUBE") == "1" {
 		t.Fatal("no kubectl v1.37.x: run hack/build-peers.sh kubectl, or set GITLESS_KUBECTL")
 	}
 	t.Skip("no kubectl v1.37.x (hack/build-peers.sh kubectl builds one)")
