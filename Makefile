@@ -35,10 +35,11 @@ kube-assets:
 peers:
 	hack/build-peers.sh
 
-# The peers `make test` runs (verify/: cosign v2.6.5 and v3.1.3, Flux's source-controller),
+# The peers `make test` runs (verify/: cosign v2.6.5 and v3.1.3, Flux's source-controller;
+# puller/apply: kubectl v1.37, which must read the puller's ApplySets),
 # built once and cached.
 peers-test:
-	@hack/build-peers.sh cosign cosign2 source-controller >/dev/null
+	@hack/build-peers.sh cosign cosign2 source-controller kubectl >/dev/null
 
 # Side-by-side benchmarks against the peer tools, plus the Go benchmarks.
 bench:
