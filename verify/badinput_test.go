@@ -380,3 +380,18 @@ func forgedLayer(t *testing.T, size int) []byte {
 	}
 	return out
 }
+
+// Signing next to an oversized signature image fails as a signing error, never as a
+// verification verdict.
+func TestSignNextToOversizedSignatures(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	priv, _ := keyPair(t, "")
+	ref := pushArtifact(t, reg, "oversized/app", "v1", "oversized")
+	small := verify.New(verify.Options{Limits: verify.Limits{MaxManifestSize: 512}})
+	keySign(t, verify.New(verify.Options{}), ref, loadKey(t, priv, ""), verify.FormatCosign)
+	priv2, _ := keyPair(t, "")
+	_, err := small.Sign(context.Background(), ref, verify.SignOptions{Key: loadKey(t, priv2, "")})
+	if !errors.Is(err, verify.ErrSigning) || errors.Is(err, verify.ErrVerificationFailed) {
+		t.Fatalf("error %v", err)
+	}
+}

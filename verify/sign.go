@@ -364,6 +364,10 @@ func (c *Client) existingSignatures(ctx context.Context, repo *orasremote.Reposi
 	if errors.Is(err, errdef.ErrNotFound) {
 		return img, nil
 	}
+	if errors.Is(err, ErrTooManySignatures) {
+		// a signing error, not a verdict on the artifact: the message only
+		return nil, fmt.Errorf("%w: the existing signature image %s: %v", ErrSigning, tag, err)
+	}
 	if err != nil {
 		return nil, wrapRegistry("reading the signatures of", ref, err)
 	}
