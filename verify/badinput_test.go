@@ -395,3 +395,21 @@ func TestSignNextToOversizedSignatures(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestCheckPolicyAtLoadTime(t *testing.T) {
+	ctx := context.Background()
+	c := verify.New(verify.Options{})
+	_, pub := keyPair(t, "")
+	if err := c.CheckPolicy(ctx, &verify.Policy{Keys: []string{pub}}); err != nil {
+		t.Fatalf("valid keys-only policy: %v", err)
+	}
+	var pe *verify.PolicyError
+	err := c.CheckPolicy(ctx, &verify.Policy{Keys: []string{pub}, TrustedRoot: "/nonexistent/root.json"})
+	if !errors.As(err, &pe) || pe.Field != "trustedRoot" {
+		t.Fatalf("missing root: %v", err)
+	}
+	err = c.CheckPolicy(ctx, &verify.Policy{Keys: []string{pub, "/nonexistent.pub"}, InsecureIgnoreTlog: true})
+	if !errors.As(err, &pe) || pe.Field != "keys[1]" {
+		t.Fatalf("missing key: %v", err)
+	}
+}

@@ -291,7 +291,7 @@ func (c *Client) signCosign(ctx context.Context, repo *orasremote.Repository, re
 // selfCheck compiles the policy a fresh signature must satisfy against opts.TrustedRoot:
 // the signer's key, or any identity certified by the root's CA.
 func selfCheck(s *signer, opts SignOptions) (*compiled, error) {
-	tr, err := LoadTrustedRoot(opts.TrustedRoot)
+	tr, err := loadTrustedRoot(opts.TrustedRoot)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSigning, err)
 	}

@@ -15,9 +15,9 @@ import (
 // maxTrustedRoot caps a trusted_root.json (the public one is about 10 KiB).
 const maxTrustedRoot = 4 << 20
 
-// LoadTrustedRoot reads a Sigstore trusted root (trusted_root.json, the format of
+// loadTrustedRoot reads a Sigstore trusted root (trusted_root.json, the format of
 // sigstore-go and "cosign trusted-root create"). Errors match ErrInvalidPolicy.
-func LoadTrustedRoot(path string) (*root.TrustedRoot, error) {
+func loadTrustedRoot(path string) (*root.TrustedRoot, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &PolicyError{Field: "trustedRoot", Err: err}

@@ -97,7 +97,7 @@ func (c *Client) compile(ctx context.Context, p *Policy) (*compiled, error) {
 	var tr *root.TrustedRoot
 	var err error
 	if p.TrustedRoot != "" {
-		tr, err = LoadTrustedRoot(p.TrustedRoot)
+		tr, err = loadTrustedRoot(p.TrustedRoot)
 	} else {
 		tr, err = c.publicTrustedRoot(ctx)
 	}
@@ -115,6 +115,15 @@ func (c *Client) compile(ctx context.Context, p *Policy) (*compiled, error) {
 		return nil, policyErr("trustedRoot", "the policy has identities but the trusted root lists no certificate authority")
 	}
 	return cp, nil
+}
+
+// CheckPolicy validates p and loads what it names (key files, env:// keys, KMS keys, the
+// trusted root), without reading any signature: call it when the configuration is loaded,
+// so that a missing file is refused at start with the field named. A policy without a
+// trusted root that needs one fetches the public Sigstore root (ErrUnavailable offline).
+func (c *Client) CheckPolicy(ctx context.Context, p *Policy) error {
+	_, err := c.compile(ctx, p)
+	return err
 }
 
 // Verify checks that the artifact ref names (which must carry a digest) has a signature
