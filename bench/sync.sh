@@ -5,8 +5,9 @@
 #
 # Each round, for each concurrency: a first sync of the tree into a fresh namespace with
 # gitless-puller (pulled from a local registry, signature verified, dry-run of the whole set,
-# apply, ApplySet) and with the bare loop (one apply request per object, nothing else), in
-# alternating order, then a no-change sync with each. kubectl (sequential by nature) runs
+# apply, ApplySet), with the bare loop (one apply request per object, nothing else) and with
+# fluxcd/pkg/ssa's ApplyAllStaged (bench/ssabench), in rotating order, then a no-change sync
+# with each. kubectl (sequential by nature) runs
 # -kubectl-rounds times. Reports medians, the ratios the issue sets targets for (first sync
 # <= 1.2x the bare loop at the same concurrency, <= 0.2x kubectl), and the requests of the
 # puller's no-change sync (target: 1 registry request, 0 apiserver writes). Exits non-zero
@@ -36,6 +37,8 @@ KUBECTL=$PEERS/kubectl
 ASSETS=$("$ROOT/hack/build-kube.sh")
 blog "building gitless, gitless-puller, ssaloop, devkube"
 (cd "$ROOT" && go build -trimpath -o "$TMP/bin/" ./cmd/gitless ./cmd/gitless-puller ./bench/ssaloop ./internal/cmd/devkube) >&2
+blog "building ssabench (fluxcd/pkg/ssa, a module of its own)"
+(cd "$ROOT/bench/ssabench" && go build -trimpath -o "$TMP/bin/ssabench" .) >&2
 B=$TMP/bin
 
 TREE=$TMP/tree
@@ -92,6 +95,7 @@ puller() { # NAME NS C
     --url "$URL" --key "$TMP/cosign.pub" --insecure-ignore-tlog --prune --name "$1" --target-namespace "$2" -o json
 }
 loop() { run_or_die "$1" "$B/ssaloop" -kubeconfig "$KC" -namespace "$2" -concurrency "$3" "$TREE"; }
+ssa() { run_or_die "$1" "$B/ssabench" -kubeconfig "$KC" -namespace "$2" -concurrency "$3" "$TREE"; }
 json_int() { tr -d '\n ' <"$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2; }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -99,7 +103,8 @@ blog "$ROUNDS rounds of $OBJECTS objects, concurrency $CONCURRENCY; kubectl $KRO
 NOCHANGE_REG=() NOCHANGE_WRITES=()
 for ((r = 1; r <= ROUNDS; r++)); do
   for c in $CONCURRENCY; do
-    order=(puller loop); ((r % 2)) || order=(loop puller)
+    order=(puller loop ssa)
+    case $((r % 3)) in 2) order=(loop ssa puller) ;; 0) order=(ssa puller loop) ;; esac
     for tool in "${order[@]}"; do
       ns=b-$tool-$r-c$c
       k create namespace "$ns" >/dev/null
@@ -112,9 +117,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
         grep -q '"outcome": "UpToDate"' "$TMP/out/p$r-c$c.out" || bdie "second puller sync was not UpToDate: $(cat "$TMP/out/p$r-c$c.out")"
         record puller "$c" nochange "$r" "$reg" "$wr"; NOCHANGE_REG+=("$reg"); NOCHANGE_WRITES+=("$wr")
       else
-        loop "l$r-c$c" "$ns" "$c"; record loop "$c" first "$r" "" "$OBJECTS"
-        [[ $r == 1 ]] && { n=$(count_objects "$ns"); [[ $n == "$OBJECTS" ]] || bdie "the loop applied $n objects, want $OBJECTS"; }
-        loop "l$r-c$c" "$ns" "$c"; record loop "$c" nochange "$r" "" "$OBJECTS"
+        "$tool" "$tool$r-c$c" "$ns" "$c"; record "$tool" "$c" first "$r"
+        [[ $r == 1 ]] && { n=$(count_objects "$ns"); [[ $n == "$OBJECTS" ]] || bdie "$tool applied $n objects, want $OBJECTS"; }
+        "$tool" "$tool$r-c$c" "$ns" "$c"; record "$tool" "$c" nochange "$r"
       fi
     done
   done
@@ -129,6 +134,15 @@ for ((r = 1; r <= KROUNDS; r++)); do
 done
 
 med() { read -r m _ < <(stats "$TMP/$1.ns"); echo "$m"; }
+# paired TOOL_A TOOL_B C PHASE: the median over rounds of A's time / B's time in the same
+# round (robust to load that drifts during the run, which medians of times are not), and
+# the per-round ratios.
+paired() {
+  awk -F'\t' -v a="$1" -v b="$2" -v c="$3" -v p="$4" 'NR > 1 && $3 == c && $4 == p { t[$2, $1] = $5; r[$1] = 1 }
+    END { for (i in r) if ((a, i) in t && (b, i) in t && t[b, i] > 0) print t[a, i] / t[b, i] }' "$RESULTS" | sort -n >"$TMP/paired"
+  local m; m=$(awk '{v[NR] = $1} END { if (NR == 0) { print "NaN"; exit } if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }' "$TMP/paired")
+  echo "$m (rounds: $(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1}' "$TMP/paired"))"
+}
 {
   echo
   echo "sync: $OBJECTS objects (ConfigMaps, Deployments, Services), each first sync into a fresh namespace"
@@ -137,14 +151,17 @@ med() { read -r m _ < <(stats "$TMP/$1.ns"); echo "$m"; }
   for c in $CONCURRENCY; do
     printf '%-24s %-14s %-14s\n' "gitless-puller (c=$c)" "$(ms "$(med puller-$c-first)") ms" "$(ms "$(med puller-$c-nochange)") ms"
     printf '%-24s %-14s %-14s\n' "bare SSA loop (c=$c)" "$(ms "$(med loop-$c-first)") ms" "$(ms "$(med loop-$c-nochange)") ms"
+    printf '%-24s %-14s %-14s\n' "fluxcd/pkg/ssa (c=$c)" "$(ms "$(med ssa-$c-first)") ms" "$(ms "$(med ssa-$c-nochange)") ms"
   done
   printf '%-24s %-14s %-14s\n' "kubectl apply --applyset" "$(ms "$(med kubectl-1-first)") ms" "$(ms "$(med kubectl-1-nochange)") ms"
-  echo "ratios (medians):"
+  echo "ratios of medians (puller/loop and puller/ssa also as the median of per-round ratios):"
   for c in $CONCURRENCY; do
-    echo "  first sync, puller/loop at c=$c:  $(ratio "$(med puller-$c-first)" "$(med loop-$c-first)")  (target <= 1.2)"
+    echo "  first sync, puller/loop at c=$c:  $(ratio "$(med puller-$c-first)" "$(med loop-$c-first)"); paired $(paired puller loop "$c" first)  (target <= 1.2)"
     echo "  first sync, puller(c=$c)/kubectl: $(ratio "$(med puller-$c-first)" "$(med kubectl-1-first)")  (target <= 0.2)"
     echo "  no-change,  puller/loop at c=$c:  $(ratio "$(med puller-$c-nochange)" "$(med loop-$c-nochange)")"
     echo "  no-change,  puller(c=$c)/kubectl: $(ratio "$(med puller-$c-nochange)" "$(med kubectl-1-nochange)")"
+    echo "  first sync, puller/fluxcd-ssa at c=$c: $(ratio "$(med puller-$c-first)" "$(med ssa-$c-first)"); paired $(paired puller ssa "$c" first)"
+    echo "  no-change,  puller/fluxcd-ssa at c=$c: $(ratio "$(med puller-$c-nochange)" "$(med ssa-$c-nochange)")"
   done
   for c in $CONCURRENCY; do
     echo "puller first sync (c=$c, round 1), nanoseconds per step: $(tr -d '\n ' <"$TMP/out/p1-c$c.first.json" | grep -o '"phases":{[^}]*}' | head -n 1)"
