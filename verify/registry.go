@@ -229,6 +229,14 @@ func pushBlob(ctx context.Context, repo *orasremote.Repository, mediaType string
 	return desc, nil
 }
 
+// uploadBlob uploads a small blob without asking first whether the registry has it.
+func uploadBlob(ctx context.Context, repo *orasremote.Repository, desc ocispec.Descriptor, data []byte) error {
+	if err := repo.Blobs().Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
 // limitError says signature material went over a Limits field.
 type limitError struct {
 	what        string

@@ -30,6 +30,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 	"google.golang.org/protobuf/encoding/protojson"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	orasremote "oras.land/oras-go/v2/registry/remote"
 
@@ -129,7 +130,20 @@ func (c *Client) Sign(ctx context.Context, ref artifact.Reference, opts SignOpti
 	if err != nil {
 		return nil, err
 	}
+	// With the digest known, the existing signatures are read while it is resolved.
+	var existing *signatureImage
+	var existingErr error
+	done := make(chan struct{})
+	if opts.Format == FormatCosign && ref.Digest != "" {
+		go func() {
+			defer close(done)
+			existing, existingErr = c.existingSignatures(ctx, repo, ref, SignatureTag(ref.Digest))
+		}()
+	} else {
+		close(done)
+	}
 	desc, err := c.resolve(ctx, repo, ref)
+	<-done
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +151,13 @@ func (c *Client) Sign(ctx context.Context, ref artifact.Reference, opts SignOpti
 	if opts.Format == FormatBundle {
 		return c.signBundle(ctx, repo, ref, desc, opts)
 	}
-	return c.signCosign(ctx, repo, ref, opts)
+	if existing == nil && existingErr == nil {
+		existing, existingErr = c.existingSignatures(ctx, repo, ref, SignatureTag(ref.Digest))
+	}
+	if existingErr != nil {
+		return nil, existingErr
+	}
+	return c.signCosign(ctx, repo, ref, opts, existing)
 }
 
 // resolve finds the manifest descriptor ref names (HEAD), checking it exists.
@@ -227,13 +247,9 @@ func (s *signer) verificationPEM() ([]byte, error) {
 }
 
 // signCosign signs in cosign's format and appends to the sha256-<hex>.sig image.
-func (c *Client) signCosign(ctx context.Context, repo *orasremote.Repository, ref artifact.Reference, opts SignOptions) (*SignResult, error) {
+func (c *Client) signCosign(ctx context.Context, repo *orasremote.Repository, ref artifact.Reference, opts SignOptions, existing *signatureImage) (*SignResult, error) {
 	tag := SignatureTag(ref.Digest)
 	res := &SignResult{Reference: ref, Digest: ref.Digest, Format: FormatCosign, Signature: ref.WithTag(tag).String()}
-	existing, err := c.existingSignatures(ctx, repo, ref, tag)
-	if err != nil {
-		return nil, err
-	}
 	msg, err := cosignPayload(ref)
 	if err != nil {
 		return nil, err
@@ -427,17 +443,19 @@ func (img *signatureImage) hasSignatureBy(msg []byte, key *SigningKey, wantTlog 
 // appendSignature pushes the signature layer and the signature image with it appended,
 // then moves the tag. Existing layers are kept byte for byte.
 func (c *Client) appendSignature(ctx context.Context, repo *orasremote.Repository, ref artifact.Reference, tag string, img *signatureImage, msg []byte, ann map[string]string) error {
-	layer, err := pushBlob(ctx, repo, simpleSigningMediaType, msg)
-	if err != nil {
-		return wrapRegistry("pushing the signature of", ref, err)
-	}
+	layer := content.NewDescriptorFromBytes(simpleSigningMediaType, msg)
 	layer.Annotations = ann
 	layers := append(append([]ocispec.Descriptor{}, img.layers...), layer)
 	cfg, err := signatureConfig(layers)
 	if err != nil {
 		return err
 	}
-	cfgDesc, err := pushBlob(ctx, repo, ocispec.MediaTypeImageConfig, cfg)
+	// Both blobs at once, each in one upload (a blob already there is uploaded again
+	// rather than asked about first: they are a few hundred bytes).
+	errs := make(chan error, 1)
+	go func() { errs <- uploadBlob(ctx, repo, layer, msg) }()
+	cfgDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
+	err = errors.Join(uploadBlob(ctx, repo, cfgDesc, cfg), <-errs)
 	if err != nil {
 		return wrapRegistry("pushing the signature of", ref, err)
 	}
