@@ -62,12 +62,8 @@ func identityOf(cert *x509.Certificate) (certIdentity, error) {
 	// Newer Fulcio extensions carry the same facts; use them where the deprecated ones
 	// are absent. The repository only for GitHub-hosted URIs, so that "ORG/REPO" means
 	// the same thing whichever extension it came from.
-	if g.Repository == "" {
-		for _, prefix := range []string{"https://github.com/"} {
-			if r, ok := strings.CutPrefix(ext.SourceRepositoryURI, prefix); ok {
-				g.Repository = r
-			}
-		}
+	if r, ok := strings.CutPrefix(ext.SourceRepositoryURI, "https://github.com/"); ok && g.Repository == "" {
+		g.Repository = r
 	}
 	if g.Ref == "" {
 		g.Ref = ext.SourceRepositoryRef
