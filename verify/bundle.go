@@ -66,7 +66,9 @@ func (st *verifyState) verifyBundle(ctx context.Context, what string, b *sgbundl
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	if st.cp.requireTlog {
-		opts = append(opts, sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+		// The certificate is checked at a time someone vouches for: Rekor v1's integrated
+		// time, or a timestamp authority's (what Rekor v2 entries come with).
+		opts = append(opts, sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1))
 	} else {
 		opts = append(opts, sgverify.WithCurrentTime())
 	}
