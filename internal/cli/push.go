@@ -85,6 +85,9 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 				}
 				defer cleanup()
 				gitDir, o.path = sourceDir(o.render[0]), dir
+				// render parsed every object and wrote the YAML itself: checking it
+				// again would only cost time.
+				bopts.SkipYAMLCheck = true
 			}
 			meta, err := o.prov.metadata(ctx, env, gitDir)
 			if err != nil {
