@@ -1,6 +1,6 @@
 // Command gitless-puller pulls, verifies and applies signed OCI artifacts of
-// Kubernetes manifests. The commands live in internal/cli, the engine in puller; this
-// is only the process binding.
+// Kubernetes manifests. The commands live in internal/pullercli, the engine in puller;
+// this is only the process binding.
 package main
 
 import (
@@ -9,13 +9,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gitless-dev/gitless/internal/cli"
+	"github.com/gitless-dev/gitless/internal/pullercli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	env := cli.OSEnv()
-	code := cli.Main(ctx, cli.NewPullerCommand(env), os.Args[1:], env)
+	env := pullercli.OSEnv()
+	code := pullercli.Main(ctx, pullercli.NewCommand(env), os.Args[1:], env)
 	stop()
 	os.Exit(code)
 }

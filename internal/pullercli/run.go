@@ -1,4 +1,4 @@
-package cli
+package pullercli
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/gitless-dev/gitless/puller/metrics"
 )
 
-func newPullerRunCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
+func newRunCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 	var (
 		configPath string
 		listen     string

@@ -1,10 +1,11 @@
-package cli_test
+package pullercli_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/spf13/pflag"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gitless-dev/gitless/internal/cli"
+	"github.com/gitless-dev/gitless/internal/pullercli"
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 )
@@ -25,13 +27,40 @@ var kubeEnv *kube.Env
 // when a test asks for it.
 func TestMain(m *testing.M) { os.Exit(kube.Main(m, &kubeEnv)) }
 
+type result struct {
+	code     int
+	out, err string
+}
+
 // runPuller executes gitless-puller in-process.
 func runPuller(t *testing.T, ctx context.Context, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := cli.Env{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
-	code := cli.Main(ctx, cli.NewPullerCommand(e), args, e)
+	e := pullercli.Env{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
+	code := pullercli.Main(ctx, pullercli.NewCommand(e), args, e)
 	return result{code, out.String(), errb.String()}
+}
+
+// run executes the gitless CLI in-process (to push and sign what the puller pulls).
+func run(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := cli.Env{Out: &out, Err: &errb, Getenv: func(k string) string { return env[k] }}
+	code := cli.Main(context.Background(), cli.NewGitlessCommand(e), args, e)
+	return result{code, out.String(), errb.String()}
+}
+
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, c := range files {
+		abs := filepath.Join(dir, p)
+		os.MkdirAll(filepath.Dir(abs), 0o755)
+		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 type pullerFixture struct {
@@ -122,21 +151,21 @@ func TestPullerSyncExitCodes(t *testing.T) {
 	f.pushSigned("app", "unsigned", false, map[string]string{"a.yaml": pcm("a", "1")})
 	url := "oci://" + f.reg.Host() + "/app"
 	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":unsigned", "--key", f.pub, "--insecure-ignore-tlog"}, f.base...)...)
-	if r.code != cli.ExitVerifyFailed || !strings.Contains(r.out, "FAILED") {
+	if r.code != pullercli.ExitVerifyFailed || !strings.Contains(r.out, "FAILED") {
 		t.Fatalf("unsigned: %+v", r)
 	}
 	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":nope", "--key", f.pub, "--insecure-ignore-tlog"}, f.base...)...)
-	if r.code != cli.ExitNotFound {
+	if r.code != pullercli.ExitNotFound {
 		t.Fatalf("missing tag: %+v", r)
 	}
 	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url}, f.base...)...)
-	if r.code != cli.ExitUsage || !strings.Contains(r.err, "--key") {
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "--key") {
 		t.Fatalf("no policy: %+v", r)
 	}
 	cfg := filepath.Join(t.TempDir(), "puller.yaml")
 	os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: a\n  url: "+url+"\n  insecureSkipVerify: true\n  prun: true\n"), 0o644)
 	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg}, f.base...)...)
-	if r.code != cli.ExitUsage || !strings.Contains(r.err, "sources[0].prun: unknown field") {
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].prun: unknown field") {
 		t.Fatalf("bad config: %+v", r)
 	}
 }
@@ -207,5 +236,52 @@ sources:
 	cancel()
 	if r := <-done; r.code != 0 {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// The puller's exit codes are the gitless CLI's (docs/cli.md).
+func TestExitCodesMatchGitless(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		puller, g int
+	}{
+		{"OK", pullercli.ExitOK, cli.ExitOK}, {"Error", pullercli.ExitError, cli.ExitError},
+		{"Usage", pullercli.ExitUsage, cli.ExitUsage}, {"Denied", pullercli.ExitDenied, cli.ExitDenied},
+		{"NotFound", pullercli.ExitNotFound, cli.ExitNotFound}, {"VerifyFailed", pullercli.ExitVerifyFailed, cli.ExitVerifyFailed},
+		{"Unavailable", pullercli.ExitUnavailable, cli.ExitUnavailable},
+	} {
+		if c.puller != c.g {
+			t.Errorf("Exit%s: gitless-puller %d, gitless %d", c.name, c.puller, c.g)
+		}
+	}
+}
+
+// The policy flags of gitless-puller sync are gitless verify's, with the same meaning.
+func TestPolicyFlagsMatchGitlessVerify(t *testing.T) {
+	var sync, verify map[string]string = map[string]string{}, map[string]string{}
+	root := pullercli.NewCommand(pullercli.Env{Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }})
+	s, _, err := root.Find([]string{"sync"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Flags().VisitAll(func(f *pflag.Flag) { sync[f.Name] = f.Value.Type() })
+	groot := cli.NewGitlessCommand(cli.Env{Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }})
+	v, _, err := groot.Find([]string{"verify"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Name == "policy" || f.Name == "key" || f.Name == "trusted-root" || f.Name == "match-revision" ||
+			strings.HasPrefix(f.Name, "certificate-") || strings.HasPrefix(f.Name, "insecure-ignore") {
+			verify[f.Name] = f.Value.Type()
+		}
+	})
+	if len(verify) < 10 {
+		t.Fatalf("gitless verify has only %d policy flags: %v", len(verify), verify)
+	}
+	for name, typ := range verify {
+		if sync[name] != typ {
+			t.Errorf("gitless verify --%s (%s): gitless-puller sync has %q", name, typ, sync[name])
+		}
 	}
 }

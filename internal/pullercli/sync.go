@@ -1,4 +1,4 @@
-package cli
+package pullercli
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
-func newPullerSyncCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
+func newSyncCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 	var (
 		configPath string
 		once       bool

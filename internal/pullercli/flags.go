@@ -1,49 +1,25 @@
-package cli
+package pullercli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/config"
+	"github.com/gitless-dev/gitless/verify"
 )
-
-// NewPullerCommand returns the root command of gitless-puller.
-func NewPullerCommand(env Env) *cobra.Command {
-	g := &globalFlags{}
-	k := &kubeFlags{}
-	root := &cobra.Command{
-		Use:   "gitless-puller",
-		Short: "Pull, verify and apply signed OCI artifacts of Kubernetes manifests",
-		Long: `gitless-puller keeps a cluster equal to signed OCI artifacts: it resolves each source's
-tag to a digest, verifies the signature of that digest, fetches and extracts exactly it,
-builds it with kustomize, applies it with server-side apply after a dry-run of the whole
-set, and prunes what left the set through a KEP-3659 ApplySet.
-
-  gitless-puller sync --config puller.yaml        # every source once (a Job, a terminal)
-  gitless-puller sync --url oci://... --key k.pub # one source from flags
-  gitless-puller run --config puller.yaml         # the in-cluster daemon`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       version(),
-	}
-	root.SetOut(env.Out)
-	root.SetErr(env.Err)
-	pf := root.PersistentFlags()
-	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log to stderr (credentials are never logged)")
-	k.AddFlags(pf)
-	root.AddCommand(newPullerSyncCmd(env, g, k), newPullerRunCmd(env, g, k))
-	return root
-}
 
 // kubeFlags locate the cluster and the puller's namespace.
 type kubeFlags struct {
@@ -96,7 +72,7 @@ func (k *kubeFlags) namespaceDefault(env Env) string {
 // sourceFlags describe one source on the command line.
 type sourceFlags struct {
 	name, url, ref, path       string
-	verify                     verifyFlags
+	verify                     policyFlags
 	insecureSkipVerify         bool
 	pullSecret, pullSecretFile string
 	insecure                   bool
@@ -119,16 +95,7 @@ func (s *sourceFlags) AddFlags(fs *pflag.FlagSet) {
 	f.StringVar(&s.ref, "ref", "", "tag, semver range (with any of <>=~^*|, e.g. '>=1.0.0' or '^1.2') or digest (sha256:...); default: the url's, else latest")
 	f.StringVar(&s.name, "name", "", "the source's name, which names its ApplySet parent gitless-NAME (default: the repository's last path element)")
 	f.StringVar(&s.path, "path", "", "directory inside the artifact to apply")
-	f.StringArrayVar(&s.verify.keys, "key", nil, "public key that may have signed: a PEM file, env://VAR or a KMS URI (repeatable)")
-	f.StringVar(&s.verify.identity, "certificate-identity", "", "keyless: the certificate's subject (workflow URI, e-mail), exactly")
-	f.StringVar(&s.verify.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the whole subject must match")
-	f.StringVar(&s.verify.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer, exactly (GitHub Actions: https://token.actions.githubusercontent.com)")
-	f.StringVar(&s.verify.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the whole issuer must match")
-	f.StringVar(&s.verify.github.Repository, "certificate-github-workflow-repository", "", "keyless: the GitHub repository (ORG/REPO) the workflow ran in")
-	f.StringVar(&s.verify.github.Ref, "certificate-github-workflow-ref", "", "keyless: the git ref the workflow ran for (refs/heads/main)")
-	f.StringVar(&s.verify.trustedRoot, "trusted-root", "", "Sigstore trusted root (trusted_root.json) for offline verification")
-	f.BoolVar(&s.verify.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without a transparency-log proof (signed with --tlog-upload=false)")
-	f.StringVar(&s.verify.policyFile, "policy", "", "verification policy file (YAML or JSON), instead of the key and certificate flags")
+	s.verify.AddFlags(f)
 	f.BoolVar(&s.insecureSkipVerify, "insecure-skip-verify", false, "apply without checking any signature (development only)")
 	f.StringVar(&s.pullSecret, "pull-secret", "", "kubernetes.io/dockerconfigjson Secret with registry credentials, NAMESPACE/NAME or NAME (in the puller's namespace)")
 	f.StringVar(&s.pullSecretFile, "pull-secret-file", "", "dockerconfigjson file with registry credentials")
@@ -258,4 +225,117 @@ func newPuller(env Env, g *globalFlags, k *kubeFlags, c *config.PullerConfig) (*
 		AllowLinkLocalRegistries: c.AllowLinkLocalRegistries,
 		Logger:                   g.logger(env),
 	})
+}
+
+// policyFlags are `gitless verify`'s policy flags (TestPolicyFlagsMatchGitlessVerify
+// holds the two to each other), mapped onto a verify.Policy.
+type policyFlags struct {
+	policyFile     string
+	keys           []string
+	identity       string
+	identityRegexp string
+	issuer         string
+	issuerRegexp   string
+	github         verify.GitHubClaims
+	matchRevision  bool
+	trustedRoot    string
+	ignoreTlog     bool
+}
+
+func (v *policyFlags) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&v.policyFile, "policy", "", "verification policy file (YAML or JSON, the config file's verify section), instead of the key and certificate flags")
+	f.StringArrayVar(&v.keys, "key", nil, "public key that may have signed: a PEM file, env://VAR or a KMS URI (repeatable)")
+	f.StringVar(&v.identity, "certificate-identity", "", "keyless: the certificate's subject (workflow URI, e-mail), exactly")
+	f.StringVar(&v.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the whole subject must match")
+	f.StringVar(&v.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer, exactly (GitHub Actions: https://token.actions.githubusercontent.com)")
+	f.StringVar(&v.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the whole issuer must match")
+	f.StringVar(&v.github.Repository, "certificate-github-workflow-repository", "", "keyless: the GitHub repository (ORG/REPO) the workflow ran in")
+	f.StringVar(&v.github.Ref, "certificate-github-workflow-ref", "", "keyless: the git ref the workflow ran for (refs/heads/main)")
+	f.StringVar(&v.github.Workflow, "certificate-github-workflow-name", "", "keyless: the workflow's name")
+	f.StringVar(&v.github.SHA, "certificate-github-workflow-sha", "", "keyless: the commit the workflow ran at")
+	f.StringVar(&v.github.Trigger, "certificate-github-workflow-trigger", "", "keyless: the event that started the workflow (push)")
+	f.BoolVar(&v.matchRevision, "match-revision", false, "keyless: the certificate's commit must be the commit of the artifact's revision annotation")
+	f.StringVar(&v.trustedRoot, "trusted-root", "", "Sigstore trusted root (trusted_root.json) for offline verification")
+	f.BoolVar(&v.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without a transparency-log proof (signed with --tlog-upload=false)")
+}
+
+func (v *policyFlags) policy() (*verify.Policy, error) {
+	fromFlags := len(v.keys) > 0 || v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != "" ||
+		v.github != (verify.GitHubClaims{}) || v.matchRevision
+	if v.policyFile != "" {
+		if fromFlags {
+			return nil, usagef("--policy and the key or certificate flags are exclusive")
+		}
+		b, err := readSmallFile(v.policyFile)
+		if err != nil {
+			return nil, usagef("--policy: %v", err)
+		}
+		var p verify.Policy
+		if err := yaml.UnmarshalStrict(b, &p); err != nil {
+			return nil, usagef("--policy %s: %v", v.policyFile, err)
+		}
+		if v.trustedRoot != "" {
+			p.TrustedRoot = v.trustedRoot
+		}
+		p.InsecureIgnoreTlog = p.InsecureIgnoreTlog || v.ignoreTlog
+		if err := p.Validate(); err != nil {
+			return nil, usageError{err}
+		}
+		return &p, nil
+	}
+	p := &verify.Policy{Keys: v.keys, TrustedRoot: v.trustedRoot, InsecureIgnoreTlog: v.ignoreTlog, MatchRevision: v.matchRevision}
+	if v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != "" {
+		p.Identities = []verify.Identity{{
+			Issuer: v.issuer, IssuerRegexp: v.issuerRegexp,
+			Subject: v.identity, SubjectRegexp: v.identityRegexp,
+			GitHub: v.github,
+		}}
+	} else if v.github != (verify.GitHubClaims{}) {
+		return nil, usagef("the --certificate-github-workflow-* flags need --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
+	}
+	if len(p.Keys) == 0 && len(p.Identities) == 0 {
+		return nil, usagef("say whom to trust: --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --policy (--insecure-skip-verify for none)")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, usageError{err}
+	}
+	return p, nil
+}
+
+func readSmallFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 1<<20 {
+		return nil, fmt.Errorf("%s is over 1 MiB", path)
+	}
+	return b, nil
+}
+
+// outputFlag is -o text|json.
+type outputFlag struct{ format string }
+
+func (o *outputFlag) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.format, "output", "o", "text", "output format: text or json")
+}
+
+func (o *outputFlag) validate() error {
+	if o.format != "text" && o.format != "json" {
+		return usagef("--output %q: want text or json", o.format)
+	}
+	return nil
+}
+
+func (o *outputFlag) json() bool { return o.format == "json" }
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
