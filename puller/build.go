@@ -28,11 +28,11 @@ func (f BuilderFunc) Build(ctx context.Context, dir string) ([]*unstructured.Uns
 // containers, Helm or remote bases) when dir has a kustomization file; otherwise the
 // plain YAML files below dir, those the kustomization render generates for such a tree
 // would list (render's YAML loader, with push's ignore rules; a directory below with
-// its own kustomization is built as kustomize would). Every document is checked by
-// render (a mapping with apiVersion, kind and metadata.name, no key twice, no alias
-// bomb); duplicates and an empty set are refused by puller/apply, which checks the set
-// against the cluster. render.Plan is not run: it lays out files to write, which the
-// puller does not. No Jsonnet engine or cdk8s synth is reachable from here.
+// its own kustomization is built as kustomize would). render checks every document (a
+// mapping with apiVersion, kind and metadata.name, no key twice, no alias bomb) and the
+// set (render.Check: no two objects with one identity, not empty unless AllowEmpty);
+// puller/apply then checks it against the cluster. No Jsonnet engine or cdk8s synth is
+// reachable from here.
 type KustomizeBuilder struct {
 	// AllowEmpty accepts a directory with no objects.
 	AllowEmpty bool
@@ -53,12 +53,12 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if err != nil {
 		return nil, err
 	}
+	if err := render.Check(ctx, units, opts); err != nil {
+		return nil, err
+	}
 	n := 0
 	for _, u := range units {
 		n += len(u.Objects)
-	}
-	if n == 0 && !b.AllowEmpty {
-		return nil, fmt.Errorf("%w in %s", render.ErrEmpty, dir)
 	}
 	out := make([]*unstructured.Unstructured, 0, n)
 	for _, u := range units {

@@ -1,6 +1,7 @@
 package puller
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -248,6 +249,30 @@ func (s Source) Validate() error {
 	}{{"interval", s.Interval.Duration, time.Second}, {"driftInterval", s.DriftInterval.Duration, time.Second}, {"timeout", s.Timeout.Duration, time.Second}} {
 		if d.v != 0 && d.v < d.min {
 			return fieldErr(d.field, "%s: at least %s", d.v, d.min)
+		}
+	}
+	return nil
+}
+
+// CheckPolicies loads what each source's verification policy names (key files, env://
+// keys, KMS keys, trusted roots), so that a missing or malformed one is refused at
+// start with its field named ("sources[1].verify.keys[0]"); the errors match
+// ErrInvalidSource. A root that cannot be fetched now (the public Sigstore root,
+// offline) is not an error here: the syncs retry it.
+func CheckPolicies(ctx context.Context, sources []Source) error {
+	c := verify.New(verify.Options{})
+	for i, s := range sources {
+		if s.Verify == nil {
+			continue
+		}
+		err := c.CheckPolicy(ctx, s.Verify)
+		var pe *verify.PolicyError
+		switch {
+		case err == nil, errors.Is(err, verify.ErrUnavailable):
+		case errors.As(err, &pe):
+			return &FieldError{Field: fmt.Sprintf("sources[%d].verify.%s", i, pe.Field), Err: pe.Err}
+		default:
+			return &FieldError{Field: fmt.Sprintf("sources[%d].verify", i), Err: err}
 		}
 	}
 	return nil

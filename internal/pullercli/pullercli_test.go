@@ -168,6 +168,12 @@ func TestPullerSyncExitCodes(t *testing.T) {
 	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].prun: unknown field") {
 		t.Fatalf("bad config: %+v", r)
 	}
+	// A key file that is not there is refused at start, before any sync.
+	os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: a\n  url: "+url+"\n  verify: {keys: [/nonexistent/cosign.pub], insecureIgnoreTlog: true}\n"), 0o644)
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg}, f.base...)...)
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].verify.keys[0]") {
+		t.Fatalf("missing key file: %+v", r)
+	}
 }
 
 func TestPullerSyncConfigAndRun(t *testing.T) {

@@ -42,6 +42,9 @@ It stops on SIGTERM or SIGINT.`,
 			if err != nil {
 				return err
 			}
+			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
+				return usageError{err}
+			}
 			p, err := newPuller(env, g, k, c)
 			if err != nil {
 				return err

@@ -41,6 +41,9 @@ tag that does not exist, 2 for an invalid configuration).`,
 			if err != nil {
 				return err
 			}
+			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
+				return usageError{err}
+			}
 			p, err := newPuller(env, g, k, c)
 			if err != nil {
 				return err
