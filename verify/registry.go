@@ -16,12 +16,10 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 	orasremote "oras.land/oras-go/v2/registry/remote"
-	orasauth "oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/gitless-dev/gitless/artifact"
-	"github.com/gitless-dev/gitless/artifact/auth"
 	"github.com/gitless-dev/gitless/artifact/remote"
 )
 
@@ -93,7 +91,7 @@ type Client struct {
 	opts   Options
 	limits Limits
 	log    *slog.Logger
-	cache  orasauth.Cache
+	reg    *remote.Client
 	public publicRoot
 }
 
@@ -112,63 +110,36 @@ func New(opts Options) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{opts: opts, limits: opts.Limits.withDefaults(), log: log, cache: orasauth.NewCache()}
+	reg := remote.New(remote.Options{
+		Credentials: opts.Credentials,
+		Insecure:    opts.Insecure,
+		HTTPClient:  opts.HTTPClient,
+		UserAgent:   opts.UserAgent,
+		Logger:      log,
+	})
+	return &Client{opts: opts, limits: opts.Limits.withDefaults(), log: log, reg: reg}
 }
 
 func (c *Client) getenv(k string) string {
 	return KeyOptions{Getenv: c.opts.Getenv}.getenv(k)
 }
 
-// repository opens ref's repository with the client's credentials and transport.
+// repository opens ref's repository through the registry client, with the manifest
+// size limit of signature material.
 func (c *Client) repository(ref artifact.Reference) (*orasremote.Repository, error) {
-	repo, err := orasremote.NewRepository(ref.Repo())
+	repo, err := c.reg.Repository(ref)
 	if err != nil {
-		return nil, fmt.Errorf("%w %s: %v", artifact.ErrInvalidReference, ref, err)
+		return nil, err
 	}
-	repo.PlainHTTP = c.opts.Insecure || artifact.IsLoopback(ref.Registry)
 	repo.MaxMetadataBytes = c.limits.MaxManifestSize
-	header := http.Header{}
-	header.Set("User-Agent", c.opts.UserAgent)
-	repo.Client = &orasauth.Client{
-		Client: c.opts.HTTPClient,
-		Header: header,
-		Cache:  c.cache,
-		Credential: func(ctx context.Context, host string) (orasauth.Credential, error) {
-			if c.opts.Credentials == nil {
-				return orasauth.EmptyCredential, nil
-			}
-			cred, source, err := c.opts.Credentials.Resolve(ctx, host)
-			if err != nil {
-				return orasauth.EmptyCredential, fmt.Errorf("looking up credentials for %s: %w", host, err)
-			}
-			if source != "" {
-				c.log.DebugContext(ctx, "registry credentials", "host", host, "source", source)
-			}
-			return auth.ToORAS(cred), nil
-		},
-	}
 	return repo, nil
 }
 
-// wrap turns a registry error into one that says what was being done. 401/403 become a
-// *remote.AuthError (errors.Is remote.ErrUnauthorized); everything else that is not a 404
-// is "could not check".
-func wrapRegistry(op string, ref artifact.Reference, err error) error {
-	if err == nil {
-		return nil
-	}
-	var er *errcode.ErrorResponse
-	if errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden) {
-		return &remote.AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: er.StatusCode, Err: err}
-	}
-	if errors.Is(err, orasauth.ErrBasicCredentialNotFound) {
-		return &remote.AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: http.StatusUnauthorized, Err: err}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return fmt.Errorf("%s %s: cannot reach registry %s: %w", op, ref.Repo(), ref.Registry, err)
-	}
-	return fmt.Errorf("%s %s: %w", op, ref.Repo(), err)
+// wrapRegistry says what was being done: 401/403 become a *remote.AuthError naming the
+// credential source (errors.Is remote.ErrUnauthorized), a network failure says the
+// registry could not be reached.
+func (c *Client) wrapRegistry(op string, ref artifact.Reference, err error) error {
+	return c.reg.WrapError(op, ref, err)
 }
 
 // fetchManifest fetches a manifest by tag or digest, refusing one over the cap before

@@ -171,7 +171,7 @@ func (c *Client) resolve(ctx context.Context, repo *orasremote.Repository, ref a
 		if errors.Is(err, errdef.ErrNotFound) {
 			return desc, fmt.Errorf("resolving %s: %w", ref, err)
 		}
-		return desc, wrapRegistry("resolving", ref, err)
+		return desc, c.wrapRegistry("resolving", ref, err)
 	}
 	if ref.Digest != "" && desc.Digest != ref.Digest {
 		return desc, fmt.Errorf("resolving %s: the registry answered %s", ref, desc.Digest)
@@ -385,7 +385,7 @@ func (c *Client) existingSignatures(ctx context.Context, repo *orasremote.Reposi
 		return nil, fmt.Errorf("%w: the existing signature image %s: %v", ErrSigning, tag, err)
 	}
 	if err != nil {
-		return nil, wrapRegistry("reading the signatures of", ref, err)
+		return nil, c.wrapRegistry("reading the signatures of", ref, err)
 	}
 	var m struct {
 		MediaType string               `json:"mediaType"`
@@ -457,7 +457,7 @@ func (c *Client) appendSignature(ctx context.Context, repo *orasremote.Repositor
 	cfgDesc := content.NewDescriptorFromBytes(ocispec.MediaTypeImageConfig, cfg)
 	err = errors.Join(uploadBlob(ctx, repo, cfgDesc, cfg), <-errs)
 	if err != nil {
-		return wrapRegistry("pushing the signature of", ref, err)
+		return c.wrapRegistry("pushing the signature of", ref, err)
 	}
 	m := struct {
 		SchemaVersion int                  `json:"schemaVersion"`
@@ -471,7 +471,7 @@ func (c *Client) appendSignature(ctx context.Context, repo *orasremote.Repositor
 	}
 	desc := ocispec.Descriptor{MediaType: img.mediaType, Digest: digest.FromBytes(mb), Size: int64(len(mb))}
 	if err := repo.PushReference(ctx, desc, bytes.NewReader(mb), tag); err != nil {
-		return wrapRegistry("pushing the signature of", ref, err)
+		return c.wrapRegistry("pushing the signature of", ref, err)
 	}
 	return nil
 }
@@ -595,11 +595,11 @@ func (c *Client) signBundle(ctx context.Context, repo *orasremote.Repository, re
 func (c *Client) pushReferrer(ctx context.Context, repo *orasremote.Repository, ref artifact.Reference, subject ocispec.Descriptor, bundleJSON []byte) (digest.Digest, error) {
 	layer, err := pushBlob(ctx, repo, BundleMediaType, bundleJSON)
 	if err != nil {
-		return "", wrapRegistry("pushing the signature of", ref, err)
+		return "", c.wrapRegistry("pushing the signature of", ref, err)
 	}
 	cfg, err := pushBlob(ctx, repo, ocispec.MediaTypeEmptyJSON, []byte("{}"))
 	if err != nil {
-		return "", wrapRegistry("pushing the signature of", ref, err)
+		return "", c.wrapRegistry("pushing the signature of", ref, err)
 	}
 	subj := ocispec.Descriptor{MediaType: subject.MediaType, Digest: subject.Digest, Size: subject.Size}
 	m := ocispec.Manifest{
@@ -621,7 +621,7 @@ func (c *Client) pushReferrer(ctx context.Context, repo *orasremote.Repository, 
 	}
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: BundleMediaType, Digest: digest.FromBytes(mb), Size: int64(len(mb))}
 	if err := repo.Manifests().Push(ctx, desc, bytes.NewReader(mb)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return "", wrapRegistry("pushing the signature of", ref, err)
+		return "", c.wrapRegistry("pushing the signature of", ref, err)
 	}
 	return desc.Digest, nil
 }

@@ -205,7 +205,7 @@ func (st *verifyState) readFailed(what string, err error) {
 		}
 	case isTransient(err):
 		if st.transient == nil {
-			st.transient = wrapRegistry("reading "+what+" of", st.ref, err)
+			st.transient = st.c.wrapRegistry("reading "+what+" of", st.ref, err)
 		}
 	default:
 		st.reject(what, err)
@@ -247,7 +247,7 @@ func (st *verifyState) artifactRevision(ctx context.Context) (string, error) {
 	if err != nil {
 		st.revisionErr = err
 		if isTransient(err) {
-			st.revisionErr = unavailable(wrapRegistry("fetching", st.ref, err))
+			st.revisionErr = unavailable(st.c.wrapRegistry("fetching", st.ref, err))
 		}
 		return "", st.revisionErr
 	}

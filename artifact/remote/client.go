@@ -65,7 +65,10 @@ func New(opts Options) *Client {
 	return &Client{opts: opts, log: log, cache: orasauth.NewCache(), sources: map[string]string{}}
 }
 
-func (c *Client) repository(ref artifact.Reference) (*remote.Repository, error) {
+// Repository opens ref's repository with the client's credentials, transport and
+// plain-HTTP rule, for callers that need oras-go operations this package does not wrap
+// (signatures, referrers).
+func (c *Client) Repository(ref artifact.Reference) (*remote.Repository, error) {
 	plain := artifact.IsLoopback(ref.Registry)
 	if !plain && c.opts.Insecure {
 		plain = true
@@ -150,8 +153,11 @@ var ErrUnauthorized = errors.New("registry denied access")
 
 func (e *AuthError) Is(target error) bool { return target == ErrUnauthorized }
 
-// wrap turns an oras-go error into one that says what was being done and where.
-func (c *Client) wrap(op string, ref artifact.Reference, err error) error {
+// WrapError turns an oras-go error into one that says what was being done (op, e.g.
+// "pushing") and where: a 401/403 becomes an *AuthError naming the credential source
+// this client used for the registry, a network failure says the registry could not be
+// reached.
+func (c *Client) WrapError(op string, ref artifact.Reference, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -44,7 +44,7 @@ var signatureTagRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.[a-z]+)?$`)
 // List returns the tags of a repository and what each points at. Signature,
 // attestation and SBOM tags (sha256-<hex>.sig and the like) are left out.
 func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts ListOptions) ([]TagInfo, error) {
-	repo, err := c.repository(repoRef)
+	repo, err := c.Repository(repoRef)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts List
 		}
 		return nil
 	}); err != nil {
-		return nil, c.wrap("listing", repoRef, err)
+		return nil, c.WrapError("listing", repoRef, err)
 	}
 	infos := make([]TagInfo, 0, len(tags))
 	for _, t := range tags {

@@ -38,13 +38,13 @@ func (c *Client) Resolve(ctx context.Context, ref artifact.Reference) (ocispec.D
 	if ref.Tag == "" {
 		return ocispec.Descriptor{}, fmt.Errorf("%w %s: no tag or digest", artifact.ErrInvalidReference, ref)
 	}
-	repo, err := c.repository(ref)
+	repo, err := c.Repository(ref)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	d, err := repo.Resolve(ctx, ref.Tag)
 	if err != nil {
-		return ocispec.Descriptor{}, c.wrap("resolving", ref, fmt.Errorf("tag %q: %w", ref.Tag, err))
+		return ocispec.Descriptor{}, c.WrapError("resolving", ref, fmt.Errorf("tag %q: %w", ref.Tag, err))
 	}
 	return d, nil
 }
@@ -53,7 +53,7 @@ func (c *Client) Resolve(ctx context.Context, ref artifact.Reference) (ocispec.D
 // against artifact.MaxManifestSize before downloading, its digest, and its shape
 // (artifact.ParseManifest).
 func (c *Client) Fetch(ctx context.Context, ref artifact.Reference) (*Artifact, error) {
-	repo, err := c.repository(ref)
+	repo, err := c.Repository(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (c *Client) Fetch(ctx context.Context, ref artifact.Reference) (*Artifact, 
 	pinned := ref.WithDigest(d)
 	desc, rc, err := repo.Manifests().FetchReference(ctx, d.String())
 	if err != nil {
-		return nil, c.wrap("fetching", pinned, fmt.Errorf("manifest %s: %w", d, err))
+		return nil, c.WrapError("fetching", pinned, fmt.Errorf("manifest %s: %w", d, err))
 	}
 	defer rc.Close()
 	if desc.Size > artifact.MaxManifestSize || desc.Size < 0 {
@@ -177,13 +177,13 @@ func (c *Client) extractLayer(ctx context.Context, a *Artifact, dir string, opts
 	if maxCompressed := caps.MaxTotalSize + caps.MaxTotalSize/64 + 1<<20; l.Size > maxCompressed {
 		return nil, fmt.Errorf("pulling %s: layer %s is %d bytes, over the cap of %d: %w", a.Reference, l.Digest, l.Size, maxCompressed, artifact.ErrTooLarge)
 	}
-	repo, err := c.repository(a.Reference)
+	repo, err := c.Repository(a.Reference)
 	if err != nil {
 		return nil, err
 	}
 	rc, err := repo.Blobs().Fetch(ctx, l)
 	if err != nil {
-		return nil, c.wrap("pulling", a.Reference, fmt.Errorf("layer %s: %w", l.Digest, err))
+		return nil, c.WrapError("pulling", a.Reference, fmt.Errorf("layer %s: %w", l.Digest, err))
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, l)

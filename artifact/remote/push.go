@@ -64,7 +64,7 @@ func (c *Client) Push(ctx context.Context, ref artifact.Reference, layer *artifa
 
 // PushManifest pushes a manifest made by artifact.NewManifest with its layer bytes.
 func (c *Client) PushManifest(ctx context.Context, ref artifact.Reference, m *artifact.Manifest, layerData []byte, opts PushOptions) (*PushResult, error) {
-	repo, err := c.repository(ref)
+	repo, err := c.Repository(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -107,20 +107,20 @@ func (c *Client) PushManifest(ctx context.Context, ref artifact.Reference, m *ar
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, c.wrap("pushing", ref, fmt.Errorf("uploading blob %s: %w", blobs[i].desc.Digest, err))
+			return nil, c.WrapError("pushing", ref, fmt.Errorf("uploading blob %s: %w", blobs[i].desc.Digest, err))
 		}
 		res.Uploaded += uploaded[i]
 	}
 
 	if len(changed) == 0 {
 		if err := repo.Manifests().Push(ctx, m.Descriptor, bytes.NewReader(m.Bytes)); err != nil {
-			return nil, c.wrap("pushing", ref, fmt.Errorf("uploading manifest %s: %w", m.Descriptor.Digest, err))
+			return nil, c.WrapError("pushing", ref, fmt.Errorf("uploading manifest %s: %w", m.Descriptor.Digest, err))
 		}
 		return res, nil
 	}
 	for _, t := range changed {
 		if err := repo.PushReference(ctx, m.Descriptor, bytes.NewReader(m.Bytes), t); err != nil {
-			return nil, c.wrap("pushing", ref, fmt.Errorf("tagging %s as %q: %w", m.Descriptor.Digest, t, err))
+			return nil, c.WrapError("pushing", ref, fmt.Errorf("tagging %s as %q: %w", m.Descriptor.Digest, t, err))
 		}
 	}
 	return res, nil
@@ -136,7 +136,7 @@ func (c *Client) planTags(ctx context.Context, repo *remote.Repository, ref arti
 			res.Tags = append(res.Tags, TagUpdate{Tag: t, Changed: true})
 			changed = append(changed, t)
 		case err != nil:
-			return nil, c.wrap("resolving", ref.WithTag(t), fmt.Errorf("tag %q: %w", t, err))
+			return nil, c.WrapError("resolving", ref.WithTag(t), fmt.Errorf("tag %q: %w", t, err))
 		case cur.Digest == d:
 			res.Tags = append(res.Tags, TagUpdate{Tag: t, Previous: cur.Digest})
 		case policy.MayMove(t):
@@ -184,7 +184,7 @@ func (c *Client) Tag(ctx context.Context, src artifact.Reference, tags []string,
 	if err != nil {
 		return nil, err
 	}
-	repo, err := c.repository(src)
+	repo, err := c.Repository(src)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (c *Client) Tag(ctx context.Context, src artifact.Reference, tags []string,
 	res.Unchanged = len(changed) == 0
 	for _, t := range changed {
 		if err := repo.PushReference(ctx, a.Descriptor, bytes.NewReader(a.ManifestBytes), t); err != nil {
-			return nil, c.wrap("tagging", src, fmt.Errorf("pointing %q at %s: %w", t, a.Descriptor.Digest, err))
+			return nil, c.WrapError("tagging", src, fmt.Errorf("pointing %q at %s: %w", t, a.Descriptor.Digest, err))
 		}
 	}
 	return res, nil

@@ -16,7 +16,7 @@ import (
 // at (one request per page; List reads every manifest too). Signature, attestation and
 // SBOM tags (sha256-<hex>.sig and the like) are left out.
 func (c *Client) Tags(ctx context.Context, repoRef artifact.Reference) ([]string, error) {
-	repo, err := c.repository(repoRef)
+	repo, err := c.Repository(repoRef)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (c *Client) Tags(ctx context.Context, repoRef artifact.Reference) ([]string
 		}
 		return nil
 	}); err != nil {
-		return nil, c.wrap("listing", repoRef, err)
+		return nil, c.WrapError("listing", repoRef, err)
 	}
 	return tags, nil
 }
@@ -44,13 +44,13 @@ func (c *Client) ResolveTag(ctx context.Context, ref artifact.Reference) (ocispe
 	if err == nil || !errors.As(err, &er) || (er.StatusCode != http.StatusMethodNotAllowed && er.StatusCode != http.StatusNotImplemented) {
 		return d, err
 	}
-	repo, rerr := c.repository(ref)
+	repo, rerr := c.Repository(ref)
 	if rerr != nil {
 		return ocispec.Descriptor{}, rerr
 	}
 	desc, rc, gerr := repo.Manifests().FetchReference(ctx, ref.Identifier())
 	if gerr != nil {
-		return ocispec.Descriptor{}, c.wrap("resolving", ref, fmt.Errorf("tag %q: %w", ref.Tag, gerr))
+		return ocispec.Descriptor{}, c.WrapError("resolving", ref, fmt.Errorf("tag %q: %w", ref.Tag, gerr))
 	}
 	rc.Close()
 	return desc, nil

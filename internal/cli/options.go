@@ -29,7 +29,8 @@ func (r *registryFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&r.insecure, "insecure", false, "allow plain HTTP to a registry that is not on loopback (loopback registries always use plain HTTP)")
 }
 
-func (r *registryFlags) client(ctx context.Context, env Env, g *globalFlags, host string) (*remote.Client, error) {
+// chain is where credentials for host come from, per the flags and the environment.
+func (r *registryFlags) chain(ctx context.Context, env Env, host string) (auth.Chain, error) {
 	chain, err := auth.Default(ctx, auth.DefaultOptions{
 		Creds:            r.creds,
 		Host:             host,
@@ -38,6 +39,14 @@ func (r *registryFlags) client(ctx context.Context, env Env, g *globalFlags, hos
 	})
 	if err != nil {
 		return nil, usageError{err}
+	}
+	return chain, nil
+}
+
+func (r *registryFlags) client(ctx context.Context, env Env, g *globalFlags, host string) (*remote.Client, error) {
+	chain, err := r.chain(ctx, env, host)
+	if err != nil {
+		return nil, err
 	}
 	return remote.New(remote.Options{
 		Credentials: chain,

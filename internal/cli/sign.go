@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gitless-dev/gitless/artifact"
-	"github.com/gitless-dev/gitless/artifact/auth"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -113,14 +112,9 @@ func readToken(s string) (string, error) {
 
 // signClient is a verify.Client with the registry credentials the other commands use.
 func (r *registryFlags) signClient(ctx context.Context, env Env, g *globalFlags, host string) (*verify.Client, error) {
-	chain, err := auth.Default(ctx, auth.DefaultOptions{
-		Creds:            r.creds,
-		Host:             host,
-		DockerConfigFile: r.dockerConfig,
-		Getenv:           env.Getenv,
-	})
+	chain, err := r.chain(ctx, env, host)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	return verify.New(verify.Options{
 		Credentials: chain,
