@@ -44,26 +44,16 @@ var signatureTagRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.[a-z]+)?$`)
 // List returns the tags of a repository and what each points at. Signature,
 // attestation and SBOM tags (sha256-<hex>.sig and the like) are left out.
 func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts ListOptions) ([]TagInfo, error) {
-	repo, err := c.Repository(repoRef)
-	if err != nil {
-		return nil, err
-	}
 	var constraint *semver.Constraints
 	if opts.SemVer != "" {
+		var err error
 		if constraint, err = semver.NewConstraint(opts.SemVer); err != nil {
 			return nil, fmt.Errorf("listing %s: semver range %q: %w", repoRef.Repo(), opts.SemVer, err)
 		}
 	}
-	var tags []string
-	if err := repo.Tags(ctx, "", func(page []string) error {
-		for _, t := range page {
-			if !signatureTagRE.MatchString(t) {
-				tags = append(tags, t)
-			}
-		}
-		return nil
-	}); err != nil {
-		return nil, c.WrapError("listing", repoRef, err)
+	tags, err := c.Tags(ctx, repoRef)
+	if err != nil {
+		return nil, err
 	}
 	infos := make([]TagInfo, 0, len(tags))
 	for _, t := range tags {
