@@ -464,7 +464,7 @@ func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
 		}
 		r.Tag = tag
 	}
-	desc, err := s.client.ResolveTag(ctx, s.ref.WithTag(r.Tag))
+	desc, err := s.client.Resolve(ctx, s.ref.WithTag(r.Tag))
 	if err != nil {
 		return "", "", err
 	}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/gitless-dev/gitless/artifact"
 )
@@ -29,8 +31,9 @@ type Artifact struct {
 	Metadata      artifact.Metadata  `json:"metadata"`
 }
 
-// Resolve turns a reference into a descriptor with one HEAD request. A reference with
-// a digest resolves to that digest as it is, without a request.
+// Resolve turns a reference into a descriptor with one HEAD request (one GET instead
+// when the registry answers HEAD with 405 or 501). A reference with a digest resolves
+// to that digest as it is, without a request.
 func (c *Client) Resolve(ctx context.Context, ref artifact.Reference) (ocispec.Descriptor, error) {
 	if ref.Digest != "" {
 		return ocispec.Descriptor{Digest: ref.Digest}, nil
@@ -43,6 +46,15 @@ func (c *Client) Resolve(ctx context.Context, ref artifact.Reference) (ocispec.D
 		return ocispec.Descriptor{}, err
 	}
 	d, err := repo.Resolve(ctx, ref.Tag)
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) && (er.StatusCode == http.StatusMethodNotAllowed || er.StatusCode == http.StatusNotImplemented) {
+		// The registry does not answer HEAD on manifests: one GET, whose digest the
+		// registry states (Docker-Content-Digest) or the body gives.
+		var rc io.ReadCloser
+		if d, rc, err = repo.Manifests().FetchReference(ctx, ref.Tag); err == nil {
+			rc.Close()
+		}
+	}
 	if err != nil {
 		return ocispec.Descriptor{}, c.WrapError("resolving", ref, fmt.Errorf("tag %q: %w", ref.Tag, err))
 	}
