@@ -224,21 +224,25 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 			rest = append(rest, o)
 		}
 	}
-	if len(defs) > 0 {
-		t = time.Now()
-		plans, err := a.dryRunAll(ctx, st, defs, members, prev)
+	// stage dry-runs objs as a whole, widens the parent's scope, then applies them.
+	stage := func(objs []*object) error {
+		t := time.Now()
+		plans, err := a.dryRunAll(ctx, st, objs, members, prev)
 		cs.phase("dry-run", t)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		if err := widen(); err != nil {
-			return fail(err)
+			return err
 		}
 		t = time.Now()
-		changes, err := a.applyAll(ctx, defs, plans)
+		changes, err := a.applyAll(ctx, objs, plans)
 		cs.phase("apply", t)
 		cs.Changes = append(cs.Changes, changes...)
-		if err != nil {
+		return err
+	}
+	if len(defs) > 0 {
+		if err := stage(defs); err != nil {
 			return fail(err)
 		}
 		t = time.Now()
@@ -251,20 +255,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 			return fail(err)
 		}
 	}
-	t = time.Now()
-	plans, err := a.dryRunAll(ctx, st, rest, members, prev)
-	cs.phase("dry-run", t)
-	if err != nil {
-		return fail(err)
-	}
-	if err := widen(); err != nil {
-		return fail(err)
-	}
-	t = time.Now()
-	changes, err := a.applyAll(ctx, rest, plans)
-	cs.phase("apply", t)
-	cs.Changes = append(cs.Changes, changes...)
-	if err != nil {
+	if err := stage(rest); err != nil {
 		return fail(err)
 	}
 	if opts.Wait {
