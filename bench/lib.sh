@@ -124,3 +124,25 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "NaN"; else printf 
 
 # json_field FILE NAME: the first string value of "NAME" in a JSON document (no jq needed).
 json_field() { tr -d '\n' <"$1" | sed -n 's/.*"'"$2"'"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p'; }
+
+# tree_bench_args parses the arguments of the benches that push a generated tree
+# (-n ROUNDS, -objects N, -files N; usage from lines 2-4 of the calling script) and sets
+# the provenance every such push records: SOURCE, SHA, REVISION, CREATED.
+tree_bench_args() {
+  ROUNDS=15 OBJECTS=1000 FILES=100
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      -n) ROUNDS=${2:?}; shift 2 ;;
+      -objects) OBJECTS=${2:?}; shift 2 ;;
+      -files) FILES=${2:?}; shift 2 ;;
+      -h | --help) bench_usage ;;
+      *) blog "unknown argument $1"; bench_usage ;;
+    esac
+  done
+  [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || bdie "-n must be a positive number"
+  SOURCE=https://github.com/gitless-dev/bench-tree
+  SHA=0123456789abcdef0123456789abcdef01234567
+  REVISION=main@sha1:$SHA
+  CREATED=2026-01-01T00:00:00Z
+}
+bench_usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }

@@ -14,23 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=15 OBJECTS=1000 FILES=100
-usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    -n) ROUNDS=${2:?}; shift 2 ;;
-    -objects) OBJECTS=${2:?}; shift 2 ;;
-    -files) FILES=${2:?}; shift 2 ;;
-    -h | --help) usage ;;
-    *) blog "unknown argument $1"; usage ;;
-  esac
-done
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || bdie "-n must be a positive number"
-
-SOURCE=https://github.com/gitless-dev/bench-tree
-SHA=0123456789abcdef0123456789abcdef01234567
-REVISION=main@sha1:$SHA
-CREATED=2026-01-01T00:00:00Z
+tree_bench_args "$@"
 TAG=${SHA:0:12}
 
 bench_init
