@@ -38,6 +38,9 @@ declare -A MODVER=(
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
   [kubectl]=k8s.io/kubectl@v0.37.2
   [source-controller]=github.com/fluxcd/source-controller@v1.9.0
+  [act]=github.com/nektos/act@v0.2.89
+  [actionlint]=github.com/rhysd/actionlint@v1.7.12
+  [cyclonedx-gomod]=github.com/CycloneDX/cyclonedx-gomod@v1.10.0
 )
 declare -A PKG=(
   [registry]=github.com/distribution/distribution/v3/cmd/registry
@@ -50,8 +53,11 @@ declare -A PKG=(
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5
   [kubectl]=.
   [source-controller]=github.com/fluxcd/source-controller
+  [act]=github.com/nektos/act
+  [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
+  [cyclonedx-gomod]=github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
 )
-ALL=(registry crane oras flux cosign cosign2 jsonnet kustomize kubectl source-controller)
+ALL=(registry crane oras flux cosign cosign2 jsonnet kustomize kubectl source-controller act actionlint cyclonedx-gomod)
 
 log() { printf '[build-peers %s] %s\n' "$(date +%T)" "$*" >&2; }
 have() { [[ "$FORCE" != 1 && -x "$BIN/$1" && "$(cat "$BIN/.$1.version" 2>/dev/null)" == "${MODVER[$1]}" ]]; }
@@ -95,6 +101,11 @@ build_cosign() { plain cosign; }
 build_cosign2() { plain cosign2; }
 build_jsonnet() { plain jsonnet; }
 build_kustomize() { plain kustomize; }
+# CI runners (actions/ tests): nektos/act runs GitHub workflows on the host, actionlint
+# lints them; cyclonedx-gomod writes the release SBOMs (make release).
+build_act() { wrapper act; (cd "$WORK/act" && run tidy.log go mod tidy); install_tool act "-X main.version=${MODVER[act]#*@v}"; }
+build_actionlint() { plain actionlint; }
+build_cyclonedx-gomod() { plain cyclonedx-gomod; }
 
 # flux embeds cmd/flux/manifests/*.yaml, which its Makefile generates and the module zip lacks.
 # Build from a writable copy of the module with one placeholder file so it compiles: the

@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	buildversion "github.com/gitless-dev/gitless/internal/version"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -36,18 +36,8 @@ func runGit(ctx context.Context, dir string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// Version is set at build time (-ldflags "-X .../internal/cli.Version=v1.2.3").
-var Version = ""
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the binary's version, stamped at link time (internal/version).
+func version() string { return buildversion.String() }
 
 type globalFlags struct {
 	verbose bool
@@ -87,6 +77,7 @@ OCIRepository and gitless-puller consume. No cluster ever reads a Git repository
 		newSignCmd(env, g),
 		newVerifyCmd(env, g),
 		newKeyCmd(env, g),
+		newVersionCmd(env),
 	)
 	return root
 }

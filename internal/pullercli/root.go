@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	buildversion "github.com/gitless-dev/gitless/internal/version"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/verify"
 )
@@ -26,18 +26,8 @@ type Env struct {
 // OSEnv binds Env to the process.
 func OSEnv() Env { return Env{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv} }
 
-// Version is set at build time (-ldflags "-X .../internal/pullercli.Version=v1.2.3").
-var Version = ""
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+// version is the binary's version, stamped at link time (internal/version).
+func version() string { return buildversion.String() }
 
 type globalFlags struct{ verbose bool }
 
@@ -72,7 +62,7 @@ set, and prunes what left the set through a KEP-3659 ApplySet.
 	pf := root.PersistentFlags()
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log to stderr (credentials are never logged)")
 	k.AddFlags(pf)
-	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k))
+	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k), newVersionCmd(env))
 	return root
 }
 
