@@ -22,21 +22,26 @@ type pushOptions struct {
 	reg            registryFlags
 	out            outputFlag
 	signing        pushSigning
+	diffTag        diffTagFlag
 }
 
 // pushOutput is what push prints with -o json.
 type pushOutput struct {
-	URL        string             `json:"url"`
-	Repository string             `json:"repository"`
-	Tag        string             `json:"tag,omitempty"`
-	Tags       []string           `json:"tags"`
-	Digest     string             `json:"digest"`
-	Unchanged  bool               `json:"unchanged"`
-	Updates    []remote.TagUpdate `json:"tagUpdates"`
-	Layer      string             `json:"layerDigest"`
-	Files      int                `json:"files"`
-	Metadata   artifact.Metadata  `json:"metadata"`
-	Signature  *verify.SignResult `json:"signature,omitempty"`
+	URL        string   `json:"url"`
+	Repository string   `json:"repository"`
+	Tag        string   `json:"tag,omitempty"`
+	Tags       []string `json:"tags"`
+	Digest     string   `json:"digest"`
+	Unchanged  bool     `json:"unchanged"`
+	// Pushed is false when nothing was uploaded or moved: every tag already pointed at
+	// the digest, or --diff-tag found the same content.
+	Pushed    bool               `json:"pushed"`
+	DiffTag   string             `json:"diffTag,omitempty"`
+	Updates   []remote.TagUpdate `json:"tagUpdates"`
+	Layer     string             `json:"layerDigest"`
+	Files     int                `json:"files"`
+	Metadata  artifact.Metadata  `json:"metadata"`
+	Signature *verify.SignResult `json:"signature,omitempty"`
 }
 
 func newPushCmd(env Env, g *globalFlags) *cobra.Command {
@@ -104,6 +109,12 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err != nil {
 				return err
 			}
+			if same, err := o.diffTag.unchanged(ctx, c, ref, layer); err != nil || same != nil {
+				if err != nil {
+					return err
+				}
+				return o.diffTag.report(env, o.out, ref, same, layer)
+			}
 			popts := remote.PushOptions{
 				Tags:   o.tags,
 				Policy: artifact.TagPolicy{AllowOverwrite: o.allowOverwrite, Moving: o.movingTags},
@@ -119,7 +130,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if o.out.json() {
 				out := pushOutput{
 					URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Digest: res.Digest.String(),
-					Unchanged: res.Unchanged, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta, Signature: sig,
+					Unchanged: res.Unchanged, Pushed: !res.Unchanged, DiffTag: o.diffTag.tag, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta, Signature: sig,
 				}
 				out.Tags = []string{}
 				for _, t := range res.Tags {
@@ -153,6 +164,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 	f.StringArrayVar(&o.render, "render", nil, "render this source first (as gitless render does) and package the result (repeatable)")
 	f.StringArrayVarP(&o.tags, "tag", "t", nil, "further tag to point at the artifact (repeatable)")
 	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable)")
+	f.StringVar(&o.diffTag.tag, "diff-tag", "", "push only when the content differs from what this tag holds (a missing tag differs); otherwise push, tag and sign nothing and print that tag's digest")
 	f.BoolVar(&o.allowOverwrite, "allow-overwrite", false, "let any existing tag move to the new digest")
 	f.StringVar(&o.prov.source, "source", "", "source repository URL (org.opencontainers.image.source)")
 	f.StringVar(&o.prov.revision, "revision", "", "source revision, Flux's form: BRANCH@sha1:SHA (org.opencontainers.image.revision)")
