@@ -3,6 +3,7 @@
 # node_modules directory that holds them.
 #
 #   hack/npm-deps.sh cdk8s      # cdk8s, cdk8s-cli, constructs, typescript, ts-node, @types/node
+#   hack/npm-deps.sh gitlab-ci-local   # gitlab-ci-local (runs .gitlab-ci.yml on the host), and rsync
 #   ln -s "$(hack/npm-deps.sh cdk8s)" myapp/node_modules
 #
 # The set is installed once into $(hack/cache-dir.sh)/npm/<SET>-<hash of the pinned versions>/
@@ -17,6 +18,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SET=${1:-cdk8s}
+APT=()
 FORCE=${FORCE:-0}
 
 log() { printf '[npm-deps %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -27,7 +29,13 @@ case $SET in
   cdk8s)
     PKGS=(cdk8s@2.70.106 cdk8s-cli@2.207.60 constructs@10.8.1 typescript@5.9.3 ts-node@10.9.2 @types/node@20.19.43)
     ;;
-  *) log "unknown set $SET (known: cdk8s)"; exit 2 ;;
+  # 4.74 and later need Node 22 (Set.prototype.union); Debian's Node is 20. gitlab-ci-local
+  # copies the job's files with rsync (--shell-isolation), a Debian package.
+  gitlab-ci-local)
+    PKGS=(gitlab-ci-local@4.73.0)
+    APT=(rsync)
+    ;;
+  *) log "unknown set $SET (known: cdk8s, gitlab-ci-local)"; exit 2 ;;
 esac
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -38,6 +46,16 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     log "node and npm are needed (apt-get install nodejs npm)"; exit 1
   fi
 fi
+
+for tool in "${APT[@]}"; do
+  command -v "$tool" >/dev/null && continue
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    log "$tool missing: installing it from apt"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool") >/dev/null
+  else
+    log "$tool is needed (apt-get install $tool)"; exit 1
+  fi
+done
 
 KEY=$(printf '%s\n' "${PKGS[@]}" | sha256sum | cut -c1-12)
 DIR=$("$HERE/cache-dir.sh")/npm/$SET-$KEY
