@@ -92,6 +92,11 @@ type Options struct {
 	// DefaultUsername and a random password by default. Unused with AuthNone.
 	Username string
 	Password string
+	// ReadOnlyUsername and ReadOnlyPassword, with AuthToken, are a second user whose
+	// tokens grant pull only: a push is refused with 401 insufficient_scope, as ghcr.io
+	// refuses a GITHUB_TOKEN without packages: write. Empty: no such user.
+	ReadOnlyUsername string
+	ReadOnlyPassword string
 	// LogWriter receives the distribution registry's logs (logrus text
 	// format, info level). Nil discards them. logrus's standard logger is
 	// process-global, so the last Start in a process decides for all
@@ -266,12 +271,14 @@ func Start(ctx context.Context, opts Options) (_ *Registry, err error) {
 			tokenHost = "127.0.0.1"
 		}
 		r.tokens, err = startTokenServer(tokenServerOptions{
-			addr:     net.JoinHostPort(tokenHost, "0"),
-			dir:      r.tmpDir,
-			issuer:   issuer,
-			service:  Service,
-			username: r.Username,
-			password: r.Password,
+			addr:             net.JoinHostPort(tokenHost, "0"),
+			dir:              r.tmpDir,
+			issuer:           issuer,
+			service:          Service,
+			username:         r.Username,
+			password:         r.Password,
+			readOnlyUser:     opts.ReadOnlyUsername,
+			readOnlyPassword: opts.ReadOnlyPassword,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("starting token server: %w", err)

@@ -413,3 +413,37 @@ func TestParseAuth(t *testing.T) {
 		t.Error("Start accepted an unknown mode")
 	}
 }
+
+// The read-only user of AuthToken pulls but cannot push: the registry answers the push
+// with 401, as ghcr.io answers a GITHUB_TOKEN without packages: write.
+func TestTokenReadOnlyUser(t *testing.T) {
+	t.Parallel()
+	reg := registry.NewT(t, registry.Options{Auth: registry.AuthToken, ReadOnlyUsername: "reader", ReadOnlyPassword: "read-only-token"})
+	writer, _ := newRepo(t, reg.Host(), "team/app", creds(reg))
+	if err := pushAndResolve(t.Context(), writer); err != nil {
+		t.Fatal(err)
+	}
+	reader, _ := newRepo(t, reg.Host(), "team/app", auth.Credential{Username: "reader", Password: "read-only-token"})
+	data := []byte("hello from gitless team/app")
+	if err := resolve(t.Context(), reader, mustResolve(t, writer), data); err != nil {
+		t.Fatalf("the read-only user cannot pull: %v", err)
+	}
+	blob := []byte("written by the reader")
+	err := reader.Push(t.Context(), content.NewDescriptorFromBytes("application/octet-stream", blob), bytes.NewReader(blob))
+	if code := statusOf(err); code != http.StatusUnauthorized {
+		t.Fatalf("push by the read-only user: %v (status %d), want 401", err, code)
+	}
+	wrong, _ := newRepo(t, reg.Host(), "team/app", auth.Credential{Username: "reader", Password: "wrong"})
+	if _, err := wrong.Resolve(t.Context(), "v1"); statusOf(err) != http.StatusUnauthorized {
+		t.Fatalf("the read-only user with a wrong password: %v, want 401", err)
+	}
+}
+
+func mustResolve(t *testing.T, repo *remote.Repository) string {
+	t.Helper()
+	d, err := repo.Resolve(t.Context(), "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Digest.String()
+}

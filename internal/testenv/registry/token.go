@@ -35,6 +35,9 @@ type tokenServerOptions struct {
 	dir                string // where to write the root certificate
 	issuer, service    string
 	username, password string
+	// readOnly is a second user who gets pull access only (a token without
+	// write permission, as GITHUB_TOKEN without packages: write on ghcr.io).
+	readOnlyUser, readOnlyPassword string
 }
 
 // tokenServer implements the registry token protocol
@@ -158,14 +161,19 @@ func (s *tokenServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		writeTokenError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return
 	}
-	if !s.checkCredentials(username, password) {
+	readOnly := s.opts.readOnlyUser != "" && sameSecret(username, s.opts.readOnlyUser) && sameSecret(password, s.opts.readOnlyPassword)
+	if !readOnly && !s.checkCredentials(username, password) {
 		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", s.opts.service))
 		writeTokenError(w, http.StatusUnauthorized, "UNAUTHORIZED", "invalid username or password")
 		return
 	}
 
+	access := grant(scopes)
+	if readOnly {
+		access = pullOnly(access)
+	}
 	now := time.Now()
-	token, err := s.sign(username, grant(scopes), now)
+	token, err := s.sign(username, access, now)
 	if err != nil {
 		writeTokenError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
@@ -178,6 +186,25 @@ func (s *tokenServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		ExpiresIn:   int(tokenTTL / time.Second),
 		IssuedAt:    now.UTC().Format(time.RFC3339),
 	})
+}
+
+// sameSecret compares digests so that the comparison takes the same time whatever the
+// lengths.
+func sameSecret(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+// pullOnly keeps only the pull action of each grant.
+func pullOnly(access []resourceActions) []resourceActions {
+	var out []resourceActions
+	for _, a := range access {
+		if slices.Contains(a.Actions, "pull") {
+			a.Actions = []string{"pull"}
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (s *tokenServer) checkCredentials(username, password string) bool {
