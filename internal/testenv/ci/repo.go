@@ -57,6 +57,12 @@ func (r *Repo) Commit(t testing.TB, msg string) string {
 	return r.git(t, "rev-parse", "HEAD")
 }
 
+// Head returns the commit checked out.
+func (r *Repo) Head(t testing.TB) string {
+	t.Helper()
+	return r.git(t, "rev-parse", "HEAD")
+}
+
 func (r *Repo) git(t testing.TB, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)

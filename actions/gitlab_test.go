@@ -1,0 +1,83 @@
+package actions_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/internal/testenv/ci"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+)
+
+// The GitLab template, included with inputs and run by gitlab-ci-local, pushes to the
+// project's registry (CI_REGISTRY_IMAGE/manifests) with CI_REGISTRY_USER/PASSWORD, signs
+// with a key the stock cosign CLI verifies, hands GITLESS_DIGEST/URL/PUSHED to a later
+// stage through its dotenv report, and pushes nothing on a second run with diff-tag.
+func TestGitLabTemplate(t *testing.T) {
+	bin := gitlessDir(t)
+	reg := registry.NewT(t, registry.Options{Auth: registry.AuthBasic})
+	key, password, pub := keyPair(t, bin)
+	repoFiles := files(t, filepath.Join(ci.Root(), "examples", "podinfo"), "deploy")
+	repoFiles[".gitlab-ci.yml"] = testdata(t, "gitlab-ci.yml")
+	repo := ci.NewRepo(t, repoFiles, "actions")
+	out := filepath.Join(t.TempDir(), "outputs")
+	opts := ci.GitLabOptions{
+		Path: []string{bin},
+		Variables: map[string]string{
+			"CI_REGISTRY": reg.Host(), "CI_REGISTRY_USER": reg.Username, "CI_REGISTRY_PASSWORD": reg.Password,
+			"COSIGN_PRIVATE_KEY": key, "COSIGN_PASSWORD": password, "GITLESS_TEST_OUT": out,
+		},
+	}
+	res := ci.RunGitLab(t, repo.Dir, opts)
+	if res.Code != 0 {
+		t.Fatalf("gitlab-ci-local: exit %d\n%s", res.Code, res.Log)
+	}
+	if strings.Contains(res.Log, reg.Password) || strings.Contains(res.Log, password) {
+		t.Error("a secret reached the job log")
+	}
+	got := readKV(t, out)
+	repoURL := "oci://" + reg.Host() + "/acme/app/manifests" // CI_REGISTRY_IMAGE from the origin remote
+	digest := got["digest"]
+	if !strings.HasPrefix(digest, "sha256:") || got["url"] != repoURL+"@"+digest || got["pushed"] != "true" {
+		t.Fatalf("dotenv %v, want GITLESS_DIGEST, GITLESS_URL=%s@DIGEST and GITLESS_PUSHED=true\n%s", got, repoURL, res.Log)
+	}
+	creds := reg.Username + ":" + reg.Password
+	head := repo.Head(t)
+	for _, tag := range []string{"latest", head[:8]} {
+		in, code := inspect(t, bin, repoURL+":"+tag, creds)
+		if code != 0 || in.Digest != digest || in.Metadata.Annotations["dev.gitless.test/team"] != "platform" {
+			t.Fatalf("%s: exit %d %+v, want digest %s with the annotation", tag, code, in, digest)
+		}
+	}
+	cosignVerify(t, got["url"], reg.Host(), reg.Username, reg.Password, pub)
+
+	repo.Write(t, map[string]string{"README.md": "# app\n"})
+	head = repo.Commit(t, "docs")
+	res = ci.RunGitLab(t, repo.Dir, opts)
+	if res.Code != 0 {
+		t.Fatalf("second run: exit %d\n%s", res.Code, res.Log)
+	}
+	if again := readKV(t, out); again["pushed"] != "false" || again["digest"] != digest {
+		t.Fatalf("second run: %v, want GITLESS_PUSHED=false and the first digest", again)
+	}
+	if _, code := inspect(t, bin, repoURL+":"+head[:8], creds); code != 6 {
+		t.Errorf("the second run created the tag %s (inspect exit %d)", head[:8], code)
+	}
+}
+
+// Without the project's registry (CI_REGISTRY* unset: the container registry disabled),
+// the job fails at once saying so, before gitless runs.
+func TestGitLabTemplateWithoutRegistry(t *testing.T) {
+	bin := gitlessDir(t)
+	repoFiles := files(t, filepath.Join(ci.Root(), "examples", "podinfo"), "deploy")
+	repoFiles[".gitlab-ci.yml"] = "include:\n  - local: actions/gitlab/gitless.yml\n    inputs: {path: deploy, sign: none}\n"
+	repo := ci.NewRepo(t, repoFiles, "actions")
+	res := ci.RunGitLab(t, repo.Dir, ci.GitLabOptions{
+		Path:  []string{bin},
+		Unset: []string{"CI_REGISTRY", "CI_REGISTRY_IMAGE", "CI_REGISTRY_USER", "CI_REGISTRY_PASSWORD"},
+	})
+	want := "has no registry: CI_REGISTRY_IMAGE is empty (is the project's container registry enabled?)"
+	if res.Code == 0 || !strings.Contains(res.Log, want) || strings.Contains(res.Log, "> gitless push oci") {
+		t.Fatalf("gitlab-ci-local: exit %d, want a failure saying %q before gitless push:\n%s", res.Code, want, res.Log)
+	}
+}

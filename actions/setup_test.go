@@ -1,0 +1,88 @@
+package actions_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/internal/testenv/ci"
+)
+
+// mirror serves release assets as GitHub does: DIR/VERSION/FILE below /download/ and the
+// newest release's below /latest/download/. tamper, when set, corrupts every archive.
+func mirror(t *testing.T, dist ci.Dist, tamper bool) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	serve := func(w http.ResponseWriter, r *http.Request, file string) {
+		b, err := os.ReadFile(filepath.Join(dist.Dir, filepath.Base(file)))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		if tamper && strings.HasSuffix(file, ".tar.gz") {
+			b[len(b)/2] ^= 0xff
+		}
+		w.Write(b)
+	}
+	mux.HandleFunc("/releases/download/"+dist.Version+"/{file}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("file")) })
+	mux.HandleFunc("/releases/latest/download/{file}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("file")) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/releases/download"
+}
+
+// The setup action installs the release for the runner from its archive after checking
+// checksums.txt, puts it on PATH, finds it there the second time, resolves "latest", and
+// refuses a tampered archive and a malformed version.
+func TestSetupAction(t *testing.T) {
+	dist := ci.Release(t, testVersion, ci.ReleaseOptions{})
+	repo := ci.NewRepo(t, map[string]string{".github/workflows/setup.yml": testdata(t, "setup.yml")}, "actions")
+	out := t.TempDir()
+	vars := map[string]string{"VERSION": dist.Version, "DOWNLOAD_URL": mirror(t, dist, false), "TAMPERED_URL": mirror(t, dist, true)}
+	// One act run per job: act's jobs share one tool cache, GitHub's runners do not.
+	logs := map[string]string{}
+	for _, job := range []string{"pinned", "latest", "tampered", "bad-version"} {
+		res := ci.RunAct(t, repo.Dir, ci.ActOptions{
+			Workflow: ".github/workflows/setup.yml", Job: job, Vars: vars,
+			Env: map[string]string{"GITLESS_TEST_OUT": out},
+		})
+		logs[job] = jobLog(res.Log, "setup", job)
+		if ok := job == "pinned" || job == "latest"; ok != (res.Code == 0) {
+			t.Fatalf("job %s: exit %d, want success %v:\n%s", job, res.Code, ok, res.Log)
+		}
+	}
+	pinned := readKV(t, filepath.Join(out, "pinned"))
+	if pinned["version"] != dist.Version || pinned["which"] != pinned["path"] || pinned["again"] != pinned["path"] ||
+		!strings.HasSuffix(pinned["path"], "/gitless/0.0.0-citest/"+runtime.GOARCH+"/gitless") {
+		t.Errorf("pinned job: %v, want version %s installed in the tool cache and found on PATH the second time", pinned, dist.Version)
+	}
+	log := logs["pinned"]
+	if !strings.Contains(log, "gitless "+dist.Version+" installed from") || !strings.Contains(log, "gitless "+dist.Version+" is already on PATH") {
+		t.Errorf("pinned job: want one install and one 'already on PATH':\n%s", log)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "version.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version, Commit, Platform string }
+	if err := json.Unmarshal(b, &v); err != nil || v.Version != dist.Version || v.Commit != dist.Commit || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
+		t.Errorf("the installed gitless says %s (%v), want %s %s", b, err, dist.Version, dist.Commit)
+	}
+	if got := readKV(t, filepath.Join(out, "latest"))["version"]; got != dist.Version {
+		t.Errorf("latest resolved to %q, want %s (the only release of the mirror)", got, dist.Version)
+	}
+	for job, want := range map[string]string{
+		"tampered":    "does not match",
+		"bad-version": "version '1.0' is not vX.Y.Z or latest",
+	} {
+		log := logs[job]
+		if !strings.Contains(log, "Job failed") || !strings.Contains(log, "::error title=gitless setup::") || !strings.Contains(log, want) {
+			t.Errorf("job %s: want a failure saying %q:\n%s", job, want, log)
+		}
+	}
+}
