@@ -6,7 +6,7 @@ PKGS     ?= ./...
 # The tests start real servers; keep parallelism sized for a 2-core machine.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: all build test test-short kube-assets peers peers-test bench lint fmt fuzz quickstart clean
+.PHONY: all build test test-short kube-assets peers peers-test bench lint fmt fuzz quickstart clean release images
 
 all: build
 
@@ -20,9 +20,10 @@ build:
 test: peers-test
 	@assets=$$(hack/build-kube.sh) && \
 	  nm=$$(hack/npm-deps.sh cdk8s) && \
-	  echo "KUBEBUILDER_ASSETS=$$assets GITLESS_CDK8S_NODE_MODULES=$$nm" && \
+	  glcl=$$(hack/npm-deps.sh gitlab-ci-local)/.bin/gitlab-ci-local && \
+	  echo "KUBEBUILDER_ASSETS=$$assets GITLESS_CDK8S_NODE_MODULES=$$nm GITLESS_GITLAB_CI_LOCAL=$$glcl" && \
 	  KUBEBUILDER_ASSETS=$$assets GITLESS_REQUIRE_KUBE=1 GITLESS_REQUIRE_PEERS=1 \
-	  GITLESS_CDK8S_NODE_MODULES=$$nm GITLESS_REQUIRE_NPM=1 $(GO) test $(TESTFLAGS) $(PKGS)
+	  GITLESS_CDK8S_NODE_MODULES=$$nm GITLESS_GITLAB_CI_LOCAL=$$glcl GITLESS_REQUIRE_NPM=1 $(GO) test $(TESTFLAGS) $(PKGS)
 
 # Tests that need no control plane (those that do skip).
 test-short:
@@ -36,10 +37,11 @@ peers:
 	hack/build-peers.sh
 
 # The peers `make test` runs (verify/: cosign v2.6.5 and v3.1.3, Flux's source-controller;
-# puller/apply: kubectl v1.37, which must read the puller's ApplySets),
+# puller/apply: kubectl v1.37, which must read the puller's ApplySets; actions/ and
+# examples/: nektos/act and actionlint; hack/: cyclonedx-gomod for the release SBOMs),
 # built once and cached.
 peers-test:
-	@hack/build-peers.sh cosign cosign2 source-controller kubectl >/dev/null
+	@hack/build-peers.sh cosign cosign2 source-controller kubectl act actionlint cyclonedx-gomod >/dev/null
 
 # Side-by-side benchmarks against the peer tools, plus the Go benchmarks.
 bench:
@@ -65,6 +67,26 @@ fuzz:
 
 quickstart:
 	bash hack/quickstart.sh
+
+# Release assets in dist/: static stamped binaries for linux and darwin on amd64 and arm64,
+# archives, CycloneDX SBOMs, checksums.txt (hack/release.sh; docs/install.md).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=vX.Y.Z" >&2; exit 2; }
+	hack/release.sh $(VERSION)
+
+# Multi-platform images REPO/gitless:VERSION and REPO/gitless-puller:VERSION, built without
+# a Docker engine and pushed with the docker config's credentials; SIGN_KEY=cosign.key
+# signs their digests (COSIGN_PASSWORD; TLOG_UPLOAD=true to record them in Rekor).
+# IMAGE_FLAGS passes more (-tag latest, -base gitless=IMAGE, -insecure); internal/cmd/images.
+comma := ,
+IMAGE_PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_DIST ?= dist/images
+images:
+	@test -n "$(VERSION)" -a -n "$(IMAGE_REPO)" || { echo "usage: make images IMAGE_REPO=REGISTRY/PATH VERSION=vX.Y.Z [SIGN_KEY=FILE]" >&2; exit 2; }
+	@BINARIES_ONLY=1 DIST=$(IMAGE_DIST) PLATFORMS="$(subst $(comma), ,$(IMAGE_PLATFORMS))" hack/release.sh $(VERSION)
+	@$(GO) run ./internal/cmd/images -repo $(IMAGE_REPO) -version $(VERSION) -dist $(IMAGE_DIST) \
+	  -platforms $(IMAGE_PLATFORMS) $(if $(SIGN_KEY),-sign-key $(SIGN_KEY)) \
+	  $(if $(filter true,$(TLOG_UPLOAD)),-tlog-upload) $(IMAGE_FLAGS)
 
 clean:
 	rm -rf $(BIN)

@@ -56,3 +56,20 @@ func Push(ctx context.Context, ref string, idx v1.ImageIndex, opts PushOptions) 
 	}
 	return d, nil
 }
+
+// PullIndex reads a multi-platform base image, with the docker config's credentials.
+func PullIndex(ctx context.Context, ref string, insecure bool) (v1.ImageIndex, error) {
+	var nopts []name.Option
+	if insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: base image %q: %v", ErrOptions, ref, err)
+	}
+	idx, err := remote.Index(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image %s: %w", ref, err)
+	}
+	return idx, nil
+}
