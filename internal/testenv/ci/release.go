@@ -19,6 +19,12 @@ func runtimeTarget() string { return runtime.GOOS + "/" + runtime.GOARCH }
 //	func TestMain(m *testing.M) { os.Exit(ci.Main(m)) }
 func Main(m *testing.M) int {
 	code := m.Run()
+	Cleanup()
+	return code
+}
+
+// Cleanup removes what Release built; for a TestMain that runs m itself (kube.Main).
+func Cleanup() {
 	releaseMu.Lock()
 	defer releaseMu.Unlock()
 	for _, b := range releaseBuilt {
@@ -26,7 +32,6 @@ func Main(m *testing.M) int {
 			os.RemoveAll(b.dist.Dir)
 		}
 	}
-	return code
 }
 
 // Dist is what hack/release.sh wrote for one version.

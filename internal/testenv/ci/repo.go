@@ -35,6 +35,13 @@ func NewRepo(t testing.TB, files map[string]string, dirs ...string) *Repo {
 	return r
 }
 
+// SetOrigin points the remote origin at url (gitlab-ci-local derives CI_PROJECT_PATH and
+// CI_REGISTRY_IMAGE from it).
+func (r *Repo) SetOrigin(t testing.TB, url string) {
+	t.Helper()
+	r.git(t, "remote", "set-url", "origin", url)
+}
+
 // Write writes files (path → content) into the repository, without committing.
 func (r *Repo) Write(t testing.TB, files map[string]string) {
 	t.Helper()
@@ -55,6 +62,12 @@ func (r *Repo) Commit(t testing.TB, msg string) string {
 	r.git(t, "add", "-A")
 	r.git(t, "commit", "-q", "--allow-empty", "-m", msg)
 	return r.git(t, "rev-parse", "HEAD")
+}
+
+// ForceAdd stages paths that .gitignore leaves out.
+func (r *Repo) ForceAdd(t testing.TB, paths ...string) {
+	t.Helper()
+	r.git(t, append([]string{"add", "-f", "--"}, paths...)...)
 }
 
 // Head returns the commit checked out.
