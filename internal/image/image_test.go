@@ -247,7 +247,9 @@ func TestBuildRefuses(t *testing.T) {
 		want   error
 		says   string
 	}{
-		"dynamic": {func(o *image.Options) { o.Platforms = []image.Platform{{OS: "linux", Arch: runtime.GOARCH, Binary: dynamic}} }, image.ErrNotStatic, "CGO_ENABLED=0"},
+		"dynamic": {func(o *image.Options) {
+			o.Platforms = []image.Platform{{OS: "linux", Arch: runtime.GOARCH, Binary: dynamic}}
+		}, image.ErrNotStatic, "CGO_ENABLED=0"},
 		"wrong arch": {func(o *image.Options) {
 			o.Platforms = []image.Platform{{OS: "linux", Arch: "arm64", Binary: good.Platforms[0].Binary}}
 		}, image.ErrNotStatic, "want linux/arm64"},

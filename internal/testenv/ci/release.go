@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"sync"
-	"runtime"
 	"testing"
 )
+
+var stampedCommit = regexp.MustCompile(`\(commit ([0-9a-f]{40}(?:-dirty)?)\)`)
 
 func runtimeTarget() string { return runtime.GOOS + "/" + runtime.GOARCH }
 
@@ -38,8 +41,8 @@ func Cleanup() {
 type Dist struct {
 	Dir     string
 	Version string
-	// Commit is the commit the binaries are stamped with (HEAD, "-dirty" when the tree
-	// has uncommitted changes to tracked files).
+	// Commit is the commit the binaries are stamped with (HEAD when release.sh ran,
+	// "-dirty" when the tree had uncommitted changes to tracked files).
 	Commit string
 }
 
@@ -125,13 +128,12 @@ func BuildRelease(version string, o ReleaseOptions, dir string) (Dist, error) {
 	if err != nil {
 		return Dist{}, fmt.Errorf("hack/release.sh %s (PLATFORMS=%q): %v\n%s", version, strings.Join(o.Platforms, " "), err, out)
 	}
-	commit, err := exec.Command("git", "-C", Root(), "rev-parse", "HEAD").Output()
-	if err != nil {
-		return Dist{}, fmt.Errorf("git rev-parse HEAD: %w", err)
+	// The commit release.sh stamped, from its last line ("... (commit SHA[-dirty]):"), not
+	// from git now: the tree may have changed since.
+	m := stampedCommit.FindSubmatch(out)
+	if m == nil {
+		return Dist{}, fmt.Errorf("hack/release.sh %s did not say which commit it stamped:\n%s", version, out)
 	}
-	d := Dist{Dir: dir, Version: version, Commit: strings.TrimSpace(string(commit))}
-	if st, _ := exec.Command("git", "-C", Root(), "status", "--porcelain", "--untracked-files=no").Output(); len(st) > 0 {
-		d.Commit += "-dirty"
-	}
+	d := Dist{Dir: dir, Version: version, Commit: string(m[1])}
 	return d, nil
 }
