@@ -41,6 +41,7 @@ declare -A MODVER=(
   [act]=github.com/nektos/act@v0.2.89
   [actionlint]=github.com/rhysd/actionlint@v1.7.12
   [cyclonedx-gomod]=github.com/CycloneDX/cyclonedx-gomod@v1.10.0
+  [helm]=helm.sh/helm/v4@v4.3.2
 )
 declare -A PKG=(
   [registry]=github.com/distribution/distribution/v3/cmd/registry
@@ -56,8 +57,9 @@ declare -A PKG=(
   [act]=github.com/nektos/act
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
   [cyclonedx-gomod]=github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
+  [helm]=helm.sh/helm/v4/cmd/helm
 )
-ALL=(registry crane oras flux cosign cosign2 jsonnet kustomize kubectl source-controller act actionlint cyclonedx-gomod)
+ALL=(registry crane oras flux cosign cosign2 jsonnet kustomize kubectl source-controller act actionlint cyclonedx-gomod helm)
 
 log() { printf '[build-peers %s] %s\n' "$(date +%T)" "$*" >&2; }
 have() { [[ "$FORCE" != 1 && -x "$BIN/$1" && "$(cat "$BIN/.$1.version" 2>/dev/null)" == "${MODVER[$1]}" ]]; }
@@ -106,6 +108,9 @@ build_kustomize() { plain kustomize; }
 build_act() { wrapper act; (cd "$WORK/act" && run tidy.log go mod tidy); install_tool act "-X main.version=${MODVER[act]#*@v}"; }
 build_actionlint() { plain actionlint; }
 build_cyclonedx-gomod() { plain cyclonedx-gomod; }
+# helm: the reference for render's Helm engine, the same helm.sh/helm/v4 the module links.
+# Not stamped: like gitless, it reports Helm v4.3 to templates (.Capabilities.HelmVersion).
+build_helm() { plain helm; }
 
 # flux embeds cmd/flux/manifests/*.yaml, which its Makefile generates and the module zip lacks.
 # Build from a writable copy of the module with one placeholder file so it compiles: the

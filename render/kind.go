@@ -27,25 +27,31 @@ const (
 	KindCDK8s Kind = "cdk8s"
 	// KindKustomize is a directory with a kustomization file, built with kustomize.
 	KindKustomize Kind = "kustomize"
+	// KindHelm is a Helm chart: a directory with Chart.yaml, a .tgz, or an
+	// oci:// reference. Its loader is in render/helm.
+	KindHelm Kind = "helm"
 )
 
 // Kinds lists every kind, in the order detection tries them.
-var Kinds = []Kind{KindKustomize, KindCDK8s, KindTanka, KindJsonnet, KindYAML}
+var Kinds = []Kind{KindHelm, KindKustomize, KindCDK8s, KindTanka, KindJsonnet, KindYAML}
 
 // ParseKind reads a kind name; "" and "auto" mean: detect.
 func ParseKind(s string) (Kind, error) {
 	switch k := Kind(strings.ToLower(s)); k {
 	case "", "auto":
 		return "", nil
-	case KindYAML, KindJsonnet, KindTanka, KindCDK8s, KindKustomize:
+	case KindYAML, KindJsonnet, KindTanka, KindCDK8s, KindKustomize, KindHelm:
 		return k, nil
 	case "yml":
 		return KindYAML, nil
 	case "tk":
 		return KindTanka, nil
 	}
-	return "", fmt.Errorf("%w: source kind %q (want yaml, jsonnet, tanka, cdk8s or kustomize)", ErrUnsupported, s)
+	return "", fmt.Errorf("%w: source kind %q (want yaml, jsonnet, tanka, cdk8s, kustomize or helm)", ErrUnsupported, s)
 }
+
+// OCIScheme starts a source that is a chart in an OCI registry.
+const OCIScheme = "oci://"
 
 // Files that mark a source kind.
 const (
@@ -54,11 +60,13 @@ const (
 	TankaSpecFile     = "spec.json"
 	JsonnetfileFile   = "jsonnetfile.json"
 	TankaRCFile       = "tkrc.yaml"
+	HelmChartFile     = "Chart.yaml"
 	cdk8sOutputSuffix = ".k8s.yaml"
 )
 
 // Detect tells the kind of the source at path, by these rules, first match wins:
 //
+//   - an oci:// reference, a .tgz file or a directory with Chart.yaml: helm;
 //   - a .jsonnet or .libsonnet file: tanka when a Tanka project root (a directory with
 //     jsonnetfile.json or tkrc.yaml) is above it, else jsonnet;
 //   - a directory with a kustomization file: kustomize;
@@ -69,6 +77,9 @@ const (
 //     (main.jsonnet files) below it: tanka;
 //   - anything else: yaml.
 func Detect(path string) (Kind, error) {
+	if strings.HasPrefix(path, OCIScheme) {
+		return KindHelm, nil
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -78,6 +89,8 @@ func Detect(path string) (Kind, error) {
 	}
 	if !fi.IsDir() {
 		switch strings.ToLower(filepath.Ext(path)) {
+		case ".tgz":
+			return KindHelm, nil
 		case ".jsonnet", ".libsonnet":
 			if _, ok := FindTankaRoot(filepath.Dir(path)); ok {
 				return KindTanka, nil
@@ -85,6 +98,9 @@ func Detect(path string) (Kind, error) {
 			return KindJsonnet, nil
 		}
 		return KindYAML, nil
+	}
+	if isFile(filepath.Join(path, HelmChartFile)) {
+		return KindHelm, nil
 	}
 	if kustomize.File(path) != "" {
 		return KindKustomize, nil

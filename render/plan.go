@@ -321,9 +321,19 @@ func (t *Tree) Files() map[string][]byte {
 // Result describes the tree (Out is left empty).
 func (t *Tree) Result() *Result {
 	r := &Result{Objects: t.Objects, Units: []UnitResult{}, Files: make([]string, 0, len(t.files))}
+	seen := map[Chart]bool{}
 	for _, pu := range t.units {
-		r.Units = append(r.Units, UnitResult{Dir: pu.dir, Kind: pu.unit.Kind, Source: pu.unit.Source, Objects: len(pu.unit.Objects)})
+		r.Units = append(r.Units, UnitResult{Dir: pu.dir, Kind: pu.unit.Kind, Source: pu.unit.Source, Objects: len(pu.unit.Objects), Charts: pu.unit.Charts})
+		for _, c := range pu.unit.Charts {
+			if !seen[c] {
+				seen[c] = true
+				r.Charts = append(r.Charts, c)
+			}
+		}
 	}
+	slices.SortFunc(r.Charts, func(a, b Chart) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Digest, b.Digest), cmp.Compare(a.Source, b.Source))
+	})
 	for _, f := range t.files {
 		r.Files = append(r.Files, f.path)
 	}

@@ -29,6 +29,30 @@ type Unit struct {
 	Namespace string
 	// Objects in source order.
 	Objects []*Object
+	// Charts are the Helm charts the unit's objects were rendered from (render/helm
+	// fills it), recorded in the artifact's provenance.
+	Charts []Chart
+}
+
+// Chart identifies a Helm chart that objects were rendered from: what a pushed
+// artifact records about it (gitless push --render puts them in an annotation).
+type Chart struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Digest is the chart's sha256 digest: of the OCI manifest for a chart from an
+	// OCI registry, of the .tgz for a packaged chart, and of the files (see
+	// render/helm) for a chart directory.
+	Digest string `json:"digest"`
+	// Source is where the chart came from: an oci:// reference, a repository URL,
+	// or a path as the user gave it.
+	Source string `json:"source,omitempty"`
+}
+
+// Expander rewrites units after every source is loaded and before they are
+// checked, seeing all units at once: render/helm's expands Flux HelmReleases into
+// the objects of their charts.
+type Expander interface {
+	Expand(ctx context.Context, units []*Unit) error
 }
 
 // Request is what a [Loader] is asked to load.
@@ -103,6 +127,8 @@ type Options struct {
 	// Progress, when not nil, is called as units are loaded and the tree is written.
 	// It may be called from several goroutines at once.
 	Progress func(Progress)
+	// Expanders run, in order, on the loaded units of all sources (see [Expander]).
+	Expanders []Expander
 	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -171,14 +197,18 @@ type Result struct {
 	Objects int `json:"objects"`
 	// Files lists every file written, slash paths relative to Out, sorted.
 	Files []string `json:"files"`
+	// Charts lists the Helm charts rendered, once each, sorted by name, version and
+	// digest.
+	Charts []Chart `json:"charts,omitempty"`
 }
 
 // UnitResult describes one unit of a rendered tree.
 type UnitResult struct {
-	Dir     string `json:"dir"` // slash path relative to the output; "" for the top
-	Kind    Kind   `json:"kind"`
-	Source  string `json:"source"`
-	Objects int    `json:"objects"`
+	Dir     string  `json:"dir"` // slash path relative to the output; "" for the top
+	Kind    Kind    `json:"kind"`
+	Source  string  `json:"source"`
+	Objects int     `json:"objects"`
+	Charts  []Chart `json:"charts,omitempty"`
 }
 
 // Render loads sources, checks and names their objects, and writes the tree to out:
@@ -240,6 +270,11 @@ func load(ctx context.Context, opts Options, exclude, sources []string) ([]*Unit
 			}
 		}
 		units = append(units, us...)
+	}
+	for _, e := range opts.Expanders {
+		if err := e.Expand(ctx, units); err != nil {
+			return nil, err
+		}
 	}
 	return units, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -209,7 +210,7 @@ func TestResult(t *testing.T) {
 		{Dir: "staging", Kind: render.KindKustomize, Source: "../examples/kustomize/overlays/staging", Objects: res.Units[2].Objects},
 	}
 	for i, u := range res.Units {
-		if u != want[i] {
+		if !reflect.DeepEqual(u, want[i]) {
 			t.Errorf("unit %d: %+v, want %+v", i, u, want[i])
 		}
 	}

@@ -13,9 +13,11 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-jsonnet"
+	"github.com/google/go-jsonnet/ast"
 
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/internal/parallel"
@@ -40,6 +42,19 @@ type Options struct {
 	MaxStack int
 	// Parallelism bounds the environments evaluated at once; 0 means GOMAXPROCS.
 	Parallelism int
+	// Natives are std.native functions beyond Tanka's built-in ones (render/helm's
+	// helmTemplate); one with a built-in's name replaces it.
+	Natives []Native
+}
+
+// Native is a std.native function that needs the evaluation's context, or that
+// reports the Helm charts it rendered (they are added to the unit's Charts).
+type Native struct {
+	Name   string
+	Params []string
+	// Func gets the arguments as go-jsonnet gives them (JSON's types: float64,
+	// string, bool, nil, []any, map[string]any).
+	Func func(ctx context.Context, args []any) (value any, charts []render.Chart, err error)
 }
 
 // DefaultOptions returns the options a zero Options means.
@@ -301,6 +316,19 @@ func (l *loader) evalUnits(ctx context.Context, e *env, tanka bool) ([]*render.U
 	for _, f := range nativeFuncs() {
 		vm.NativeFunction(f)
 	}
+	var (
+		chartsMu sync.Mutex
+		charts   []render.Chart
+	)
+	for _, n := range l.opts.Natives {
+		vm.NativeFunction(&jsonnet.NativeFunction{Name: n.Name, Params: toIdentifiers(n.Params), Func: func(args []any) (any, error) {
+			v, cs, err := n.Func(ctx, args)
+			chartsMu.Lock()
+			charts = append(charts, cs...)
+			chartsMu.Unlock()
+			return v, err
+		}})
+	}
 	if tanka {
 		envJSON, err := e.envObject()
 		if err != nil {
@@ -342,7 +370,16 @@ func (l *loader) evalUnits(ctx context.Context, e *env, tanka bool) ([]*render.U
 	if res.err != nil {
 		return nil, false, res.err
 	}
-	dec := json.NewDecoder(strings.NewReader(res.out))
+	units, inline, err := l.units(e, tanka, res.out)
+	for _, u := range units {
+		u.Charts = append(u.Charts, charts...)
+	}
+	return units, inline, err
+}
+
+// units reads the JSON output of an entry point into its units.
+func (l *loader) units(e *env, tanka bool, out string) ([]*render.Unit, bool, error) {
+	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
@@ -420,6 +457,14 @@ func (e *env) envObject() (string, error) {
 	}
 	b, err := json.Marshal(obj)
 	return string(b), err
+}
+
+func toIdentifiers(ps []string) ast.Identifiers {
+	ids := make(ast.Identifiers, len(ps))
+	for i, p := range ps {
+		ids[i] = ast.Identifier(p)
+	}
+	return ids
 }
 
 func isFile(p string) bool {
