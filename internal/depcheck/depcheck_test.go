@@ -1,5 +1,5 @@
 // Package depcheck enforces the layering of the module: the library packages never
-// import the CLI, and the puller never links the Jsonnet engine.
+// import the CLI, and the puller never links the Jsonnet engine or Helm.
 package depcheck
 
 import (
@@ -59,7 +59,7 @@ func TestLibrariesDoNotImportTheCLI(t *testing.T) {
 func TestPullerDoesNotLinkJsonnet(t *testing.T) {
 	for _, p := range deps(t, "github.com/gitless-dev/gitless/puller/...") {
 		for _, d := range p.Deps {
-			if strings.HasPrefix(d, "github.com/google/go-jsonnet") {
+			if strings.HasPrefix(d, "github.com/google/go-jsonnet") || strings.HasPrefix(d, "helm.sh/") {
 				t.Errorf("%s links %s", p.ImportPath, d)
 			}
 		}
