@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 
@@ -63,6 +64,9 @@ type Engine struct {
 	kube   *common.KubeVersion
 	client *remote.Client
 	http   *http.Client
+
+	insecureOnce sync.Once
+	insecure     *Engine // for sources that allow plain HTTP (forSource)
 }
 
 // New returns an Engine. An invalid Options.KubeVersion is reported when a chart

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,6 +66,49 @@ func Build(ctx context.Context, dir string) ([]byte, error) {
 	return out, ctx.Err()
 }
 
+// BuildFiles runs kustomize build on an in-memory tree: files by slash path, the
+// kustomization.yaml at the top. Nothing on disk or on the network is read: every
+// resource must be one of files, and no entry may be a URL. Options are Build's.
+func BuildFiles(ctx context.Context, files map[string][]byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var k types.Kustomization
+	if err := k.Unmarshal(files[FileNames[0]]); err != nil {
+		return nil, fmt.Errorf("%s: %w", FileNames[0], err)
+	}
+	err := checkFields(FileNames[0], &k, func(field, e string) error {
+		if _, ok := files[path.Clean(e)]; !ok {
+			return refuse(FileNames[0], field, e, "not one of the files given")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	fs := filesys.MakeFsInMemory()
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		abs := path.Join("/", p)
+		if err := fs.MkdirAll(path.Dir(abs)); err != nil {
+			return nil, err
+		}
+		if err := fs.WriteFile(abs, files[p]); err != nil {
+			return nil, err
+		}
+	}
+	buildMu.Lock()
+	m, err := krusty.MakeKustomizer(Options()).Run(fs, "/")
+	buildMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build: %w", err)
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build: %w", err)
+	}
+	return out, ctx.Err()
+}
+
 // File returns the kustomization file of dir, or "".
 func File(dir string) string {
 	for _, n := range FileNames {
@@ -105,11 +149,32 @@ func checkLocal(dir string, seen map[string]bool) error {
 	if err := k.Unmarshal(data); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	return checkFields(file, &k, func(field, e string) error {
+		if isURL(e) {
+			return refuse(file, field, e, "remote resources are not allowed; vendor them into the source tree")
+		}
+		p := filepath.Join(dir, e)
+		fi, err := os.Stat(p)
+		if err != nil {
+			return refuse(file, field, e, "not found in the source tree (remote resources are not allowed)")
+		}
+		if fi.IsDir() {
+			return checkLocal(p, seen)
+		}
+		return nil
+	})
+}
+
+func refuse(file, field, entry, why string) error {
+	return fmt.Errorf("%s: %s entry %q: %w: %s", file, field, entry, ErrRefused, why)
+}
+
+// checkFields checks the entries of a kustomization: root calls each entry that
+// kustomize may open as a new root (a resource, component, generator, transformer
+// or validator; inline configurations are left out); entries loaded as files must
+// not be URLs; Helm charts are refused.
+func checkFields(file string, k *types.Kustomization, root func(field, entry string) error) error {
 	k.FixKustomization()
-	refuse := func(field, entry, why string) error {
-		return fmt.Errorf("%s: %s entry %q: %w: %s", file, field, entry, ErrRefused, why)
-	}
-	// entries kustomize may open as a new root (a directory or a git repository)
 	roots := map[string][]string{
 		"resources": k.Resources, "components": k.Components, "generators": k.Generators,
 		"transformers": k.Transformers, "validators": k.Validators,
@@ -119,18 +184,8 @@ func checkLocal(dir string, seen map[string]bool) error {
 			if strings.Contains(e, "\n") {
 				continue // an inline configuration
 			}
-			if isURL(e) {
-				return refuse(field, e, "remote resources are not allowed; vendor them into the source tree")
-			}
-			p := filepath.Join(dir, e)
-			fi, err := os.Stat(p)
-			if err != nil {
-				return refuse(field, e, "not found in the source tree (remote resources are not allowed)")
-			}
-			if fi.IsDir() {
-				if err := checkLocal(p, seen); err != nil {
-					return err
-				}
+			if err := root(field, e); err != nil {
+				return err
 			}
 		}
 	}
@@ -160,12 +215,12 @@ func checkLocal(dir string, seen map[string]bool) error {
 	for _, field := range slices.Sorted(maps.Keys(files)) {
 		for _, e := range files[field] {
 			if isURL(e) {
-				return refuse(field, e, "remote files are not allowed; vendor them into the source tree")
+				return refuse(file, field, e, "remote files are not allowed; vendor them into the source tree")
 			}
 		}
 	}
 	if len(k.HelmCharts) > 0 {
-		return refuse("helmCharts", k.HelmCharts[0].Name, "Helm is not run; render the chart into the source tree")
+		return refuse(file, "helmCharts", k.HelmCharts[0].Name, "kustomize does not run Helm; render the chart as a helm source of its own")
 	}
 	return nil
 }
