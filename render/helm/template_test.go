@@ -14,7 +14,7 @@ import (
 )
 
 const (
-	podinfo = "testdata/charts/podinfo"
+	podinfo = "testdata/tanka/charts/podinfo"
 	infra   = "../../examples/helm/charts/infra-controllers"
 )
 

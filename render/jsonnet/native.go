@@ -16,8 +16,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// nativeFuncs are the std.native functions of Tanka that need no outside tool
-// (helmTemplate and kustomize build are not offered).
+// nativeFuncs are the std.native functions of Tanka that need no outside tool.
+// helmTemplate comes from render/helm through Options.Natives; kustomizeBuild is
+// not offered.
 func nativeFuncs() []*jsonnet.NativeFunction {
 	str := func(args []any, i int) (string, error) {
 		s, ok := args[i].(string)
