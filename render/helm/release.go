@@ -151,8 +151,8 @@ type helmRelease struct {
 		ServerSideApply          *bool           `json:"serverSideApply"`
 		Strategy                 json.RawMessage `json:"strategy"`
 	} `json:"install"`
-	Upgrade   json.RawMessage `json:"upgrade"`
-	Test      *struct {
+	Upgrade json.RawMessage `json:"upgrade"`
+	Test    *struct {
 		Enable         bool            `json:"enable"`
 		IgnoreFailures bool            `json:"ignoreFailures"`
 		Timeout        string          `json:"timeout"`

@@ -87,7 +87,7 @@ func TestTankaHelmTemplateErrors(t *testing.T) {
 	e := helm.New(helm.Options{})
 	root := t.TempDir()
 	for p, data := range map[string]string{
-		"jsonnetfile.json": "{}",
+		"jsonnetfile.json":               "{}",
 		"environments/default/spec.json": `{"apiVersion": "tanka.dev/v1alpha1", "kind": "Environment", "metadata": {"name": "x"}, "spec": {"namespace": "web"}}`,
 	} {
 		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
