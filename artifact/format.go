@@ -25,6 +25,9 @@ const (
 	AnnotationCreated  = ocispec.AnnotationCreated  // org.opencontainers.image.created
 	// AnnotationBuildURL is the URL of the CI run that built the artifact.
 	AnnotationBuildURL = "dev.gitless.build.url"
+	// AnnotationRenderedCharts lists the Helm charts gitless render rendered the
+	// content from: a JSON array of {"name", "version", "digest", "source"}.
+	AnnotationRenderedCharts = "dev.gitless.render.charts"
 )
 
 // Caps on documents read from a registry, checked against descriptor sizes before

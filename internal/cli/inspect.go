@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/render"
 )
 
 func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
@@ -37,6 +41,7 @@ func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 				return writeJSON(env.Out, map[string]any{
 					"url": in.Reference.String(), "digest": in.Descriptor.Digest, "mediaType": in.Descriptor.MediaType,
 					"size": in.Descriptor.Size, "manifest": in.Manifest, "metadata": in.Metadata, "files": in.Files,
+					"charts": inspectCharts(in.Manifest.Annotations),
 				})
 			}
 			w := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
@@ -52,6 +57,17 @@ func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 			for _, k := range sortedKeys(in.Manifest.Annotations) {
 				fmt.Fprintf(w, "  %s:\t%s\n", k, in.Manifest.Annotations[k])
 			}
+			if a, ok := in.Manifest.Annotations[artifact.AnnotationRenderedCharts]; ok {
+				var charts []render.Chart
+				if err := json.Unmarshal([]byte(a), &charts); err != nil {
+					fmt.Fprintf(w, "Charts:\tunreadable (%v)\n", err)
+				} else {
+					fmt.Fprintf(w, "Charts (%d):\n", len(charts))
+					for _, c := range charts {
+						fmt.Fprintf(w, "  %s %s\t%s\t%s\n", c.Name, c.Version, c.Digest, c.Source)
+					}
+				}
+			}
 			if files {
 				fmt.Fprintf(w, "Files (%d):\n", len(in.Files))
 				for _, f := range in.Files {
@@ -65,4 +81,15 @@ func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 	reg.AddFlags(cmd.Flags())
 	out.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// inspectCharts reads the charts an artifact records (nil when none, or unreadable).
+func inspectCharts(a map[string]string) []render.Chart {
+	var charts []render.Chart
+	if v, ok := a[artifact.AnnotationRenderedCharts]; ok {
+		if json.Unmarshal([]byte(v), &charts) != nil {
+			return nil
+		}
+	}
+	return charts
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -83,12 +84,14 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 				return err
 			}
 			gitDir := o.path
+			var rendered *render.Result
 			if len(o.render) > 0 {
-				dir, cleanup, err := renderForPush(ctx, env, g, &o.rend, &o.build, o.render)
+				dir, res, cleanup, err := renderForPush(ctx, env, g, &o.rend, &o.build, &o.reg, ref.Registry, o.render)
 				if err != nil {
 					return err
 				}
 				defer cleanup()
+				rendered = res
 				gitDir, o.path = sourceDir(o.render[0]), dir
 				// render parsed every object and wrote the YAML itself: checking it
 				// again would only cost time.
@@ -97,6 +100,18 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			meta, err := o.prov.metadata(ctx, env, gitDir)
 			if err != nil {
 				return err
+			}
+			if rendered != nil && len(rendered.Charts) > 0 {
+				a, err := chartsAnnotation(rendered.Charts)
+				if err != nil {
+					return err
+				}
+				if meta.Annotations == nil {
+					meta.Annotations = map[string]string{}
+				}
+				if _, given := meta.Annotations[artifact.AnnotationRenderedCharts]; !given {
+					meta.Annotations[artifact.AnnotationRenderedCharts] = a
+				}
 			}
 			layer, err := artifact.Build(ctx, o.path, bopts)
 			if err != nil {

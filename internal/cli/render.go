@@ -25,11 +25,12 @@ type renderFlags struct {
 	separate, synth                  bool
 	extStr, extCode, tlaStr, tlaCode []string
 	jpath, envs                      []string
+	helm                             helmFlags
 }
 
 func (r *renderFlags) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&r.kind, "kind", "", "source kind: yaml, jsonnet, tanka, cdk8s or kustomize (default: detected per source)")
-	fs.StringVar(&r.namespace, "namespace", "", "namespace for namespaced objects that have none (a Tanka environment's spec.namespace comes first)")
+	fs.StringVar(&r.kind, "kind", "", "source kind: yaml, jsonnet, tanka, cdk8s, kustomize or helm (default: detected per source)")
+	fs.StringVar(&r.namespace, "namespace", "", "namespace for namespaced objects that have none (a Tanka environment's spec.namespace comes first); for charts also .Release.Namespace")
 	fs.StringVar(&r.format, "format", render.DefaultFormat, "file name of each object, a Go template on the object; '/' in it makes directories")
 	fs.BoolVar(&r.separate, "separate", false, "no top kustomization.yaml: each source or environment builds on its own, and objects need only be unique within one")
 	fs.BoolVar(&r.synth, "synth", false, "cdk8s: run cdk8s synth (npx --no cdk8s synth) in the app directory first")
@@ -39,11 +40,13 @@ func (r *renderFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&r.tlaCode, "tla-code", nil, "Jsonnet top-level argument KEY=CODE (repeatable)")
 	fs.StringArrayVarP(&r.jpath, "jpath", "J", nil, "Jsonnet library directory, searched after Tanka's; the last given first (repeatable)")
 	fs.StringArrayVar(&r.envs, "env", nil, "render only this Tanka environment: its name, its directory, or an inline environment's name (repeatable)")
+	r.helm.AddFlags(fs)
 }
 
-// options maps the flags onto render's options, with the Jsonnet/Tanka loader.
-// ignore and allowEmpty are flags of their own (push shares them with packaging).
-func (r *renderFlags) options(env Env, ignore []string, allowEmpty bool) (render.Options, error) {
+// options maps the flags onto render's options, with the Jsonnet/Tanka loader and
+// Helm (charts from registries with reg's credentials, --creds for host). ignore
+// and allowEmpty are flags of their own (push shares them with packaging).
+func (r *renderFlags) options(ctx context.Context, env Env, g *globalFlags, reg *registryFlags, host string, ignore []string, allowEmpty bool) (render.Options, error) {
 	kind, err := render.ParseKind(r.kind)
 	if err != nil {
 		return render.Options{}, usageError{err}
@@ -77,6 +80,9 @@ func (r *renderFlags) options(env Env, ignore []string, allowEmpty bool) (render
 	}
 	jo.JPath, jo.Envs = r.jpath, r.envs
 	o := render.DefaultOptions()
+	if err := r.helm.wire(ctx, env, g, reg, host, r.namespace, &o, &jo); err != nil {
+		return render.Options{}, err
+	}
 	jl := jsonnet.NewLoader(jo)
 	o.Loaders[render.KindJsonnet], o.Loaders[render.KindTanka] = jl, jl
 	o.Kind, o.Namespace, o.Format = kind, r.namespace, r.format
@@ -116,14 +122,20 @@ func newRenderCmd(env Env, g *globalFlags) *cobra.Command {
 		allowEmpty bool
 		ignore     []string
 		rf         renderFlags
+		reg        registryFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "render SRC... -o OUT",
-		Short: "Render YAML, Jsonnet/Tanka, cdk8s and kustomize sources into one manifest tree",
+		Short: "Render YAML, Jsonnet/Tanka, cdk8s, kustomize and Helm sources into one manifest tree",
 		Long: `Render each SRC (its kind detected, or --kind) into OUT: one YAML file per object, named
 by --format (tk export's default), and a generated kustomization.yaml that kustomize and
 Flux build. Several sources, or a Tanka project with several environments, give one
 directory each, all included by the top kustomization.yaml (unless --separate).
+
+Helm charts (a chart directory, a .tgz, or oci://REGISTRY/REPOSITORY/CHART) render as
+helm template --include-crds --skip-tests does; Flux HelmReleases in a tree are replaced
+by their charts' objects (the chart from a HelmRepository or OCIRepository of the tree),
+unless --keep-helm-releases; Tanka's helm.template works on vendored charts.
 
 Every object must have apiVersion, kind and metadata.name, and be unique by group, kind,
 namespace and name. OUT is replaced only when rendering succeeded; it must not exist, be
@@ -132,13 +144,20 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
   gitless render environments/prod -o out/ --ext-str cluster=eu1   # a Tanka environment
   gitless render . -o out/ --kind tanka --env environments/prod   # one environment of a project
   gitless render cdk8s-app/ --synth -o out/                  # run cdk8s synth first
-  gitless render deploy/overlays/production -o out/ --json   # kustomize, result as JSON`,
+  gitless render deploy/overlays/production -o out/ --json   # kustomize, result as JSON
+  gitless render charts/podinfo -o out/ --values prod.yaml --namespace web   # a Helm chart
+  gitless render oci://ghcr.io/stefanprodan/charts/podinfo --chart-version 6.x -o out/
+  gitless render fleet/infra-controllers -o out/          # HelmReleases rendered in place`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
 				return usagef("--out (-o) is required")
 			}
-			opts, err := rf.options(env, ignore, allowEmpty)
+			host, err := chartsHost(a, reg.creds)
+			if err != nil {
+				return err
+			}
+			opts, err := rf.options(cmd.Context(), env, g, &reg, host, ignore, allowEmpty)
 			if err != nil {
 				return err
 			}
@@ -154,6 +173,9 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
 			}
 			fmt.Fprintf(env.Err, "rendered %d objects from %d %s into %s (%d files)\n",
 				res.Objects, len(res.Units), plural(len(res.Units), "unit", "units"), out, len(res.Files))
+			for _, c := range describeCharts(res.Charts) {
+				fmt.Fprintln(env.Err, "  "+c)
+			}
 			fmt.Fprintln(env.Out, out)
 			return nil
 		},
@@ -164,29 +186,34 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
 	f.BoolVar(&asJSON, "json", false, "print the result (units, objects, files) as JSON on stdout")
 	f.StringArrayVar(&ignore, "ignore", nil, "gitignore-style pattern of files that YAML sources leave out, added to the defaults and .gitlessignore files (repeatable)")
 	rf.AddFlags(f)
+	reg.AddFlags(f)
 	return cmd
 }
 
 // renderForPush renders sources into a temporary directory for push; the returned
-// function removes it.
-func renderForPush(ctx context.Context, env Env, g *globalFlags, rf *renderFlags, b *buildFlags, sources []string) (string, func(), error) {
-	opts, err := rf.options(env, b.ignore, b.allowEmpty)
+// function removes it. Charts are fetched with push's registry flags (--creds for
+// host, the registry pushed to).
+func renderForPush(ctx context.Context, env Env, g *globalFlags, rf *renderFlags, b *buildFlags, reg *registryFlags, host string, sources []string) (string, *render.Result, func(), error) {
+	opts, err := rf.options(ctx, env, g, reg, host, b.ignore, b.allowEmpty)
 	if err != nil {
-		return "", func() {}, err
+		return "", nil, func() {}, err
 	}
 	tmp, err := os.MkdirTemp("", "gitless-push-render-")
 	if err != nil {
-		return "", func() {}, err
+		return "", nil, func() {}, err
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	out := filepath.Join(tmp, "tree")
 	res, err := renderRun(ctx, env, g, opts, out, sources)
 	if err != nil {
 		cleanup()
-		return "", func() {}, err
+		return "", nil, func() {}, err
 	}
 	fmt.Fprintf(env.Err, "rendered %d objects from %d %s\n", res.Objects, len(res.Units), plural(len(res.Units), "unit", "units"))
-	return out, cleanup, nil
+	for _, c := range describeCharts(res.Charts) {
+		fmt.Fprintln(env.Err, "  "+c)
+	}
+	return out, res, cleanup, nil
 }
 
 // sourceDir is the directory of a source, for git provenance.

@@ -185,7 +185,7 @@ func TestRenderBadInput(t *testing.T) {
 	}{
 		{"no output", []string{"render", examples + "/podinfo"}, cli.ExitUsage, "--out (-o) is required"},
 		{"no source", []string{"render", "-o", out}, cli.ExitUsage, "requires at least 1 arg"},
-		{"bad kind", []string{"render", examples + "/podinfo", "-o", out, "--kind", "helm"}, cli.ExitUsage, `source kind "helm"`},
+		{"bad kind", []string{"render", examples + "/podinfo", "-o", out, "--kind", "chart"}, cli.ExitUsage, `source kind "chart"`},
 		{"bad ext-str", []string{"render", examples + "/tanka", "-o", out, "--ext-code", "novalue"}, cli.ExitUsage, "--ext-code \"novalue\": want KEY=VALUE"},
 		{"output in use", []string{"render", examples + "/podinfo", "-o", inUse}, cli.ExitUsage, "output directory is in use"},
 		{"jsonnet error", []string{"render", examples + "/tanka/environments/default", "-o", out}, cli.ExitError, "main.jsonnet:4:"},
