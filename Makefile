@@ -32,22 +32,24 @@ test-short:
 kube-assets:
 	hack/build-kube.sh
 
-# Peer tools (flux, oras, crane, cosign v2/v3, registry, ...) for interop and benchmarks.
+# Peer tools (flux, oras, crane, cosign v2/v3, helm, registry, ...) for interop and benchmarks.
 peers:
 	hack/build-peers.sh
 
 # The peers `make test` runs (verify/: cosign v2.6.5 and v3.1.3, Flux's source-controller;
 # puller/apply: kubectl v1.37, which must read the puller's ApplySets; actions/ and
-# examples/: nektos/act and actionlint; hack/: cyclonedx-gomod for the release SBOMs),
-# built once and cached.
+# examples/: nektos/act and actionlint; hack/: cyclonedx-gomod for the release SBOMs;
+# render/helm and the Helm end-to-end tests: helm v4.3.2, the reference for helm template
+# and helm push), built once and cached.
 peers-test:
-	@hack/build-peers.sh cosign cosign2 source-controller kubectl act actionlint cyclonedx-gomod >/dev/null
+	@hack/build-peers.sh cosign cosign2 source-controller kubectl act actionlint cyclonedx-gomod helm >/dev/null
 
 # Side-by-side benchmarks against the peer tools, plus the Go benchmarks.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	bash bench/push.sh
 	bash bench/render.sh
+	bash bench/helm.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
