@@ -109,6 +109,11 @@ func TestPushRenderChartProvenance(t *testing.T) {
 		!strings.Contains(in.Manifest.Annotations["dev.gitless.render.charts"], digest) {
 		t.Fatalf("inspect -o json: %v %+v", err, in)
 	}
+	// without credentials the registry refuses: exit 4, naming the registry
+	r = run(t, map[string]string{"HOME": t.TempDir()}, "render", "oci://"+reg.Host()+"/charts/infra-controllers", "-o", filepath.Join(t.TempDir(), "x"))
+	if r.code != cli.ExitDenied || !strings.Contains(r.err, "registry "+reg.Host()+" requires authentication") {
+		t.Fatalf("anonymous: %+v", r)
+	}
 	// the chart was cached by digest under HOME: render again with the registry's
 	// chart pinned by digest, without credentials
 	out := filepath.Join(t.TempDir(), "out")
@@ -137,8 +142,8 @@ func TestRenderChartBadInput(t *testing.T) {
 			cli.ExitError, []string{"YAML parse error on infra-controllers/templates/servicemonitor.yaml", "line"}},
 		{"schema", []string{"render", infraChart, "-o", out, "--set", "logLevel=loud"}, cli.ExitError, []string{"/logLevel", "must be one of"}},
 		{"unknown chart version", []string{"render", oci, "--chart-version", "9.9.9", "-o", out}, cli.ExitNotFound, []string{"infra-controllers:9.9.9", "not found"}},
-		{"no matching version", []string{"render", oci, "--chart-version", "^1.0", "-o", out}, cli.ExitError, []string{`no version`, `"^1.0"`, "tags: 0.3.0"}},
-		{"local chart version", []string{"render", infraChart, "--chart-version", "1.0.0", "-o", out}, cli.ExitError, []string{"version 0.3.0, not 1.0.0"}},
+		{"no matching version", []string{"render", oci, "--chart-version", "^1.0", "-o", out}, cli.ExitNotFound, []string{`no version`, `"^1.0"`, "tags: 0.3.0"}},
+		{"local chart version", []string{"render", infraChart, "--chart-version", "1.0.0", "-o", out}, cli.ExitNotFound, []string{"version 0.3.0, not 1.0.0"}},
 		{"unreachable registry", []string{"render", "oci://127.0.0.1:1/charts/x", "--chart-version", "1.0.0", "-o", out}, cli.ExitError, []string{"cannot reach registry 127.0.0.1:1"}},
 		{"no chart there", []string{"render", "oci://" + reg.Host() + "/charts/nope", "--chart-version", "1.0.0", "-o", out}, cli.ExitNotFound, []string{"charts/nope:1.0.0", "not found"}},
 		{"bad kube version", []string{"render", infraChart, "-o", out, "--kube-version", "one"}, cli.ExitUsage, []string{"--kube-version", `"one"`}},

@@ -14,6 +14,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	buildversion "github.com/gitless-dev/gitless/internal/version"
+	"github.com/gitless-dev/gitless/render/helm"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -90,7 +91,7 @@ const (
 	ExitDiffers     = 3 // gitless diff: the tree differs from the artifact
 	ExitDenied      = 4 // the registry refused the credentials (401/403)
 	ExitTagConflict = 5 // an immutable tag points at another digest
-	ExitNotFound    = 6 // the tag or digest does not exist
+	ExitNotFound    = 6 // the tag or digest does not exist; render: the chart or chart version
 	// ExitVerifyFailed: verify found no signature satisfying the policy (none, invalid,
 	// untrusted signer): a security event, never apply.
 	ExitVerifyFailed = 7
@@ -127,7 +128,7 @@ func ExitCode(err error) int {
 		return ExitUnavailable
 	case errors.As(err, &tc):
 		return ExitTagConflict
-	case errors.Is(err, remote.ErrNotFound):
+	case errors.Is(err, remote.ErrNotFound), errors.Is(err, helm.ErrChartNotFound):
 		return ExitNotFound
 	}
 	return ExitError

@@ -2,6 +2,8 @@ package helm_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -409,5 +411,99 @@ func TestHelmReleaseErrors(t *testing.T) {
 				t.Errorf("error %q is not %v", err, c.is)
 			}
 		})
+	}
+}
+
+// The install options that change the objects, and Flux's release name rules.
+func TestHelmReleaseInstallOptions(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	pushChart(t, reg, infra)
+	base := strings.ReplaceAll(fleetRelease, "HOST", reg.Host())
+	cases := []struct {
+		name, old, new string
+		check          func(t *testing.T, objs map[string]*render.Object)
+	}{
+		{"disableHooks", "    crds: CreateReplace\n", "    crds: CreateReplace\n    disableHooks: true\n", func(t *testing.T, objs map[string]*render.Object) {
+			if objs["Job/infra-system/controllers-infra-controllers-preflight"] != nil {
+				t.Error("the hook is rendered")
+			}
+		}},
+		{"disableSchemaValidation", "    replicaCount: 2\n", "    replicaCount: 0\n  install:\n    disableSchemaValidation: true\n", nil},
+		{"skipCRDs", "    crds: CreateReplace\n", "    skipCRDs: true\n", func(t *testing.T, objs map[string]*render.Object) {
+			if objs["CustomResourceDefinition//widgets.infra.example.com"] != nil {
+				t.Error("the CRD is rendered")
+			}
+		}},
+		{"targetNamespace and a long name", "  name: controllers\n  namespace: infra-system\n", "  name: controllers-of-the-infrastructure-layer-of-this-fleet\n  namespace: infra-system\n", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tree := strings.Replace(base, c.old, c.new, 1)
+			if c.name == "disableSchemaValidation" {
+				tree = strings.Replace(tree, "  install:\n    crds: CreateReplace\n    remediation:\n      retries: 3\n", "", 1)
+			}
+			if c.name == "targetNamespace and a long name" {
+				tree = strings.Replace(tree, "  interval: 1h\n  chartRef:", "  interval: 1h\n  targetNamespace: infra\n  chartRef:", 1)
+			}
+			units, err := renderTree(t, helm.New(helm.Options{}), writeTree(t, map[string]string{"r.yaml": tree}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := map[string]*render.Object{}
+			for _, o := range objectsOf(units) {
+				objs[o.Kind()+"/"+o.Namespace()+"/"+o.Name()] = o
+			}
+			switch c.name {
+			case "disableSchemaValidation":
+				if y := yamlOf(t, objs["Deployment/infra-system/controllers-infra-controllers"]); !strings.Contains(y, "replicas: 0") {
+					t.Errorf("replicas:\n%s", y)
+				}
+			case "targetNamespace and a long name":
+				// Flux: targetNamespace-name, past 53 characters the first 40 and a hash
+				name := "infra-controllers-of-the-infrastructure-layer-of-this-fleet"
+				sum := sha256.Sum256([]byte(name))
+				short := name[:40] + "-" + hex.EncodeToString(sum[:])[:12]
+				if objs["Widget/infra/default"] == nil || objs["ConfigMap/infra/"+short+"-config"] == nil {
+					t.Errorf("release %s in namespace infra not found in %v", short, keys(objs))
+				}
+			default:
+				c.check(t, objs)
+			}
+		})
+	}
+}
+
+// The digest an HTTP repository's index gives is checked.
+func TestHelmRepositoryDigestChecked(t *testing.T) {
+	bin := peers.Bin(t, "helm")
+	repoDir := t.TempDir()
+	abs, _ := filepath.Abs(podinfo)
+	peers.Run(t, bin, repoDir, nil, "package", abs, "--destination", repoDir)
+	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
+	defer srv.Close()
+	peers.Run(t, bin, repoDir, nil, "repo", "index", repoDir, "--url", srv.URL)
+	// another chart under the indexed name
+	other := t.TempDir()
+	infraAbs, _ := filepath.Abs(infra)
+	peers.Run(t, bin, other, nil, "package", infraAbs, "--destination", other)
+	b, err := os.ReadFile(filepath.Join(other, "infra-controllers-0.3.0.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(repoDir, "podinfo-6.14.1.tgz"), b, 0o644)
+	tree := strings.ReplaceAll(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: podinfo, namespace: web}
+spec: {url: URL}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: podinfo, namespace: web}
+spec:
+  chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: podinfo}}}
+`, "URL", srv.URL)
+	_, err = renderTree(t, helm.New(helm.Options{}), writeTree(t, map[string]string{"r.yaml": tree}))
+	if err == nil || !strings.Contains(err.Error(), "the index of "+srv.URL+" says sha256:") {
+		t.Fatalf("a chart that does not match the index: %v", err)
 	}
 }
