@@ -104,6 +104,9 @@ func (w *yamlWalker) walk(rel string) error {
 		w.units = append(w.units, us...)
 		return nil
 	}
+	if isFile(filepath.Join(dir, HelmChartFile)) {
+		return &SourceError{Origin: Origin{File: filepath.ToSlash(dir)}, Err: fmt.Errorf("%w: a Helm chart inside a YAML tree: render the chart as a source of its own (helm), or "+nonObjectHint, ErrUnsupported)}
+	}
 	if b, err := os.ReadFile(filepath.Join(dir, artifact.IgnoreFileName)); err == nil {
 		var domain []string
 		if rel != "" {
