@@ -55,11 +55,19 @@ type placed struct {
 }
 
 func (x *expander) Expand(ctx context.Context, units []*render.Unit) error {
-	index := map[string]placed{} // group/kind/namespace/name
+	var all []*render.Object
+	for _, u := range units {
+		all = append(all, u.Objects...)
+	}
+	scopes := render.NewScopes(all)
+	index := map[string]placed{} // group/kind/namespace/name; namespace "" when cluster-scoped
 	var releases []placed
 	for _, u := range units {
 		for _, o := range u.Objects {
-			p := placed{unit: u, obj: o, ns: cmp.Or(o.Namespace(), u.Namespace, x.opts.Namespace)}
+			p := placed{unit: u, obj: o}
+			if scopes.Namespaced(o) {
+				p.ns = cmp.Or(o.Namespace(), u.Namespace, x.opts.Namespace)
+			}
 			index[key(o.Group(), o.Kind(), p.ns, o.Name())] = p
 			if o.Group() == HelmGroup && o.Kind() == "HelmRelease" {
 				releases = append(releases, p)
@@ -72,7 +80,7 @@ func (x *expander) Expand(ctx context.Context, units []*render.Unit) error {
 	replace := map[*render.Object][]*render.Object{}
 	used := map[*render.Object]bool{}
 	for _, hr := range releases {
-		objs, chart, sources, err := x.expand(ctx, hr, index)
+		objs, chart, sources, err := x.expand(ctx, hr, index, all)
 		if err != nil {
 			return &render.SourceError{Origin: hr.obj.Origin, Object: hr.obj.String(), Err: err}
 		}
@@ -218,7 +226,7 @@ func unsupported(field, why string) error {
 
 // expand renders one HelmRelease: its objects, its chart, and the source objects
 // it took the chart from.
-func (x *expander) expand(ctx context.Context, hr placed, index map[string]placed) ([]*render.Object, render.Chart, []*render.Object, error) {
+func (x *expander) expand(ctx context.Context, hr placed, index map[string]placed, tree []*render.Object) ([]*render.Object, render.Chart, []*render.Object, error) {
 	var spec helmRelease
 	if err := decodeStrict(hr.obj, "spec", &spec); err != nil {
 		return nil, render.Chart{}, nil, err
@@ -304,11 +312,7 @@ func (x *expander) expand(ctx context.Context, hr placed, index map[string]place
 	}
 	// namespaced objects without a namespace go to the release's, where
 	// helm-controller installs them
-	var all []*render.Object
-	for _, p := range index {
-		all = append(all, p.obj)
-	}
-	scopes := render.NewScopes(append(all, objs...))
+	scopes := render.NewScopes(append(slices.Clone(tree), objs...))
 	for _, o := range objs {
 		if o.Namespace() == "" && scopes.Namespaced(o) {
 			o.SetNamespace(releaseNS)

@@ -434,6 +434,11 @@ func TestHelmReleaseInstallOptions(t *testing.T) {
 				t.Error("the CRD is rendered")
 			}
 		}},
+		{"createNamespace with the Namespace in the tree", "    crds: CreateReplace\n", "    crds: CreateReplace\n    createNamespace: true\n", func(t *testing.T, objs map[string]*render.Object) {
+			if objs["Namespace//infra-system"] == nil {
+				t.Errorf("no Namespace in %v", keys(objs))
+			}
+		}},
 		{"targetNamespace and a long name", "  name: controllers\n  namespace: infra-system\n", "  name: controllers-of-the-infrastructure-layer-of-this-fleet\n  namespace: infra-system\n", nil},
 	}
 	for _, c := range cases {
@@ -445,9 +450,20 @@ func TestHelmReleaseInstallOptions(t *testing.T) {
 			if c.name == "targetNamespace and a long name" {
 				tree = strings.Replace(tree, "  interval: 1h\n  chartRef:", "  interval: 1h\n  targetNamespace: infra\n  chartRef:", 1)
 			}
-			units, err := renderTree(t, helm.New(helm.Options{}), writeTree(t, map[string]string{"r.yaml": tree}))
+			files := map[string]string{"r.yaml": tree}
+			if strings.HasPrefix(c.name, "createNamespace") {
+				files["ns.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: infra-system\n"
+			}
+			// a default namespace for objects without one (a Namespace is cluster-scoped)
+			opts := render.DefaultOptions()
+			opts.Namespace = "elsewhere"
+			opts.Expanders = []render.Expander{helm.New(helm.Options{}).Expander(helm.ExpandOptions{Namespace: opts.Namespace})}
+			units, err := render.Load(context.Background(), opts, writeTree(t, files))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if err := render.Check(context.Background(), units, render.Options{Namespace: "elsewhere"}); err != nil {
+				t.Fatal(err) // a second Namespace would be a duplicate
 			}
 			objs := map[string]*render.Object{}
 			for _, o := range objectsOf(units) {
