@@ -3,42 +3,23 @@ package verify_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gitless-dev/gitless/internal/testenv/peers"
 )
 
-// peersBin finds the peer tools hack/build-peers.sh builds: $GITLESS_PEERS_BIN, else
-// $(hack/cache-dir.sh)/peers/bin. It skips the test when a tool is missing, unless
-// GITLESS_REQUIRE_PEERS=1 (what `make test` sets after building them).
+// peersBin finds the peer tools hack/build-peers.sh builds (internal/testenv/peers):
+// it skips the test when a tool is missing, unless GITLESS_REQUIRE_PEERS=1.
 func peersBin(t *testing.T, tools ...string) string {
 	t.Helper()
-	dir := os.Getenv("GITLESS_PEERS_BIN")
-	if dir == "" {
-		cache := os.Getenv("GITLESS_CACHE_DIR")
-		if cache == "" {
-			base := os.Getenv("XDG_CACHE_HOME")
-			if base == "" {
-				home, _ := os.UserHomeDir()
-				base = filepath.Join(home, ".cache")
-			}
-			cache = filepath.Join(base, "gitless")
-		}
-		dir = filepath.Join(cache, "peers", "bin")
-	}
 	for _, tool := range tools {
-		if _, err := os.Stat(filepath.Join(dir, tool)); err != nil {
-			msg := "peer tool " + tool + " not found in " + dir + " (build it with hack/build-peers.sh " + strings.Join(tools, " ") + ", or set GITLESS_PEERS_BIN)"
-			if os.Getenv("GITLESS_REQUIRE_PEERS") == "1" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
+		peers.Bin(t, tool)
 	}
-	return dir
+	return peers.Dir()
 }
 
 // peer runs a peer tool with args and env (added to a minimal environment); it returns
