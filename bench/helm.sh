@@ -39,22 +39,13 @@ KUBE=v1.37.0
 export HOME=$TMP/home XDG_CACHE_HOME=$TMP/home/.cache XDG_CONFIG_HOME=$TMP/home/.config
 mkdir -p "$HOME"
 
-cpu_ms() {
-  times >"$TMP/times"
-  CPU_MS=$(awk 'END { for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
-    printf "%.0f", s * 1000 }' "$TMP/times")
-}
 run_side() { # SIDE OUT: one run; sets LAST_NS and LAST_CPU_MS
-  cpu_ms
-  local before=$CPU_MS
   case $1 in
-    gitless) bench_time "$TMP/last.out" "$TMP/last.err" -- "$GITLESS" render "$CHART" --kind helm -o "$2" \
+    gitless) run_timed gitless "$TMP/last.out" -- "$GITLESS" render "$CHART" --kind helm -o "$2" \
       --release-name bench --namespace web --kube-version "$KUBE" "${VALUES[@]}" ;;
-    peer) bench_time "$2" "$TMP/last.err" -- "$PEERS/helm" template bench "$CHART" --namespace web \
+    peer) run_timed peer "$2" -- "$PEERS/helm" template bench "$CHART" --namespace web \
       --include-crds --skip-tests --kube-version "$KUBE" "${VALUES[@]}" ;;
-  esac || { blog "$1 failed"; cat "$TMP/last.out" "$TMP/last.err" >&2; exit 1; }
-  cpu_ms
-  LAST_CPU_MS=$((CPU_MS - before))
+  esac
 }
 
 # warm-up (page cache, binaries), and a check that both sides give the same objects
@@ -64,29 +55,9 @@ g_objs=$(find "$TMP/check-gitless" -name '*.yaml' ! -name kustomization.yaml | w
 p_objs=$(grep -c '^kind:' "$TMP/check-peer.yaml" || true)
 [[ $g_objs == "$p_objs" && $g_objs -gt 0 ]] || bdie "different outputs: gitless $g_objs objects, helm template $p_objs"
 
-RESULTS_DIR=${BENCH_RESULTS:-$ROOT/bench/results}
-mkdir -p "$RESULTS_DIR"
-RESULTS=$RESULTS_DIR/helm-$(date -u +%Y%m%dT%H%M%SZ).tsv
-printf 'round\tside\tns\tcpu_ms\n' >"$RESULTS"
-: >"$TMP/gitless.ns"; : >"$TMP/peer.ns"; : >"$TMP/gitless.cpu"; : >"$TMP/peer.cpu"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 blog "$ROUNDS rounds, chart $CHART ($g_objs objects)"
-for ((r = 1; r <= ROUNDS; r++)); do
-  order=(gitless peer); ((r % 2)) || order=(peer gitless)
-  for side in "${order[@]}"; do
-    out=$TMP/out-$side
-    rm -rf "$out"
-    run_side "$side" "$out"
-    echo "$LAST_NS" >>"$TMP/$side.ns"
-    echo "$LAST_CPU_MS" >>"$TMP/$side.cpu"
-    printf '%d\t%s\t%d\t%d\n' "$r" "$side" "$LAST_NS" "$LAST_CPU_MS" >>"$RESULTS"
-  done
-done
-
-read -r g_med g_p90 < <(stats "$TMP/gitless.ns")
-read -r p_med p_p90 < <(stats "$TMP/peer.ns")
-read -r g_cpu _ < <(stats "$TMP/gitless.cpu")
-read -r p_cpu _ < <(stats "$TMP/peer.cpu")
+bench_rounds helm "$ROUNDS"
+g_med=$G_MED g_p90=$G_P90 p_med=$P_MED p_p90=$P_P90 g_cpu=$G_CPU p_cpu=$P_CPU
 r_med=$(ratio "$g_med" "$p_med")
 verdict=$(awk -v r="$r_med" 'BEGIN { print (r <= 1.2) ? "met" : "missed" }')
 cat <<EOF2

@@ -146,3 +146,53 @@ tree_bench_args() {
   CREATED=2026-01-01T00:00:00Z
 }
 bench_usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+# cpu_ms: user + sys milliseconds of this shell's finished children so far, in CPU_MS
+# (bash's `times`, no fork for the reading itself: the builtin runs in this shell).
+cpu_ms() {
+  times >"$TMP/times"
+  CPU_MS=$(awk 'END { for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+    printf "%.0f", s * 1000 }' "$TMP/times")
+}
+
+# run_timed SIDE OUT -- CMD...: one timed run of CMD with stdout to OUT and stderr to
+# TMP/last.err; sets LAST_NS and LAST_CPU_MS. A failure is fatal and shows the output.
+run_timed() {
+  local side=$1 out=$2 before
+  shift 3
+  cpu_ms
+  before=$CPU_MS
+  bench_time "$out" "$TMP/last.err" -- "$@" || { blog "$side failed"; cat "$out" "$TMP/last.err" >&2; exit 1; }
+  cpu_ms
+  LAST_CPU_MS=$((CPU_MS - before))
+}
+
+# bench_rounds NAME ROUNDS: ROUNDS rounds of the caller's `run_side SIDE OUT` for the
+# sides gitless and peer, the one that goes first alternating, each into a fresh
+# TMP/out-SIDE. Per-run times go to RESULTS (bench/results/NAME-TIME.tsv, or
+# BENCH_RESULTS); sets LOAD_BEFORE and, in nanoseconds and CPU milliseconds, G_MED G_P90
+# P_MED P_P90 G_CPU P_CPU.
+bench_rounds() {
+  local name=$1 rounds=$2 r side out dir=${BENCH_RESULTS:-$ROOT/bench/results}
+  mkdir -p "$dir"
+  RESULTS=$dir/$name-$(date -u +%Y%m%dT%H%M%SZ).tsv
+  printf 'round\tside\tns\tcpu_ms\n' >"$RESULTS"
+  : >"$TMP/gitless.ns"; : >"$TMP/peer.ns"; : >"$TMP/gitless.cpu"; : >"$TMP/peer.cpu"
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+  for ((r = 1; r <= rounds; r++)); do
+    local order=(gitless peer)
+    ((r % 2)) || order=(peer gitless)
+    for side in "${order[@]}"; do
+      out=$TMP/out-$side
+      rm -rf "$out"
+      run_side "$side" "$out"
+      echo "$LAST_NS" >>"$TMP/$side.ns"
+      echo "$LAST_CPU_MS" >>"$TMP/$side.cpu"
+      printf '%d\t%s\t%d\t%d\n' "$r" "$side" "$LAST_NS" "$LAST_CPU_MS" >>"$RESULTS"
+    done
+  done
+  read -r G_MED G_P90 < <(stats "$TMP/gitless.ns")
+  read -r P_MED P_P90 < <(stats "$TMP/peer.ns")
+  read -r G_CPU _ < <(stats "$TMP/gitless.cpu")
+  read -r P_CPU _ < <(stats "$TMP/peer.cpu")
+}

@@ -56,22 +56,11 @@ PEER
 
 SRC=$PROJECT/environments/${ENV_DIRS[0]}
 ((ENVS == 1)) || SRC=$PROJECT
-# cpu_ms: user + sys milliseconds of this shell's finished children so far (bash's
-# `times`, no fork for the reading itself: the builtin runs in this shell).
-cpu_ms() {
-  times >"$TMP/times"
-  CPU_MS=$(awk 'END { for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
-    printf "%.0f", s * 1000 }' "$TMP/times")
-}
 run_side() { # SIDE OUT: one run; sets LAST_NS and LAST_CPU_MS
-  cpu_ms
-  local before=$CPU_MS
   case $1 in
-    gitless) bench_time "$TMP/last.out" "$TMP/last.err" -- "$GITLESS" render "$SRC" -o "$2" ;;
-    peer) bench_time "$TMP/last.out" "$TMP/last.err" -- bash "$TMP/peer.sh" "$2" ;;
-  esac || { blog "$1 failed"; cat "$TMP/last.out" "$TMP/last.err" >&2; exit 1; }
-  cpu_ms
-  LAST_CPU_MS=$((CPU_MS - before))
+    gitless) run_timed gitless "$TMP/last.out" -- "$GITLESS" render "$SRC" -o "$2" ;;
+    peer) run_timed peer "$TMP/last.out" -- bash "$TMP/peer.sh" "$2" ;;
+  esac
 }
 
 # warm-up (page cache, binaries), and a check that both sides give the same objects
@@ -83,29 +72,9 @@ p_kust=$(find "$TMP/check-peer" -name kustomization.yaml | wc -l)
 [[ $g_files == $((OBJECTS * ENVS)) && $p_files == "$g_files" && $p_kust == "$ENVS" ]] ||
   bdie "different outputs: gitless $g_files object files, peer $p_files files and $p_kust kustomizations"
 
-RESULTS_DIR=${BENCH_RESULTS:-$ROOT/bench/results}
-mkdir -p "$RESULTS_DIR"
-RESULTS=$RESULTS_DIR/render-$(date -u +%Y%m%dT%H%M%SZ).tsv
-printf 'round\tside\tns\tcpu_ms\n' >"$RESULTS"
-: >"$TMP/gitless.ns"; : >"$TMP/peer.ns"; : >"$TMP/gitless.cpu"; : >"$TMP/peer.cpu"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 blog "$ROUNDS rounds, $ENVS environment(s) of $OBJECTS objects"
-for ((r = 1; r <= ROUNDS; r++)); do
-  order=(gitless peer); ((r % 2)) || order=(peer gitless)
-  for side in "${order[@]}"; do
-    out=$TMP/out-$side
-    rm -rf "$out"
-    run_side "$side" "$out"
-    echo "$LAST_NS" >>"$TMP/$side.ns"
-    echo "$LAST_CPU_MS" >>"$TMP/$side.cpu"
-    printf '%d\t%s\t%d\t%d\n' "$r" "$side" "$LAST_NS" "$LAST_CPU_MS" >>"$RESULTS"
-  done
-done
-
-read -r g_med g_p90 < <(stats "$TMP/gitless.ns")
-read -r p_med p_p90 < <(stats "$TMP/peer.ns")
-read -r g_cpu _ < <(stats "$TMP/gitless.cpu")
-read -r p_cpu _ < <(stats "$TMP/peer.cpu")
+bench_rounds render "$ROUNDS"
+g_med=$G_MED g_p90=$G_P90 p_med=$P_MED p_p90=$P_P90 g_cpu=$G_CPU p_cpu=$P_CPU
 r_med=$(ratio "$g_med" "$p_med")
 verdict=$(awk -v r="$r_med" 'BEGIN { print (r <= 1.1) ? "met" : "missed" }')
 cat <<EOF2

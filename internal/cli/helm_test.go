@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -19,20 +18,7 @@ const infraChart = examples + "/helm/charts/infra-controllers"
 // helmPush pushes the example chart with `helm push` and returns its digest.
 func helmPush(t *testing.T, reg *registry.Registry) string {
 	t.Helper()
-	bin := peers.Bin(t, "helm")
-	work := t.TempDir()
-	abs, _ := filepath.Abs(infraChart)
-	peers.Run(t, bin, work, nil, "package", abs, "--destination", work)
-	args := []string{"push", filepath.Join(work, "infra-controllers-0.3.0.tgz"), "oci://" + reg.Host() + "/charts", "--plain-http"}
-	if reg.Username != "" {
-		args = append(args, "--username", reg.Username, "--password", reg.Password)
-	}
-	stdout, stderr := peers.Run(t, bin, work, nil, args...)
-	m := regexp.MustCompile(`Digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(stdout + stderr)
-	if m == nil {
-		t.Fatalf("helm push: %s%s", stdout, stderr)
-	}
-	return m[1]
+	return peers.HelmPush(t, infraChart, "oci://"+reg.Host()+"/charts", reg.Username, reg.Password)
 }
 
 // gitless render CHART --kind helm with helm template's flags, and the charts in

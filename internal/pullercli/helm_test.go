@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -28,18 +27,9 @@ const examplesHelm = "../../examples/helm"
 // record the chart, which gitless inspect shows.
 func TestHelmFleetSync(t *testing.T) {
 	f := newPullerFixture(t)
-	helmBin := peers.Bin(t, "helm")
 
 	// the chart, with helm package and helm push
-	work := t.TempDir()
-	chartDir, _ := filepath.Abs(filepath.Join(examplesHelm, "charts", "infra-controllers"))
-	peers.Run(t, helmBin, work, nil, "package", chartDir, "--destination", work)
-	stdout, stderr := peers.Run(t, helmBin, work, nil, "push", filepath.Join(work, "infra-controllers-0.3.0.tgz"), "oci://"+f.reg.Host()+"/charts", "--plain-http")
-	m := regexp.MustCompile(`Digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(stdout + stderr)
-	if m == nil {
-		t.Fatalf("helm push: %s%s", stdout, stderr)
-	}
-	chartDigest := m[1]
+	chartDigest := peers.HelmPush(t, filepath.Join(examplesHelm, "charts", "infra-controllers"), "oci://"+f.reg.Host()+"/charts", "", "")
 
 	// the fleet layer, pointed at the test registry and the test's namespace
 	fleet := map[string]string{}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -20,25 +19,27 @@ import (
 	"github.com/gitless-dev/gitless/render/helm"
 )
 
-// pushChart packages a chart directory and pushes it with `helm push` (the peer
-// tool) to oci://HOST/charts; it returns the manifest digest helm reports.
+// pushChart pushes a chart with `helm push` to oci://HOST/charts.
 func pushChart(t *testing.T, reg *registry.Registry, chartDir string) string {
+	t.Helper()
+	return peers.HelmPush(t, chartDir, "oci://"+reg.Host()+"/charts", reg.Username, reg.Password)
+}
+
+// serveRepo packages charts with `helm package` into a directory that an HTTP
+// server on loopback serves with the index `helm repo index` makes; it returns the
+// server (closed when the test ends) and the directory.
+func serveRepo(t *testing.T, charts ...string) (*httptest.Server, string) {
 	t.Helper()
 	bin := peers.Bin(t, "helm")
 	dir := t.TempDir()
-	abs, _ := filepath.Abs(chartDir)
-	out, _ := peers.Run(t, bin, dir, nil, "package", abs, "--destination", dir)
-	tgz := strings.TrimSpace(out[strings.LastIndex(out, ":")+1:])
-	args := []string{"push", tgz, "oci://" + reg.Host() + "/charts", "--plain-http"}
-	if reg.Username != "" {
-		args = append(args, "--username", reg.Username, "--password", reg.Password)
+	for _, c := range charts {
+		abs, _ := filepath.Abs(c)
+		peers.Run(t, bin, dir, nil, "package", abs, "--destination", dir)
 	}
-	stdout, stderr := peers.Run(t, bin, dir, nil, args...)
-	m := regexp.MustCompile(`Digest: (sha256:[0-9a-f]{64})`).FindStringSubmatch(stdout + stderr)
-	if m == nil {
-		t.Fatalf("helm push printed no digest:\n%s%s", stdout, stderr)
-	}
-	return m[1]
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.Cleanup(srv.Close)
+	peers.Run(t, bin, dir, nil, "repo", "index", dir, "--url", srv.URL)
+	return srv, dir
 }
 
 // writeTree writes files (slash paths) into a new directory.
@@ -241,13 +242,7 @@ func TestChartCacheByDigest(t *testing.T) {
 // the hooks); commonMetadata labels every manifest; install.createNamespace adds
 // the Namespace; install.crds Skip leaves crds/ out.
 func TestHelmReleaseFromHelmRepository(t *testing.T) {
-	bin := peers.Bin(t, "helm")
-	repoDir := t.TempDir()
-	abs, _ := filepath.Abs(podinfo)
-	peers.Run(t, bin, repoDir, nil, "package", abs, "--destination", repoDir)
-	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
-	defer srv.Close()
-	peers.Run(t, bin, repoDir, nil, "repo", "index", repoDir, "--url", srv.URL)
+	srv, _ := serveRepo(t, podinfo)
 	reg := registry.NewT(t, registry.Options{})
 	pushChart(t, reg, infra)
 
@@ -491,17 +486,9 @@ func TestHelmReleaseInstallOptions(t *testing.T) {
 
 // The digest an HTTP repository's index gives is checked.
 func TestHelmRepositoryDigestChecked(t *testing.T) {
-	bin := peers.Bin(t, "helm")
-	repoDir := t.TempDir()
-	abs, _ := filepath.Abs(podinfo)
-	peers.Run(t, bin, repoDir, nil, "package", abs, "--destination", repoDir)
-	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
-	defer srv.Close()
-	peers.Run(t, bin, repoDir, nil, "repo", "index", repoDir, "--url", srv.URL)
+	srv, repoDir := serveRepo(t, podinfo)
 	// another chart under the indexed name
-	other := t.TempDir()
-	infraAbs, _ := filepath.Abs(infra)
-	peers.Run(t, bin, other, nil, "package", infraAbs, "--destination", other)
+	_, other := serveRepo(t, infra)
 	b, err := os.ReadFile(filepath.Join(other, "infra-controllers-0.3.0.tgz"))
 	if err != nil {
 		t.Fatal(err)

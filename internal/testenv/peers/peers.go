@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,32 @@ func Try(t testing.TB, bin, dir string, env []string, args ...string) (stdout, s
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
 	return out.String(), errb.String(), err
+}
+
+var helmDigestRE = regexp.MustCompile(`Digest: (sha256:[0-9a-f]{64})`)
+
+// HelmPush packages a chart directory with the helm CLI (the peer tool) and pushes it
+// with `helm push` to repo (oci://HOST/PATH, plain HTTP: the test registries are on
+// loopback), with user and password when user is not empty. It returns the manifest
+// digest helm reports.
+func HelmPush(t testing.TB, chartDir, repo, user, password string) string {
+	t.Helper()
+	bin := Bin(t, "helm")
+	work := t.TempDir()
+	abs, err := filepath.Abs(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := Run(t, bin, work, nil, "package", abs, "--destination", work)
+	tgz := strings.TrimSpace(out[strings.LastIndex(out, ":")+1:])
+	args := []string{"push", tgz, repo, "--plain-http"}
+	if user != "" {
+		args = append(args, "--username", user, "--password", password)
+	}
+	stdout, stderr := Run(t, bin, work, nil, args...)
+	m := helmDigestRE.FindStringSubmatch(stdout + stderr)
+	if m == nil {
+		t.Fatalf("helm push printed no digest:\n%s%s", stdout, stderr)
+	}
+	return m[1]
 }
