@@ -61,7 +61,6 @@ func DefaultOptions() Options { return Options{} }
 type Engine struct {
 	opts   Options
 	log    *slog.Logger
-	kube   *common.KubeVersion
 	client *remote.Client
 	http   *http.Client
 
