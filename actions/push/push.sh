@@ -6,6 +6,9 @@ set -euo pipefail
 
 fail() {
   echo "::error title=gitless push::$*"
+  # nektos/act (host mode) closes a failed step's terminal without reading what is still
+  # in it, so the annotation can be lost; give its reader a moment. GitHub's runner waits.
+  [[ -z ${ACT:-} ]] || sleep 1
   exit 1
 }
 
