@@ -7,28 +7,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/fluxcd/pkg/sourceignore"
-	"github.com/fluxcd/pkg/sourceignore/gitignore"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gitless-dev/gitless/manifest"
 )
 
-// IgnoreFileName is the name of the per-directory ignore file (gitignore syntax).
-const IgnoreFileName = ".gitlessignore"
+// IgnoreFileName is the name of the per-directory ignore file (gitignore syntax;
+// manifest.IgnoreFileName).
+const IgnoreFileName = manifest.IgnoreFileName
 
 // Defaults shared by building and extracting, so that whatever gitless builds, it can
 // also pull back.
@@ -90,7 +87,10 @@ type BuildOptions struct {
 	AllowEmpty bool
 	// Limits cap the tree; over a cap is ErrTooLarge.
 	Limits Limits
-	// SkipYAMLCheck turns off the check that every .yaml/.yml file parses.
+	// SkipYAMLCheck turns off the check of the YAML files: manifest.CheckFiles, the
+	// check render gives its sources (every document an object with apiVersion, kind
+	// and metadata.name, no duplicate object; kustomize's patches and configurations
+	// only parsed).
 	SkipYAMLCheck bool
 }
 
@@ -134,16 +134,22 @@ func Build(ctx context.Context, dir string, opts BuildOptions) (*Layer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
 	}
-	if err := forEach(ctx, len(entries), func(i int) error { return readEntry(entries[i]) }); err != nil {
+	if err := readEntries(ctx, entries); err != nil {
 		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
 	}
 	if opts.SkipYAMLCheck {
 		return writeLayer(entries)
 	}
-	// Check YAML on the worker goroutines while this one writes the archive: the two
-	// are independent, and the check is the larger part of the CPU time.
+	// Check the YAML files on other goroutines while this one writes the archive: the
+	// two are independent, and the check is the larger part of the CPU time.
 	checked := make(chan error, 1)
-	go func() { checked <- forEach(ctx, len(entries), func(i int) error { return checkEntry(entries[i]) }) }()
+	go func() {
+		files := make([]manifest.File, len(entries))
+		for i, e := range entries {
+			files[i] = manifest.File{Path: e.rel, Data: e.data}
+		}
+		checked <- manifest.CheckFiles(ctx, files, manifest.CheckOptions{})
+	}()
 	layer, werr := writeLayer(entries)
 	if err := <-checked; err != nil {
 		return nil, fmt.Errorf("building artifact from %s: %w", dir, err)
@@ -165,13 +171,13 @@ func BuildFromFiles(files map[string][]byte) (*Layer, error) {
 }
 
 type collector struct {
-	ctx      context.Context
-	opts     BuildOptions
-	root     string // absolute, symlinks resolved
-	patterns []gitignore.Pattern
-	entries  []*buildEntry
-	total    int64
-	active   map[string]bool // real paths of directories being walked (loop guard)
+	ctx     context.Context
+	opts    BuildOptions
+	root    string // absolute, symlinks resolved
+	ignore  *manifest.Ignore
+	entries []*buildEntry
+	total   int64
+	active  map[string]bool // real paths of directories being walked (loop guard)
 }
 
 func collect(ctx context.Context, dir string, opts BuildOptions) ([]*buildEntry, error) {
@@ -193,28 +199,18 @@ func collect(ctx context.Context, dir string, opts BuildOptions) ([]*buildEntry,
 	if err != nil {
 		return nil, err
 	}
-	c := &collector{ctx: ctx, opts: opts, root: root, active: map[string]bool{}}
-	c.patterns = append(c.patterns, sourceignore.VCSPatterns(nil)...)
-	c.patterns = append(c.patterns, sourceignore.DefaultPatterns(nil)...)
-	c.patterns = append(c.patterns, gitignore.ParsePattern(IgnoreFileName, nil))
-	for _, p := range opts.Ignore {
-		if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "#") {
-			c.patterns = append(c.patterns, gitignore.ParsePattern(p, nil))
-		}
-	}
+	c := &collector{ctx: ctx, opts: opts, root: root, ignore: manifest.NewIgnore(opts.Ignore), active: map[string]bool{}}
 	if err := c.walkDir(root, ""); err != nil {
 		return nil, err
 	}
 	if len(c.entries) == 0 && !opts.AllowEmpty {
-		return nil, fmt.Errorf("%w: no files left after ignore rules (allow with --allow-empty)", ErrEmptySource)
+		return nil, fmt.Errorf("%w: no files left after the ignore rules", ErrEmptySource)
 	}
 	sort.Slice(c.entries, func(i, j int) bool { return c.entries[i].rel < c.entries[j].rel })
 	return c.entries, nil
 }
 
-func (c *collector) ignored(rel string, isDir bool) bool {
-	return gitignore.NewMatcher(c.patterns).Match(strings.Split(rel, "/"), isDir)
-}
+func (c *collector) ignored(rel string, isDir bool) bool { return c.ignore.Match(rel, isDir) }
 
 // walkDir walks the real directory real, whose path in the archive is rel ("" for the root).
 func (c *collector) walkDir(real, rel string) error {
@@ -224,14 +220,8 @@ func (c *collector) walkDir(real, rel string) error {
 	c.active[real] = true
 	defer delete(c.active, real)
 
-	if b, err := os.ReadFile(filepath.Join(real, IgnoreFileName)); err == nil {
-		var domain []string
-		if rel != "" {
-			domain = strings.Split(rel, "/")
-		}
-		c.patterns = append(c.patterns, sourceignore.ReadPatterns(bytes.NewReader(b), domain)...)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return &FileError{Path: path.Join(rel, IgnoreFileName), Err: err}
+	if err := c.ignore.ReadDir(real, rel); err != nil {
+		return err
 	}
 	des, err := os.ReadDir(real)
 	if err != nil {
@@ -286,7 +276,7 @@ func (c *collector) resolveLink(abs, rel string) (string, fs.FileInfo, error) {
 		if c.ignored(rel, false) {
 			return "", nil, nil
 		}
-		return "", nil, &FileError{Path: rel, Err: errors.New("is a symbolic link (follow links that stay inside the source directory with --resolve-symlinks)")}
+		return "", nil, &FileError{Path: rel, Err: ErrSymlink}
 	}
 	target, err := filepath.EvalSymlinks(abs)
 	if err != nil {
@@ -319,7 +309,7 @@ func (c *collector) addFile(abs, rel string) error {
 	}
 	c.total += fi.Size()
 	if c.total > c.opts.Limits.MaxTotalSize {
-		return fmt.Errorf("%w: more than %d bytes of files (raise the cap with --max-size)", ErrTooLarge, c.opts.Limits.MaxTotalSize)
+		return &TotalSizeError{Limit: c.opts.Limits.MaxTotalSize}
 	}
 	if len(c.entries) >= c.opts.Limits.MaxFiles {
 		return fmt.Errorf("%w: more than %d files", ErrTooLarge, c.opts.Limits.MaxFiles)
@@ -332,42 +322,26 @@ func (c *collector) addFile(abs, rel string) error {
 	return nil
 }
 
-// forEach runs fn(i) for i in [0, n) on all cores and returns the error of the lowest
-// i that failed, so that the error reported does not depend on scheduling.
-func forEach(ctx context.Context, n int, fn func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first = -1
-		ferr  error
-		next  = make(chan int)
-	)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				if err := fn(i); err != nil {
-					mu.Lock()
-					if first < 0 || i < first {
-						first, ferr = i, err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for i := range n {
-		if ctx.Err() != nil {
+// readEntries reads the files on all cores. Every failure is reported, in path
+// order, so that the error does not depend on scheduling.
+func readEntries(ctx context.Context, entries []*buildEntry) error {
+	errs := make([]error, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, e := range entries {
+		if gctx.Err() != nil {
 			break
 		}
-		next <- i
+		g.Go(func() error {
+			errs[i] = readEntry(e)
+			return nil
+		})
 	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return ferr
+	return errors.Join(errs...)
 }
 
 func readEntry(e *buildEntry) error {
@@ -380,48 +354,6 @@ func readEntry(e *buildEntry) error {
 	}
 	e.data = b
 	return nil
-}
-
-func checkEntry(e *buildEntry) error {
-	if !isYAML(e.rel) {
-		return nil
-	}
-	if err := CheckYAML(e.data); err != nil {
-		var fe *FileError
-		if errors.As(err, &fe) {
-			fe.Path = e.rel
-			return fe
-		}
-		return &FileError{Path: e.rel, Err: err}
-	}
-	return nil
-}
-
-func isYAML(p string) bool {
-	ext := strings.ToLower(path.Ext(p))
-	return ext == ".yaml" || ext == ".yml"
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// CheckYAML reports whether every document in b parses as YAML. A syntax error comes
-// back as a *FileError with the line (and an empty Path, for the caller to fill).
-func CheckYAML(b []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-				line, _ := strconv.Atoi(m[1])
-				return &FileError{Line: line, Err: fmt.Errorf("invalid YAML: %s", m[2])}
-			}
-			return &FileError{Err: fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
-		}
-	}
 }
 
 // epoch is the mtime of every archive entry.

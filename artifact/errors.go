@@ -18,7 +18,22 @@ var (
 	ErrUnsafeArchive = errors.New("unsafe archive entry")
 	// ErrInvalidReference: an artifact reference that does not parse.
 	ErrInvalidReference = errors.New("invalid artifact reference")
+	// ErrSymlink: a symbolic link in a tree to package, which BuildOptions.
+	// ResolveSymlinks did not allow.
+	ErrSymlink = errors.New("is a symbolic link")
 )
+
+// TotalSizeError is the cap on the bytes of all files (Limits.MaxTotalSize) hit, when
+// building or extracting. It matches ErrTooLarge.
+type TotalSizeError struct {
+	Limit int64
+}
+
+func (e *TotalSizeError) Error() string {
+	return fmt.Sprintf("%v: more than %d bytes of files", ErrTooLarge, e.Limit)
+}
+
+func (e *TotalSizeError) Unwrap() error { return ErrTooLarge }
 
 // FileError is an error about one file of a source tree or archive.
 type FileError struct {

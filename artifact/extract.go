@@ -106,7 +106,7 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 				return nil, &FileError{Path: name, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, hdr.Size, opts.MaxFileSize)}
 			}
 			if total += hdr.Size; total > opts.MaxTotalSize {
-				return nil, fmt.Errorf("%w: more than %d bytes of files", ErrTooLarge, opts.MaxTotalSize)
+				return nil, &TotalSizeError{Limit: opts.MaxTotalSize}
 			}
 			f, err := writeFile(root, name, hdr, tr, dirs)
 			if err != nil {

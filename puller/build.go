@@ -3,12 +3,15 @@ package puller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/gitless-dev/gitless/render"
-	"github.com/gitless-dev/gitless/render/kustomize"
+	"github.com/gitless-dev/gitless/manifest"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 )
 
 // Builder turns the directory of an extracted artifact into objects.
@@ -16,23 +19,17 @@ type Builder interface {
 	Build(ctx context.Context, dir string) ([]*unstructured.Unstructured, error)
 }
 
-// BuilderFunc adapts a function to a Builder.
-type BuilderFunc func(ctx context.Context, dir string) ([]*unstructured.Unstructured, error)
-
-func (f BuilderFunc) Build(ctx context.Context, dir string) ([]*unstructured.Unstructured, error) {
-	return f(ctx, dir)
-}
-
-// KustomizeBuilder builds with the render package: kustomize build (render/kustomize:
-// krusty, files loaded from below the kustomization only, no plugins, exec,
-// containers, Helm or remote bases) when dir has a kustomization file; otherwise the
-// plain YAML files below dir, those the kustomization render generates for such a tree
-// would list (render's YAML loader, with push's ignore rules; a directory below with
-// its own kustomization is built as kustomize would). render checks every document (a
-// mapping with apiVersion, kind and metadata.name, no key twice, no alias bomb) and the
-// set (render.Check: no two objects with one identity, not empty unless AllowEmpty);
-// puller/apply then checks it against the cluster. No Jsonnet engine or cdk8s synth is
-// reachable from here.
+// KustomizeBuilder builds the way render's output and plain trees are meant to be
+// built: kustomize build (manifest/kustomize: krusty, files loaded from below the
+// kustomization only, no plugins, exec, containers, Helm or remote bases) when dir has
+// a kustomization file; otherwise the plain YAML files below dir that push's ignore
+// rules keep ([manifest.Walk]: those the kustomization render generates for such a
+// tree would list), with every directory below that has its own kustomization built
+// as kustomize would. Every document is checked ([manifest.ParseYAML]: a mapping with
+// apiVersion, kind and metadata.name, no key twice, no alias bomb) and the set too (no
+// two objects with one identity, not empty unless AllowEmpty); puller/apply then
+// checks it against the cluster. Nothing of render, no Jsonnet engine and no cdk8s
+// synth is reachable from here.
 type KustomizeBuilder struct {
 	// AllowEmpty accepts a directory with no objects.
 	AllowEmpty bool
@@ -40,50 +37,85 @@ type KustomizeBuilder struct {
 
 // Build implements Builder.
 func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructured.Unstructured, error) {
-	opts := render.Options{
-		Kind:       render.KindYAML,
-		Loaders:    map[render.Kind]render.Loader{render.KindYAML: render.DefaultOptions().Loaders[render.KindYAML]},
-		AllowEmpty: b.AllowEmpty,
-	}
-	if kustomize.File(dir) != "" {
-		opts.Kind = render.KindKustomize
-		opts.Loaders = map[render.Kind]render.Loader{render.KindKustomize: render.DefaultOptions().Loaders[render.KindKustomize]}
-	}
-	units, err := render.Load(ctx, opts, dir)
+	objs, err := loadTree(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := render.Check(ctx, units, opts); err != nil {
+	if len(objs) == 0 && !b.AllowEmpty {
+		return nil, fmt.Errorf("%w in %s", manifest.ErrEmpty, dir)
+	}
+	var errs []error
+	index := manifest.NewIndex(manifest.NewScopes(objs))
+	for _, o := range objs {
+		if err := index.Add(o); err != nil {
+			if errs = append(errs, err); len(errs) == manifest.DefaultMaxErrors {
+				break
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := 0
-	for _, u := range units {
-		n += len(u.Objects)
-	}
-	out := make([]*unstructured.Unstructured, 0, n)
-	for _, u := range units {
-		for _, o := range u.Objects {
-			v, err := o.Value()
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		v, err := o.Value()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o, err)
+		}
+		obj, ok := jsonValue(v).(map[string]any)
+		if !ok {
+			// Something JSON has no direct form for: let encoding/json decide.
+			data, err := json.Marshal(v)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", o, err)
 			}
-			obj, ok := jsonValue(v).(map[string]any)
-			if !ok {
-				// Something JSON has no direct form for: let encoding/json decide.
-				data, err := json.Marshal(v)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", o, err)
-				}
-				u := &unstructured.Unstructured{}
-				if err := u.UnmarshalJSON(data); err != nil {
-					return nil, fmt.Errorf("%s: %w", o, err)
-				}
-				obj = u.Object
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(data); err != nil {
+				return nil, fmt.Errorf("%s: %w", o, err)
 			}
-			out = append(out, &unstructured.Unstructured{Object: obj})
+			obj = u.Object
 		}
+		out = append(out, &unstructured.Unstructured{Object: obj})
 	}
 	return out, nil
+}
+
+// loadTree reads dir's objects: kustomize build of dir, or its plain files and the
+// builds of the kustomizations below it.
+func loadTree(ctx context.Context, dir string) ([]*manifest.Object, error) {
+	if kustomize.File(dir) != "" {
+		return kustomize.BuildObjects(ctx, dir)
+	}
+	layout, err := manifest.Walk(ctx, dir, manifest.WalkOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if len(layout.Charts) > 0 {
+		return nil, fmt.Errorf("%s: %w: the puller applies manifests; render the chart in CI", layout.Charts[0], manifest.ErrChartInTree)
+	}
+	var objs []*manifest.Object
+	for _, f := range layout.Files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		got, err := manifest.ParseYAML(data, filepath.ToSlash(f), manifest.ParseYAMLOptions{})
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, got...)
+	}
+	for _, rel := range layout.Kustomizations {
+		got, err := kustomize.BuildObjects(ctx, filepath.Join(dir, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, got...)
+	}
+	return objs, nil
 }
 
 // jsonValue converts what a YAML decoder gives into the types of JSON-decoded

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/manifest"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/internal/golden"
-	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 const cmA = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
@@ -45,7 +46,7 @@ func TestBadInput(t *testing.T) {
 			"charts/web/templates/cm.yaml": "{{ if .Values.x }}\n" + cmA + "{{ end }}\n"},
 			is: render.ErrUnsupported, contain: []string{"charts/web", "a Helm chart inside a YAML tree"}},
 		{name: "not a Kubernetes object", files: map[string]string{"app/values.yaml": "replicas: 3\n"},
-			is: render.ErrInvalidObject, contain: []string{"app/values.yaml:1", "without apiVersion and kind", "--ignore"}},
+			is: manifest.ErrNotObject, contain: []string{"app/values.yaml:1", "without apiVersion and kind"}},
 		{name: "YAML syntax", files: map[string]string{"a.yaml": cmA + "data:\n  a: [1, 2\n"},
 			contain: []string{"a.yaml:", "invalid YAML"}},
 		{name: "no metadata.name", files: map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n"},
@@ -69,11 +70,11 @@ func TestBadInput(t *testing.T) {
 		{name: "absolute file name", files: map[string]string{"a.yaml": cmA},
 			opts: func(o *render.Options) { o.Format = "/tmp/{{.metadata.name}}" }, is: render.ErrUnsafePath, contain: []string{"absolute"}},
 		{name: "two objects one file", files: map[string]string{"a.yaml": cm("x", "one") + "---\n" + cm("x", "two")},
-			is: render.ErrUnsafePath, contain: []string{"one/x", "two/x", "v1.ConfigMap-x.yaml", "--format '{{.metadata.namespace}}/"}},
+			is: render.ErrUnsafePath, contain: []string{"one/x", "two/x", "v1.ConfigMap-x.yaml"}},
 		{name: "file name of the kustomization", files: map[string]string{"a.yaml": cm("kustomization", "")},
 			opts: func(o *render.Options) { o.Format = "{{.metadata.name}}" }, is: render.ErrUnsafePath, contain: []string{"kept for the generated kustomization"}},
 		{name: "bad format template", files: map[string]string{"a.yaml": cmA},
-			opts: func(o *render.Options) { o.Format = "{{.metadata.name" }, contain: []string{"--format"}},
+			opts: func(o *render.Options) { o.Format = "{{.metadata.name" }, contain: []string{"file name format"}},
 		{name: "empty source", files: map[string]string{"README.md": "nothing\n"}, is: render.ErrEmpty},
 		{name: "source does not exist", files: map[string]string{}, src: "nope", is: render.ErrNotFound},
 		{name: "cdk8s output empty", files: map[string]string{"cdk8s.yaml": "app: node main.js\n", "dist/.keep": ""},
@@ -251,7 +252,7 @@ func TestSymlinkedDirectoryRefused(t *testing.T) {
 
 // TestCheck validates without a tree: what gitless-puller does with built manifests.
 func TestCheck(t *testing.T) {
-	objs, err := render.ParseYAML([]byte(cm("x", "")+"---\n"+cm("x", "apps")+"---\n"+cm("y", "")), "a.yaml", render.ParseYAMLOptions{})
+	objs, err := manifest.ParseYAML([]byte(cm("x", "")+"---\n"+cm("x", "apps")+"---\n"+cm("y", "")), "a.yaml", manifest.ParseYAMLOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

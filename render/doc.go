@@ -5,7 +5,7 @@
 // Sources are plain YAML (a file, or a directory read recursively), Tanka
 // environments and plain Jsonnet (the loader is in render/jsonnet, so that programs
 // that only build manifests do not link a Jsonnet engine), cdk8s output (optionally
-// synthesized first) and kustomize overlays (built by render/kustomize, root-only, no
+// synthesized first) and kustomize overlays (built by manifest/kustomize, root-only, no
 // plugins, no remote bases). [Detect] tells them apart.
 //
 // Rendering is these steps, each usable on its own:

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
 
@@ -32,7 +33,7 @@ func ExampleRender() {
 
 // Plan names files and makes kustomizations without writing anything.
 func ExamplePlan() {
-	objs, err := render.ParseYAML([]byte(`
+	objs, err := manifest.ParseYAML([]byte(`
 apiVersion: v1
 kind: Namespace
 metadata: {name: shop}
@@ -40,7 +41,7 @@ metadata: {name: shop}
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
-`), "shop.yaml", render.ParseYAMLOptions{})
+`), "shop.yaml", manifest.ParseYAMLOptions{})
 	if err != nil {
 		fmt.Println(err)
 		return

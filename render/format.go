@@ -29,11 +29,11 @@ func newNamer(format string) (*namer, error) {
 		return n, nil
 	}
 	if strings.HasPrefix(format, "/") {
-		return nil, fmt.Errorf("%w: --format %q is absolute: file names are relative to the output directory", ErrUnsafePath, format)
+		return nil, &FormatError{Format: format, Err: fmt.Errorf("%w: it is absolute: file names are relative to the output directory", ErrUnsafePath)}
 	}
 	t, err := template.New("format").Option("missingkey=zero").Parse(markTextSlashes(format))
 	if err != nil {
-		return nil, fmt.Errorf("--format %q: %w", format, err)
+		return nil, &FormatError{Format: format, Err: err}
 	}
 	n.tmpl = t
 	return n, nil
@@ -66,7 +66,7 @@ func markTextSlashes(format string) string {
 func (n *namer) name(o *Object) (string, error) {
 	var raw string
 	if n.tmpl == nil {
-		raw = o.apiVersion + "." + o.kind + "-" + o.name
+		raw = o.APIVersion() + "." + o.Kind() + "-" + o.Name()
 	} else {
 		data, err := o.Value()
 		if err != nil {
@@ -74,7 +74,7 @@ func (n *namer) name(o *Object) (string, error) {
 		}
 		var b strings.Builder
 		if err := n.tmpl.Execute(&b, data); err != nil {
-			return "", fmt.Errorf("--format %q: %w", n.format, err)
+			return "", &FormatError{Format: n.format, Err: err}
 		}
 		raw = strings.ReplaceAll(b.String(), "<no value>", "")
 	}
@@ -93,7 +93,7 @@ func (n *namer) name(o *Object) (string, error) {
 		segs = append(segs, s)
 	}
 	if len(segs) == 0 {
-		return "", fmt.Errorf("%w: --format %q gives %s an empty file name", ErrUnsafePath, n.format, o)
+		return "", &FormatError{Format: n.format, Err: fmt.Errorf("%w: it gives %s an empty file name", ErrUnsafePath, o)}
 	}
 	return path.Join(segs...) + ".yaml", nil
 }

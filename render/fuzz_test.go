@@ -6,43 +6,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
-
-// FuzzParseYAML: no input makes the YAML reader panic, and every object it accepts
-// encodes to YAML that reads back as the same object.
-func FuzzParseYAML(f *testing.F) {
-	for _, s := range []string{
-		cmA,
-		cmA + "data:\n  a: 'yes'\n  b: &x [1, 2]\n  c: *x\n",
-		"apiVersion: v1\nkind: List\nitems:\n- " + "apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n",
-		"---\n---\n" + cmA + "---\n- a\n",
-		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {\"on\": off, 1: 2, k: \"multi\\nline\"}\n",
-		cmA + aliasBomb,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		objs, err := render.ParseYAML(data, "fuzz.yaml", render.ParseYAMLOptions{})
-		if err != nil {
-			return
-		}
-		for _, o := range objs {
-			y, err := o.YAML()
-			if err != nil {
-				t.Fatalf("encoding %s: %v", o, err)
-			}
-			again, err := render.ParseYAML(y, "again.yaml", render.ParseYAMLOptions{})
-			if err != nil || len(again) != 1 {
-				t.Fatalf("re-reading %s: %v\n%s", o, err, y)
-			}
-			y2, err := again[0].YAML()
-			if err != nil || !bytes.Equal(y, y2) {
-				t.Fatalf("not stable:\n%s\n---\n%s", y, y2)
-			}
-		}
-	})
-}
 
 // BenchmarkPlan measures what render adds to loading: checking 1,000 objects,
 // naming their files, encoding them and making the kustomization.
@@ -75,7 +41,7 @@ spec:
 	b.ReportAllocs()
 	b.SetBytes(int64(src.Len()))
 	for b.Loop() {
-		objs, err := render.ParseYAML(src.Bytes(), "bench.yaml", render.ParseYAMLOptions{})
+		objs, err := manifest.ParseYAML(src.Bytes(), "bench.yaml", manifest.ParseYAMLOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

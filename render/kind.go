@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gitless-dev/gitless/render/kustomize"
+	"github.com/gitless-dev/gitless/manifest"
 )
 
 // Kind is the kind of a source.
@@ -60,7 +60,7 @@ const (
 	TankaSpecFile     = "spec.json"
 	JsonnetfileFile   = "jsonnetfile.json"
 	TankaRCFile       = "tkrc.yaml"
-	HelmChartFile     = "Chart.yaml"
+	HelmChartFile     = manifest.HelmChartFile
 	cdk8sOutputSuffix = ".k8s.yaml"
 )
 
@@ -102,7 +102,7 @@ func Detect(path string) (Kind, error) {
 	if isFile(filepath.Join(path, HelmChartFile)) {
 		return KindHelm, nil
 	}
-	if kustomize.File(path) != "" {
+	if manifest.KustomizationFile(path) != "" {
 		return KindKustomize, nil
 	}
 	if exists(filepath.Join(path, CDK8sConfigFile)) || isCDK8sOutput(path) {
@@ -187,7 +187,7 @@ func isCDK8sOutput(dir string) bool {
 				visit(filepath.Join(d, de.Name()), 1)
 			case de.IsDir():
 				ok = false
-			case isYAMLName(de.Name()):
+			case manifest.IsYAMLName(de.Name()):
 				if !strings.HasSuffix(de.Name(), cdk8sOutputSuffix) {
 					ok = false
 				}
@@ -197,11 +197,6 @@ func isCDK8sOutput(dir string) bool {
 	}
 	visit(dir, 0)
 	return ok && n > 0
-}
-
-func isYAMLName(name string) bool {
-	ext := strings.ToLower(filepath.Ext(name))
-	return ext == ".yaml" || ext == ".yml"
 }
 
 func exists(p string) bool {

@@ -15,8 +15,9 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/manifest"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/render/internal/parallel"
-	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 // GeneratedHeader starts every kustomization.yaml that render writes; render
@@ -73,35 +74,26 @@ func check(units []*Unit, opts Options, errs *errorList) {
 	var all []*Object
 	for _, u := range units {
 		if len(u.Objects) == 0 && !opts.AllowEmpty {
-			errs.add(fmt.Errorf("%w in %s source %s (allow with --allow-empty)", ErrEmpty, u.Kind, u.Source))
+			errs.add(fmt.Errorf("%w in %s source %s", ErrEmpty, u.Kind, u.Source))
 			return
 		}
 		all = append(all, u.Objects...)
 	}
-	scopes := NewScopes(all)
-	seen := map[ObjectID]*Object{}
+	scopes := manifest.NewScopes(all)
+	index := manifest.NewIndex(scopes)
 	for _, u := range units {
 		if opts.Separate {
-			seen = map[ObjectID]*Object{}
+			index = manifest.NewIndex(scopes)
 		}
 		for _, o := range u.Objects {
-			namespaced := scopes.Namespaced(o)
-			if namespaced && o.namespace == "" {
+			if o.Namespace() == "" && scopes.Namespaced(o) {
 				if ns := cmp.Or(u.Namespace, opts.Namespace); ns != "" {
 					o.SetNamespace(ns)
 				}
 			}
-			id := ObjectID{Group: o.Group(), Kind: o.kind, Name: o.name}
-			if namespaced {
-				id.Namespace = o.namespace
+			if err := index.Add(o); err != nil && errs.add(err) {
+				return
 			}
-			if prev := seen[id]; prev != nil {
-				if errs.add(&DuplicateError{ID: id, First: prev.Origin, Second: o.Origin}) {
-					return
-				}
-				continue
-			}
-			seen[id] = o
 		}
 	}
 }
@@ -155,9 +147,7 @@ outer:
 				continue
 			}
 			if prev := paths[strings.ToLower(p)]; prev != nil {
-				err := fmt.Errorf("%w: %s (%s) and %s (%s) would both be written to %s; tell them apart with --format '{{.metadata.namespace}}/%s'",
-					ErrUnsafePath, prev, prev.Origin, o, o.Origin, p, opts.Format)
-				if errs.add(err) {
+				if errs.add(&PathConflictError{Path: p, First: prev, Second: o, Format: opts.Format}) {
 					break outer
 				}
 				continue

@@ -1,20 +1,18 @@
 package render_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/manifest"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/internal/golden"
-	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 // renderTo renders sources into a new directory and returns it.
@@ -92,7 +90,7 @@ func buildsWithKustomize(t *testing.T, out string, separate bool) {
 		if err != nil {
 			t.Fatalf("kustomize build of the rendered tree: %v", err)
 		}
-		objs, err := render.ParseYAML(y, d, render.ParseYAMLOptions{})
+		objs, err := manifest.ParseYAML(y, d, manifest.ParseYAMLOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,41 +210,6 @@ func TestResult(t *testing.T) {
 	for i, u := range res.Units {
 		if !reflect.DeepEqual(u, want[i]) {
 			t.Errorf("unit %d: %+v, want %+v", i, u, want[i])
-		}
-	}
-}
-
-func TestParseYAMLKeepsTypes(t *testing.T) {
-	objs, err := render.ParseYAML([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: \"on\"\n  b: 'null'\n  c: '12'\n  d: plain\n"), "x.yaml", render.ParseYAMLOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, _ := objs[0].YAML()
-	for _, want := range []string{`a: "on"`, `b: "null"`, `c: "12"`, `d: plain`} {
-		if !bytes.Contains(y, []byte(want)) {
-			t.Errorf("want %s in\n%s", want, y)
-		}
-	}
-}
-
-// TestYAML11Quoting: strings a YAML 1.1 reader (go.yaml.in/yaml/v2, as the API
-// machinery reads) would take for another type are quoted, the others not, whatever
-// the prefilter in front of kyaml's test skips. (v2 reads "190:20:30" and "<<" as
-// strings.)
-func TestYAML11Quoting(t *testing.T) {
-	quoted := []string{"yes", "No", "on", "OFF", "y", "n", "true", "False", "~", "null", "0777", "0x1F", "0b101", "1.0", "-1", "+12", "1e3", "1_000", ".inf", "-.inf", "+.5", ".NaN", "2001-12-14", "2001-12-14t21:59:43.10-05:00"}
-	plain := []string{"100m", "128Mi", "1Gi", "--listen=:8080", "-v", "app-1", "ghcr.io/acme/app:1.0", "yesterday", "nginx", "1.2.3.4", "190:20:30", "<<", "="}
-	for _, s := range append(quoted, plain...) {
-		doc := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  k: " + strconv.Quote(s) + "\n"
-		objs, err := render.ParseYAML([]byte(doc), "q.yaml", render.ParseYAMLOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, _ := objs[0].YAML()
-		line := strings.TrimSpace(string(y[bytes.LastIndex(y, []byte("k: "))+3:]))
-		isQuoted := strings.HasPrefix(line, `"`) || strings.HasPrefix(line, `'`)
-		if want := slices.Contains(quoted, s); isQuoted != want {
-			t.Errorf("%q is written %s (quoted %v, want %v)", s, line, isQuoted, want)
 		}
 	}
 }

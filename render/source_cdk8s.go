@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/gitless-dev/gitless/manifest"
 )
 
 // loadCDK8s reads a cdk8s app's output (or an output directory given directly), in
@@ -31,11 +33,11 @@ func (o Options) loadCDK8s(ctx context.Context, req Request) ([]*Unit, error) {
 			}
 		}
 	} else if o.Synth {
-		return nil, fmt.Errorf("%w: %s has no %s: --synth needs the cdk8s app's directory", ErrNotFound, req.Path, CDK8sConfigFile)
+		return nil, fmt.Errorf("%w: %s has no %s: running cdk8s synth needs the app's directory", ErrNotFound, req.Path, CDK8sConfigFile)
 	}
 	fi, err := os.Stat(outDir)
 	if err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%w: no cdk8s output directory %s: run cdk8s synth first, or render with --synth", ErrNotFound, outDir)
+		return nil, fmt.Errorf("%w: %w %s: run cdk8s synth first", ErrNotFound, ErrNoSynthOutput, outDir)
 	}
 	files, err := cdk8sFiles(outDir)
 	if err != nil {
@@ -50,7 +52,7 @@ func (o Options) loadCDK8s(ctx context.Context, req Request) ([]*Unit, error) {
 		if err != nil {
 			return nil, err
 		}
-		objs, err := ParseYAML(data, filepath.ToSlash(f), ParseYAMLOptions{})
+		objs, err := manifest.ParseYAML(data, filepath.ToSlash(f), manifest.ParseYAMLOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +106,7 @@ func cdk8sFiles(dir string) ([]string, error) {
 				return nil, err
 			}
 			files = append(files, sub...)
-		case de.Type().IsRegular() && isYAMLName(de.Name()):
+		case de.Type().IsRegular() && manifest.IsYAMLName(de.Name()):
 			files = append(files, p)
 		case de.Type()&fs.ModeSymlink != 0:
 			return nil, &SourceError{Origin: Origin{File: filepath.ToSlash(p)}, Err: errors.New("a symbolic link in cdk8s output")}

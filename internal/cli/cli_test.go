@@ -213,6 +213,10 @@ func TestBadInput(t *testing.T) {
 		{"bad reference", []string{"push", "oci://ghcr.io/Bad/Name:v1", "--path", "."}, cli.ExitUsage, "invalid artifact reference"},
 		{"no host", []string{"pull", "oci://acme/app:v1", "-o", "x"}, cli.ExitUsage, "not a registry host"},
 		{"over the cap", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm}), "--max-size", "10"}, cli.ExitError, "over the size limit"},
+		{"over the cap: hint", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm}), "--max-size", "10"}, cli.ExitError, "--max-size"},
+		{"symbolic link", []string{"push", url, "--path", symlinkTree(t)}, cli.ExitError, "--resolve-symlinks"},
+		{"not an object", []string{"push", url, "--path", writeTree(t, map[string]string{"values.yaml": "replicas: 3\n"})}, cli.ExitError, "values.yaml:1: invalid Kubernetes object"},
+		{"duplicate object", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm, "b/c.yaml": cm})}, cli.ExitError, "duplicate object ConfigMap"},
 		{"unknown flag", []string{"push", "--nope"}, cli.ExitUsage, "unknown flag"},
 		{"missing tag", []string{"pull", "oci://" + reg.Host() + "/x:nope", "-o", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "nope"},
 		{"bad creds syntax", []string{"inspect", url, "--creds", "nocolon"}, cli.ExitUsage, "--creds"},
@@ -224,4 +228,13 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// symlinkTree is a tree with a symbolic link in it.
+func symlinkTree(t *testing.T) string {
+	dir := writeTree(t, map[string]string{"a.yaml": cm})
+	if err := os.Symlink("a.yaml", filepath.Join(dir, "b.yaml")); err != nil {
+		t.Skip(err)
+	}
+	return dir
 }

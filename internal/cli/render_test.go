@@ -11,8 +11,9 @@ import (
 	"github.com/gitless-dev/gitless/internal/cli"
 	"github.com/gitless-dev/gitless/internal/testenv/npm"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/manifest"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/render"
-	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 const examples = "../../examples"
@@ -20,7 +21,7 @@ const examples = "../../examples"
 // objectsOf reads a YAML stream into canonical objects by identity.
 func objectsOf(t *testing.T, name string, stream []byte) map[string]string {
 	t.Helper()
-	objs, err := render.ParseYAML(stream, name, render.ParseYAMLOptions{})
+	objs, err := manifest.ParseYAML(stream, name, manifest.ParseYAMLOptions{})
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -192,6 +193,13 @@ func TestRenderBadInput(t *testing.T) {
 		{"source missing", []string{"render", "nope/", "-o", out}, cli.ExitError, "source nope/: not found"},
 		{"push with both", []string{"push", "oci://" + reg.Host() + "/x:v1", "--path", ".", "--render", "."}, cli.ExitUsage, "give one of --path and --render"},
 		{"push render error", []string{"push", "oci://" + reg.Host() + "/x:v1", "--render", examples + "/tanka/environments/default"}, cli.ExitError, "Undefined external variable: replicas"},
+		// The render library names no flags; the CLI adds them (Hint: lines).
+		{"not an object", []string{"render", writeTree(t, map[string]string{"a.yaml": cm, "values.yaml": "replicas: 3\n"}), "-o", out}, cli.ExitError, "--ignore or a .gitlessignore entry"},
+		{"empty source", []string{"render", writeTree(t, map[string]string{"README.md": "x"}), "-o", out}, cli.ExitError, "--allow-empty"},
+		{"bad format", []string{"render", examples + "/podinfo", "-o", out, "--format", "{{.metadata.name"}, cli.ExitError, "--format"},
+		{"format collision", []string{"render", writeTree(t, map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: b}\n"}), "-o", out},
+			cli.ExitError, "--format '{{.metadata.namespace}}/{{.apiVersion}}.{{.kind}}-{{.metadata.name}}'"},
+		{"no cdk8s output", []string{"render", writeTree(t, map[string]string{"cdk8s.yaml": "app: node main.js\n"}), "-o", out}, cli.ExitError, "--synth"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, map[string]string{"HOME": t.TempDir()}, tc.args...)

@@ -142,6 +142,9 @@ func Main(ctx context.Context, root *cobra.Command, args []string, env Env) int 
 	err := root.ExecuteContext(ctx)
 	if err != nil && !errors.Is(err, errDiffers) {
 		fmt.Fprintf(env.Err, "Error: %v\n", err)
+		for _, h := range hints(err) {
+			fmt.Fprintf(env.Err, "Hint: %s\n", h)
+		}
 	}
 	return ExitCode(err)
 }

@@ -36,7 +36,7 @@ func TestLibrariesDoNotImportTheCLI(t *testing.T) {
 	const mod = "github.com/gitless-dev/gitless/"
 	forbidden := []string{"github.com/spf13/cobra", mod + "cmd/", mod + "internal/cli", mod + "internal/testenv"}
 	checked := 0
-	for _, lib := range []string{"artifact", "render", "verify", "puller"} {
+	for _, lib := range []string{"manifest", "artifact", "render", "verify", "puller"} {
 		for _, p := range deps(t, "github.com/gitless-dev/gitless/"+lib+"/...") {
 			if p.ImportPath == "" {
 				continue
@@ -53,6 +53,38 @@ func TestLibrariesDoNotImportTheCLI(t *testing.T) {
 	}
 	if checked < 3 { // artifact, artifact/auth, artifact/remote at least
 		t.Fatalf("checked only %d packages: the patterns no longer match the tree", checked)
+	}
+}
+
+// The puller builds what it pulls with manifest and manifest/kustomize: nothing of
+// render (sources, Jsonnet, cdk8s synth) is reachable from it.
+func TestPullerDoesNotImportRender(t *testing.T) {
+	const mod = "github.com/gitless-dev/gitless/"
+	pkgs := deps(t, mod+"puller/...")
+	if len(pkgs) < 3 {
+		t.Fatalf("go list found %d puller packages", len(pkgs))
+	}
+	for _, p := range pkgs {
+		for _, d := range p.Deps {
+			if d == mod+"render" || strings.HasPrefix(d, mod+"render/") {
+				t.Errorf("%s imports %s", p.ImportPath, d)
+			}
+		}
+	}
+}
+
+// manifest is the leaf: it imports nothing of gitless, and links no kustomize build
+// (that is manifest/kustomize).
+func TestManifestIsALeaf(t *testing.T) {
+	const mod = "github.com/gitless-dev/gitless/"
+	pkgs := deps(t, mod+"manifest")
+	if len(pkgs) != 1 || len(pkgs[0].Deps) == 0 {
+		t.Fatalf("go list found %d packages", len(pkgs))
+	}
+	for _, d := range pkgs[0].Deps {
+		if strings.HasPrefix(d, mod) || strings.HasPrefix(d, "sigs.k8s.io/kustomize/api") {
+			t.Errorf("manifest imports %s", d)
+		}
 	}
 }
 

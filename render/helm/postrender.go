@@ -13,8 +13,9 @@ import (
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/manifest"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/render"
-	"github.com/gitless-dev/gitless/render/kustomize"
 )
 
 // sourceAnnotation carries each manifest's template path through the
@@ -79,7 +80,7 @@ func (x *expander) postRenderers(spec *helmRelease) func(context.Context, []byte
 			if err != nil {
 				return nil, err
 			}
-			got, err := render.ParseYAML([]byte(s), path, render.ParseYAMLOptions{})
+			got, err := manifest.ParseYAML([]byte(s), path, manifest.ParseYAMLOptions{})
 			if err != nil {
 				return nil, err
 			}

@@ -16,6 +16,7 @@ import (
 	"helm.sh/helm/v4/pkg/strvals"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
 
@@ -59,7 +60,7 @@ func (x *expander) Expand(ctx context.Context, units []*render.Unit) error {
 	for _, u := range units {
 		all = append(all, u.Objects...)
 	}
-	scopes := render.NewScopes(all)
+	scopes := manifest.NewScopes(all)
 	index := map[string]placed{} // group/kind/namespace/name; namespace "" when cluster-scoped
 	var releases []placed
 	for _, u := range units {
@@ -301,7 +302,7 @@ func (x *expander) expand(ctx context.Context, hr placed, index map[string]place
 		if _, ok := index[key("", "Namespace", "", releaseNS)]; !ok && !slices.ContainsFunc(objs, func(o *render.Object) bool {
 			return o.Group() == "" && o.Kind() == "Namespace" && o.Name() == releaseNS
 		}) {
-			ns, err := render.NewObjectFromValue(map[string]any{
+			ns, err := manifest.NewObjectFromValue(map[string]any{
 				"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": releaseNS},
 			}, render.Origin{File: hr.obj.Origin.File, Line: hr.obj.Origin.Line, Path: what + ": spec.install.createNamespace"})
 			if err != nil {
@@ -312,7 +313,7 @@ func (x *expander) expand(ctx context.Context, hr placed, index map[string]place
 	}
 	// namespaced objects without a namespace go to the release's, where
 	// helm-controller installs them
-	scopes := render.NewScopes(append(slices.Clone(tree), objs...))
+	scopes := manifest.NewScopes(append(slices.Clone(tree), objs...))
 	for _, o := range objs {
 		if o.Namespace() == "" && scopes.Namespaced(o) {
 			o.SetNamespace(releaseNS)

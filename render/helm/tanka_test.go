@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/helm"
 	"github.com/gitless-dev/gitless/render/jsonnet"
@@ -53,7 +54,7 @@ func TestTankaHelmTemplate(t *testing.T) {
 			}
 			labels["app.kubernetes.io/managed-by"] = "Helmraiser"
 			meta["labels"] = labels
-			n, err := render.NewObjectFromValue(v, o.Origin)
+			n, err := manifest.NewObjectFromValue(v, o.Origin)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,6 +21,7 @@ import (
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"helm.sh/helm/v4/pkg/strvals"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
 
@@ -132,7 +133,7 @@ func (e *Engine) template(ctx context.Context, c *Chart, r Release) ([]*render.O
 
 	var objs []*render.Object
 	add := func(path, content string) error {
-		got, err := render.ParseYAML([]byte(content), path, render.ParseYAMLOptions{})
+		got, err := manifest.ParseYAML([]byte(content), path, manifest.ParseYAMLOptions{})
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gitless-dev/gitless/internal/testenv/peers"
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/helm"
 )
@@ -41,7 +42,7 @@ func helmTemplate(t *testing.T, args ...string) []*render.Object {
 	t.Helper()
 	bin := peers.Bin(t, "helm")
 	out, _ := peers.Run(t, bin, "", nil, append([]string{"template"}, args...)...)
-	objs, err := render.ParseYAML([]byte(out), "helm template", render.ParseYAMLOptions{})
+	objs, err := manifest.ParseYAML([]byte(out), "helm template", manifest.ParseYAMLOptions{})
 	if err != nil {
 		t.Fatalf("parsing helm template's output: %v\n%s", err, out)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
 
@@ -52,7 +53,7 @@ func extract(v any, path string, file string, out *[]*render.Object) error {
 				}
 				return nil
 			}
-			o, err := render.NewObjectFromValue(v, render.Origin{File: file, Path: cmp.Or(path, ".")})
+			o, err := manifest.NewObjectFromValue(v, render.Origin{File: file, Path: cmp.Or(path, ".")})
 			if err != nil {
 				return err
 			}

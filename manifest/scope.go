@@ -1,4 +1,4 @@
-package render
+package manifest
 
 import (
 	"sigs.k8s.io/kustomize/kyaml/openapi"
@@ -43,6 +43,16 @@ func (s *Scopes) Namespaced(o *Object) bool {
 		return ns
 	}
 	return !builtinClusterScoped[o.GroupKind()]
+}
+
+// ID is o's identity in a cluster: its group, kind and name, and its namespace when
+// its kind is namespaced.
+func (s *Scopes) ID(o *Object) ObjectID {
+	id := ObjectID{Group: o.Group(), Kind: o.kind, Name: o.name}
+	if s.Namespaced(o) {
+		id.Namespace = o.namespace
+	}
+	return id
 }
 
 // builtinClusterScoped holds cluster-scoped kinds that kyaml's OpenAPI data may not

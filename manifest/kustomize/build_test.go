@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gitless-dev/gitless/render/kustomize"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 )
 
 // kustomizeCLI finds the kustomize CLI: on PATH, or built by hack/build-peers.sh.
@@ -35,9 +35,9 @@ func TestBuildIsKustomizeBuild(t *testing.T) {
 	cli := kustomizeCLI(t)
 	for _, dir := range []string{
 		"../../examples/kustomize/overlays/production",
-		"../testdata/golden/kustomize-two-overlays",
-		"../testdata/golden/tanka-project",
-		"../testdata/golden/yaml-format",
+		"../../render/testdata/golden/kustomize-two-overlays",
+		"../../render/testdata/golden/tanka-project",
+		"../../render/testdata/golden/yaml-format",
 	} {
 		got, err := kustomize.Build(context.Background(), dir)
 		if err != nil {

@@ -15,6 +15,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/gitless-dev/gitless/manifest"
 )
 
 // ErrRefused is returned for a kustomization that uses what gitless does not allow:
@@ -22,7 +24,7 @@ import (
 var ErrRefused = errors.New("refused")
 
 // FileNames are the names of a kustomization file, in kustomize's order.
-var FileNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+var FileNames = manifest.KustomizationFiles
 
 // kustomize keeps the OpenAPI schema of the build in a package variable, so two
 // builds must not run at once.
@@ -110,14 +112,24 @@ func BuildFiles(ctx context.Context, files map[string][]byte) ([]byte, error) {
 }
 
 // File returns the kustomization file of dir, or "".
-func File(dir string) string {
-	for _, n := range FileNames {
-		p := filepath.Join(dir, n)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p
-		}
+func File(dir string) string { return manifest.KustomizationFile(dir) }
+
+// BuildObjects is Build read into objects, each with the origin "DIR (kustomize
+// build)".
+func BuildObjects(ctx context.Context, dir string) ([]*manifest.Object, error) {
+	out, err := Build(ctx, dir)
+	if err != nil {
+		return nil, err
 	}
-	return ""
+	file := filepath.ToSlash(dir)
+	objs, err := manifest.ParseYAML(out, file, manifest.ParseYAMLOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		o.Origin = manifest.Origin{File: file, Path: "kustomize build"}
+	}
+	return objs, nil
 }
 
 // CheckLocal reads the kustomization in dir and those of the local bases and

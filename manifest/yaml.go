@@ -1,15 +1,14 @@
-package render
+package manifest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/gitless-dev/gitless/artifact"
 )
 
 // MaxAliasNodes caps the nodes that expanding the aliases of one YAML document may
@@ -18,26 +17,52 @@ const MaxAliasNodes = 1 << 20
 
 // ParseYAMLOptions configures [ParseYAML].
 type ParseYAMLOptions struct {
-	// AllowNonObjects skips mappings without apiVersion or kind instead of failing.
+	// AllowNonObjects skips mappings without apiVersion or kind instead of failing
+	// with ErrNotObject.
 	AllowNonObjects bool
-	// Hint is added to the error about a mapping that is not a Kubernetes object.
-	Hint string
 }
 
-// ParseYAML reads a stream of YAML documents into objects. file names the stream in
-// origins and errors. Empty documents are skipped; a List (a kind ending in "List"
-// with items) gives its items; any other document must be a Kubernetes object.
+// ParseYAML reads a stream of YAML documents into objects in canonical form. file
+// names the stream in origins and errors. Empty documents are skipped; a List (a kind
+// ending in "List" with items) gives its items; any other document must be a
+// Kubernetes object ([NewObject] says what that takes).
 func ParseYAML(data []byte, file string, opts ParseYAMLOptions) ([]*Object, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var objs []*Object
+	err := documents(data, file, func(root *yaml.Node, origin Origin) error {
+		got, err := objectsOf(root, origin, opts.AllowNonObjects, NewObject)
+		objs = append(objs, got...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return objs, nil
+}
+
+// checkYAML is ParseYAML without the canonical form: what push checks.
+func checkYAML(data []byte, file string) ([]*Object, error) {
+	var objs []*Object
+	err := documents(data, file, func(root *yaml.Node, origin Origin) error {
+		got, err := objectsOf(root, origin, false, checkObject)
+		objs = append(objs, got...)
+		return err
+	})
+	return objs, err
+}
+
+// documents decodes a YAML stream and calls fn with each document that is not empty
+// or null, its aliases expanded, with its origin (file, line, document number).
+// A document that is not a mapping is an error.
+func documents(data []byte, file string, fn func(root *yaml.Node, origin Origin) error) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 1; ; doc++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if err == io.EOF {
-			return objs, nil
+			return nil
 		}
 		if err != nil {
-			return nil, yamlSyntaxError(data, file, err)
+			return syntaxError(file, err)
 		}
 		root := &n
 		if root.Kind == yaml.DocumentNode {
@@ -47,36 +72,33 @@ func ParseYAML(data []byte, file string, opts ParseYAMLOptions) ([]*Object, erro
 			root = root.Content[0]
 		}
 		origin := Origin{File: file, Line: root.Line}
+		if doc > 1 {
+			origin.Document = doc
+		}
 		if isNull(root) {
 			continue
 		}
 		root, err = expandAliases(root, origin)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if root.Kind != yaml.MappingNode {
-			return nil, &SourceError{Origin: origin, Err: fmt.Errorf("%w: the document is a %s, not a mapping", ErrInvalidObject, nodeKindName(root))}
+			return &SourceError{Origin: origin, Err: fmt.Errorf("%w: the document is a %s, not a mapping", ErrInvalidObject, nodeKindName(root))}
 		}
-		got, err := objectsOf(root, origin, opts)
-		if err != nil {
-			return nil, err
+		if err := fn(root, origin); err != nil {
+			return err
 		}
-		objs = append(objs, got...)
 	}
 }
 
 // objectsOf turns a mapping into its objects: itself, or a List's items.
-func objectsOf(m *yaml.Node, origin Origin, opts ParseYAMLOptions) ([]*Object, error) {
+func objectsOf(m *yaml.Node, origin Origin, allowNonObjects bool, newObject func(*yaml.Node, Origin) (*Object, error)) ([]*Object, error) {
 	av, kind := mapGet(m, "apiVersion"), mapGet(m, "kind")
 	if av == nil || kind == nil {
-		if opts.AllowNonObjects {
+		if allowNonObjects {
 			return nil, nil
 		}
-		err := fmt.Errorf("%w: a mapping without apiVersion and kind is not a Kubernetes object", ErrInvalidObject)
-		if opts.Hint != "" {
-			err = fmt.Errorf("%w (%s)", err, opts.Hint)
-		}
-		return nil, &SourceError{Origin: origin, Err: err}
+		return nil, &SourceError{Origin: origin, Err: fmt.Errorf("%w: %w", ErrInvalidObject, ErrNotObject)}
 	}
 	if items := mapGet(m, "items"); items != nil && strings.HasSuffix(kind.Value, "List") && items.Kind == yaml.SequenceNode {
 		var objs []*Object
@@ -85,7 +107,7 @@ func objectsOf(m *yaml.Node, origin Origin, opts ParseYAMLOptions) ([]*Object, e
 			if it.Kind != yaml.MappingNode {
 				return nil, &SourceError{Origin: o, Err: fmt.Errorf("%w: a %s item is a %s, not a mapping", ErrInvalidObject, kind.Value, nodeKindName(it))}
 			}
-			got, err := objectsOf(it, o, ParseYAMLOptions{Hint: opts.Hint})
+			got, err := objectsOf(it, o, false, newObject)
 			if err != nil {
 				return nil, err
 			}
@@ -93,21 +115,40 @@ func objectsOf(m *yaml.Node, origin Origin, opts ParseYAMLOptions) ([]*Object, e
 		}
 		return objs, nil
 	}
-	o, err := NewObject(m, origin)
+	o, err := newObject(m, origin)
 	if err != nil {
 		return nil, err
 	}
 	return []*Object{o}, nil
 }
 
-// yamlSyntaxError makes a decoder error into a SourceError with the line, using
-// artifact.CheckYAML's reading of yaml.v3's messages.
-func yamlSyntaxError(data []byte, file string, err error) error {
-	var fe *artifact.FileError
-	if errors.As(artifact.CheckYAML(data), &fe) {
-		return &SourceError{Origin: Origin{File: file, Line: fe.Line}, Err: fe.Err}
+// CheckSyntax reports whether every document in data parses as YAML (what files that
+// are not objects, such as kustomize patches, must do). An error is a *SourceError
+// naming file and line, matching ErrSyntax.
+func CheckSyntax(data []byte, file string) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return syntaxError(file, err)
+		}
 	}
-	return &SourceError{Origin: Origin{File: file}, Err: fmt.Errorf("invalid YAML: %w", err)}
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError makes a decoder error into a SourceError with the line, when the
+// decoder's message has one.
+func syntaxError(file string, err error) error {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &SourceError{Origin: Origin{File: file, Line: line}, Err: fmt.Errorf("%w: %s", ErrSyntax, m[2])}
+	}
+	return &SourceError{Origin: Origin{File: file}, Err: fmt.Errorf("%w: %s", ErrSyntax, strings.TrimPrefix(err.Error(), "yaml: "))}
 }
 
 // expandAliases replaces every alias in n by a copy of what it points at, so that the

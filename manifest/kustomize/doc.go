@@ -4,8 +4,9 @@
 // remote bases or files (a resource, component or file that is a URL is refused
 // before kustomize sees it). The output is what `kustomize build` prints.
 //
-// It is a leaf package: gitless render uses it for kustomize sources, and
-// gitless-puller for the trees it pulls, without linking anything else of render.
+// It sits next to package manifest, not inside render: gitless render uses it for
+// kustomize sources, and gitless-puller for the trees it pulls, without linking
+// anything of render.
 //
 //	yaml, err := kustomize.Build(ctx, "deploy/overlays/production")
 //	if err != nil {

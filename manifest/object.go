@@ -1,4 +1,4 @@
-package render
+package manifest
 
 import (
 	"bytes"
@@ -22,6 +22,9 @@ type Origin struct {
 	File string `json:"file,omitempty"`
 	// Line is the 1-based line in File; 0 when not known.
 	Line int `json:"line,omitempty"`
+	// Document is the 1-based number of the YAML document in File; 0 when not known or
+	// when File holds one document.
+	Document int `json:"document,omitempty"`
 	// Path is where in File's evaluated output the object is (Jsonnet: ".app.deployment"),
 	// or how the object was made (kustomize: "kustomize build").
 	Path string `json:"path,omitempty"`
@@ -31,6 +34,12 @@ func (o Origin) String() string {
 	s := o.File
 	if o.Line > 0 {
 		s += ":" + strconv.Itoa(o.Line)
+	}
+	if o.Document > 0 {
+		if s != "" {
+			s += " "
+		}
+		s += "(document " + strconv.Itoa(o.Document) + ")"
 	}
 	if o.Path != "" {
 		if s != "" {
@@ -171,6 +180,17 @@ func (o *Object) YAML() ([]byte, error) {
 // strings, no mapping has a key twice) and puts it in canonical form. Aliases must
 // have been expanded.
 func NewObject(n *yaml.Node, origin Origin) (*Object, error) {
+	o, err := checkObject(n, origin)
+	if err != nil {
+		return nil, err
+	}
+	canonicalize(o.node)
+	return o, nil
+}
+
+// checkObject is NewObject without the canonical form: the checks every object gets,
+// by render and by push alike.
+func checkObject(n *yaml.Node, origin Origin) (*Object, error) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
@@ -201,7 +221,6 @@ func NewObject(n *yaml.Node, origin Origin) (*Object, error) {
 		}
 		o.namespace = ns.Value
 	}
-	canonicalize(n)
 	return o, nil
 }
 

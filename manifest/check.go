@@ -1,0 +1,217 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"path"
+	"runtime"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// DefaultMaxErrors caps the errors a check reports at once.
+const DefaultMaxErrors = 20
+
+// Index finds objects with the same identity: two that the API server would take for
+// one. The zero value is not usable; make one with NewIndex.
+type Index struct {
+	scopes *Scopes
+	seen   map[ObjectID]*Object
+}
+
+// NewIndex returns an empty index that tells namespaced kinds by scopes.
+func NewIndex(scopes *Scopes) *Index {
+	return &Index{scopes: scopes, seen: map[ObjectID]*Object{}}
+}
+
+// Add records o, and returns a *DuplicateError (matching ErrDuplicate) when an object
+// with its identity was added before.
+func (x *Index) Add(o *Object) error {
+	id := x.scopes.ID(o)
+	if prev := x.seen[id]; prev != nil {
+		return &DuplicateError{ID: id, First: prev.Origin, Second: o.Origin}
+	}
+	x.seen[id] = o
+	return nil
+}
+
+// File is one file of a tree to check: its slash path relative to the tree's root,
+// and its content.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// CheckOptions configures [CheckFiles].
+type CheckOptions struct {
+	// MaxErrors caps the errors reported; 0 means DefaultMaxErrors.
+	MaxErrors int
+	// Parallelism bounds the files parsed at once; 0 means GOMAXPROCS.
+	Parallelism int
+}
+
+// CheckFiles checks the YAML files (.yaml, .yml) of a tree the way render checks its
+// sources and gitless-puller will read the tree, without building it:
+//
+//   - outside any directory with a kustomization file, every document of every YAML
+//     file must be a Kubernetes object ([NewObject]: apiVersion, kind and metadata.name
+//     non-empty strings, no key twice, no alias bomb; a List gives its items), and no
+//     two objects may have the same group, kind, namespace and name;
+//   - in a directory with a kustomization file, the files its resources list must be
+//     objects the same way, without duplicates among them; the kustomization file and
+//     the other YAML files there (patches, generator and transformer configurations)
+//     must parse as YAML.
+//
+// Other files are not read. Every error is reported, not only the first (up to
+// MaxErrors): each names the file, and the line and document where it has them. The
+// result is nil, or errors.Join of *SourceError and *DuplicateError values, in path
+// order.
+func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = DefaultMaxErrors
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	sorted := make([]File, 0, len(files))
+	for _, f := range files {
+		if IsYAMLName(f.Path) {
+			sorted = append(sorted, f)
+		}
+	}
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
+	sets := planSets(sorted)
+
+	type parsed struct {
+		objs []*Object
+		err  error
+	}
+	results := make([]parsed, len(sorted))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Parallelism)
+	for i, f := range sorted {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			if sets[i] == syntaxOnly {
+				results[i].err = CheckSyntax(f.Data, f.Path)
+			} else {
+				results[i].objs, results[i].err = checkYAML(f.Data, f.Path)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	var errs []error
+	add := func(err error) bool {
+		errs = append(errs, err)
+		return len(errs) >= opts.MaxErrors
+	}
+	var all []*Object
+	for i := range results {
+		if results[i].err != nil {
+			if add(results[i].err) {
+				return errors.Join(errs...)
+			}
+		}
+		all = append(all, results[i].objs...)
+	}
+	scopes := NewScopes(all)
+	indexes := map[string]*Index{}
+	for i, r := range results {
+		x := indexes[sets[i]]
+		if x == nil {
+			x = NewIndex(scopes)
+			indexes[sets[i]] = x
+		}
+		for _, o := range r.objs {
+			if err := x.Add(o); err != nil && add(err) {
+				return errors.Join(errs...)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// syntaxOnly marks the files that need only parse.
+const syntaxOnly = "\x00"
+
+// planSets says, for each file (sorted by path), which set of objects it belongs to:
+// "/" for the plain files outside any kustomization, the kustomization's directory
+// for the resources it lists, syntaxOnly for the other files.
+func planSets(files []File) []string {
+	isFile := make(map[string]bool, len(files))
+	kdirs := map[string]File{} // directory → its kustomization file
+	for _, f := range files {
+		isFile[f.Path] = true
+		if isKustomizationName(f.Path) {
+			d := dirOf(f.Path)
+			if _, ok := kdirs[d]; !ok {
+				kdirs[d] = f
+			}
+		}
+	}
+	resourceOf := map[string]string{} // file → the kustomization directory listing it
+	for d, k := range kdirs {
+		for _, r := range kustomizationResources(k.Data) {
+			p := path.Join(d, r)
+			if isFile[p] && !isKustomizationName(p) {
+				if prev, ok := resourceOf[p]; !ok || len(d) > len(prev) {
+					resourceOf[p] = d
+				}
+			}
+		}
+	}
+	sets := make([]string, len(files))
+	for i, f := range files {
+		governed := false
+		for d := dirOf(f.Path); ; d = dirOf(d) {
+			if _, ok := kdirs[d]; ok {
+				governed = true
+				break
+			}
+			if d == "" {
+				break
+			}
+		}
+		switch k, listed := resourceOf[f.Path]; {
+		case !governed:
+			sets[i] = "/"
+		case listed:
+			sets[i] = "kustomization " + k
+		default:
+			sets[i] = syntaxOnly
+		}
+	}
+	return sets
+}
+
+// dirOf is the directory of a slash path, "" for the root.
+func dirOf(p string) string {
+	d := path.Dir(p)
+	if d == "." || d == "/" {
+		return ""
+	}
+	return d
+}
+
+// kustomizationResources returns the local resource entries of a kustomization
+// (resources, and the legacy bases); nil when it does not parse (kustomize says why
+// at build time).
+func kustomizationResources(data []byte) []string {
+	var k struct {
+		Resources []string `yaml:"resources"`
+		Bases     []string `yaml:"bases"`
+	}
+	if yaml.Unmarshal(data, &k) != nil {
+		return nil
+	}
+	return append(k.Resources, k.Bases...)
+}

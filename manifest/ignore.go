@@ -1,0 +1,68 @@
+package manifest
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/fluxcd/pkg/sourceignore"
+	"github.com/fluxcd/pkg/sourceignore/gitignore"
+)
+
+// IgnoreFileName is the name of the per-directory ignore file (gitignore syntax).
+const IgnoreFileName = ".gitlessignore"
+
+// Ignore holds the ignore rules of one tree, the same for packaging (artifact.Build),
+// rendering a YAML source and the puller's build: Flux's default patterns (VCS files,
+// CI configurations, archives and images, as fluxcd/pkg/sourceignore defines them),
+// the .gitlessignore files themselves, extra patterns given by the caller, and the
+// patterns of every .gitlessignore file read so far, each scoped to its directory.
+// A "!pattern" re-includes what an earlier one excludes.
+type Ignore struct {
+	patterns []gitignore.Pattern
+}
+
+// NewIgnore returns the default rules plus extra, gitignore-syntax patterns relative
+// to the tree's root (blank entries and # comments are skipped).
+func NewIgnore(extra []string) *Ignore {
+	ig := &Ignore{}
+	ig.patterns = append(ig.patterns, sourceignore.VCSPatterns(nil)...)
+	ig.patterns = append(ig.patterns, sourceignore.DefaultPatterns(nil)...)
+	ig.patterns = append(ig.patterns, gitignore.ParsePattern(IgnoreFileName, nil))
+	for _, p := range extra {
+		if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "#") {
+			ig.patterns = append(ig.patterns, gitignore.ParsePattern(p, nil))
+		}
+	}
+	return ig
+}
+
+// ReadDir adds the patterns of the .gitlessignore file in dir, whose slash path in
+// the tree is rel ("" for the root). Call it when entering a directory, before
+// matching its entries. A missing file is no error; an unreadable one is, so that
+// files meant to stay out are never packaged by accident.
+func (ig *Ignore) ReadDir(dir, rel string) error {
+	b, err := os.ReadFile(filepath.Join(dir, IgnoreFileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &SourceError{Origin: Origin{File: path.Join(rel, IgnoreFileName)}, Err: err}
+	}
+	var domain []string
+	if rel != "" {
+		domain = strings.Split(rel, "/")
+	}
+	ig.patterns = append(ig.patterns, sourceignore.ReadPatterns(bytes.NewReader(b), domain)...)
+	return nil
+}
+
+// Match reports whether the entry at the slash path rel (relative to the root) is
+// ignored.
+func (ig *Ignore) Match(rel string, isDir bool) bool {
+	return gitignore.NewMatcher(ig.patterns).Match(strings.Split(rel, "/"), isDir)
+}

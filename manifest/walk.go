@@ -1,0 +1,122 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Layout is what a directory of plain manifests holds, read the way render's YAML
+// loader and gitless-puller read it: the YAML files that are objects, and the
+// directories that kustomize builds instead.
+type Layout struct {
+	// Files are the .yaml and .yml files to read as objects, as paths below the root
+	// given to Walk (the root joined with their relative path), in walk order.
+	Files []string
+	// Kustomizations are the directories with a kustomization file, as slash paths
+	// relative to the root ("" for the root itself). Walk does not read below them.
+	Kustomizations []string
+	// Charts are the directories with a Helm chart (Chart.yaml and no kustomization
+	// file), as slash paths relative to the root. Walk does not read below them: a
+	// chart's templates are not manifests (ErrChartInTree).
+	Charts []string
+}
+
+// WalkOptions configures [Walk].
+type WalkOptions struct {
+	// Ignore holds extra gitignore-style patterns ([NewIgnore]).
+	Ignore []string
+	// Exclude holds directories never to read (an output directory inside the source).
+	Exclude []string
+}
+
+// HelmChartFile marks the directory of a Helm chart.
+const HelmChartFile = "Chart.yaml"
+
+// Walk lists the directory root recursively: every .yaml/.yml file that the ignore
+// rules keep, except below a directory with a kustomization file, which is listed as
+// a kustomization instead, or with a Helm chart, listed as a chart. Symbolic links to files are followed; a symbolic link to a
+// directory is an error (it could lead anywhere).
+func Walk(ctx context.Context, root string, opts WalkOptions) (*Layout, error) {
+	w := &walker{ctx: ctx, root: root, ignore: NewIgnore(opts.Ignore), layout: &Layout{}}
+	for _, e := range opts.Exclude {
+		if abs, err := filepath.Abs(e); err == nil {
+			w.exclude = append(w.exclude, abs)
+		}
+	}
+	if err := w.walk(""); err != nil {
+		return nil, err
+	}
+	return w.layout, nil
+}
+
+type walker struct {
+	ctx     context.Context
+	root    string
+	ignore  *Ignore
+	exclude []string
+	layout  *Layout
+}
+
+func (w *walker) walk(rel string) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	dir := filepath.Join(w.root, filepath.FromSlash(rel))
+	if abs, err := filepath.Abs(dir); err == nil && slices.Contains(w.exclude, abs) {
+		return nil
+	}
+	if KustomizationFile(dir) != "" {
+		w.layout.Kustomizations = append(w.layout.Kustomizations, rel)
+		return nil
+	}
+	if fi, err := os.Stat(filepath.Join(dir, HelmChartFile)); err == nil && fi.Mode().IsRegular() {
+		w.layout.Charts = append(w.layout.Charts, rel)
+		return nil
+	}
+	if err := w.ignore.ReadDir(dir, rel); err != nil {
+		return err
+	}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		childRel := path.Join(rel, de.Name())
+		child := filepath.Join(dir, de.Name())
+		fi, err := os.Stat(child) // follows symbolic links
+		if err != nil {
+			return &SourceError{Origin: Origin{File: filepath.ToSlash(child)}, Err: err}
+		}
+		switch {
+		case fi.IsDir():
+			if w.ignore.Match(childRel, true) {
+				continue
+			}
+			if de.Type()&fs.ModeSymlink != 0 {
+				return &SourceError{Origin: Origin{File: filepath.ToSlash(child)}, Err: errors.New("a symbolic link to a directory: not followed; ignore it or link the files")}
+			}
+			if err := w.walk(childRel); err != nil {
+				return err
+			}
+		case fi.Mode().IsRegular() && IsYAMLName(de.Name()):
+			if w.ignore.Match(childRel, false) {
+				continue
+			}
+			w.layout.Files = append(w.layout.Files, child)
+		}
+	}
+	return nil
+}
+
+// IsYAMLName reports whether a file name has a YAML extension (.yaml or .yml, in
+// any case).
+func IsYAMLName(name string) bool {
+	ext := strings.ToLower(path.Ext(name))
+	return ext == ".yaml" || ext == ".yml"
+}
