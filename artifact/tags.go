@@ -58,6 +58,6 @@ type TagConflictError struct {
 }
 
 func (e *TagConflictError) Error() string {
-	return fmt.Sprintf("tag %q in %s already points at %s, not %s: tags are immutable unless listed as moving (--moving-tag) or --allow-overwrite is given",
+	return fmt.Sprintf("tag %q in %s already points at %s, not %s: the tag is immutable (TagPolicy: not a moving tag, no overwrite allowed)",
 		e.Tag, e.Repository, e.Existing, e.New)
 }

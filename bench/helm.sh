@@ -41,7 +41,7 @@ mkdir -p "$HOME"
 
 run_side() { # SIDE OUT: one run; sets LAST_NS and LAST_CPU_MS
   case $1 in
-    gitless) run_timed gitless "$TMP/last.out" -- "$GITLESS" render "$CHART" --kind helm -o "$2" \
+    gitless) run_timed gitless "$TMP/last.out" -- "$GITLESS" render "$CHART" --kind helm --out "$2" \
       --release-name bench --namespace web --kube-version "$KUBE" "${VALUES[@]}" ;;
     peer) run_timed peer "$2" -- "$PEERS/helm" template bench "$CHART" --namespace web \
       --include-crds --skip-tests --kube-version "$KUBE" "${VALUES[@]}" ;;

@@ -58,7 +58,7 @@ SRC=$PROJECT/environments/${ENV_DIRS[0]}
 ((ENVS == 1)) || SRC=$PROJECT
 run_side() { # SIDE OUT: one run; sets LAST_NS and LAST_CPU_MS
   case $1 in
-    gitless) run_timed gitless "$TMP/last.out" -- "$GITLESS" render "$SRC" -o "$2" ;;
+    gitless) run_timed gitless "$TMP/last.out" -- "$GITLESS" render "$SRC" --out "$2" ;;
     peer) run_timed peer "$TMP/last.out" -- bash "$TMP/peer.sh" "$2" ;;
   esac
 }

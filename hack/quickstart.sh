@@ -53,7 +53,7 @@ step "inspect"
 gitless inspect "$url:latest" --files
 
 step "pull into a new directory, then diff it against the source"
-gitless pull "$url:latest" -o "$work/pulled"
+gitless pull "$url:latest" --out "$work/pulled"
 gitless diff examples/podinfo "$url:latest"
 
 printf '\n%squickstart OK%s: pushed, listed, inspected and pulled back %s\n' "$b" "$n" "$url:eec06d1"

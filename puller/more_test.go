@@ -172,10 +172,15 @@ func TestPullSecretIsUsedOnlyForItsHost(t *testing.T) {
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 	src := w.source("app", "app", "v1")
 
-	// Without credentials: refused, not retried, and the error says why.
+	// Without credentials: refused, not retried, and the error says why, in the
+	// puller's terms: the status tells no operator to pass a CLI flag (the gitless CLI's
+	// --creds hint used to be part of the library's message).
 	_, err := w.sync(src)
 	if !errors.Is(err, remote.ErrUnauthorized) || puller.Retry(err) {
 		t.Fatalf("err = %v", err)
+	}
+	if msg := w.status("app")[puller.AnnotationMessage]; !strings.Contains(msg, "no credentials were found") || strings.Contains(msg, "--") {
+		t.Fatalf("status message %q", msg)
 	}
 	// Credentials for another host (same IP, another port) are not sent.
 	other := strings.Replace(w.reg.Host(), "127.0.0.1", "127.0.0.2", 1)

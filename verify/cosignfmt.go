@@ -166,7 +166,7 @@ func checkCosign(s *cosignSignature, d digest.Digest, v signature.Verifier, cp *
 	var tl *TlogEntry
 	if cp.requireTlog {
 		if s.bundle == nil {
-			return nil, errors.New("no transparency-log entry (signed with --tlog-upload=false? then verify with --insecure-ignore-tlog)")
+			return nil, fmt.Errorf("%w, and the policy requires one", ErrNoTlogEntry)
 		}
 		pub, err := v.PublicKey()
 		if err != nil {

@@ -34,6 +34,11 @@ var (
 	// ErrKey: a private key that cannot be loaded (wrong password, not a cosign key,
 	// unreadable file, unknown KMS provider). Sign and LoadSigningKey return it.
 	ErrKey = errors.New("cannot load the signing key")
+	// ErrNoTlogEntry: a signature without the transparency-log entry the policy requires
+	// (signed without uploading to Rekor; a policy accepts that with InsecureIgnoreTlog).
+	// A VerificationError matches it when a signature was refused for that reason.
+	ErrNoTlogEntry = errors.New("no transparency-log entry")
+
 	// ErrSigning: signing could not complete (Fulcio or Rekor refused or unreachable,
 	// no OIDC token). Sign returns it; registry errors are returned as they are.
 	ErrSigning = errors.New("signing failed")
@@ -61,6 +66,9 @@ type VerificationError struct {
 	Reasons []string
 	// Err is ErrNoSignatures, ErrTooManySignatures or ErrVerificationFailed.
 	Err error
+	// NoTlogEntry counts the signatures refused for lacking a transparency-log entry
+	// (ErrNoTlogEntry).
+	NoTlogEntry int
 }
 
 func (e *VerificationError) Error() string {
@@ -83,8 +91,11 @@ func (e *VerificationError) Error() string {
 
 func (e *VerificationError) Unwrap() error { return e.Err }
 
-// Is makes every VerificationError match ErrVerificationFailed.
-func (e *VerificationError) Is(target error) bool { return target == ErrVerificationFailed }
+// Is makes every VerificationError match ErrVerificationFailed, and ErrNoTlogEntry when a
+// signature was refused for lacking a log entry.
+func (e *VerificationError) Is(target error) bool {
+	return target == ErrVerificationFailed || (target == ErrNoTlogEntry && e.NoTlogEntry > 0)
+}
 
 // PolicyError names the policy field that is wrong. It matches ErrInvalidPolicy.
 type PolicyError struct {

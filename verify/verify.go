@@ -178,6 +178,7 @@ type verifyState struct {
 
 	found     int      // signatures looked at
 	reasons   []string // why each was rejected
+	noTlog    int      // rejections for ErrNoTlogEntry
 	transient error    // the first "could not check" error
 	limit     error    // a limit that was hit
 
@@ -187,6 +188,9 @@ type verifyState struct {
 }
 
 func (st *verifyState) reject(what string, err error) {
+	if errors.Is(err, ErrNoTlogEntry) {
+		st.noTlog++
+	}
 	const maxReasons = 20
 	if len(st.reasons) < maxReasons {
 		st.reasons = append(st.reasons, fmt.Sprintf("%s: %v", what, err))
@@ -227,14 +231,14 @@ func (st *verifyState) failure() error {
 	pinned := st.ref.WithDigest(st.ref.Digest).String()
 	switch {
 	case st.limit != nil:
-		return &VerificationError{Reference: pinned, Found: st.found, Reasons: st.reasons, Err: st.limit}
+		return &VerificationError{Reference: pinned, Found: st.found, Reasons: st.reasons, Err: st.limit, NoTlogEntry: st.noTlog}
 	case st.transient != nil:
 		// Something could not be read: the signature that would verify may be there.
 		return unavailable(fmt.Errorf("verifying %s: %w", pinned, st.transient))
 	case st.found == 0:
 		return &VerificationError{Reference: pinned, Err: ErrNoSignatures}
 	}
-	return &VerificationError{Reference: pinned, Found: st.found, Reasons: st.reasons, Err: ErrVerificationFailed}
+	return &VerificationError{Reference: pinned, Found: st.found, Reasons: st.reasons, Err: ErrVerificationFailed, NoTlogEntry: st.noTlog}
 }
 
 // artifactRevision fetches the artifact's manifest (once) for its revision annotation.

@@ -131,7 +131,7 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	what := "no credentials were found for it (looked in --creds, --docker-config, CI environment variables, docker config and credential helpers)"
+	what := "no credentials were found for it"
 	if e.Source != "" {
 		what = "credentials from " + e.Source + " were used"
 	}

@@ -125,8 +125,8 @@ func TestTagsAreImmutable(t *testing.T) {
 	if !errors.As(err, &tc) || tc.Tag != "1a2b3c4" || tc.Existing != ra.Digest {
 		t.Fatalf("want a tag conflict on 1a2b3c4, got %v", err)
 	}
-	if !strings.Contains(err.Error(), "--allow-overwrite") {
-		t.Errorf("message does not say the way out: %v", err)
+	if !strings.Contains(err.Error(), "immutable") {
+		t.Errorf("message does not say why: %v", err)
 	}
 	for _, tag := range []string{"1a2b3c4", "latest", "staging"} {
 		if d, _ := c.Resolve(ctx, ref.WithTag(tag)); d.Digest != ra.Digest {

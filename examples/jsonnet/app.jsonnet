@@ -1,5 +1,5 @@
 // A plain Jsonnet file (no Tanka project): render it with
-//   gitless render examples/jsonnet/app.jsonnet -J examples/jsonnet/lib --tla-str tag=6.14.1 -o out/
+//   gitless render examples/jsonnet/app.jsonnet -J examples/jsonnet/lib --tla-str tag=6.14.1 --out out/
 local podinfo = import 'podinfo.libsonnet';
 
 function(tag='6.14.1', replicas=2) {

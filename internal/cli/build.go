@@ -7,23 +7,27 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 )
 
 func newBuildCmd(env Env, _ *globalFlags) *cobra.Command {
 	var (
 		outFile string
 		b       buildFlags
-		asJSON  bool
+		out     = clikit.Output{PathFlag: "out"}
 	)
 	cmd := &cobra.Command{
-		Use:   "build DIR -o artifact.tgz",
+		Use:   "build DIR --out artifact.tgz",
 		Short: "Package a directory into the artifact's tar+gzip layer, offline",
 		Long: `Package DIR exactly as push would, without a registry, and write the layer to a file.
 The layer digest printed is the one push would upload.`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := out.Resolve(&outFile, env.Err); err != nil {
+				return err
+			}
 			if outFile == "" {
-				return usagef("--output is required")
+				return clikit.Usagef("--out is required")
 			}
 			opts, err := b.options()
 			if err != nil {
@@ -36,16 +40,16 @@ The layer digest printed is the one push would upload.`,
 			if err := writeFileAtomic(outFile, layer.Data); err != nil {
 				return fmt.Errorf("writing %s: %w", outFile, err)
 			}
-			if asJSON {
-				return writeJSON(env.Out, map[string]any{"file": outFile, "digest": layer.Descriptor.Digest, "size": layer.Descriptor.Size, "files": layer.Files})
+			if out.Structured() {
+				return out.Write(env.Out, map[string]any{"file": outFile, "digest": layer.Descriptor.Digest, "size": layer.Descriptor.Size, "files": layer.Files})
 			}
 			fmt.Fprintf(env.Err, "packaged %d files into %s (%s)\n", len(layer.Files), outFile, humanSize(layer.Descriptor.Size))
 			fmt.Fprintln(env.Out, layer.Descriptor.Digest)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&outFile, "output", "o", "", "where to write the tar+gzip layer (required)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&outFile, "out", "", "where to write the tar+gzip layer (required)")
+	out.AddFlags(cmd.Flags())
 	b.AddFlags(cmd.Flags())
 	return cmd
 }

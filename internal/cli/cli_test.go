@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitless-dev/gitless/internal/cli"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/render"
 )
 
 type result struct {
@@ -78,7 +79,7 @@ func TestPushPullInspectListTagDiff(t *testing.T) {
 	// other content under the same commit tag: exit 5, tag kept
 	os.WriteFile(filepath.Join(src, "app/cm.yaml"), []byte(strings.Replace(cm, `"1"`, `"2"`, 1)), 0o644)
 	r = run(t, env, "push", url+":1a2b3c4", "--path", src, "--created", "0")
-	if r.code != cli.ExitTagConflict || !strings.Contains(r.err, "already points at "+pushed.Digest) {
+	if r.code != cli.ExitTagConflict || !strings.Contains(r.err, "already points at "+pushed.Digest) || !strings.Contains(r.err, "--allow-overwrite") {
 		t.Fatalf("conflicting push: %+v", r)
 	}
 
@@ -185,6 +186,12 @@ func TestRegistryCredentialsFromCI(t *testing.T) {
 	if r.code != cli.ExitDenied || !strings.Contains(r.err, "CI_JOB_TOKEN") || strings.Contains(r.err+r.out, "glcbt-secret-value-123") {
 		t.Fatalf("bad CI_JOB_TOKEN: %+v", r)
 	}
+	// no credentials at all: exit 4, and the hint lists where gitless looks (the
+	// library's error names no flag)
+	r = run(t, map[string]string{"HOME": t.TempDir()}, "inspect", url)
+	if r.code != cli.ExitDenied || !strings.Contains(r.err, "no credentials were found") || !strings.Contains(r.err, "Hint: registry credentials come from --creds, --docker-config") {
+		t.Fatalf("no credentials: %+v", r)
+	}
 	// --creds
 	r = run(t, map[string]string{"HOME": t.TempDir()}, "inspect", url, "--creds", reg.Username+":"+reg.Password, "--verbose")
 	if r.code != 0 || strings.Contains(r.err+r.out, reg.Password) {
@@ -237,4 +244,58 @@ func symlinkTree(t *testing.T) string {
 		t.Skip(err)
 	}
 	return dir
+}
+
+// -o is the output format everywhere (text, json or yaml); build, pull and render take
+// the file or directory with --out, and the old -o PATH still works with a warning.
+func TestOutputFlag(t *testing.T) {
+	src := writeTree(t, map[string]string{"cm.yaml": cm})
+	dir := t.TempDir()
+	r := run(t, nil, "build", src, "--out", filepath.Join(dir, "a.tgz"), "-o", "yaml")
+	if r.code != 0 || !strings.Contains(r.out, "digest: sha256:") || strings.Contains(r.err, "Warning") {
+		t.Fatalf("build --out -o yaml: %+v", r)
+	}
+	r = run(t, nil, "build", src, "-o", filepath.Join(dir, "b.tgz"))
+	if b, err := os.ReadFile(filepath.Join(dir, "b.tgz")); r.code != 0 || err != nil || len(b) == 0 || !strings.Contains(r.err, "Warning: -o PATH is deprecated: use --out") {
+		t.Fatalf("build -o PATH: %+v", r)
+	}
+	r = run(t, nil, "build", src, "--out", filepath.Join(dir, "c.tgz"), "--json")
+	if r.code != 0 || !strings.HasPrefix(r.out, "{") || !strings.Contains(r.err, "--json is deprecated") {
+		t.Fatalf("build --json: %+v", r)
+	}
+	r = run(t, nil, "build", src, "--out", filepath.Join(dir, "d.tgz"), "-o", filepath.Join(dir, "e.tgz"))
+	if r.code != cli.ExitUsage {
+		t.Fatalf("build with --out and -o PATH: %+v", r)
+	}
+	out := filepath.Join(dir, "rendered")
+	r = run(t, nil, "render", src, "--out", out, "-o", "json")
+	var res render.Result
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &res) != nil || res.Out != out || res.Objects != 1 {
+		t.Fatalf("render --out -o json: %+v", r)
+	}
+	r = run(t, nil, "render", src, "-o", out)
+	if r.code != 0 || strings.TrimSpace(r.out) != out || !strings.Contains(r.err, "use --out") {
+		t.Fatalf("render -o DIR: %+v", r)
+	}
+	reg := registry.NewT(t, registry.Options{})
+	url := "oci://" + reg.Host() + "/o/app:v1.0.0"
+	if r := run(t, nil, "push", url, "--path", src, "--created", "1", "-o", "yaml"); r.code != 0 || !strings.Contains(r.out, "digest: sha256:") || !strings.Contains(r.out, "\ntags:\n- v1.0.0\n") {
+		t.Fatalf("push -o yaml: %+v", r)
+	}
+	if r := run(t, nil, "pull", url, "--out", filepath.Join(dir, "pulled"), "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"files"`) {
+		t.Fatalf("pull --out -o json: %+v", r)
+	}
+	if r := run(t, nil, "list", "oci://"+reg.Host()+"/o/app", "-o", "table"); r.code != cli.ExitUsage || !strings.Contains(r.err, "want text, json or yaml") {
+		t.Fatalf("list -o table: %+v", r)
+	}
+}
+
+// docs/cli.md: an unknown command is a usage error.
+func TestUnknownCommand(t *testing.T) {
+	if r := run(t, nil, "psuh"); r.code != cli.ExitUsage || !strings.Contains(r.err, `did you mean "push"?`) {
+		t.Fatalf("%+v", r)
+	}
+	if r := run(t, nil, "key", "nope"); r.code != cli.ExitUsage {
+		t.Fatalf("%+v", r)
+	}
 }

@@ -1,18 +1,20 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 )
 
 func newDiffCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
 		b   buildFlags
-		reg registryFlags
-		out outputFlag
+		reg clikit.RegistryFlags
+		out clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "diff DIR oci://REGISTRY/REPOSITORY[:TAG|@DIGEST]",
@@ -20,9 +22,9 @@ func newDiffCmd(env Env, g *globalFlags) *cobra.Command {
 		Long: `Package DIR as push would and compare it with the artifact, file by file:
 A (added), M (modified: content or mode), D (removed). A tag that does not exist counts as
 empty. Exit status: 0 no difference, 3 differences, other codes on errors.`,
-		Args: args(cobra.ExactArgs(2)),
+		Args: clikit.Args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			ref, err := parseRef(a[1])
@@ -37,7 +39,7 @@ empty. Exit status: 0 no difference, 3 differences, other codes on errors.`,
 			if err != nil {
 				return err
 			}
-			c, err := reg.client(cmd.Context(), env, g, ref.Registry)
+			c, err := registryClient(cmd.Context(), env, g, &reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -45,12 +47,12 @@ empty. Exit status: 0 no difference, 3 differences, other codes on errors.`,
 			if err != nil {
 				return err
 			}
-			if out.json() {
+			if out.Structured() {
 				changes := res.Changes
 				if changes == nil {
 					changes = []artifact.FileChange{}
 				}
-				if err := writeJSON(env.Out, map[string]any{"differs": res.Differs(), "changes": changes}); err != nil {
+				if err := out.Write(env.Out, map[string]any{"differs": res.Differs(), "changes": changes}); err != nil {
 					return err
 				}
 			} else {
@@ -62,7 +64,7 @@ empty. Exit status: 0 no difference, 3 differences, other codes on errors.`,
 				}
 			}
 			if res.Differs() {
-				return errDiffers
+				return &clikit.CodeError{Code: ExitDiffers, Quiet: true, Err: errors.New("differences found")}
 			}
 			return nil
 		},

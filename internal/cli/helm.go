@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/helm"
 	"github.com/gitless-dev/gitless/render/jsonnet"
@@ -62,19 +63,19 @@ func (h *helmFlags) chartCacheDir(env Env) string {
 // wire adds the chart loader, the HelmRelease expander and Tanka's helmTemplate
 // to render's and the Jsonnet loader's options. Registry credentials come from
 // reg (--creds for host, --docker-config, CI variables, docker config).
-func (h *helmFlags) wire(ctx context.Context, env Env, g *globalFlags, reg *registryFlags, host string, namespace string, o *render.Options, jo *jsonnet.Options) error {
+func (h *helmFlags) wire(ctx context.Context, env Env, g *globalFlags, reg *clikit.RegistryFlags, host string, namespace string, o *render.Options, jo *jsonnet.Options) error {
 	if h.kubeVersion != "" {
 		if err := helm.ParseKubeVersion(h.kubeVersion); err != nil {
-			return usagef("--kube-version: %v", err)
+			return clikit.Usagef("--kube-version: %v", err)
 		}
 	}
-	chain, err := reg.chain(ctx, env, host)
+	chain, err := reg.Chain(ctx, env.Getenv, host)
 	if err != nil {
 		return err
 	}
 	e := helm.New(helm.Options{
 		Credentials: chain,
-		Insecure:    reg.insecure,
+		Insecure:    reg.Insecure,
 		CacheDir:    h.chartCacheDir(env),
 		KubeVersion: h.kubeVersion,
 		APIVersions: h.apiVersions,
@@ -107,18 +108,18 @@ func chartsHost(sources []string, creds string) (string, error) {
 		}
 		ref, err := artifact.ParseReference(s)
 		if err != nil {
-			return "", usageError{err}
+			return "", clikit.Usage(err)
 		}
 		if host != "" && host != ref.Registry {
 			if creds != "" {
-				return "", usagef("--creds is for one registry; the chart sources are in %s and %s (use --docker-config)", host, ref.Registry)
+				return "", clikit.Usagef("--creds is for one registry; the chart sources are in %s and %s (use --docker-config)", host, ref.Registry)
 			}
 			continue
 		}
 		host = ref.Registry
 	}
 	if creds != "" && host == "" {
-		return "", usagef("--creds is for the registry of an oci:// chart source; give other registries' credentials with --docker-config or docker login")
+		return "", clikit.Usagef("--creds is for the registry of an oci:// chart source; give other registries' credentials with --docker-config or docker login")
 	}
 	return host, nil
 }

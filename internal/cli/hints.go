@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
@@ -26,6 +27,14 @@ func hints(err error) []string {
 	var pc *render.PathConflictError
 	if errors.Is(err, artifact.ErrEmptySource) || errors.Is(err, render.ErrEmpty) {
 		add("accept an empty set with --allow-empty (a puller then prunes everything)")
+	}
+	var ae *remote.AuthError
+	var tc *artifact.TagConflictError
+	if errors.As(err, &ae) && ae.Source == "" {
+		add("registry credentials come from --creds, --docker-config, CI variables (GITHUB_TOKEN for ghcr.io; CI_REGISTRY_USER and CI_REGISTRY_PASSWORD, or CI_JOB_TOKEN, for the GitLab registry), then the docker config and its credential helpers")
+	}
+	if errors.As(err, &tc) {
+		add("a moving tag is listed with --moving-tag GLOB; --allow-overwrite moves any tag")
 	}
 	if errors.Is(err, artifact.ErrSymlink) {
 		add("follow links that stay inside the directory with --resolve-symlinks")

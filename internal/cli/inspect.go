@@ -8,28 +8,29 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/render"
 )
 
 func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
 		files bool
-		reg   registryFlags
-		out   outputFlag
+		reg   clikit.RegistryFlags
+		out   clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "inspect oci://REGISTRY/REPOSITORY[:TAG|@DIGEST]",
 		Short: "Show an artifact's manifest, annotations, sizes and (with --files) content",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {
 				return err
 			}
-			c, err := reg.client(cmd.Context(), env, g, ref.Registry)
+			c, err := registryClient(cmd.Context(), env, g, &reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -37,8 +38,8 @@ func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if out.json() {
-				return writeJSON(env.Out, map[string]any{
+			if out.Structured() {
+				return out.Write(env.Out, map[string]any{
 					"url": in.Reference.String(), "digest": in.Descriptor.Digest, "mediaType": in.Descriptor.MediaType,
 					"size": in.Descriptor.Size, "manifest": in.Manifest, "metadata": in.Metadata, "files": in.Files,
 					"charts": inspectCharts(in.Manifest.Annotations),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -24,7 +25,7 @@ func newKeyGenerateCmd(env Env) *cobra.Command {
 	var (
 		prefix string
 		force  bool
-		out    outputFlag
+		out    clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "generate",
@@ -35,16 +36,16 @@ encrypted with the password in COSIGN_PASSWORD (scrypt and secretbox), written w
 gitless reads cosign's. Existing files are not overwritten without --force.`,
 		Example: `  COSIGN_PASSWORD=$(pass show ci/cosign) gitless key generate --output-key-prefix ci
   gitless sign oci://... --key ci.key && gitless verify oci://... --key ci.pub`,
-		Args: args(cobra.NoArgs),
+		Args: clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			privPath, pubPath := prefix+".key", prefix+".pub"
 			if !force {
 				for _, p := range []string{privPath, pubPath} {
 					if _, err := os.Lstat(p); err == nil {
-						return usagef("%s exists (--force to overwrite)", p)
+						return clikit.Usagef("%s exists (--force to overwrite)", p)
 					}
 				}
 			}
@@ -63,8 +64,8 @@ gitless reads cosign's. Existing files are not overwritten without --force.`,
 			if err != nil {
 				return err
 			}
-			if out.json() {
-				return writeJSON(env.Out, map[string]string{"privateKey": privPath, "publicKey": pubPath, "keyID": key.KeyID()})
+			if out.Structured() {
+				return out.Write(env.Out, map[string]string{"privateKey": privPath, "publicKey": pubPath, "keyID": key.KeyID()})
 			}
 			if password == "" {
 				fmt.Fprintf(env.Err, "warning: %s is empty: %s is encrypted with an empty password\n", verify.PasswordEnv, privPath)
@@ -85,10 +86,10 @@ func newKeyPublicCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "public --key REF",
 		Short: "Print the public key of a private key or KMS key (PEM)",
-		Args:  args(cobra.NoArgs),
+		Args:  clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if key == "" {
-				return usagef("--key is required")
+				return clikit.Usagef("--key is required")
 			}
 			k, err := verify.LoadSigningKey(cmd.Context(), key, verify.KeyOptions{Getenv: env.Getenv})
 			if err != nil {

@@ -8,13 +8,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/clikit"
 )
 
 func newListCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
 		semver string
-		reg    registryFlags
-		out    outputFlag
+		reg    clikit.RegistryFlags
+		out    clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "list oci://REGISTRY/REPOSITORY",
@@ -22,9 +23,9 @@ func newListCmd(env Env, g *globalFlags) *cobra.Command {
 		Long: `List the tags of a repository, the digest each points at and the source revision
 recorded in it. Signature and attestation tags are left out. --semver keeps only tags
 inside a version range (Flux's syntax), newest first.`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			ref, err := parseRef(a[0])
@@ -32,9 +33,9 @@ inside a version range (Flux's syntax), newest first.`,
 				return err
 			}
 			if ref.Tag != "" || ref.Digest != "" {
-				return usagef("list takes a repository, without tag or digest: %s", ref)
+				return clikit.Usagef("list takes a repository, without tag or digest: %s", ref)
 			}
-			c, err := reg.client(cmd.Context(), env, g, ref.Registry)
+			c, err := registryClient(cmd.Context(), env, g, &reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -42,11 +43,11 @@ inside a version range (Flux's syntax), newest first.`,
 			if err != nil {
 				return err
 			}
-			if out.json() {
+			if out.Structured() {
 				if tags == nil {
 					tags = []remote.TagInfo{}
 				}
-				return writeJSON(env.Out, tags)
+				return out.Write(env.Out, tags)
 			}
 			w := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "TAG\tDIGEST\tREVISION\tCREATED")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 )
 
 // provenanceFlags say where an artifact comes from; what is not given is taken from
@@ -20,7 +21,7 @@ type provenanceFlags struct {
 func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (artifact.Metadata, error) {
 	m, err := artifact.ProvenanceFromEnv(env.Getenv)
 	if err != nil {
-		return m, usageError{err}
+		return m, clikit.Usage(err)
 	}
 	if p.source != "" {
 		m.Source = p.source
@@ -31,7 +32,7 @@ func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (ar
 	if p.created != "" {
 		t, err := artifact.ParseCreated(p.created)
 		if err != nil {
-			return m, usagef("--created: %v", err)
+			return m, clikit.Usagef("--created: %v", err)
 		}
 		m.Created = t
 	}
@@ -41,7 +42,7 @@ func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (ar
 	for _, a := range p.annotations {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
-			return m, usagef("--annotation %q: want KEY=VALUE", a)
+			return m, clikit.Usagef("--annotation %q: want KEY=VALUE", a)
 		}
 		if m.Annotations == nil {
 			m.Annotations = map[string]string{}

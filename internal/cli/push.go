@@ -7,6 +7,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/verify"
 )
@@ -20,8 +21,8 @@ type pushOptions struct {
 	allowOverwrite bool
 	prov           provenanceFlags
 	build          buildFlags
-	reg            registryFlags
-	out            outputFlag
+	reg            clikit.RegistryFlags
+	out            clikit.Output
 	signing        pushSigning
 	diffTag        diffTagFlag
 }
@@ -60,20 +61,20 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 		Example: `  gitless push oci://ghcr.io/acme/app-manifests:$GITHUB_SHA --path ./deploy --tag latest
   gitless push oci://127.0.0.1:5000/demo:v1.0.0 --path ./deploy --source https://github.com/acme/app \
     --revision main@sha1:0123abc... --created 2026-01-01T00:00:00Z -o json`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := o.out.validate(); err != nil {
+			if err := o.out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			if (o.path == "") == (len(o.render) == 0) {
-				return usagef("give one of --path and --render")
+				return clikit.Usagef("give one of --path and --render")
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {
 				return err
 			}
 			if ref.Digest != "" {
-				return usagef("push takes a tag, not a digest: %s", ref)
+				return clikit.Usagef("push takes a tag, not a digest: %s", ref)
 			}
 			bopts, err := o.build.options()
 			if err != nil {
@@ -120,7 +121,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err := o.signing.ready(); err != nil {
 				return err
 			}
-			c, err := o.reg.client(ctx, env, g, ref.Registry)
+			c, err := registryClient(ctx, env, g, &o.reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -142,7 +143,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err != nil {
 				return err
 			}
-			if o.out.json() {
+			if o.out.Structured() {
 				out := pushOutput{
 					URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Digest: res.Digest.String(),
 					Unchanged: res.Unchanged, Pushed: !res.Unchanged, DiffTag: o.diffTag.tag, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta, Signature: sig,
@@ -151,7 +152,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 				for _, t := range res.Tags {
 					out.Tags = append(out.Tags, t.Tag)
 				}
-				return writeJSON(env.Out, out)
+				return o.out.Write(env.Out, out)
 			}
 			if res.Unchanged {
 				fmt.Fprintf(env.Err, "unchanged: every tag already points at %s; nothing uploaded\n", res.Digest)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/clikit"
 )
 
 // diffTagFlag is push's --diff-tag: push only when the content differs from what a tag
@@ -20,7 +21,7 @@ func (d *diffTagFlag) unchanged(ctx context.Context, c *remote.Client, ref artif
 		return nil, nil
 	}
 	if err := artifact.ValidateTag(d.tag); err != nil {
-		return nil, usagef("--diff-tag: %v", err)
+		return nil, clikit.Usagef("--diff-tag: %v", err)
 	}
 	res, err := c.Diff(ctx, ref.WithTag(d.tag), layer)
 	if err != nil {
@@ -33,10 +34,10 @@ func (d *diffTagFlag) unchanged(ctx context.Context, c *remote.Client, ref artif
 }
 
 // report says that nothing was pushed because the tag already holds the content.
-func (d *diffTagFlag) report(env Env, o outputFlag, ref artifact.Reference, same *remote.Artifact, layer *artifact.Layer) error {
+func (d *diffTagFlag) report(env Env, o clikit.Output, ref artifact.Reference, same *remote.Artifact, layer *artifact.Layer) error {
 	pinned := ref.WithTag(d.tag).WithDigest(same.Descriptor.Digest)
-	if o.json() {
-		return writeJSON(env.Out, pushOutput{
+	if o.Structured() {
+		return o.Write(env.Out, pushOutput{
 			URL: pinned.String(), Repository: ref.Repo(), Tag: d.tag, Tags: []string{}, Digest: same.Descriptor.Digest.String(),
 			Unchanged: true, Updates: []remote.TagUpdate{}, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files),
 			Metadata: same.Metadata, DiffTag: d.tag,

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/jsonnet"
 )
@@ -46,10 +47,10 @@ func (r *renderFlags) AddFlags(fs *pflag.FlagSet) {
 // options maps the flags onto render's options, with the Jsonnet/Tanka loader and
 // Helm (charts from registries with reg's credentials, --creds for host). ignore
 // and allowEmpty are flags of their own (push shares them with packaging).
-func (r *renderFlags) options(ctx context.Context, env Env, g *globalFlags, reg *registryFlags, host string, ignore []string, allowEmpty bool) (render.Options, error) {
+func (r *renderFlags) options(ctx context.Context, env Env, g *globalFlags, reg *clikit.RegistryFlags, host string, ignore []string, allowEmpty bool) (render.Options, error) {
 	kind, err := render.ParseKind(r.kind)
 	if err != nil {
-		return render.Options{}, usageError{err}
+		return render.Options{}, clikit.Usage(err)
 	}
 	vars := func(flag string, kvs []string, fromEnv bool) (map[string]string, error) {
 		m := map[string]string{}
@@ -59,7 +60,7 @@ func (r *renderFlags) options(ctx context.Context, env Env, g *globalFlags, reg 
 				v, ok = env.Getenv(k), true
 			}
 			if !ok || k == "" {
-				return nil, usagef("--%s %q: want KEY=VALUE", flag, kv)
+				return nil, clikit.Usagef("--%s %q: want KEY=VALUE", flag, kv)
 			}
 			m[k] = v
 		}
@@ -117,15 +118,15 @@ func isTerminal(w io.Writer) bool {
 
 func newRenderCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
-		out        string
-		asJSON     bool
+		outDir     string
+		out        = clikit.Output{PathFlag: "out"}
 		allowEmpty bool
 		ignore     []string
 		rf         renderFlags
-		reg        registryFlags
+		reg        clikit.RegistryFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "render SRC... -o OUT",
+		Use:   "render SRC... --out OUT",
 		Short: "Render YAML, Jsonnet/Tanka, cdk8s, kustomize and Helm sources into one manifest tree",
 		Long: `Render each SRC (its kind detected, or --kind) into OUT: one YAML file per object, named
 by --format (tk export's default), and a generated kustomization.yaml that kustomize and
@@ -140,20 +141,23 @@ unless --keep-helm-releases; Tanka's helm.template works on vendored charts.
 Every object must have apiVersion, kind and metadata.name, and be unique by group, kind,
 namespace and name. OUT is replaced only when rendering succeeded; it must not exist, be
 empty, or be an earlier output of gitless render. docs/render.md has the rules.`,
-		Example: `  gitless render deploy/ -o out/                          # plain YAML, detected
-  gitless render environments/prod -o out/ --ext-str cluster=eu1   # a Tanka environment
-  gitless render . -o out/ --kind tanka --env environments/prod   # one environment of a project
-  gitless render cdk8s-app/ --synth -o out/                  # run cdk8s synth first
-  gitless render deploy/overlays/production -o out/ --json   # kustomize, result as JSON
-  gitless render charts/podinfo -o out/ --values prod.yaml --namespace web   # a Helm chart
-  gitless render oci://ghcr.io/stefanprodan/charts/podinfo --chart-version 6.x -o out/
-  gitless render fleet/infra-controllers -o out/          # HelmReleases rendered in place`,
-		Args: args(cobra.MinimumNArgs(1)),
+		Example: `  gitless render deploy/ --out out/                          # plain YAML, detected
+  gitless render environments/prod --out out/ --ext-str cluster=eu1   # a Tanka environment
+  gitless render . --out out/ --kind tanka --env environments/prod   # one environment of a project
+  gitless render cdk8s-app/ --synth --out out/                  # run cdk8s synth first
+  gitless render deploy/overlays/production --out out/ -o json  # kustomize, result as JSON
+  gitless render charts/podinfo --out out/ --values prod.yaml --namespace web   # a Helm chart
+  gitless render oci://ghcr.io/stefanprodan/charts/podinfo --chart-version 6.x --out out/
+  gitless render fleet/infra-controllers --out out/          # HelmReleases rendered in place`,
+		Args: clikit.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if out == "" {
-				return usagef("--out (-o) is required")
+			if err := out.Resolve(&outDir, env.Err); err != nil {
+				return err
 			}
-			host, err := chartsHost(a, reg.creds)
+			if outDir == "" {
+				return clikit.Usagef("--out is required")
+			}
+			host, err := chartsHost(a, reg.Creds)
 			if err != nil {
 				return err
 			}
@@ -161,29 +165,29 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
 			if err != nil {
 				return err
 			}
-			res, err := renderRun(cmd.Context(), env, g, opts, out, a)
+			res, err := renderRun(cmd.Context(), env, g, opts, outDir, a)
 			if err != nil {
 				if errors.Is(err, render.ErrOutputInUse) {
-					return usageError{err}
+					return clikit.Usage(err)
 				}
 				return err
 			}
-			if asJSON {
-				return writeJSON(env.Out, res)
+			if out.Structured() {
+				return out.Write(env.Out, res)
 			}
 			fmt.Fprintf(env.Err, "rendered %d objects from %d %s into %s (%d files)\n",
-				res.Objects, len(res.Units), plural(len(res.Units), "unit", "units"), out, len(res.Files))
+				res.Objects, len(res.Units), plural(len(res.Units), "unit", "units"), outDir, len(res.Files))
 			for _, c := range describeCharts(res.Charts) {
 				fmt.Fprintln(env.Err, "  "+c)
 			}
-			fmt.Fprintln(env.Out, out)
+			fmt.Fprintln(env.Out, outDir)
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", "", "output directory (required; replaced as a whole)")
+	f.StringVar(&outDir, "out", "", "output directory (required; replaced as a whole)")
 	f.BoolVar(&allowEmpty, "allow-empty", false, "accept a source or environment that renders no objects")
-	f.BoolVar(&asJSON, "json", false, "print the result (units, objects, files) as JSON on stdout")
+	out.AddFlags(f)
 	f.StringArrayVar(&ignore, "ignore", nil, "gitignore-style pattern of files that YAML sources leave out, added to the defaults and .gitlessignore files (repeatable)")
 	rf.AddFlags(f)
 	reg.AddFlags(f)
@@ -193,7 +197,7 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
 // renderForPush renders sources into a temporary directory for push; the returned
 // function removes it. Charts are fetched with push's registry flags (--creds for
 // host, the registry pushed to).
-func renderForPush(ctx context.Context, env Env, g *globalFlags, rf *renderFlags, b *buildFlags, reg *registryFlags, host string, sources []string) (string, *render.Result, func(), error) {
+func renderForPush(ctx context.Context, env Env, g *globalFlags, rf *renderFlags, b *buildFlags, reg *clikit.RegistryFlags, host string, sources []string) (string, *render.Result, func(), error) {
 	opts, err := rf.options(ctx, env, g, reg, host, b.ignore, b.allowEmpty)
 	if err != nil {
 		return "", nil, func() {}, err

@@ -184,7 +184,7 @@ func TestRenderBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{"no output", []string{"render", examples + "/podinfo"}, cli.ExitUsage, "--out (-o) is required"},
+		{"no output", []string{"render", examples + "/podinfo"}, cli.ExitUsage, "--out is required"},
 		{"no source", []string{"render", "-o", out}, cli.ExitUsage, "requires at least 1 arg"},
 		{"bad kind", []string{"render", examples + "/podinfo", "-o", out, "--kind", "chart"}, cli.ExitUsage, `source kind "chart"`},
 		{"bad ext-str", []string{"render", examples + "/tanka", "-o", out, "--ext-code", "novalue"}, cli.ExitUsage, "--ext-code \"novalue\": want KEY=VALUE"},

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,8 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitless-dev/gitless/artifact"
-	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	buildversion "github.com/gitless-dev/gitless/internal/version"
 	"github.com/gitless-dev/gitless/render/helm"
 	"github.com/gitless-dev/gitless/verify"
@@ -44,12 +42,7 @@ type globalFlags struct {
 	verbose bool
 }
 
-func (g *globalFlags) logger(env Env) *slog.Logger {
-	if !g.verbose {
-		return nil
-	}
-	return slog.New(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func (g *globalFlags) logger(env Env) *slog.Logger { return clikit.Logger(env.Err, g.verbose) }
 
 // NewGitlessCommand returns the root command of the gitless CLI.
 func NewGitlessCommand(env Env) *cobra.Command {
@@ -78,73 +71,41 @@ OCIRepository and gitless-puller consume. No cluster ever reads a Git repository
 		newSignCmd(env, g),
 		newVerifyCmd(env, g),
 		newKeyCmd(env, g),
-		newVersionCmd(env),
+		clikit.NewVersionCmd("gitless", env.Out),
 	)
 	return root
 }
 
-// Exit codes of the gitless commands (docs/cli.md).
+// Exit codes of the gitless commands (docs/cli.md): those of internal/clikit, which
+// gitless-puller shares.
 const (
-	ExitOK          = 0
-	ExitError       = 1 // anything not listed below
-	ExitUsage       = 2 // bad flags, arguments or references
-	ExitDiffers     = 3 // gitless diff: the tree differs from the artifact
-	ExitDenied      = 4 // the registry refused the credentials (401/403)
-	ExitTagConflict = 5 // an immutable tag points at another digest
-	ExitNotFound    = 6 // the tag or digest does not exist; render: the chart or chart version
-	// ExitVerifyFailed: verify found no signature satisfying the policy (none, invalid,
-	// untrusted signer): a security event, never apply.
-	ExitVerifyFailed = 7
-	// ExitUnavailable: verify could not check the signature (registry or Sigstore
-	// unreachable): retry.
-	ExitUnavailable = 8
+	ExitOK           = clikit.ExitOK
+	ExitError        = clikit.ExitError
+	ExitUsage        = clikit.ExitUsage
+	ExitDiffers      = clikit.ExitDiffers
+	ExitDenied       = clikit.ExitDenied
+	ExitTagConflict  = clikit.ExitTagConflict
+	ExitNotFound     = clikit.ExitNotFound
+	ExitVerifyFailed = clikit.ExitVerifyFailed
+	ExitUnavailable  = clikit.ExitUnavailable
 )
 
-// errDiffers is returned by diff when it found differences.
-var errDiffers = errors.New("differences found")
-
-type usageError struct{ error }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
-
-// ExitCode maps an error from a command to the process exit code.
-func ExitCode(err error) int {
-	var ue usageError
-	var tc *artifact.TagConflictError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, verify.ErrVerificationFailed):
-		return ExitVerifyFailed
-	case errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, verify.ErrKey):
-		return ExitUsage
-	case errors.Is(err, errDiffers):
-		return ExitDiffers
-	case errors.As(err, &ue), errors.Is(err, artifact.ErrInvalidReference):
-		return ExitUsage
-	case errors.Is(err, remote.ErrUnauthorized):
-		return ExitDenied
-	case errors.Is(err, verify.ErrUnavailable):
-		return ExitUnavailable
-	case errors.As(err, &tc):
-		return ExitTagConflict
-	case errors.Is(err, remote.ErrNotFound), errors.Is(err, helm.ErrChartNotFound):
-		return ExitNotFound
+// program is gitless's part of the CLI kit: its hints, and a chart or chart version
+// that does not exist is exit code 6, as a missing tag is.
+func program() clikit.Program {
+	return clikit.Program{
+		Hints: hints,
+		ExitCode: func(err error) (int, bool) {
+			return ExitNotFound, errors.Is(err, helm.ErrChartNotFound) && !errors.Is(err, verify.ErrVerificationFailed)
+		},
 	}
-	return ExitError
 }
 
-// Main runs a root command with args and returns the exit code, printing the error.
+// ExitCode maps an error from a command to the process exit code.
+func ExitCode(err error) int { return program().Code(err) }
+
+// Main runs a root command with args and returns the exit code, printing the error
+// and what to do about it.
 func Main(ctx context.Context, root *cobra.Command, args []string, env Env) int {
-	root.SetArgs(args)
-	// cobra's own flag errors are usage errors
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	err := root.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, errDiffers) {
-		fmt.Fprintf(env.Err, "Error: %v\n", err)
-		for _, h := range hints(err) {
-			fmt.Fprintf(env.Err, "Hint: %s\n", h)
-		}
-	}
-	return ExitCode(err)
+	return clikit.Main(ctx, root, args, env.Err, program())
 }

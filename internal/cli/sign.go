@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -52,7 +53,7 @@ func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, s
 	opts := s.base()
 	if s.key != "" {
 		if s.identityToken != "" {
-			return opts, "", usagef("--key and --identity-token are exclusive")
+			return opts, "", clikit.Usagef("--key and --identity-token are exclusive")
 		}
 		k, err := verify.LoadSigningKey(ctx, s.key, verify.KeyOptions{Getenv: env.Getenv})
 		if err != nil {
@@ -64,7 +65,7 @@ func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, s
 	if s.identityToken != "" {
 		tok, err := readToken(s.identityToken)
 		if err != nil {
-			return opts, "", usagef("--identity-token: %v", err)
+			return opts, "", clikit.Usagef("--identity-token: %v", err)
 		}
 		opts.Keyless.IDToken = tok
 		return opts, "--identity-token", nil
@@ -74,7 +75,7 @@ func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, s
 		return opts, "", err
 	}
 	if tok == "" {
-		return opts, "", usagef("no key and no OIDC token: give --key, or --identity-token, or run in CI with an OIDC token (GitHub Actions: permissions: id-token: write; GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})")
+		return opts, "", clikit.Usagef("no key and no OIDC token: give --key, or --identity-token, or run in CI with an OIDC token (GitHub Actions: permissions: id-token: write; GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})")
 	}
 	opts.Keyless.IDToken = tok
 	return opts, source, nil
@@ -111,14 +112,14 @@ func readToken(s string) (string, error) {
 }
 
 // signClient is a verify.Client with the registry credentials the other commands use.
-func (r *registryFlags) signClient(ctx context.Context, env Env, g *globalFlags, host string) (*verify.Client, error) {
-	chain, err := r.chain(ctx, env, host)
+func signClient(ctx context.Context, env Env, g *globalFlags, r *clikit.RegistryFlags, host string) (*verify.Client, error) {
+	chain, err := r.Chain(ctx, env.Getenv, host)
 	if err != nil {
 		return nil, err
 	}
 	return verify.New(verify.Options{
 		Credentials: chain,
-		Insecure:    r.insecure,
+		Insecure:    r.Insecure,
 		UserAgent:   "gitless/" + version(),
 		Logger:      g.logger(env),
 		Getenv:      env.Getenv,
@@ -136,8 +137,8 @@ type signOutput struct {
 func newSignCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
 		sf  signFlags
-		reg registryFlags
-		out outputFlag
+		reg clikit.RegistryFlags
+		out clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "sign oci://REGISTRY/REPOSITORY[:TAG|@DIGEST]",
@@ -158,9 +159,9 @@ and --trusted-root point at a private Sigstore.`,
 		Example: `  COSIGN_PASSWORD=... gitless sign oci://ghcr.io/acme/app-manifests:1a2b3c4 --key cosign.key
   gitless sign oci://ghcr.io/acme/app-manifests@sha256:... # keyless, in GitHub Actions or GitLab CI
   gitless sign oci://127.0.0.1:5000/demo:v1 --key cosign.key --tlog-upload=false -o json`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			ref, err := parseRef(a[0])
@@ -172,7 +173,7 @@ and --trusted-root point at a private Sigstore.`,
 			if err != nil {
 				return err
 			}
-			c, err := reg.signClient(ctx, env, g, ref.Registry)
+			c, err := signClient(ctx, env, g, &reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -191,9 +192,9 @@ and --trusted-root point at a private Sigstore.`,
 
 // printSigned reports a signature: JSON, or a line on stderr and the pinned reference on
 // stdout.
-func printSigned(env Env, out outputFlag, ref artifact.Reference, res *verify.SignResult, how string) error {
-	if out.json() {
-		return writeJSON(env.Out, signOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, SignResult: res})
+func printSigned(env Env, out clikit.Output, ref artifact.Reference, res *verify.SignResult, how string) error {
+	if out.Structured() {
+		return out.Write(env.Out, signOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, SignResult: res})
 	}
 	from := ""
 	if ref.Digest == "" && ref.Tag != "" {
@@ -239,7 +240,7 @@ func (p *pushSigning) AddFlags(fs *pflag.FlagSet) {
 func (p *pushSigning) prepare(ctx context.Context, env Env, fs *pflag.FlagSet) error {
 	if !p.enabled {
 		if set := p.flags.changed(fs); len(set) > 0 {
-			return usagef("%s given without --sign", strings.Join(set, ", "))
+			return clikit.Usagef("%s given without --sign", strings.Join(set, ", "))
 		}
 		return nil
 	}
@@ -249,7 +250,7 @@ func (p *pushSigning) prepare(ctx context.Context, env Env, fs *pflag.FlagSet) e
 		return err
 	}
 	if p.flags.identityToken != "" {
-		return usagef("--key and --identity-token are exclusive")
+		return clikit.Usagef("--key and --identity-token are exclusive")
 	}
 	keyRef := p.flags.key
 	p.opts, p.how = p.flags.base(), "key "+keyRef
@@ -277,11 +278,11 @@ func (p *pushSigning) ready() error {
 }
 
 // sign signs the digest just pushed; nil without --sign.
-func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *registryFlags, pinned artifact.Reference) (*verify.SignResult, error) {
+func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *clikit.RegistryFlags, pinned artifact.Reference) (*verify.SignResult, error) {
 	if !p.enabled {
 		return nil, nil
 	}
-	c, err := reg.signClient(ctx, env, g, pinned.Registry)
+	c, err := signClient(ctx, env, g, reg, pinned.Registry)
 	if err != nil {
 		return nil, err
 	}

@@ -6,14 +6,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/clikit"
 )
 
 func newTagCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
 		tags           []string
 		allowOverwrite bool
-		reg            registryFlags
-		out            outputFlag
+		reg            clikit.RegistryFlags
+		out            clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "tag oci://REGISTRY/REPOSITORY:SRC|@DIGEST --tag NEW",
@@ -22,19 +23,19 @@ func newTagCmd(env Env, g *globalFlags) *cobra.Command {
 latest, staging or v1 move; tags that look immutable (a commit SHA, or a full version
 such as v1.2.3) never move to another digest unless --allow-overwrite is given.`,
 		Example: `  gitless tag oci://ghcr.io/acme/app-manifests:1a2b3c4 --tag production`,
-		Args:    args(cobra.ExactArgs(1)),
+		Args:    clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			if len(tags) == 0 {
-				return usagef("--tag is required")
+				return clikit.Usagef("--tag is required")
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {
 				return err
 			}
-			c, err := reg.client(cmd.Context(), env, g, ref.Registry)
+			c, err := registryClient(cmd.Context(), env, g, &reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -44,8 +45,8 @@ such as v1.2.3) never move to another digest unless --allow-overwrite is given.`
 			if err != nil {
 				return err
 			}
-			if out.json() {
-				return writeJSON(env.Out, map[string]any{"url": res.Reference.String(), "digest": res.Digest, "tagUpdates": res.Tags})
+			if out.Structured() {
+				return out.Write(env.Out, map[string]any{"url": res.Reference.String(), "digest": res.Digest, "tagUpdates": res.Tags})
 			}
 			for _, t := range res.Tags {
 				switch {

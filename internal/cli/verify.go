@@ -2,86 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/verify"
 )
-
-// verifyFlags build a verify.Policy from cosign-style flags, or read one from a file.
-type verifyFlags struct {
-	policyFile     string
-	keys           []string
-	identity       string
-	identityRegexp string
-	issuer         string
-	issuerRegexp   string
-	github         verify.GitHubClaims
-	matchRevision  bool
-	trustedRoot    string
-	ignoreTlog     bool
-}
-
-func (v *verifyFlags) policy() (*verify.Policy, error) {
-	fromFlags := len(v.keys) > 0 || v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != "" ||
-		v.github != (verify.GitHubClaims{}) || v.matchRevision
-	if v.policyFile != "" {
-		if fromFlags {
-			return nil, usagef("--policy and the key or certificate flags are exclusive")
-		}
-		b, err := readPolicyFile(v.policyFile)
-		if err != nil {
-			return nil, usagef("--policy: %v", err)
-		}
-		var p verify.Policy
-		if err := yaml.UnmarshalStrict(b, &p); err != nil {
-			return nil, usagef("--policy %s: %v", v.policyFile, err)
-		}
-		// flags that only loosen or locate may still apply
-		if v.trustedRoot != "" {
-			p.TrustedRoot = v.trustedRoot
-		}
-		p.InsecureIgnoreTlog = p.InsecureIgnoreTlog || v.ignoreTlog
-		return &p, p.Validate()
-	}
-	p := &verify.Policy{Keys: v.keys, TrustedRoot: v.trustedRoot, InsecureIgnoreTlog: v.ignoreTlog, MatchRevision: v.matchRevision}
-	certFlags := v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != ""
-	if certFlags {
-		p.Identities = []verify.Identity{{
-			Issuer: v.issuer, IssuerRegexp: v.issuerRegexp,
-			Subject: v.identity, SubjectRegexp: v.identityRegexp,
-			GitHub: v.github,
-		}}
-	} else if v.github != (verify.GitHubClaims{}) {
-		return nil, usagef("the --certificate-github-workflow-* flags need --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
-	}
-	if len(p.Keys) == 0 && len(p.Identities) == 0 {
-		return nil, usagef("say whom to trust: --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --policy")
-	}
-	if err := p.Validate(); err != nil {
-		return nil, usageError{err}
-	}
-	return p, nil
-}
-
-func readPolicyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > 1<<20 {
-		return nil, fmt.Errorf("%s is over 1 MiB", path)
-	}
-	return b, nil
-}
 
 // verifyOutput is what verify prints with -o json.
 type verifyOutput struct {
@@ -93,9 +19,9 @@ type verifyOutput struct {
 
 func newVerifyCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
-		vf  verifyFlags
-		reg registryFlags
-		out outputFlag
+		vf  clikit.PolicyFlags
+		reg clikit.RegistryFlags
+		out clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "verify oci://REGISTRY/REPOSITORY[:TAG|@DIGEST]",
@@ -121,23 +47,23 @@ could not be checked (registry or Sigstore unreachable: retry); 2 bad flags or p
     --certificate-identity-regexp 'https://github\.com/acme/app/\.github/workflows/release\.yml@refs/tags/v.*' \
     --certificate-github-workflow-repository acme/app --match-revision -o json
   gitless verify oci://registry.internal/app:v1 --key cosign.pub --trusted-root trusted_root.json`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {
 				return err
 			}
-			p, err := vf.policy()
+			p, err := vf.Policy()
 			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
 			pinned := ref
 			if ref.Digest == "" {
-				rc, err := reg.client(ctx, env, g, ref.Registry)
+				rc, err := registryClient(ctx, env, g, &reg, ref.Registry)
 				if err != nil {
 					return err
 				}
@@ -147,7 +73,7 @@ could not be checked (registry or Sigstore unreachable: retry); 2 bad flags or p
 				}
 				pinned = ref.WithDigest(desc.Digest)
 			}
-			c, err := reg.signClient(ctx, env, g, ref.Registry)
+			c, err := signClient(ctx, env, g, &reg, ref.Registry)
 			if err != nil {
 				return err
 			}
@@ -155,8 +81,8 @@ could not be checked (registry or Sigstore unreachable: retry); 2 bad flags or p
 			if err != nil {
 				return err
 			}
-			if out.json() {
-				return writeJSON(env.Out, verifyOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Result: res})
+			if out.Structured() {
+				return out.Write(env.Out, verifyOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Result: res})
 			}
 			from := ""
 			if ref.Digest == "" {
@@ -176,20 +102,7 @@ could not be checked (registry or Sigstore unreachable: retry); 2 bad flags or p
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&vf.policyFile, "policy", "", "verification policy file (YAML or JSON), as the puller reads it")
-	f.StringArrayVar(&vf.keys, "key", nil, "public key that may have signed: a PEM file, env://VAR or a KMS URI (repeatable)")
-	f.StringVar(&vf.identity, "certificate-identity", "", "keyless: the certificate's subject (workflow URI, e-mail), exactly")
-	f.StringVar(&vf.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the whole subject must match")
-	f.StringVar(&vf.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer, exactly (GitHub Actions: https://token.actions.githubusercontent.com)")
-	f.StringVar(&vf.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the whole issuer must match")
-	f.StringVar(&vf.github.Repository, "certificate-github-workflow-repository", "", "keyless: the GitHub repository (ORG/REPO) the workflow ran in")
-	f.StringVar(&vf.github.Ref, "certificate-github-workflow-ref", "", "keyless: the git ref the workflow ran for (refs/heads/main)")
-	f.StringVar(&vf.github.Workflow, "certificate-github-workflow-name", "", "keyless: the workflow's name")
-	f.StringVar(&vf.github.SHA, "certificate-github-workflow-sha", "", "keyless: the commit the workflow ran at")
-	f.StringVar(&vf.github.Trigger, "certificate-github-workflow-trigger", "", "keyless: the event that started the workflow (push)")
-	f.BoolVar(&vf.matchRevision, "match-revision", false, "keyless: the certificate's commit must be the commit of the artifact's org.opencontainers.image.revision")
-	f.StringVar(&vf.trustedRoot, "trusted-root", "", "Sigstore trusted root (trusted_root.json) for offline verification")
-	f.BoolVar(&vf.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without a transparency-log proof (signed with --tlog-upload=false)")
+	vf.AddFlags(f)
 	reg.AddFlags(f)
 	out.AddFlags(f)
 	return cmd

@@ -4,6 +4,7 @@
 //
 // It is a package of its own, not part of internal/cli, so that the gitless-puller
 // binary links neither the Jsonnet engine nor anything else of `gitless render`
-// (internal/depcheck checks the binary's dependencies). It keeps the exit codes and the
-// verification flags of the gitless CLI; tests hold the two to each other.
+// (internal/depcheck checks the binary's dependencies). The exit codes, error printing,
+// -o and the verification policy flags are internal/clikit's, the same as gitless's;
+// tests hold the two to each other.
 package pullercli

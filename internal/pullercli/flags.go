@@ -1,11 +1,8 @@
 package pullercli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -13,12 +10,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/config"
-	"github.com/gitless-dev/gitless/verify"
 )
 
 // kubeFlags locate the cluster and the puller's namespace.
@@ -72,7 +68,7 @@ func (k *kubeFlags) namespaceDefault(env Env) string {
 // sourceFlags describe one source on the command line.
 type sourceFlags struct {
 	name, url, ref, path       string
-	verify                     policyFlags
+	verify                     clikit.PolicyFlags
 	insecureSkipVerify         bool
 	pullSecret, pullSecretFile string
 	insecure                   bool
@@ -95,6 +91,7 @@ func (s *sourceFlags) AddFlags(fs *pflag.FlagSet) {
 	f.StringVar(&s.ref, "ref", "", "tag, semver range (with any of <>=~^*|, e.g. '>=1.0.0' or '^1.2') or digest (sha256:...); default: the url's, else latest")
 	f.StringVar(&s.name, "name", "", "the source's name, which names its ApplySet parent gitless-NAME (default: the repository's last path element)")
 	f.StringVar(&s.path, "path", "", "directory inside the artifact to apply")
+	s.verify.Alternative = "--insecure-skip-verify for none"
 	s.verify.AddFlags(f)
 	f.BoolVar(&s.insecureSkipVerify, "insecure-skip-verify", false, "apply without checking any signature (development only)")
 	f.StringVar(&s.pullSecret, "pull-secret", "", "kubernetes.io/dockerconfigjson Secret with registry credentials, NAMESPACE/NAME or NAME (in the puller's namespace)")
@@ -123,7 +120,7 @@ func (s *sourceFlags) given(f *pflag.FlagSet) bool {
 // source maps the flags onto a Source.
 func (s *sourceFlags) source() (puller.Source, error) {
 	if s.url == "" {
-		return puller.Source{}, usagef("--url is required without --config")
+		return puller.Source{}, clikit.Usagef("--url is required without --config")
 	}
 	src := puller.Source{
 		Name: s.name, URL: s.url, Path: s.path,
@@ -138,24 +135,24 @@ func (s *sourceFlags) source() (puller.Source, error) {
 	if src.Name == "" {
 		ref, err := artifact.ParseReference(s.url)
 		if err != nil {
-			return src, usageError{err}
+			return src, clikit.Usage(err)
 		}
 		src.Name = dnsLabel(ref.Repository[strings.LastIndex(ref.Repository, "/")+1:])
 	}
 	if s.timeout != "" {
 		if err := src.Timeout.UnmarshalJSON([]byte(`"` + s.timeout + `"`)); err != nil {
-			return src, usagef("--timeout %q: %v", s.timeout, err)
+			return src, clikit.Usagef("--timeout %q: %v", s.timeout, err)
 		}
 	}
 	if !s.insecureSkipVerify {
-		p, err := s.verify.policy()
+		p, err := s.verify.Policy()
 		if err != nil {
 			return src, err
 		}
 		src.Verify = p
 	}
 	if err := src.WithDefaults().Validate(); err != nil {
-		return src, usageError{err}
+		return src, clikit.Usage(err)
 	}
 	return src, nil
 }
@@ -183,12 +180,12 @@ func dnsLabel(s string) string {
 func loadSources(env Env, k *kubeFlags, configPath string, sf *sourceFlags, flagsGiven bool) (*config.PullerConfig, error) {
 	if configPath != "" {
 		if flagsGiven {
-			return nil, usagef("--config and the source flags (--url, --key, ...) are exclusive")
+			return nil, clikit.Usagef("--config and the source flags (--url, --key, ...) are exclusive")
 		}
 		c, err := config.Load(configPath, k.namespaceDefault(env))
 		if err != nil {
 			if errors.Is(err, puller.ErrInvalidSource) {
-				return nil, usageError{err}
+				return nil, clikit.Usage(err)
 			}
 			return nil, err
 		}
@@ -225,117 +222,4 @@ func newPuller(env Env, g *globalFlags, k *kubeFlags, c *config.PullerConfig) (*
 		AllowLinkLocalRegistries: c.AllowLinkLocalRegistries,
 		Logger:                   g.logger(env),
 	})
-}
-
-// policyFlags are `gitless verify`'s policy flags (TestPolicyFlagsMatchGitlessVerify
-// holds the two to each other), mapped onto a verify.Policy.
-type policyFlags struct {
-	policyFile     string
-	keys           []string
-	identity       string
-	identityRegexp string
-	issuer         string
-	issuerRegexp   string
-	github         verify.GitHubClaims
-	matchRevision  bool
-	trustedRoot    string
-	ignoreTlog     bool
-}
-
-func (v *policyFlags) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&v.policyFile, "policy", "", "verification policy file (YAML or JSON, the config file's verify section), instead of the key and certificate flags")
-	f.StringArrayVar(&v.keys, "key", nil, "public key that may have signed: a PEM file, env://VAR or a KMS URI (repeatable)")
-	f.StringVar(&v.identity, "certificate-identity", "", "keyless: the certificate's subject (workflow URI, e-mail), exactly")
-	f.StringVar(&v.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the whole subject must match")
-	f.StringVar(&v.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer, exactly (GitHub Actions: https://token.actions.githubusercontent.com)")
-	f.StringVar(&v.issuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: a regular expression the whole issuer must match")
-	f.StringVar(&v.github.Repository, "certificate-github-workflow-repository", "", "keyless: the GitHub repository (ORG/REPO) the workflow ran in")
-	f.StringVar(&v.github.Ref, "certificate-github-workflow-ref", "", "keyless: the git ref the workflow ran for (refs/heads/main)")
-	f.StringVar(&v.github.Workflow, "certificate-github-workflow-name", "", "keyless: the workflow's name")
-	f.StringVar(&v.github.SHA, "certificate-github-workflow-sha", "", "keyless: the commit the workflow ran at")
-	f.StringVar(&v.github.Trigger, "certificate-github-workflow-trigger", "", "keyless: the event that started the workflow (push)")
-	f.BoolVar(&v.matchRevision, "match-revision", false, "keyless: the certificate's commit must be the commit of the artifact's revision annotation")
-	f.StringVar(&v.trustedRoot, "trusted-root", "", "Sigstore trusted root (trusted_root.json) for offline verification")
-	f.BoolVar(&v.ignoreTlog, "insecure-ignore-tlog", false, "accept signatures without a transparency-log proof (signed with --tlog-upload=false)")
-}
-
-func (v *policyFlags) policy() (*verify.Policy, error) {
-	fromFlags := len(v.keys) > 0 || v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != "" ||
-		v.github != (verify.GitHubClaims{}) || v.matchRevision
-	if v.policyFile != "" {
-		if fromFlags {
-			return nil, usagef("--policy and the key or certificate flags are exclusive")
-		}
-		b, err := readSmallFile(v.policyFile)
-		if err != nil {
-			return nil, usagef("--policy: %v", err)
-		}
-		var p verify.Policy
-		if err := yaml.UnmarshalStrict(b, &p); err != nil {
-			return nil, usagef("--policy %s: %v", v.policyFile, err)
-		}
-		if v.trustedRoot != "" {
-			p.TrustedRoot = v.trustedRoot
-		}
-		p.InsecureIgnoreTlog = p.InsecureIgnoreTlog || v.ignoreTlog
-		if err := p.Validate(); err != nil {
-			return nil, usageError{err}
-		}
-		return &p, nil
-	}
-	p := &verify.Policy{Keys: v.keys, TrustedRoot: v.trustedRoot, InsecureIgnoreTlog: v.ignoreTlog, MatchRevision: v.matchRevision}
-	if v.identity != "" || v.identityRegexp != "" || v.issuer != "" || v.issuerRegexp != "" {
-		p.Identities = []verify.Identity{{
-			Issuer: v.issuer, IssuerRegexp: v.issuerRegexp,
-			Subject: v.identity, SubjectRegexp: v.identityRegexp,
-			GitHub: v.github,
-		}}
-	} else if v.github != (verify.GitHubClaims{}) {
-		return nil, usagef("the --certificate-github-workflow-* flags need --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
-	}
-	if len(p.Keys) == 0 && len(p.Identities) == 0 {
-		return nil, usagef("say whom to trust: --key, or --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --policy (--insecure-skip-verify for none)")
-	}
-	if err := p.Validate(); err != nil {
-		return nil, usageError{err}
-	}
-	return p, nil
-}
-
-func readSmallFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > 1<<20 {
-		return nil, fmt.Errorf("%s is over 1 MiB", path)
-	}
-	return b, nil
-}
-
-// outputFlag is -o text|json.
-type outputFlag struct{ format string }
-
-func (o *outputFlag) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.format, "output", "o", "text", "output format: text or json")
-}
-
-func (o *outputFlag) validate() error {
-	if o.format != "text" && o.format != "json" {
-		return usagef("--output %q: want text or json", o.format)
-	}
-	return nil
-}
-
-func (o *outputFlag) json() bool { return o.format == "json" }
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

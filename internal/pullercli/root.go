@@ -3,15 +3,13 @@ package pullercli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gitless-dev/gitless/artifact"
-	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/clikit"
 	buildversion "github.com/gitless-dev/gitless/internal/version"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/verify"
@@ -31,12 +29,7 @@ func version() string { return buildversion.String() }
 
 type globalFlags struct{ verbose bool }
 
-func (g *globalFlags) logger(env Env) *slog.Logger {
-	if !g.verbose {
-		return nil
-	}
-	return slog.New(slog.NewTextHandler(env.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
+func (g *globalFlags) logger(env Env) *slog.Logger { return clikit.Logger(env.Err, g.verbose) }
 
 // NewCommand returns the root command of gitless-puller.
 func NewCommand(env Env) *cobra.Command {
@@ -62,65 +55,39 @@ set, and prunes what left the set through a KEP-3659 ApplySet.
 	pf := root.PersistentFlags()
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log to stderr (credentials are never logged)")
 	k.AddFlags(pf)
-	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k), newVersionCmd(env))
+	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k), clikit.NewVersionCmd("gitless-puller", env.Out))
 	return root
 }
 
-// Exit codes: those of the gitless CLI (docs/cli.md), which a test checks.
+// Exit codes: those of the gitless CLI (docs/cli.md), from internal/clikit.
 const (
-	ExitOK           = 0
-	ExitError        = 1 // anything not listed below: an apply or admission failure, a refused rollback, ...
-	ExitUsage        = 2 // bad flags, arguments, references or configuration
-	ExitDenied       = 4 // the registry refused the credentials (401/403)
-	ExitNotFound     = 6 // the tag or digest does not exist
-	ExitVerifyFailed = 7 // no signature satisfies the policy: a security event
-	ExitUnavailable  = 8 // the signature could not be checked: retry
+	ExitOK           = clikit.ExitOK
+	ExitError        = clikit.ExitError // anything not listed below: an apply or admission failure, a refused rollback, ...
+	ExitUsage        = clikit.ExitUsage // bad flags, arguments, references or configuration
+	ExitDenied       = clikit.ExitDenied
+	ExitNotFound     = clikit.ExitNotFound
+	ExitVerifyFailed = clikit.ExitVerifyFailed // no signature satisfies the policy: a security event
+	ExitUnavailable  = clikit.ExitUnavailable  // the signature could not be checked: retry
 )
 
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+// program is gitless-puller's part of the CLI kit: its hints, and an invalid source
+// (puller.ErrInvalidSource) is a usage error.
+func program() clikit.Program {
+	return clikit.Program{
+		Hints: hints,
+		ExitCode: func(err error) (int, bool) {
+			if errors.Is(err, verify.ErrVerificationFailed) {
+				return ExitVerifyFailed, true
+			}
+			return ExitUsage, errors.Is(err, puller.ErrInvalidSource)
+		},
+	}
+}
 
 // ExitCode maps an error from a command to the process exit code.
-func ExitCode(err error) int {
-	var ue usageError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.Is(err, verify.ErrVerificationFailed):
-		return ExitVerifyFailed
-	case errors.As(err, &ue), errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, verify.ErrKey),
-		errors.Is(err, artifact.ErrInvalidReference), errors.Is(err, puller.ErrInvalidSource):
-		return ExitUsage
-	case errors.Is(err, remote.ErrUnauthorized):
-		return ExitDenied
-	case errors.Is(err, verify.ErrUnavailable):
-		return ExitUnavailable
-	case errors.Is(err, remote.ErrNotFound):
-		return ExitNotFound
-	}
-	return ExitError
-}
+func ExitCode(err error) int { return program().Code(err) }
 
 // Main runs a root command with args and returns the exit code, printing the error.
 func Main(ctx context.Context, root *cobra.Command, args []string, env Env) int {
-	root.SetArgs(args)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintf(env.Err, "Error: %v\n", err)
-	}
-	return ExitCode(err)
-}
-
-// args wraps a cobra argument check so that its error is a usage error.
-func args(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, a []string) error {
-		if err := check(cmd, a); err != nil {
-			return usageError{err}
-		}
-		return nil
-	}
+	return clikit.Main(ctx, root, args, env.Err, program())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/metrics"
 )
@@ -36,21 +37,21 @@ applies what changed, corrects drift every driftInterval, and serves on --listen
 
 It stops on SIGTERM or SIGINT.`,
 		Example: `  gitless-puller run --config /etc/gitless/puller.yaml --listen :8080`,
-		Args:    args(cobra.NoArgs),
+		Args:    clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadSources(env, k, configPath, &sf, sf.given(cmd.Flags()))
 			if err != nil {
 				return err
 			}
 			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
-				return usageError{err}
+				return clikit.Usage(err)
 			}
 			p, err := newPuller(env, g, k, c)
 			if err != nil {
 				return err
 			}
 			if _, err := puller.Order(c.Sources); err != nil {
-				return usageError{err}
+				return clikit.Usage(err)
 			}
 			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
@@ -16,7 +17,7 @@ func newSyncCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 		configPath string
 		once       bool
 		sf         sourceFlags
-		out        outputFlag
+		out        clikit.Output
 	)
 	cmd := &cobra.Command{
 		Use:   "sync (--config FILE | --url oci://... [flags])",
@@ -26,23 +27,26 @@ each after the sources it depends on, prints what was created, configured, uncha
 and pruned, and exits non-zero if any sync failed (exit codes in docs/cli.md: 7 for a
 signature that does not satisfy the policy, 4 for registry credentials refused, 6 for a
 tag that does not exist, 2 for an invalid configuration).`,
-		Example: `  gitless-puller sync --config /etc/gitless/puller.yaml --once
+		Example: `  gitless-puller sync --config /etc/gitless/puller.yaml
   gitless-puller sync --url oci://ghcr.io/acme/app-manifests --ref '^1.0' --key cosign.pub \
     --pull-secret gitless-system/ghcr --prune -o json`,
-		Args: args(cobra.NoArgs),
+		Args: clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.validate(); err != nil {
+			if err := out.Resolve(nil, env.Err); err != nil {
 				return err
 			}
-			if !once {
-				return usagef("sync runs each source once; the daemon is `gitless-puller run`")
+			if cmd.Flags().Changed("once") {
+				fmt.Fprintln(env.Err, "Warning: --once is deprecated: sync always runs each source once (the daemon is `gitless-puller run`)")
+				if !once {
+					return clikit.Usagef("sync runs each source once; the daemon is `gitless-puller run`")
+				}
 			}
 			c, err := loadSources(env, k, configPath, &sf, sf.given(cmd.Flags()))
 			if err != nil {
 				return err
 			}
 			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
-				return usageError{err}
+				return clikit.Usage(err)
 			}
 			p, err := newPuller(env, g, k, c)
 			if err != nil {
@@ -50,10 +54,10 @@ tag that does not exist, 2 for an invalid configuration).`,
 			}
 			results, err := p.SyncAll(cmd.Context(), c.Sources)
 			if results == nil && err != nil {
-				return usageError{err}
+				return clikit.Usage(err)
 			}
-			if out.json() {
-				if werr := writeJSON(env.Out, syncOutput{Results: results}); werr != nil {
+			if out.Structured() {
+				if werr := out.Write(env.Out, syncOutput{Results: results}); werr != nil {
 					return werr
 				}
 			} else {
@@ -66,7 +70,8 @@ tag that does not exist, 2 for an invalid configuration).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&configPath, "config", "c", "", "PullerConfig file (docs/puller-config.md)")
-	f.BoolVar(&once, "once", true, "sync each source once and exit (the only mode of sync)")
+	f.BoolVar(&once, "once", true, "sync each source once and exit (deprecated: the only mode of sync)")
+	_ = f.MarkHidden("once")
 	sf.AddFlags(f)
 	out.AddFlags(f)
 	return cmd
