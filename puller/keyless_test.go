@@ -8,6 +8,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/internal/testenv/sigstoretest"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -20,8 +21,8 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 	root := ss.WriteTrustedRoot(t, sigstoretest.RootOptions{})
 	sign := func(ref artifact.Reference, repo string) {
 		g := sigstoretest.GitHubClaims{Repository: repo, Ref: "refs/heads/main", SHA: strings.Repeat("a", 40), Workflow: "release", EventName: "push"}
-		_, err := w.signer.Sign(w.ctx, ref, verify.SignOptions{
-			Keyless:    verify.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(g)},
+		_, err := w.signer.Sign(w.ctx, ref, sign.Options{
+			Keyless:    sign.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(g)},
 			TlogUpload: true, RekorURL: ss.RekorURL, Format: verify.FormatBundle,
 		})
 		if err != nil {

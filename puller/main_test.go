@@ -21,6 +21,7 @@ import (
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -39,8 +40,8 @@ type world struct {
 	kube   kubernetes.Interface
 	reg    *registry.Registry
 	client *remote.Client // pushes
-	signer *verify.Client
-	key    *verify.SigningKey
+	signer *sign.Client
+	key    *sign.SigningKey
 	policy *verify.Policy
 	clock  *clock
 	p      *puller.Puller
@@ -64,7 +65,7 @@ func newWorld(t *testing.T, regOpts registry.Options) *world {
 	w.kube = kubernetes.NewForConfigOrDie(w.cfg)
 	w.reg = registry.NewT(t, regOpts)
 	w.client = remote.New(remote.Options{Credentials: staticCreds(w.reg)})
-	w.signer = verify.New(verify.Options{Credentials: staticCreds(w.reg)})
+	w.signer = sign.New(sign.ClientOptions{Credentials: staticCreds(w.reg)})
 	w.key, w.policy = newKey(t)
 	w.p = w.newPuller(puller.Options{})
 	return w
@@ -87,9 +88,9 @@ func (w *world) newPuller(opts puller.Options) *puller.Puller {
 
 // newKey makes a cosign key pair and the policy that trusts it (no transparency log:
 // tests cannot reach the public Rekor).
-func newKey(t *testing.T) (*verify.SigningKey, *verify.Policy) {
+func newKey(t *testing.T) (*sign.SigningKey, *verify.Policy) {
 	t.Helper()
-	kp, err := verify.GenerateKeyPair([]byte("pw"))
+	kp, err := sign.GenerateKeyPair([]byte("pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func newKey(t *testing.T) (*verify.SigningKey, *verify.Policy) {
 	if err := os.WriteFile(priv, kp.PrivatePEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := verify.LoadSigningKey(context.Background(), priv, verify.KeyOptions{Password: func() ([]byte, error) { return []byte("pw"), nil }})
+	key, err := sign.LoadSigningKey(context.Background(), priv, sign.KeyOptions{Password: func() ([]byte, error) { return []byte("pw"), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func (w *world) push(repo, tag string, created time.Time, files map[string]strin
 // sign signs ref with the world's key.
 func (w *world) sign(ref artifact.Reference) {
 	w.t.Helper()
-	if _, err := w.signer.Sign(w.ctx, ref, verify.SignOptions{Key: w.key, Format: verify.FormatCosign}); err != nil {
+	if _, err := w.signer.Sign(w.ctx, ref, sign.Options{Key: w.key, Format: verify.FormatCosign}); err != nil {
 		w.t.Fatal(err)
 	}
 }

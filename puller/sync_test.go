@@ -8,6 +8,7 @@ import (
 
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -93,7 +94,7 @@ func TestUnsignedAndWronglySignedArtifactsAreNeverApplied(t *testing.T) {
 	// Signed, but by another key.
 	other, _ := newKey(t)
 	ref := w.push("app", "other-key", t1, map[string]string{"a.yaml": cm("a", "1")})
-	if _, err := w.signer.Sign(w.ctx, ref, verify.SignOptions{Key: other, Format: verify.FormatCosign}); err != nil {
+	if _, err := w.signer.Sign(w.ctx, ref, sign.Options{Key: other, Format: verify.FormatCosign}); err != nil {
 		t.Fatal(err)
 	}
 	src.Ref.Tag = "other-key"

@@ -24,6 +24,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact/auth"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -104,7 +105,7 @@ func TestSignatureOverAnotherDigest(t *testing.T) {
 
 	signed := pushArtifact(t, reg, "replay/app", "v1", "signed")
 	victim := pushArtifact(t, reg, "replay/app", "v2", "victim")
-	keySign(t, c, signed, key, verify.FormatCosign)
+	keySign(t, signed, key, verify.FormatCosign)
 	repo := repoOf(t, signed)
 	copyManifest(t, repo, verify.SignatureTag(signed.Digest), verify.SignatureTag(victim.Digest))
 	_, err := c.Verify(ctx, victim, policy)
@@ -113,7 +114,7 @@ func TestSignatureOverAnotherDigest(t *testing.T) {
 	// bundle: the referrer of one artifact, re-pointed at the other
 	bsigned := pushArtifact(t, reg, "replay/bundle", "v1", "bsigned")
 	bvictim := pushArtifact(t, reg, "replay/bundle", "v2", "bvictim")
-	sr := keySign(t, c, bsigned, key, verify.FormatBundle)
+	sr := keySign(t, bsigned, key, verify.FormatBundle)
 	brepo := repoOf(t, bsigned)
 	d := digest.Digest(sr.Signature[strings.LastIndex(sr.Signature, "@")+1:])
 	desc, rc, err := brepo.Manifests().FetchReference(ctx, d.String())
@@ -144,7 +145,7 @@ func TestTamperedLayerIsCaughtByTheDigestCheck(t *testing.T) {
 	c := verify.New(verify.Options{})
 	priv, pub := keyPair(t, "")
 	ref := pushArtifact(t, reg, "tamper/app", "v1", "original")
-	keySign(t, c, ref, loadKey(t, priv, ""), verify.FormatCosign)
+	keySign(t, ref, loadKey(t, priv, ""), verify.FormatCosign)
 
 	rc := remote.New(remote.Options{})
 	a, err := rc.Fetch(ctx, ref)
@@ -184,7 +185,7 @@ func TestTenThousandSignatures(t *testing.T) {
 	c := verify.New(verify.Options{})
 	priv, pub := keyPair(t, "")
 	ref := pushArtifact(t, reg, "many/app", "v1", "many")
-	keySign(t, c, ref, loadKey(t, priv, ""), verify.FormatCosign) // a valid one is there too
+	keySign(t, ref, loadKey(t, priv, ""), verify.FormatCosign) // a valid one is there too
 	repo := repoOf(t, ref)
 	tag := verify.SignatureTag(ref.Digest)
 	desc, rc, err := repo.Manifests().FetchReference(ctx, tag)
@@ -231,7 +232,7 @@ func TestTenThousandSignatures(t *testing.T) {
 	bref := pushArtifact(t, reg, "many/bundles", "v1", "bundles")
 	key := loadKey(t, priv, "")
 	for range 4 {
-		keySign(t, c, bref, key, verify.FormatBundle)
+		keySign(t, bref, key, verify.FormatBundle)
 	}
 	_, err = small.Verify(ctx, bref, &verify.Policy{Keys: []string{pub}, InsecureIgnoreTlog: true})
 	if !errors.Is(err, verify.ErrTooManySignatures) {
@@ -387,11 +388,11 @@ func TestSignNextToOversizedSignatures(t *testing.T) {
 	reg := registry.NewT(t, registry.Options{})
 	priv, _ := keyPair(t, "")
 	ref := pushArtifact(t, reg, "oversized/app", "v1", "oversized")
-	small := verify.New(verify.Options{Limits: verify.Limits{MaxManifestSize: 512}})
-	keySign(t, verify.New(verify.Options{}), ref, loadKey(t, priv, ""), verify.FormatCosign)
+	keySign(t, ref, loadKey(t, priv, ""), verify.FormatCosign)
 	priv2, _ := keyPair(t, "")
-	_, err := small.Sign(context.Background(), ref, verify.SignOptions{Key: loadKey(t, priv2, "")})
-	if !errors.Is(err, verify.ErrSigning) || errors.Is(err, verify.ErrVerificationFailed) {
+	small := sign.New(sign.ClientOptions{Limits: verify.Limits{MaxManifestSize: 512}})
+	_, err := small.Sign(context.Background(), ref, sign.Options{Key: loadKey(t, priv2, "")})
+	if !errors.Is(err, sign.ErrSigning) || errors.Is(err, verify.ErrVerificationFailed) {
 		t.Fatalf("error %v", err)
 	}
 }

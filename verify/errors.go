@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gitless-dev/gitless/internal/sigstore"
 )
 
 // Sentinel errors. Every error Verify returns matches exactly one of
@@ -31,17 +33,10 @@ var (
 	// the verifier refuses to look at them. It also matches ErrVerificationFailed.
 	ErrTooManySignatures = &sentinel{msg: "too many signatures", parent: ErrVerificationFailed}
 
-	// ErrKey: a private key that cannot be loaded (wrong password, not a cosign key,
-	// unreadable file, unknown KMS provider). Sign and LoadSigningKey return it.
-	ErrKey = errors.New("cannot load the signing key")
 	// ErrNoTlogEntry: a signature without the transparency-log entry the policy requires
 	// (signed without uploading to Rekor; a policy accepts that with InsecureIgnoreTlog).
 	// A VerificationError matches it when a signature was refused for that reason.
-	ErrNoTlogEntry = errors.New("no transparency-log entry")
-
-	// ErrSigning: signing could not complete (Fulcio or Rekor refused or unreachable,
-	// no OIDC token). Sign returns it; registry errors are returned as they are.
-	ErrSigning = errors.New("signing failed")
+	ErrNoTlogEntry = sigstore.ErrNoTlogEntry
 )
 
 // sentinel is an error value that also matches a broader sentinel.

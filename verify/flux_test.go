@@ -34,17 +34,16 @@ func TestFluxVerifiesGitlessSignatures(t *testing.T) {
 	bin := peersBin(t, "source-controller")
 	env := kube.NewT(t, kube.WithCRDPaths(filepath.Join(bin, "source-controller-crds")))
 	reg := registry.NewT(t, registry.Options{})
-	c := verify.New(verify.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	priv, pub := keyPair(t, "flux")
 	_, otherPub := keyPair(t, "flux")
 	signed := pushArtifact(t, reg, "flux/signed", "v1", "signed")
-	keySign(t, c, signed, loadKey(t, priv, "flux"), verify.FormatCosign)
+	keySign(t, signed, loadKey(t, priv, "flux"), verify.FormatCosign)
 	unsigned := pushArtifact(t, reg, "flux/unsigned", "v1", "unsigned")
 	bundled := pushArtifact(t, reg, "flux/bundle", "v1", "bundle")
-	keySign(t, c, bundled, loadKey(t, priv, "flux"), verify.FormatBundle)
+	keySign(t, bundled, loadKey(t, priv, "flux"), verify.FormatBundle)
 
 	runSourceController(t, ctx, filepath.Join(bin, "source-controller"), env.KubeconfigPath())
 

@@ -14,6 +14,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/sigstore"
 )
 
 // captured mirrors verify_test.Captured (testdata/*.json, made by TestCaptureTestdata).
@@ -91,14 +92,14 @@ func policyFor(t testing.TB, c captured, requireTlog bool) *compiled {
 func verifyCaptured(cp *compiled, d digest.Digest, payload []byte, ann map[string]string, bundle []byte) (*Result, *verifyState) {
 	st := &verifyState{c: New(Options{}), cp: cp, ref: artifact.Reference{Registry: "registry.example", Repository: "app", Digest: d}}
 	if bundle != nil {
-		b, err := parseBundle(bundle)
+		b, err := sigstore.ParseBundle(bundle)
 		if err != nil {
 			st.reject("bundle", err)
 			return nil, st
 		}
 		return st.verifyBundle(context.Background(), "bundle", b), st
 	}
-	s, err := parseCosignSignature(payload, ann)
+	s, err := sigstore.ParseCosignSignature(payload, ann)
 	if err != nil {
 		st.reject("layer", err)
 		return nil, st
@@ -192,10 +193,10 @@ func FuzzSignatureManifest(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":1}]}`))
 	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","digest":"sha256:` + strings.Repeat("b", 64) + `","size":2}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if layers, err := parseSignatureManifest(b, 10); err == nil && len(layers) > 10 {
+		if layers, err := sigstore.ParseSignatureManifest(b, 10); err == nil && len(layers) > 10 {
 			t.Fatalf("%d layers returned over the limit", len(layers))
 		}
-		parseBundleManifest(b)
+		sigstore.ParseBundleManifest(b)
 	})
 }
 
@@ -209,12 +210,12 @@ func FuzzRekorBundle(f *testing.F) {
 	f.Add([]byte(`{"SignedEntryTimestamp":"AA==","Payload":{"body":123}}`))
 	tr := policyFor(f, loadCaptured(f)["gitless-keyless-rekor-cosign"], true).trusted
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rb, err := parseRekorBundle(b)
+		rb, err := sigstore.ParseRekorBundle(b)
 		if err != nil {
 			return
 		}
-		s := &cosignSignature{payload: []byte("x"), sig: []byte("y"), bundle: rb}
-		checkRekorBundle(s, nil, tr)
+		s := &sigstore.CosignSignature{Payload: []byte("x"), Sig: []byte("y"), Bundle: rb}
+		sigstore.CheckRekorBundle(s, nil, tr)
 	})
 }
 
@@ -222,9 +223,9 @@ func FuzzRekorBundle(f *testing.F) {
 func FuzzCertificateIdentity(f *testing.F) {
 	seedCaptured(f, func(c captured) {
 		if p := c.Layer.Annotations["dev.sigstore.cosign/certificate"]; p != "" {
-			s, err := parseCosignSignature([]byte(c.Payload), c.Layer.Annotations)
+			s, err := sigstore.ParseCosignSignature([]byte(c.Payload), c.Layer.Annotations)
 			if err == nil {
-				f.Add(s.cert.Raw)
+				f.Add(s.Cert.Raw)
 			}
 		}
 	})
@@ -234,7 +235,7 @@ func FuzzCertificateIdentity(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if id, err := identityOf(cert); err == nil {
+		if id, err := sigstore.IdentityOf(cert); err == nil {
 			matchIdentities(ids, id)
 			signerFromCert(cert, id)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -44,7 +45,7 @@ func pushArtifact(t testing.TB, reg *registry.Registry, repo, tag, content strin
 // keyPair writes a fresh cosign key pair with password to a test directory.
 func keyPair(t testing.TB, password string) (priv, pub string) {
 	t.Helper()
-	kp, err := verify.GenerateKeyPair([]byte(password))
+	kp, err := sign.GenerateKeyPair([]byte(password))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,19 +60,20 @@ func keyPair(t testing.TB, password string) (priv, pub string) {
 	return priv, pub
 }
 
-func loadKey(t testing.TB, path, password string) *verify.SigningKey {
+func loadKey(t testing.TB, path, password string) *sign.SigningKey {
 	t.Helper()
-	k, err := verify.LoadSigningKey(context.Background(), path, verify.KeyOptions{Password: func() ([]byte, error) { return []byte(password), nil }})
+	k, err := sign.LoadSigningKey(context.Background(), path, sign.KeyOptions{Password: func() ([]byte, error) { return []byte(password), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
 }
 
-// keySign signs ref with the key at path, without a transparency log.
-func keySign(t testing.TB, c *verify.Client, ref artifact.Reference, key *verify.SigningKey, format verify.Format) *verify.SignResult {
+// keySign signs ref with key (package sign, anonymous registry access), without a
+// transparency log.
+func keySign(t testing.TB, ref artifact.Reference, key *sign.SigningKey, format verify.Format) *sign.Result {
 	t.Helper()
-	res, err := c.Sign(context.Background(), ref, verify.SignOptions{Key: key, Format: format})
+	res, err := sign.New(sign.ClientOptions{}).Sign(context.Background(), ref, sign.Options{Key: key, Format: format})
 	if err != nil {
 		t.Fatalf("sign %s: %v", ref, err)
 	}

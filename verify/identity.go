@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/gitless-dev/gitless/internal/sigstore"
 )
 
 // Signer says who made a verified signature: a key of the policy, or the identity in a
@@ -35,68 +36,16 @@ func (s Signer) String() string {
 	return fmt.Sprintf("%s (issuer %s)", s.Subject, s.Issuer)
 }
 
-// certIdentity is what a certificate says about its subject.
-type certIdentity struct {
-	issuer   string
-	sans     []string
-	github   GitHubClaims
-	hasClaim bool // the certificate has GitHub claims at all
-	commit   string
-}
-
-// identityOf reads the Fulcio identity of cert: the issuer extension (OID 1.1 or 1.8),
-// the subject alternative names and the CI claims.
-func identityOf(cert *x509.Certificate) (certIdentity, error) {
-	ext, err := certificate.ParseExtensions(cert.Extensions)
-	if err != nil {
-		return certIdentity{}, fmt.Errorf("certificate extensions: %w", err)
-	}
-	id := certIdentity{issuer: ext.Issuer, sans: cryptoutils.GetSubjectAlternateNames(cert)}
-	g := GitHubClaims{
-		Repository: ext.GithubWorkflowRepository,
-		Ref:        ext.GithubWorkflowRef,
-		Workflow:   ext.GithubWorkflowName,
-		SHA:        ext.GithubWorkflowSHA,
-		Trigger:    ext.GithubWorkflowTrigger,
-	}
-	// Newer Fulcio extensions carry the same facts; use them where the deprecated ones
-	// are absent. The repository only for GitHub-hosted URIs, so that "ORG/REPO" means
-	// the same thing whichever extension it came from.
-	if r, ok := strings.CutPrefix(ext.SourceRepositoryURI, "https://github.com/"); ok && g.Repository == "" {
-		g.Repository = r
-	}
-	if g.Ref == "" {
-		g.Ref = ext.SourceRepositoryRef
-	}
-	if g.SHA == "" {
-		g.SHA = ext.SourceRepositoryDigest
-	}
-	if g.Trigger == "" {
-		g.Trigger = ext.BuildTrigger
-	}
-	id.github = g
-	id.hasClaim = !g.isZero()
-	id.commit = g.SHA
-	return id, nil
-}
-
-func (id certIdentity) subject() string {
-	if len(id.sans) == 0 {
-		return ""
-	}
-	return id.sans[0]
-}
-
 // match reports whether the certificate identity satisfies m, and if not, why.
-func (m identityMatcher) match(id certIdentity) error {
+func (m identityMatcher) match(id sigstore.CertIdentity) error {
 	switch {
-	case m.issuer != nil && !m.issuer.MatchString(id.issuer):
-		return fmt.Errorf("issuer %q does not match %q", id.issuer, m.IssuerRegexp)
-	case m.issuer == nil && id.issuer != m.Issuer:
-		return fmt.Errorf("issuer %q is not %q", id.issuer, m.Issuer)
+	case m.issuer != nil && !m.issuer.MatchString(id.Issuer):
+		return fmt.Errorf("issuer %q does not match %q", id.Issuer, m.IssuerRegexp)
+	case m.issuer == nil && id.Issuer != m.Issuer:
+		return fmt.Errorf("issuer %q is not %q", id.Issuer, m.Issuer)
 	}
 	ok := false
-	for _, san := range id.sans {
+	for _, san := range id.SANs {
 		if (m.subject != nil && m.subject.MatchString(san)) || (m.subject == nil && san == m.Subject) {
 			ok = true
 			break
@@ -107,14 +56,14 @@ func (m identityMatcher) match(id certIdentity) error {
 		if m.subject != nil {
 			want = "regexp " + m.SubjectRegexp
 		}
-		return fmt.Errorf("subject %q does not match %s", strings.Join(id.sans, ", "), want)
+		return fmt.Errorf("subject %q does not match %s", strings.Join(id.SANs, ", "), want)
 	}
 	for _, c := range []struct{ name, want, got string }{
-		{"repository", m.GitHub.Repository, id.github.Repository},
-		{"ref", m.GitHub.Ref, id.github.Ref},
-		{"workflow", m.GitHub.Workflow, id.github.Workflow},
-		{"sha", m.GitHub.SHA, id.github.SHA},
-		{"trigger", m.GitHub.Trigger, id.github.Trigger},
+		{"repository", m.GitHub.Repository, id.GitHub.Repository},
+		{"ref", m.GitHub.Ref, id.GitHub.Ref},
+		{"workflow", m.GitHub.Workflow, id.GitHub.Workflow},
+		{"sha", m.GitHub.SHA, id.GitHub.SHA},
+		{"trigger", m.GitHub.Trigger, id.GitHub.Trigger},
 	} {
 		if c.want != "" && c.got != c.want {
 			return fmt.Errorf("GitHub %s %q is not %q", c.name, c.got, c.want)
@@ -124,7 +73,7 @@ func (m identityMatcher) match(id certIdentity) error {
 }
 
 // matchIdentities checks a verified certificate against the policy's identities.
-func matchIdentities(ids []identityMatcher, id certIdentity) error {
+func matchIdentities(ids []identityMatcher, id sigstore.CertIdentity) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("the policy has no identities for keyless signatures")
 	}
@@ -156,10 +105,20 @@ func revisionCommit(rev string) string {
 	return rev
 }
 
-func signerFromCert(cert *x509.Certificate, id certIdentity) Signer {
-	s := Signer{Issuer: id.issuer, Subject: id.subject(), KeyID: keyID(cert.PublicKey)}
-	if id.hasClaim {
-		g := id.github
+// SignerFromCertificate says who a Fulcio certificate names: issuer, subject, GitHub
+// claims, and the certificate itself.
+func SignerFromCertificate(cert *x509.Certificate) (Signer, error) {
+	id, err := sigstore.IdentityOf(cert)
+	if err != nil {
+		return Signer{}, err
+	}
+	return signerFromCert(cert, id), nil
+}
+
+func signerFromCert(cert *x509.Certificate, id sigstore.CertIdentity) Signer {
+	s := Signer{Issuer: id.Issuer, Subject: id.Subject(), KeyID: sigstore.KeyID(cert.PublicKey)}
+	if id.HasClaim {
+		g := GitHubClaims(id.GitHub)
 		s.GitHub = &g
 	}
 	if pemBytes, err := cryptoutils.MarshalCertificateToPEM(cert); err == nil {

@@ -38,7 +38,7 @@ func TestInteropCosignCLIs(t *testing.T) {
 	t.Run("cosign verifies gitless", func(t *testing.T) {
 		for kname, kp := range keys {
 			ref := pushArtifact(t, reg, "interop/gitless-signs-"+kname, "v1", "a-"+kname)
-			keySign(t, c, ref, loadKey(t, kp[0], pw), verify.FormatCosign)
+			keySign(t, ref, loadKey(t, kp[0], pw), verify.FormatCosign)
 			for _, cos := range []string{cosign2, cosign3} {
 				out := peer(t, cos, env, true, "verify", "--key", kp[1], "--insecure-ignore-tlog=true", strings.TrimPrefix(ref.String(), "oci://"))
 				if !strings.Contains(out, ref.Digest.String()) {
@@ -50,7 +50,7 @@ func TestInteropCosignCLIs(t *testing.T) {
 
 	t.Run("gitless bundle verifies with cosign v3", func(t *testing.T) {
 		ref := pushArtifact(t, reg, "interop/gitless-bundle", "v1", "bundle")
-		keySign(t, c, ref, loadKey(t, gPriv, pw), verify.FormatBundle)
+		keySign(t, ref, loadKey(t, gPriv, pw), verify.FormatBundle)
 		peer(t, cosign3, env, true, "verify", "--key", gPub, "--insecure-ignore-tlog=true", strings.TrimPrefix(ref.String(), "oci://"))
 	})
 
@@ -93,7 +93,7 @@ func TestInteropCosignCLIs(t *testing.T) {
 	t.Run("append to cosign's signatures", func(t *testing.T) {
 		ref := pushArtifact(t, reg, "interop/append", "v1", "append")
 		peer(t, cosign2, env, true, "sign", "--key", keys["cosign2"][0], "-y", "--tlog-upload=false", strings.TrimPrefix(ref.String(), "oci://"))
-		keySign(t, c, ref, loadKey(t, gPriv, pw), verify.FormatCosign)
+		keySign(t, ref, loadKey(t, gPriv, pw), verify.FormatCosign)
 		for _, pub := range []string{keys["cosign2"][1], gPub} {
 			peer(t, cosign2, env, true, "verify", "--key", pub, "--insecure-ignore-tlog=true", strings.TrimPrefix(ref.String(), "oci://"))
 			if _, err := c.Verify(ctx, ref, &verify.Policy{Keys: []string{pub}, InsecureIgnoreTlog: true}); err != nil {
@@ -111,7 +111,6 @@ func TestInteropCosignKeyless(t *testing.T) {
 	cosign3, cosign2 := filepath.Join(bin, "cosign"), filepath.Join(bin, "cosign2")
 	reg := registry.NewT(t, registry.Options{})
 	ss := sigstoretest.Start(t, sigstoretest.Options{})
-	c := verify.New(verify.Options{})
 	root := ss.WriteTrustedRoot(t, sigstoretest.RootOptions{})
 	dir := t.TempDir()
 	chain, rootPEM := ss.ChainPEM()
@@ -123,7 +122,7 @@ func TestInteropCosignKeyless(t *testing.T) {
 		"--certificate-github-workflow-repository", "acme/app", "--insecure-ignore-sct"}
 
 	ref := pushArtifact(t, reg, "interop/keyless", "v1", "keyless")
-	keylessSign(t, c, ss, ref, acme, verify.FormatCosign, true)
+	keylessSign(t, ss, ref, acme, verify.FormatCosign, true)
 	img := strings.TrimPrefix(ref.String(), "oci://")
 
 	// cosign v3: the trusted root, transparency log checked
@@ -136,7 +135,7 @@ func TestInteropCosignKeyless(t *testing.T) {
 
 	// the bundle format, with cosign v3
 	bref := pushArtifact(t, reg, "interop/keyless-bundle", "v1", "keyless-bundle")
-	keylessSign(t, c, ss, bref, acme, verify.FormatBundle, true)
+	keylessSign(t, ss, bref, acme, verify.FormatBundle, true)
 	peer(t, cosign3, nil, true, append([]string{"verify", "--trusted-root", root, strings.TrimPrefix(bref.String(), "oci://")}, id...)...)
 }
 

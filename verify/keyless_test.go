@@ -10,21 +10,22 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/internal/testenv/sigstoretest"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
 var acme = sigstoretest.GitHubClaims{Repository: "acme/app", Ref: "refs/heads/main", SHA: testSHA, Workflow: "release", EventName: "push"}
 
 // keylessSign signs ref keylessly through the test Fulcio with a GitHub token for g.
-func keylessSign(t *testing.T, c *verify.Client, ss *sigstoretest.Sigstore, ref artifact.Reference, g sigstoretest.GitHubClaims, format verify.Format, tlog bool) *verify.SignResult {
+func keylessSign(t *testing.T, ss *sigstoretest.Sigstore, ref artifact.Reference, g sigstoretest.GitHubClaims, format verify.Format, tlog bool) *sign.Result {
 	t.Helper()
-	opts := verify.SignOptions{
-		Keyless:    verify.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(g)},
+	opts := sign.Options{
+		Keyless:    sign.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(g)},
 		TlogUpload: tlog,
 		RekorURL:   ss.RekorURL,
 		Format:     format,
 	}
-	res, err := c.Sign(context.Background(), ref, opts)
+	res, err := sign.New(sign.ClientOptions{}).Sign(context.Background(), ref, opts)
 	if err != nil {
 		t.Fatalf("keyless sign: %v", err)
 	}
@@ -50,7 +51,7 @@ func TestKeylessRoundTrip(t *testing.T) {
 				repo := "keyless/" + strings.ReplaceAll(name, " ", "-")
 				ref := pushArtifact(t, reg, repo, "v1", repo)
 				uploads := ss.Log.Uploads()
-				sr := keylessSign(t, c, ss, ref.WithTag("v1"), acme, format, tlog)
+				sr := keylessSign(t, ss, ref.WithTag("v1"), acme, format, tlog)
 				if sr.Digest != ref.Digest || sr.Signer.Subject != sigstoretest.GitHubSubject(acme) || sr.Signer.Issuer != sigstoretest.GitHubIssuer {
 					t.Fatalf("sign result %+v", sr)
 				}
@@ -103,11 +104,11 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 
 	evil := sigstoretest.GitHubClaims{Repository: "acme-evil/app", Ref: "refs/heads/main", SHA: testSHA}
 	evilRef := pushArtifact(t, reg, "identity/evil", "v1", "evil")
-	keylessSign(t, c, ss, evilRef, evil, verify.FormatCosign, false)
+	keylessSign(t, ss, evilRef, evil, verify.FormatCosign, false)
 	goodRef := pushArtifact(t, reg, "identity/good", "v1", "good")
-	keylessSign(t, c, ss, goodRef, acme, verify.FormatCosign, false)
+	keylessSign(t, ss, goodRef, acme, verify.FormatCosign, false)
 	otherSHA := pushArtifact(t, reg, "identity/othersha", "v1", "othersha")
-	keylessSign(t, c, ss, otherSHA, sigstoretest.GitHubClaims{Repository: "acme/app", Ref: "refs/heads/main", SHA: strings.Repeat("f", 40)}, verify.FormatCosign, false)
+	keylessSign(t, ss, otherSHA, sigstoretest.GitHubClaims{Repository: "acme/app", Ref: "refs/heads/main", SHA: strings.Repeat("f", 40)}, verify.FormatCosign, false)
 
 	pol := func(ids ...verify.Identity) *verify.Policy {
 		return &verify.Policy{Identities: ids, TrustedRoot: root, InsecureIgnoreTlog: true}
@@ -171,7 +172,7 @@ func TestTrustedRootProblems(t *testing.T) {
 	ss := sigstoretest.Start(t, sigstoretest.Options{})
 	c := verify.New(verify.Options{})
 	ref := pushArtifact(t, reg, "root/app", "v1", "root")
-	keylessSign(t, c, ss, ref, acme, verify.FormatCosign, false)
+	keylessSign(t, ss, ref, acme, verify.FormatCosign, false)
 
 	expired := ss.WriteTrustedRoot(t, sigstoretest.RootOptions{NoRekor: true, CAValidUntil: time.Now().Add(-30 * time.Minute)})
 	_, err := c.Verify(ctx, ref, &verify.Policy{Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: expired, InsecureIgnoreTlog: true})

@@ -18,19 +18,20 @@ import (
 
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/internal/testenv/sigstoretest"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
 func TestWrongPasswordSaysSoWithoutKeyMaterial(t *testing.T) {
 	priv, _ := keyPair(t, "right")
 	pemBytes, _ := os.ReadFile(priv)
-	_, err := verify.LoadSigningKey(context.Background(), priv, verify.KeyOptions{Getenv: func(k string) string {
-		if k == verify.PasswordEnv {
+	_, err := sign.LoadSigningKey(context.Background(), priv, sign.KeyOptions{Getenv: func(k string) string {
+		if k == sign.PasswordEnv {
 			return "wrong"
 		}
 		return ""
 	}})
-	if !errors.Is(err, verify.ErrKey) || !strings.Contains(err.Error(), "wrong password (COSIGN_PASSWORD)") {
+	if !errors.Is(err, sign.ErrKey) || !strings.Contains(err.Error(), "wrong password (COSIGN_PASSWORD)") {
 		t.Fatalf("error %v", err)
 	}
 	block, _ := pem.Decode(pemBytes)
@@ -41,12 +42,12 @@ func TestWrongPasswordSaysSoWithoutKeyMaterial(t *testing.T) {
 		}
 	}
 	// and the right password works, read from COSIGN_PASSWORD
-	if _, err := verify.LoadSigningKey(context.Background(), priv, verify.KeyOptions{Getenv: func(k string) string { return map[string]string{verify.PasswordEnv: "right"}[k] }}); err != nil {
+	if _, err := sign.LoadSigningKey(context.Background(), priv, sign.KeyOptions{Getenv: func(k string) string { return map[string]string{sign.PasswordEnv: "right"}[k] }}); err != nil {
 		t.Fatal(err)
 	}
 	for name, content := range map[string]string{"not PEM": "hello", "public key": string(must(os.ReadFile(strings.TrimSuffix(priv, ".key") + ".pub")))} {
-		_, err := verify.LoadSigningKey(context.Background(), writeFile(t, content), verify.KeyOptions{})
-		if !errors.Is(err, verify.ErrKey) {
+		_, err := sign.LoadSigningKey(context.Background(), writeFile(t, content), sign.KeyOptions{})
+		if !errors.Is(err, sign.ErrKey) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
@@ -68,12 +69,12 @@ func TestKeyReferences(t *testing.T) {
 	t.Setenv("GITLESS_TEST_PUB", string(must(os.ReadFile(pub))))
 
 	// env:// for the private and the public key
-	key, err := verify.LoadSigningKey(ctx, "env://GITLESS_TEST_KEY", verify.KeyOptions{Password: func() ([]byte, error) { return []byte("envpw"), nil }})
+	key, err := sign.LoadSigningKey(ctx, "env://GITLESS_TEST_KEY", sign.KeyOptions{Password: func() ([]byte, error) { return []byte("envpw"), nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ref := pushArtifact(t, reg, "keys/env", "v1", "env")
-	keySign(t, c, ref, key, verify.FormatCosign)
+	keySign(t, ref, key, verify.FormatCosign)
 	res, err := c.Verify(ctx, ref, &verify.Policy{Keys: []string{"env://GITLESS_TEST_PUB"}, InsecureIgnoreTlog: true})
 	if err != nil || res.Signer.Key != "env://GITLESS_TEST_PUB" {
 		t.Fatalf("env key: %+v %v", res, err)
@@ -90,12 +91,12 @@ func TestKeyReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	kctx := context.WithValue(ctx, fake.KmsCtxKey{}, crypto.PrivateKey(kpriv))
-	kmsKey, err := verify.LoadSigningKey(kctx, "fakekms://gitless-test", verify.KeyOptions{})
+	kmsKey, err := sign.LoadSigningKey(kctx, "fakekms://gitless-test", sign.KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	kref := pushArtifact(t, reg, "keys/kms", "v1", "kms")
-	if _, err := c.Sign(kctx, kref, verify.SignOptions{Key: kmsKey}); err != nil {
+	if _, err := sign.New(sign.ClientOptions{}).Sign(kctx, kref, sign.Options{Key: kmsKey}); err != nil {
 		t.Fatal(err)
 	}
 	kpem, _ := cryptoutils.MarshalPublicKeyToPEM(kpriv.Public())
@@ -105,7 +106,7 @@ func TestKeyReferences(t *testing.T) {
 	if res, err := c.Verify(kctx, kref, &verify.Policy{Keys: []string{"fakekms://gitless-test"}, InsecureIgnoreTlog: true}); err != nil || res.Signer.Key != "fakekms://gitless-test" {
 		t.Fatalf("verify with the KMS key reference: %+v %v", res, err)
 	}
-	if _, err := verify.LoadSigningKey(ctx, "nosuchkms://key", verify.KeyOptions{}); !errors.Is(err, verify.ErrKey) {
+	if _, err := sign.LoadSigningKey(ctx, "nosuchkms://key", sign.KeyOptions{}); !errors.Is(err, sign.ErrKey) {
 		t.Fatalf("unknown KMS: %v", err)
 	}
 }
@@ -117,16 +118,16 @@ func TestSigningAgainIsANoOp(t *testing.T) {
 	priv, pub := keyPair(t, "")
 	key := loadKey(t, priv, "")
 	ref := pushArtifact(t, reg, "again/app", "v1", "again")
-	if first := keySign(t, c, ref, key, verify.FormatCosign); first.AlreadySigned {
+	if first := keySign(t, ref, key, verify.FormatCosign); first.AlreadySigned {
 		t.Fatal("first signature reported as already there")
 	}
-	second := keySign(t, c, ref, key, verify.FormatCosign)
+	second := keySign(t, ref, key, verify.FormatCosign)
 	if !second.AlreadySigned {
 		t.Fatal("second signature with the same key was made again")
 	}
 	// another key appends
 	priv2, pub2 := keyPair(t, "")
-	if res := keySign(t, c, ref, loadKey(t, priv2, ""), verify.FormatCosign); res.AlreadySigned {
+	if res := keySign(t, ref, loadKey(t, priv2, ""), verify.FormatCosign); res.AlreadySigned {
 		t.Fatal("another key's signature skipped")
 	}
 	for _, p := range []string{pub, pub2} {
@@ -147,22 +148,22 @@ func TestDetectIDToken(t *testing.T) {
 	url, reqTok := ss.ActionsTokenEndpoint(t, tok)
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
-	got, src, err := verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: env(map[string]string{
-		verify.EnvGitHubTokenURL: url, verify.EnvGitHubTokenRequest: reqTok})})
+	got, src, err := sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: env(map[string]string{
+		sign.EnvGitHubTokenURL: url, sign.EnvGitHubTokenRequest: reqTok})})
 	if err != nil || got != tok || !strings.Contains(src, "GitHub Actions") {
 		t.Fatalf("GitHub Actions: %q %q %v", got, src, err)
 	}
-	got, src, err = verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: env(map[string]string{verify.EnvSigstoreIDToken: "gitlab-token"})})
-	if err != nil || got != "gitlab-token" || src != verify.EnvSigstoreIDToken {
+	got, src, err = sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: env(map[string]string{sign.EnvSigstoreIDToken: "gitlab-token"})})
+	if err != nil || got != "gitlab-token" || src != sign.EnvSigstoreIDToken {
 		t.Fatalf("GitLab: %q %q %v", got, src, err)
 	}
-	got, _, err = verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: env(nil)})
+	got, _, err = sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: env(nil)})
 	if err != nil || got != "" {
 		t.Fatalf("none: %q %v", got, err)
 	}
-	_, _, err = verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: env(map[string]string{
-		verify.EnvGitHubTokenURL: url, verify.EnvGitHubTokenRequest: "wrong"})})
-	if !errors.Is(err, verify.ErrSigning) || !strings.Contains(err.Error(), "id-token: write") {
+	_, _, err = sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: env(map[string]string{
+		sign.EnvGitHubTokenURL: url, sign.EnvGitHubTokenRequest: "wrong"})})
+	if !errors.Is(err, sign.ErrSigning) || !strings.Contains(err.Error(), "id-token: write") {
 		t.Fatalf("refused: %v", err)
 	}
 }
@@ -174,15 +175,15 @@ func TestKeylessSigningErrors(t *testing.T) {
 	c := verify.New(verify.Options{})
 	ref := pushArtifact(t, reg, "kerr/app", "v1", "kerr")
 	other := sigstoretest.Start(t, sigstoretest.Options{}) // another issuer key: Fulcio refuses its tokens
-	for name, opts := range map[string]verify.SignOptions{
-		"no token":      {Keyless: verify.KeylessOptions{FulcioURL: ss.FulcioURL}},
-		"not a JWT":     {Keyless: verify.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: "abc"}},
-		"foreign token": {Keyless: verify.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: other.GitHubToken(acme)}},
-		"fulcio down":   {Keyless: verify.KeylessOptions{FulcioURL: "http://127.0.0.1:1", IDToken: ss.GitHubToken(acme)}},
-		"rekor down":    {Keyless: verify.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(acme)}, TlogUpload: true, RekorURL: "http://127.0.0.1:1"},
+	for name, opts := range map[string]sign.Options{
+		"no token":      {Keyless: sign.KeylessOptions{FulcioURL: ss.FulcioURL}},
+		"not a JWT":     {Keyless: sign.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: "abc"}},
+		"foreign token": {Keyless: sign.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: other.GitHubToken(acme)}},
+		"fulcio down":   {Keyless: sign.KeylessOptions{FulcioURL: "http://127.0.0.1:1", IDToken: ss.GitHubToken(acme)}},
+		"rekor down":    {Keyless: sign.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(acme)}, TlogUpload: true, RekorURL: "http://127.0.0.1:1"},
 	} {
-		_, err := c.Sign(ctx, ref, opts)
-		if !errors.Is(err, verify.ErrSigning) {
+		_, err := sign.New(sign.ClientOptions{}).Sign(ctx, ref, opts)
+		if !errors.Is(err, sign.ErrSigning) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -42,7 +42,6 @@ func TestCaptureTestdata(t *testing.T) {
 	}
 	bin := peersBin(t, "cosign", "cosign2")
 	reg := registry.NewT(t, registry.Options{})
-	c := verify.New(verify.Options{})
 	ctx := context.Background()
 	env := []string{"COSIGN_PASSWORD=pw"}
 	priv, pub := keyPair(t, "pw")
@@ -108,7 +107,7 @@ func TestCaptureTestdata(t *testing.T) {
 	id := acmeIdentity()
 	for _, f := range []verify.Format{verify.FormatCosign, verify.FormatBundle} {
 		ref = pushArtifact(t, reg, "capture/keyless-"+string(f), "v1", "keyless-"+string(f))
-		keylessSign(t, c, ss, ref, acme, f, true)
+		keylessSign(t, ss, ref, acme, f, true)
 		cp := Captured{Tool: "gitless sign (keyless, local Fulcio and Rekor), format " + string(f), TrustedRoot: root, Identity: &id}
 		if f == verify.FormatBundle {
 			cp.Bundle = bundleOf(ref)

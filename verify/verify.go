@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -13,10 +12,10 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
-	"oras.land/oras-go/v2/errdef"
-	orasremote "oras.land/oras-go/v2/registry/remote"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/sigstore"
 )
 
 // Format is how a signature is stored in the registry.
@@ -56,6 +55,20 @@ type TlogEntry struct {
 	IntegratedTime time.Time `json:"integratedTime"`
 	// Verified is true when the entry's proof was checked against the trusted root.
 	Verified bool `json:"verified"`
+}
+
+// checks are what a signature is checked against under this policy.
+func (cp *compiled) checks() sigstore.Checks {
+	return sigstore.Checks{Trusted: cp.trusted, RequireTlog: cp.requireTlog, RequireSCT: cp.requireSCT}
+}
+
+// tlogEntry converts an entry the checks returned.
+func tlogEntry(e *sigstore.TlogEntry) *TlogEntry {
+	if e == nil {
+		return nil
+	}
+	t := TlogEntry(*e)
+	return &t
 }
 
 // compiled is a Policy with its keys and trusted root loaded.
@@ -155,11 +168,7 @@ func (c *Client) Verify(ctx context.Context, ref artifact.Reference, p *Policy) 
 	if err != nil {
 		return nil, err
 	}
-	repo, err := c.repository(ref)
-	if err != nil {
-		return nil, err
-	}
-	st := &verifyState{c: c, cp: cp, repo: repo, ref: ref}
+	st := &verifyState{c: c, cp: cp, ref: ref}
 	if res := st.cosignFormat(ctx); res != nil {
 		return res, nil
 	}
@@ -171,10 +180,9 @@ func (c *Client) Verify(ctx context.Context, ref artifact.Reference, p *Policy) 
 
 // verifyState is one Verify call in progress.
 type verifyState struct {
-	c    *Client
-	cp   *compiled
-	repo *orasremote.Repository
-	ref  artifact.Reference
+	c   *Client
+	cp  *compiled
+	ref artifact.Reference
 
 	found     int      // signatures looked at
 	reasons   []string // why each was rejected
@@ -209,7 +217,7 @@ func (st *verifyState) readFailed(what string, err error) {
 		}
 	case isTransient(err):
 		if st.transient == nil {
-			st.transient = st.c.wrapRegistry("reading "+what+" of", st.ref, err)
+			st.transient = fmt.Errorf("reading %s of %s: %w", what, st.ref.Repo(), err)
 		}
 	default:
 		st.reject(what, err)
@@ -247,16 +255,16 @@ func (st *verifyState) artifactRevision(ctx context.Context) (string, error) {
 		return st.revision, st.revisionErr
 	}
 	st.revFetched = true
-	_, b, err := st.c.fetchManifest(ctx, st.repo, st.ref.Digest.String())
+	_, b, err := st.c.reg.FetchManifest(ctx, st.ref, st.ref.Digest.String(), st.c.limits.MaxManifestSize)
 	if err != nil {
-		st.revisionErr = err
+		st.revisionErr = limitErr(err)
 		if isTransient(err) {
-			st.revisionErr = unavailable(st.c.wrapRegistry("fetching", st.ref, err))
+			st.revisionErr = unavailable(err)
 		}
 		return "", st.revisionErr
 	}
 	var m ocispec.Manifest
-	if err := decodeJSON(b, &m); err != nil {
+	if err := sigstore.DecodeJSON(b, &m); err != nil {
 		st.revisionErr = fmt.Errorf("artifact manifest: %w", err)
 		return "", st.revisionErr
 	}
@@ -267,7 +275,7 @@ func (st *verifyState) artifactRevision(ctx context.Context) (string, error) {
 // checkIdentity matches a verified certificate against the identities and, when the
 // policy asks, the artifact's revision.
 func (st *verifyState) checkIdentity(ctx context.Context, cert *x509.Certificate) (Signer, error) {
-	id, err := identityOf(cert)
+	id, err := sigstore.IdentityOf(cert)
 	if err != nil {
 		return Signer{}, err
 	}
@@ -283,10 +291,10 @@ func (st *verifyState) checkIdentity(ctx context.Context, cert *x509.Certificate
 		switch {
 		case commit == "":
 			return Signer{}, fmt.Errorf("matchRevision: the artifact's revision %q names no commit", rev)
-		case id.commit == "":
+		case id.Commit == "":
 			return Signer{}, errors.New("matchRevision: the certificate carries no commit")
-		case id.commit != commit:
-			return Signer{}, fmt.Errorf("matchRevision: the certificate's commit %s is not the artifact's revision %s", id.commit, rev)
+		case id.Commit != commit:
+			return Signer{}, fmt.Errorf("matchRevision: the certificate's commit %s is not the artifact's revision %s", id.Commit, rev)
 		}
 	}
 	return signerFromCert(cert, id), nil
@@ -309,32 +317,21 @@ func (st *verifyState) ensureRoot(ctx context.Context) bool {
 	return true
 }
 
-// guard runs a verification step on untrusted input, turning a panic in a library into a
-// rejection.
-func guard(f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("verifier failed on malformed input: %v", r)
-		}
-	}()
-	return f()
-}
-
 // cosignFormat looks for a signature in the sha256-<hex>.sig image.
 func (st *verifyState) cosignFormat(ctx context.Context) *Result {
-	tag := SignatureTag(st.ref.Digest)
-	_, mb, err := st.c.fetchManifest(ctx, st.repo, tag)
-	if errors.Is(err, errdef.ErrNotFound) {
+	tag := sigstore.SignatureTag(st.ref.Digest)
+	_, mb, err := st.c.reg.FetchManifest(ctx, st.ref, tag, st.c.limits.MaxManifestSize)
+	if errors.Is(err, remote.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		st.readFailed("signature manifest "+tag, err)
+		st.readFailed("signature manifest "+tag, limitErr(err))
 		return nil
 	}
-	layers, err := parseSignatureManifest(mb, st.c.limits.MaxSignatures-st.found)
-	var ce *countError
+	layers, err := sigstore.ParseSignatureManifest(mb, st.c.limits.MaxSignatures-st.found)
+	var ce *sigstore.CountError
 	if errors.As(err, &ce) {
-		st.room("signature manifest "+tag, ce.n)
+		st.room("signature manifest "+tag, ce.N)
 		return nil
 	}
 	if err != nil {
@@ -348,16 +345,16 @@ func (st *verifyState) cosignFormat(ctx context.Context) *Result {
 	for i, l := range layers {
 		st.found++
 		what := fmt.Sprintf("cosign signature %d of %s", i+1, tag)
-		if l.MediaType != simpleSigningMediaType {
+		if l.MediaType != sigstore.SimpleSigningMediaType {
 			st.reject(what, fmt.Errorf("media type %q is not a cosign signature", l.MediaType))
 			continue
 		}
-		payload, err := st.c.fetchBlob(ctx, st.repo, l)
+		payload, err := st.c.reg.FetchBlob(ctx, st.ref, l, st.c.limits.MaxBlobSize)
 		if err != nil {
-			st.readFailed(what, err)
+			st.readFailed(what, limitErr(err))
 			continue
 		}
-		sig, err := parseCosignSignature(payload, l.Annotations)
+		sig, err := sigstore.ParseCosignSignature(payload, l.Annotations)
 		if err != nil {
 			st.reject(what, err)
 			continue
@@ -371,16 +368,19 @@ func (st *verifyState) cosignFormat(ctx context.Context) *Result {
 
 // verifyCosignSignature checks one cosign-format signature against every key and, if it
 // carries a certificate, the identities.
-func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s *cosignSignature) *Result {
-	result := func(signer Signer, tl *TlogEntry) *Result {
-		return &Result{Reference: st.ref, Digest: st.ref.Digest, Format: FormatCosign, Signer: signer, Tlog: tl, Signatures: st.found}
+func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s *sigstore.CosignSignature) *Result {
+	result := func(signer Signer, tl *sigstore.TlogEntry) *Result {
+		return &Result{Reference: st.ref, Digest: st.ref.Digest, Format: FormatCosign, Signer: signer, Tlog: tlogEntry(tl), Signatures: st.found}
 	}
-	if len(st.cp.keys) > 0 && st.cp.requireTlog && s.bundle != nil && !st.ensureRoot(ctx) {
+	if len(st.cp.keys) > 0 && st.cp.requireTlog && s.Bundle != nil && !st.ensureRoot(ctx) {
 		return nil
 	}
 	for _, k := range st.cp.keys {
-		var tl *TlogEntry
-		err := guard(func() (err error) { tl, err = checkCosign(s, st.ref.Digest, k.verifier, st.cp); return err })
+		var tl *sigstore.TlogEntry
+		err := sigstore.Guard(func() (err error) {
+			tl, err = sigstore.CheckCosign(s, st.ref.Digest, k.verifier, st.cp.checks())
+			return err
+		})
 		if err == nil {
 			return result(Signer{Key: k.ref, KeyID: k.id}, tl)
 		}
@@ -389,21 +389,21 @@ func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s
 	if len(st.cp.identities) == 0 {
 		return nil
 	}
-	if s.cert == nil {
+	if s.Cert == nil {
 		st.reject(what+", identities", errors.New("not a keyless signature (no certificate)"))
 		return nil
 	}
-	v, err := signature.LoadVerifier(s.cert.PublicKey, crypto.SHA256)
+	v, err := signature.LoadVerifier(s.Cert.PublicKey, crypto.SHA256)
 	if err != nil {
 		st.reject(what+", certificate", err)
 		return nil
 	}
-	var tl *TlogEntry
-	if err := guard(func() (err error) { tl, err = checkCosign(s, st.ref.Digest, v, st.cp); return err }); err != nil {
+	var tl *sigstore.TlogEntry
+	if err := sigstore.Guard(func() (err error) { tl, err = sigstore.CheckCosign(s, st.ref.Digest, v, st.cp.checks()); return err }); err != nil {
 		st.reject(what, err)
 		return nil
 	}
-	signer, err := st.checkIdentity(ctx, s.cert)
+	signer, err := st.checkIdentity(ctx, s.Cert)
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) && st.transient == nil {
 			st.transient = err
@@ -419,9 +419,9 @@ func (st *verifyState) bundleFormat(ctx context.Context) *Result {
 	var found []ocispec.Descriptor
 	errStop := errors.New("stop")
 	subject := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: st.ref.Digest}
-	err := st.repo.Referrers(ctx, subject, "", func(page []ocispec.Descriptor) error {
+	err := st.c.reg.Referrers(ctx, st.ref, subject, "", st.c.limits.MaxManifestSize, func(page []ocispec.Descriptor) error {
 		for _, d := range page {
-			if isBundleType(d.ArtifactType) {
+			if sigstore.IsBundleType(d.ArtifactType) {
 				found = append(found, d)
 			}
 		}
@@ -433,7 +433,7 @@ func (st *verifyState) bundleFormat(ctx context.Context) *Result {
 	switch {
 	case errors.Is(err, errStop):
 		return nil
-	case errors.Is(err, errdef.ErrNotFound):
+	case errors.Is(err, remote.ErrNotFound):
 		return nil
 	case err != nil:
 		st.readFailed("referrers", err)
@@ -442,7 +442,7 @@ func (st *verifyState) bundleFormat(ctx context.Context) *Result {
 	for _, d := range found {
 		st.found++
 		what := "bundle " + d.Digest.String()
-		b, err := st.c.fetchBundle(ctx, st.repo, d)
+		b, err := st.fetchBundle(ctx, d)
 		if err != nil {
 			st.readFailed(what, err)
 			continue
@@ -452,9 +452,4 @@ func (st *verifyState) bundleFormat(ctx context.Context) *Result {
 		}
 	}
 	return nil
-}
-
-func digestBytes(d digest.Digest) []byte {
-	b, _ := hex.DecodeString(d.Encoded())
-	return b
 }

@@ -21,7 +21,7 @@ func TestKeyRoundTrip(t *testing.T) {
 		t.Run(string(format), func(t *testing.T) {
 			ref := pushArtifact(t, reg, "demo/"+string(format), "v1", "app-"+string(format))
 			// sign by tag: resolved to the digest
-			res := keySign(t, c, ref.WithTag("v1"), key, format)
+			res := keySign(t, ref.WithTag("v1"), key, format)
 			if res.Digest != ref.Digest || res.Format != format || res.Signer.KeyID != key.KeyID() {
 				t.Fatalf("sign result %+v, want digest %s", res, ref.Digest)
 			}
@@ -46,7 +46,7 @@ func TestKeyBadInput(t *testing.T) {
 	key := loadKey(t, priv, "pw")
 	signed := pushArtifact(t, reg, "demo/app", "v1", "one")
 	unsigned := pushArtifact(t, reg, "demo/app", "v2", "two")
-	keySign(t, c, signed, key, verify.FormatCosign)
+	keySign(t, signed, key, verify.FormatCosign)
 
 	tests := []struct {
 		name   string

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
-	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/gitless-dev/gitless/artifact"
 )
@@ -45,16 +43,7 @@ func (c *Client) Resolve(ctx context.Context, ref artifact.Reference) (ocispec.D
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	d, err := repo.Resolve(ctx, ref.Tag)
-	var er *errcode.ErrorResponse
-	if errors.As(err, &er) && (er.StatusCode == http.StatusMethodNotAllowed || er.StatusCode == http.StatusNotImplemented) {
-		// The registry does not answer HEAD on manifests: one GET, whose digest the
-		// registry states (Docker-Content-Digest) or the body gives.
-		var rc io.ReadCloser
-		if d, rc, err = repo.Manifests().FetchReference(ctx, ref.Tag); err == nil {
-			rc.Close()
-		}
-	}
+	d, err := resolve(ctx, repo, ref.Tag)
 	if err != nil {
 		return ocispec.Descriptor{}, c.WrapError("resolving", ref, fmt.Errorf("tag %q: %w", ref.Tag, err))
 	}

@@ -130,7 +130,7 @@ func (c *Client) PushManifest(ctx context.Context, ref artifact.Reference, m *ar
 func (c *Client) planTags(ctx context.Context, repo *remote.Repository, ref artifact.Reference, tags []string, d digest.Digest, policy artifact.TagPolicy, res *PushResult) ([]string, error) {
 	var changed []string
 	for _, t := range tags {
-		cur, err := repo.Resolve(ctx, t)
+		cur, err := resolve(ctx, repo, t)
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
 			res.Tags = append(res.Tags, TagUpdate{Tag: t, Changed: true})

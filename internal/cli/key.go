@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gitless-dev/gitless/internal/clikit"
-	"github.com/gitless-dev/gitless/verify"
+	"github.com/gitless-dev/gitless/sign"
 )
 
 func newKeyCmd(env Env, g *globalFlags) *cobra.Command {
@@ -49,8 +49,8 @@ gitless reads cosign's. Existing files are not overwritten without --force.`,
 					}
 				}
 			}
-			password := env.Getenv(verify.PasswordEnv)
-			kp, err := verify.GenerateKeyPair([]byte(password))
+			password := env.Getenv(sign.PasswordEnv)
+			kp, err := sign.GenerateKeyPair([]byte(password))
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ gitless reads cosign's. Existing files are not overwritten without --force.`,
 			if err := writeKeyFile(pubPath, kp.PublicPEM, 0o644); err != nil {
 				return err
 			}
-			key, err := verify.LoadSigningKey(cmd.Context(), privPath, verify.KeyOptions{Password: func() ([]byte, error) { return []byte(password), nil }})
+			key, err := sign.LoadSigningKey(cmd.Context(), privPath, sign.KeyOptions{Password: func() ([]byte, error) { return []byte(password), nil }})
 			if err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ gitless reads cosign's. Existing files are not overwritten without --force.`,
 				return out.Write(env.Out, map[string]string{"privateKey": privPath, "publicKey": pubPath, "keyID": key.KeyID()})
 			}
 			if password == "" {
-				fmt.Fprintf(env.Err, "warning: %s is empty: %s is encrypted with an empty password\n", verify.PasswordEnv, privPath)
+				fmt.Fprintf(env.Err, "warning: %s is empty: %s is encrypted with an empty password\n", sign.PasswordEnv, privPath)
 			}
 			fmt.Fprintf(env.Err, "wrote %s (private, mode 0600) and %s (public), key %s\n", privPath, pubPath, key.KeyID())
 			fmt.Fprintln(env.Out, pubPath)
@@ -91,7 +91,7 @@ func newKeyPublicCmd(env Env) *cobra.Command {
 			if key == "" {
 				return clikit.Usagef("--key is required")
 			}
-			k, err := verify.LoadSigningKey(cmd.Context(), key, verify.KeyOptions{Getenv: env.Getenv})
+			k, err := sign.LoadSigningKey(cmd.Context(), key, sign.KeyOptions{Getenv: env.Getenv})
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/render"
-	"github.com/gitless-dev/gitless/verify"
+	"github.com/gitless-dev/gitless/sign"
 )
 
 type pushOptions struct {
@@ -43,7 +43,7 @@ type pushOutput struct {
 	Layer     string             `json:"layerDigest"`
 	Files     int                `json:"files"`
 	Metadata  artifact.Metadata  `json:"metadata"`
-	Signature *verify.SignResult `json:"signature,omitempty"`
+	Signature *sign.Result       `json:"signature,omitempty"`
 }
 
 func newPushCmd(env Env, g *globalFlags) *cobra.Command {

@@ -13,6 +13,7 @@ import (
 	"github.com/gitless-dev/gitless/internal/clikit"
 	buildversion "github.com/gitless-dev/gitless/internal/version"
 	"github.com/gitless-dev/gitless/render/helm"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -90,13 +91,22 @@ const (
 	ExitUnavailable  = clikit.ExitUnavailable
 )
 
-// program is gitless's part of the CLI kit: its hints, and a chart or chart version
-// that does not exist is exit code 6, as a missing tag is.
+// program is gitless's part of the CLI kit: its hints; a signing key that does not load
+// is a usage error, and a chart or chart version that does not exist is exit code 6, as
+// a missing tag is.
 func program() clikit.Program {
 	return clikit.Program{
 		Hints: hints,
 		ExitCode: func(err error) (int, bool) {
-			return ExitNotFound, errors.Is(err, helm.ErrChartNotFound) && !errors.Is(err, verify.ErrVerificationFailed)
+			switch {
+			case errors.Is(err, verify.ErrVerificationFailed):
+				return 0, false
+			case errors.Is(err, sign.ErrKey):
+				return ExitUsage, true
+			case errors.Is(err, helm.ErrChartNotFound):
+				return ExitNotFound, true
+			}
+			return 0, false
 		},
 	}
 }

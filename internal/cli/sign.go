@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/internal/clikit"
+	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -29,8 +30,8 @@ type signFlags struct {
 func (s *signFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.key, "key", "", "private key: a cosign key file (password in COSIGN_PASSWORD), env://VAR, or a KMS URI; without it, sign keylessly")
 	fs.StringVar(&s.identityToken, "identity-token", "", "OIDC token (or a file holding it) for keyless signing (default: SIGSTORE_ID_TOKEN, then GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN)")
-	fs.StringVar(&s.fulcioURL, "fulcio-url", verify.DefaultFulcioURL, "Fulcio instance that certifies keyless signing keys")
-	fs.StringVar(&s.rekorURL, "rekor-url", verify.DefaultRekorURL, "Rekor transparency log")
+	fs.StringVar(&s.fulcioURL, "fulcio-url", sign.DefaultFulcioURL, "Fulcio instance that certifies keyless signing keys")
+	fs.StringVar(&s.rekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log")
 	fs.BoolVar(&s.tlogUpload, "tlog-upload", true, "record the signature in the transparency log (--tlog-upload=false for air-gapped signing; verifiers then need --insecure-ignore-tlog)")
 	fs.BoolVar(&s.newBundleFormat, "new-bundle-format", false, "store the signature as a sigstore bundle referrer (cosign v3's default) instead of cosign's sha256-<hex>.sig image, which both cosign lines and Flux verify")
 	fs.StringVar(&s.trustedRoot, "trusted-root", "", "Sigstore trusted root (trusted_root.json) to check the certificate and log entry against before pushing the signature (private Sigstore deployments)")
@@ -49,13 +50,13 @@ func (s *signFlags) changed(fs *pflag.FlagSet) []string {
 
 // options loads the key or finds the OIDC token and returns the library's options.
 // Where the token came from is returned for the user's information.
-func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, string, error) {
+func (s *signFlags) options(ctx context.Context, env Env) (sign.Options, string, error) {
 	opts := s.base()
 	if s.key != "" {
 		if s.identityToken != "" {
 			return opts, "", clikit.Usagef("--key and --identity-token are exclusive")
 		}
-		k, err := verify.LoadSigningKey(ctx, s.key, verify.KeyOptions{Getenv: env.Getenv})
+		k, err := sign.LoadSigningKey(ctx, s.key, sign.KeyOptions{Getenv: env.Getenv})
 		if err != nil {
 			return opts, "", err
 		}
@@ -70,7 +71,7 @@ func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, s
 		opts.Keyless.IDToken = tok
 		return opts, "--identity-token", nil
 	}
-	tok, source, err := verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: env.Getenv})
+	tok, source, err := sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: env.Getenv})
 	if err != nil {
 		return opts, "", err
 	}
@@ -82,8 +83,8 @@ func (s *signFlags) options(ctx context.Context, env Env) (verify.SignOptions, s
 }
 
 // base is the options without the key or the token.
-func (s *signFlags) base() verify.SignOptions {
-	opts := verify.DefaultSignOptions()
+func (s *signFlags) base() sign.Options {
+	opts := sign.DefaultOptions()
 	opts.TlogUpload = s.tlogUpload
 	opts.RekorURL = s.rekorURL
 	opts.Keyless.FulcioURL = s.fulcioURL
@@ -111,19 +112,13 @@ func readToken(s string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-// signClient is a verify.Client with the registry credentials the other commands use.
-func signClient(ctx context.Context, env Env, g *globalFlags, r *clikit.RegistryFlags, host string) (*verify.Client, error) {
-	chain, err := r.Chain(ctx, env.Getenv, host)
+// signClient is a sign.Client on the registry client the other commands use.
+func signClient(ctx context.Context, env Env, g *globalFlags, r *clikit.RegistryFlags, host string) (*sign.Client, error) {
+	rc, err := registryClient(ctx, env, g, r, host)
 	if err != nil {
 		return nil, err
 	}
-	return verify.New(verify.Options{
-		Credentials: chain,
-		Insecure:    r.Insecure,
-		UserAgent:   "gitless/" + version(),
-		Logger:      g.logger(env),
-		Getenv:      env.Getenv,
-	}), nil
+	return sign.New(sign.ClientOptions{Registry: rc, UserAgent: "gitless/" + version(), Logger: g.logger(env)}), nil
 }
 
 // signOutput is what sign prints with -o json.
@@ -131,7 +126,7 @@ type signOutput struct {
 	URL        string `json:"url"`
 	Repository string `json:"repository"`
 	Tag        string `json:"tag,omitempty"`
-	*verify.SignResult
+	*sign.Result
 }
 
 func newSignCmd(env Env, g *globalFlags) *cobra.Command {
@@ -192,9 +187,9 @@ and --trusted-root point at a private Sigstore.`,
 
 // printSigned reports a signature: JSON, or a line on stderr and the pinned reference on
 // stdout.
-func printSigned(env Env, out clikit.Output, ref artifact.Reference, res *verify.SignResult, how string) error {
+func printSigned(env Env, out clikit.Output, ref artifact.Reference, res *sign.Result, how string) error {
 	if out.Structured() {
-		return out.Write(env.Out, signOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, SignResult: res})
+		return out.Write(env.Out, signOutput{URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Result: res})
 	}
 	from := ""
 	if ref.Digest == "" && ref.Tag != "" {
@@ -220,13 +215,13 @@ func printSigned(env Env, out clikit.Output, ref artifact.Reference, res *verify
 type pushSigning struct {
 	enabled bool
 	flags   signFlags
-	opts    verify.SignOptions
+	opts    sign.Options
 	how     string
 	key     chan keyResult // the key being decrypted while the tree is packaged
 }
 
 type keyResult struct {
-	key *verify.SigningKey
+	key *sign.SigningKey
 	err error
 }
 
@@ -256,7 +251,7 @@ func (p *pushSigning) prepare(ctx context.Context, env Env, fs *pflag.FlagSet) e
 	p.opts, p.how = p.flags.base(), "key "+keyRef
 	p.key = make(chan keyResult, 1)
 	go func() {
-		k, err := verify.LoadSigningKey(ctx, keyRef, verify.KeyOptions{Getenv: env.Getenv})
+		k, err := sign.LoadSigningKey(ctx, keyRef, sign.KeyOptions{Getenv: env.Getenv})
 		p.key <- keyResult{k, err}
 	}()
 	return nil
@@ -278,7 +273,7 @@ func (p *pushSigning) ready() error {
 }
 
 // sign signs the digest just pushed; nil without --sign.
-func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *clikit.RegistryFlags, pinned artifact.Reference) (*verify.SignResult, error) {
+func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *clikit.RegistryFlags, pinned artifact.Reference) (*sign.Result, error) {
 	if !p.enabled {
 		return nil, nil
 	}
@@ -294,7 +289,7 @@ func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *cl
 }
 
 // report says what push --sign did, on stderr.
-func (p *pushSigning) report(env Env, res *verify.SignResult) {
+func (p *pushSigning) report(env Env, res *sign.Result) {
 	switch {
 	case res == nil:
 	case res.AlreadySigned:

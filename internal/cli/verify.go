@@ -61,22 +61,19 @@ could not be checked (registry or Sigstore unreachable: retry); 2 bad flags or p
 				return err
 			}
 			ctx := cmd.Context()
+			rc, err := registryClient(ctx, env, g, &reg, ref.Registry)
+			if err != nil {
+				return err
+			}
 			pinned := ref
 			if ref.Digest == "" {
-				rc, err := registryClient(ctx, env, g, &reg, ref.Registry)
-				if err != nil {
-					return err
-				}
 				desc, err := rc.Resolve(ctx, ref)
 				if err != nil {
 					return err
 				}
 				pinned = ref.WithDigest(desc.Digest)
 			}
-			c, err := signClient(ctx, env, g, &reg, ref.Registry)
-			if err != nil {
-				return err
-			}
+			c := verify.New(verify.Options{Registry: rc, Logger: g.logger(env), Getenv: env.Getenv})
 			res, err := c.Verify(ctx, pinned, p)
 			if err != nil {
 				return err

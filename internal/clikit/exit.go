@@ -71,8 +71,7 @@ func ExitCode(err error) int {
 		return ce.Code
 	case errors.Is(err, verify.ErrVerificationFailed):
 		return ExitVerifyFailed
-	case errors.As(err, &ue), errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, verify.ErrKey),
-		errors.Is(err, artifact.ErrInvalidReference):
+	case errors.As(err, &ue), errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, artifact.ErrInvalidReference):
 		return ExitUsage
 	case errors.Is(err, remote.ErrUnauthorized):
 		return ExitDenied

@@ -36,7 +36,7 @@ func TestLibrariesDoNotImportTheCLI(t *testing.T) {
 	const mod = "github.com/gitless-dev/gitless/"
 	forbidden := []string{"github.com/spf13/cobra", mod + "cmd/", mod + "internal/cli", mod + "internal/testenv"}
 	checked := 0
-	for _, lib := range []string{"manifest", "artifact", "render", "verify", "puller"} {
+	for _, lib := range []string{"manifest", "artifact", "render", "verify", "sign", "puller"} {
 		for _, p := range deps(t, "github.com/gitless-dev/gitless/"+lib+"/...") {
 			if p.ImportPath == "" {
 				continue
@@ -68,6 +68,25 @@ func TestPullerDoesNotImportRender(t *testing.T) {
 		for _, d := range p.Deps {
 			if d == mod+"render" || strings.HasPrefix(d, mod+"render/") {
 				t.Errorf("%s imports %s", p.ImportPath, d)
+			}
+		}
+	}
+}
+
+// Verifying never links signing: the puller verifies, and must not carry Fulcio, Rekor
+// or OIDC clients.
+func TestVerifyAndPullerDoNotImportSign(t *testing.T) {
+	const mod = "github.com/gitless-dev/gitless/"
+	for _, pattern := range []string{mod + "verify", mod + "puller/...", mod + "cmd/gitless-puller"} {
+		pkgs := deps(t, pattern)
+		if len(pkgs) == 0 {
+			t.Fatalf("go list found no package for %s", pattern)
+		}
+		for _, p := range pkgs {
+			for _, d := range p.Deps {
+				if d == mod+"sign" || strings.HasPrefix(d, "github.com/sigstore/rekor/pkg/client") {
+					t.Errorf("%s imports %s", p.ImportPath, d)
+				}
 			}
 		}
 	}

@@ -35,7 +35,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/auth"
 	"github.com/gitless-dev/gitless/internal/image"
-	"github.com/gitless-dev/gitless/verify"
+	"github.com/gitless-dev/gitless/sign"
 )
 
 func main() {
@@ -212,24 +212,24 @@ func git(ctx context.Context, args ...string) string {
 
 // signer signs image digests with gitless's signer, as gitless sign does.
 type signer struct {
-	client *verify.Client
-	opts   verify.SignOptions
+	client *sign.Client
+	opts   sign.Options
 }
 
 func newSigner(ctx context.Context, key string, keyless, tlog, insecure bool, getenv func(string) string) (*signer, error) {
 	if key == "" && !keyless {
 		return nil, nil
 	}
-	opts := verify.DefaultSignOptions()
+	opts := sign.DefaultOptions()
 	opts.TlogUpload = tlog || keyless
 	if key != "" {
-		k, err := verify.LoadSigningKey(ctx, key, verify.KeyOptions{Getenv: getenv})
+		k, err := sign.LoadSigningKey(ctx, key, sign.KeyOptions{Getenv: getenv})
 		if err != nil {
 			return nil, fmt.Errorf("-sign-key: %w", err)
 		}
 		opts.Key = k
 	} else {
-		tok, _, err := verify.DetectIDToken(ctx, verify.IDTokenOptions{Getenv: getenv})
+		tok, _, err := sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: getenv})
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +242,7 @@ func newSigner(ctx context.Context, key string, keyless, tlog, insecure bool, ge
 	if err != nil {
 		return nil, err
 	}
-	c := verify.New(verify.Options{Credentials: chain, Insecure: insecure, Getenv: getenv, UserAgent: "gitless-images"})
+	c := sign.New(sign.ClientOptions{Credentials: chain, Insecure: insecure, UserAgent: "gitless-images"})
 	return &signer{client: c, opts: opts}, nil
 }
 

@@ -3,39 +3,21 @@ package verify
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
-)
 
-// maxTrustedRoot caps a trusted_root.json (the public one is about 10 KiB).
-const maxTrustedRoot = 4 << 20
+	"github.com/gitless-dev/gitless/internal/sigstore"
+)
 
 // loadTrustedRoot reads a Sigstore trusted root (trusted_root.json, the format of
 // sigstore-go and "cosign trusted-root create"). Errors match ErrInvalidPolicy.
 func loadTrustedRoot(path string) (*root.TrustedRoot, error) {
-	f, err := os.Open(path)
+	tr, err := sigstore.LoadTrustedRoot(path)
 	if err != nil {
 		return nil, &PolicyError{Field: "trustedRoot", Err: err}
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxTrustedRoot+1))
-	if err != nil {
-		return nil, &PolicyError{Field: "trustedRoot", Err: err}
-	}
-	if len(b) > maxTrustedRoot {
-		return nil, policyErr("trustedRoot", "%s is over the %d byte limit", path, maxTrustedRoot)
-	}
-	tr, err := root.NewTrustedRootFromJSON(b)
-	if err != nil {
-		return nil, policyErr("trustedRoot", "%s: not a Sigstore trusted root: %v", path, err)
-	}
-	if len(tr.FulcioCertificateAuthorities()) == 0 && len(tr.RekorLogs()) == 0 {
-		return nil, policyErr("trustedRoot", "%s lists no certificate authority and no transparency log", path)
 	}
 	return tr, nil
 }

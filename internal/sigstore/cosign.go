@@ -1,4 +1,4 @@
-package verify
+package sigstore
 
 import (
 	"bytes"
@@ -20,10 +20,13 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
+// ErrNoTlogEntry: a signature without the transparency-log entry the checks require.
+var ErrNoTlogEntry = errors.New("no transparency-log entry")
+
 // This file is cosign's original signature format (the cosign v2 CLI's default): what a
 // layer of a sha256-<hex>.sig image holds, and how cosign checks it
 // (github.com/sigstore/cosign pkg/cosign verifyInternal), rebuilt on sigstore-go and
-// sigstore so that the verify package does not link the cosign library (which links a
+// sigstore so that packages sign and verify do not link the cosign library (which links a
 // CLI framework through Rekor's PKCS #7 support).
 //
 // A layer is a simple-signing payload (media type
@@ -35,23 +38,24 @@ import (
 //	dev.sigstore.cosign/bundle          JSON Rekor bundle: the entry and its signed
 //	                                    entry timestamp (with a transparency log)
 
-// cosignSignature is one parsed signature layer.
-type cosignSignature struct {
-	payload []byte
-	sig     []byte
-	cert    *x509.Certificate // nil for key signatures
-	bundle  *rekorBundle      // nil without a transparency-log entry
-	digest  string            // the docker-manifest-digest the payload claims
+// CosignSignature is one parsed signature layer.
+type CosignSignature struct {
+	Payload []byte
+	Sig     []byte
+	Cert    *x509.Certificate // nil for key signatures
+	Bundle  *RekorBundle      // nil without a transparency-log entry
+	Digest  string            // the docker-manifest-digest the payload claims
 }
 
-// rekorBundle is cosign's dev.sigstore.cosign/bundle annotation
+// RekorBundle is cosign's dev.sigstore.cosign/bundle annotation
 // (cosign pkg/cosign/bundle.RekorBundle).
-type rekorBundle struct {
+type RekorBundle struct {
 	SignedEntryTimestamp []byte
-	Payload              rekorPayload
+	Payload              RekorPayload
 }
 
-type rekorPayload struct {
+// RekorPayload is the entry a RekorBundle carries.
+type RekorPayload struct {
 	Body           string `json:"body"` // base64 of the canonical Rekor entry
 	IntegratedTime int64  `json:"integratedTime"`
 	LogIndex       int64  `json:"logIndex"`
@@ -75,10 +79,10 @@ type simpleSigning struct {
 // cosignSignatureType is the type of cosign's simple-signing payloads.
 const cosignSignatureType = "cosign container image signature"
 
-// parseCosignSignature reads one signature layer: its payload (already digest-checked)
+// ParseCosignSignature reads one signature layer: its payload (already digest-checked)
 // and its annotations. Everything here is untrusted.
-func parseCosignSignature(payload []byte, ann map[string]string) (*cosignSignature, error) {
-	b64 := ann[annSignature]
+func ParseCosignSignature(payload []byte, ann map[string]string) (*CosignSignature, error) {
+	b64 := ann[AnnSignature]
 	if b64 == "" {
 		return nil, errors.New("no signature annotation")
 	}
@@ -90,8 +94,8 @@ func parseCosignSignature(payload []byte, ann map[string]string) (*cosignSignatu
 	if err := json.Unmarshal(payload, &ss); err != nil {
 		return nil, fmt.Errorf("payload is not a simple-signing document: %w", err)
 	}
-	s := &cosignSignature{payload: payload, sig: sig, digest: ss.Critical.Image.DockerManifestDigest}
-	if c := ann[annCert]; c != "" {
+	s := &CosignSignature{Payload: payload, Sig: sig, Digest: ss.Critical.Image.DockerManifestDigest}
+	if c := ann[AnnCert]; c != "" {
 		certs, err := cryptoutils.UnmarshalCertificatesFromPEM([]byte(c))
 		if err != nil {
 			return nil, fmt.Errorf("certificate annotation: %w", err)
@@ -99,21 +103,21 @@ func parseCosignSignature(payload []byte, ann map[string]string) (*cosignSignatu
 		if len(certs) != 1 {
 			return nil, fmt.Errorf("certificate annotation holds %d certificates, want 1", len(certs))
 		}
-		s.cert = certs[0]
+		s.Cert = certs[0]
 	}
-	if bj := ann[annBundle]; bj != "" {
-		rb, err := parseRekorBundle([]byte(bj))
+	if bj := ann[AnnBundle]; bj != "" {
+		rb, err := ParseRekorBundle([]byte(bj))
 		if err != nil {
 			return nil, fmt.Errorf("bundle annotation: %w", err)
 		}
-		s.bundle = rb
+		s.Bundle = rb
 	}
 	return s, nil
 }
 
-// parseRekorBundle reads the dev.sigstore.cosign/bundle annotation.
-func parseRekorBundle(b []byte) (*rekorBundle, error) {
-	var rb rekorBundle
+// ParseRekorBundle reads the dev.sigstore.cosign/bundle annotation.
+func ParseRekorBundle(b []byte) (*RekorBundle, error) {
+	var rb RekorBundle
 	if err := json.Unmarshal(b, &rb); err != nil {
 		return nil, err
 	}
@@ -149,47 +153,63 @@ type rekorEntryBody struct {
 	} `json:"spec"`
 }
 
-// checkCosign verifies a cosign-format signature over digest d with verifier v (the
+// Checks are what a signature is checked against: the trusted root (nil when the
+// policy has only keys and no log to check), and which proofs are required.
+type Checks struct {
+	Trusted     root.TrustedMaterial
+	RequireTlog bool // a transparency-log entry signed by a log of Trusted
+	RequireSCT  bool // a certificate transparency timestamp in the certificate
+}
+
+// TlogEntry is the transparency-log entry a signature carried.
+type TlogEntry struct {
+	LogIndex       int64
+	LogID          string
+	IntegratedTime time.Time
+	Verified       bool // its proof was checked against the trusted root
+}
+
+// CheckCosign verifies a cosign-format signature over digest d with verifier v (a
 // policy key, or the certificate's key), as cosign does: the payload's claimed digest,
-// the signature, and, when the policy requires it, the Rekor entry (its signed entry
-// timestamp against the trusted root, and that it records this signature, key and
-// payload). For a certificate it then checks the chain to the trusted root, the SCT when
-// the root has CT logs, and the certificate's validity at the entry's time (or now,
-// without a log). It returns the time the signature is known to have existed, if any.
-func checkCosign(s *cosignSignature, d digest.Digest, v signature.Verifier, cp *compiled) (*TlogEntry, error) {
-	if s.digest != d.String() {
-		return nil, fmt.Errorf("the signature is for %q, not %s", s.digest, d)
+// the signature, and, when required, the Rekor entry (its signed entry timestamp against
+// the trusted root, and that it records this signature, key and payload). For a
+// certificate it then checks the chain to the trusted root, the SCT when required, and
+// the certificate's validity at the entry's time (or now, without a log). It returns the
+// entry, when one was checked.
+func CheckCosign(s *CosignSignature, d digest.Digest, v signature.Verifier, c Checks) (*TlogEntry, error) {
+	if s.Digest != d.String() {
+		return nil, fmt.Errorf("the signature is for %q, not %s", s.Digest, d)
 	}
-	if err := v.VerifySignature(bytes.NewReader(s.sig), bytes.NewReader(s.payload)); err != nil {
+	if err := v.VerifySignature(bytes.NewReader(s.Sig), bytes.NewReader(s.Payload)); err != nil {
 		return nil, fmt.Errorf("invalid signature: %w", err)
 	}
 	var tl *TlogEntry
-	if cp.requireTlog {
-		if s.bundle == nil {
+	if c.RequireTlog {
+		if s.Bundle == nil {
 			return nil, fmt.Errorf("%w, and the policy requires one", ErrNoTlogEntry)
 		}
 		pub, err := v.PublicKey()
 		if err != nil {
 			return nil, err
 		}
-		if err := checkRekorBundle(s, pub, cp.trusted); err != nil {
+		if err := CheckRekorBundle(s, pub, c.Trusted); err != nil {
 			return nil, fmt.Errorf("transparency log: %w", err)
 		}
-		tl = &TlogEntry{LogIndex: s.bundle.Payload.LogIndex, LogID: s.bundle.Payload.LogID,
-			IntegratedTime: time.Unix(s.bundle.Payload.IntegratedTime, 0).UTC(), Verified: true}
+		tl = &TlogEntry{LogIndex: s.Bundle.Payload.LogIndex, LogID: s.Bundle.Payload.LogID,
+			IntegratedTime: time.Unix(s.Bundle.Payload.IntegratedTime, 0).UTC(), Verified: true}
 	}
-	if s.cert == nil {
+	if s.Cert == nil {
 		return tl, nil
 	}
-	if cp.trusted == nil {
+	if c.Trusted == nil {
 		return nil, errors.New("a keyless signature needs a trusted root")
 	}
-	chains, err := sgverify.VerifyLeafCertificate(s.cert.NotBefore, s.cert, cp.trusted)
+	chains, err := sgverify.VerifyLeafCertificate(s.Cert.NotBefore, s.Cert, c.Trusted)
 	if err != nil {
-		return nil, fmt.Errorf("certificate: %w%s", err, caHint(s.cert, cp.trusted))
+		return nil, fmt.Errorf("certificate: %w%s", err, CAHint(s.Cert, c.Trusted))
 	}
-	if cp.requireSCT {
-		if err := sgverify.VerifySignedCertificateTimestamp(chains, 1, cp.trusted); err != nil {
+	if c.RequireSCT {
+		if err := sgverify.VerifySignedCertificateTimestamp(chains, 1, c.Trusted); err != nil {
 			return nil, fmt.Errorf("certificate transparency: %w", err)
 		}
 	}
@@ -197,21 +217,21 @@ func checkCosign(s *cosignSignature, d digest.Digest, v signature.Verifier, cp *
 	if tl != nil {
 		at, how = tl.IntegratedTime, "when it was logged"
 	}
-	if at.Before(s.cert.NotBefore) || at.After(s.cert.NotAfter) {
+	if at.Before(s.Cert.NotBefore) || at.After(s.Cert.NotAfter) {
 		return nil, fmt.Errorf("certificate not valid %s (%s): it is valid from %s to %s",
-			how, at.Format(time.RFC3339), s.cert.NotBefore.Format(time.RFC3339), s.cert.NotAfter.Format(time.RFC3339))
+			how, at.Format(time.RFC3339), s.Cert.NotBefore.Format(time.RFC3339), s.Cert.NotAfter.Format(time.RFC3339))
 	}
 	return tl, nil
 }
 
-// checkRekorBundle checks the Rekor entry attached to a signature: the signed entry
+// CheckRekorBundle checks the Rekor entry attached to a signature: the signed entry
 // timestamp by a log of the trusted root, and that the entry records this signature, this
 // key or certificate, and the payload's hash.
-func checkRekorBundle(s *cosignSignature, pub crypto.PublicKey, trusted root.TrustedMaterial) error {
+func CheckRekorBundle(s *CosignSignature, pub crypto.PublicKey, trusted root.TrustedMaterial) error {
 	if trusted == nil || len(trusted.RekorLogs()) == 0 {
 		return errors.New("the trusted root has no transparency log")
 	}
-	p := s.bundle.Payload
+	p := s.Bundle.Payload
 	body, err := base64.StdEncoding.DecodeString(p.Body)
 	if err != nil {
 		return fmt.Errorf("entry body: %w", err)
@@ -223,16 +243,16 @@ func checkRekorBundle(s *cosignSignature, pub crypto.PublicKey, trusted root.Tru
 	if e.Kind != "hashedrekord" && e.Kind != "rekord" {
 		return fmt.Errorf("entry kind %q, want hashedrekord", e.Kind)
 	}
-	if got, err := base64.StdEncoding.DecodeString(e.Spec.Signature.Content); err != nil || !bytes.Equal(got, s.sig) {
+	if got, err := base64.StdEncoding.DecodeString(e.Spec.Signature.Content); err != nil || !bytes.Equal(got, s.Sig) {
 		return errors.New("the entry records another signature")
 	}
 	keyPEM, err := base64.StdEncoding.DecodeString(e.Spec.Signature.PublicKey.Content)
 	if err != nil {
 		return errors.New("the entry's public key is not base64")
 	}
-	if s.cert != nil {
+	if s.Cert != nil {
 		certs, err := cryptoutils.UnmarshalCertificatesFromPEM(keyPEM)
-		if err != nil || len(certs) == 0 || !bytes.Equal(certs[0].Raw, s.cert.Raw) {
+		if err != nil || len(certs) == 0 || !bytes.Equal(certs[0].Raw, s.Cert.Raw) {
 			return errors.New("the entry records another certificate")
 		}
 	} else {
@@ -244,12 +264,12 @@ func checkRekorBundle(s *cosignSignature, pub crypto.PublicKey, trusted root.Tru
 			return errors.New("the entry records another key")
 		}
 	}
-	sum := sha256.Sum256(s.payload)
+	sum := sha256.Sum256(s.Payload)
 	if e.Spec.Data.Hash.Algorithm != "sha256" || e.Spec.Data.Hash.Value != hex.EncodeToString(sum[:]) {
 		return errors.New("the entry records another payload")
 	}
 	logID, _ := hex.DecodeString(p.LogID) // checked when parsed
-	entry, err := tlog.NewEntry(body, p.IntegratedTime, p.LogIndex, logID, s.bundle.SignedEntryTimestamp, nil)
+	entry, err := tlog.NewEntry(body, p.IntegratedTime, p.LogIndex, logID, s.Bundle.SignedEntryTimestamp, nil)
 	if err != nil {
 		return fmt.Errorf("entry: %w", err)
 	}
@@ -259,10 +279,10 @@ func checkRekorBundle(s *cosignSignature, pub crypto.PublicKey, trusted root.Tru
 	return nil
 }
 
-// caHint explains a certificate that does not chain to the trusted root when the reason
+// CAHint explains a certificate that does not chain to the trusted root when the reason
 // is the root's validity: every certificate authority's period ended (or had not
 // started) when the certificate was issued.
-func caHint(cert *x509.Certificate, trusted root.TrustedMaterial) string {
+func CAHint(cert *x509.Certificate, trusted root.TrustedMaterial) string {
 	cas := trusted.FulcioCertificateAuthorities()
 	if len(cas) == 0 {
 		return " (the trusted root has no certificate authority)"
