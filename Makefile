@@ -37,19 +37,21 @@ peers:
 	hack/build-peers.sh
 
 # The peers `make test` runs (verify/: cosign v2.6.5 and v3.1.3, Flux's source-controller;
-# puller/apply: kubectl v1.37, which must read the puller's ApplySets; actions/ and
-# examples/: nektos/act and actionlint; hack/: cyclonedx-gomod for the release SBOMs;
-# render/helm and the Helm end-to-end tests: helm v4.3.2, the reference for helm template
-# and helm push), built once and cached.
+# puller/apply: kubectl v1.37, which must read the puller's ApplySets; manifest/kustomize:
+# the kustomize CLI its build must equal; actions/ and examples/: nektos/act and
+# actionlint; hack/: cyclonedx-gomod for the release SBOMs; render/helm and the Helm
+# end-to-end tests: helm v4.3.2, the reference for helm template and helm push), built
+# once and cached. Under make test a missing one fails the run (internal/testenv/peers
+# TestRequiredToolsArePresent).
 peers-test:
-	@hack/build-peers.sh cosign cosign2 source-controller kubectl act actionlint cyclonedx-gomod helm >/dev/null
+	@hack/build-peers.sh cosign cosign2 source-controller kubectl kustomize act actionlint cyclonedx-gomod helm >/dev/null
 
-# Side-by-side benchmarks against the peer tools, plus the Go benchmarks.
+# Side-by-side benchmarks against the peer tools (every script the README's benchmark
+# table lists; internal/depcheck holds the two to each other), plus the Go benchmarks.
+BENCH_SCRIPTS ?= push render sign sync helm
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	bash bench/push.sh
-	bash bench/render.sh
-	bash bench/helm.sh
+	@for s in $(BENCH_SCRIPTS); do echo "== bench/$$s.sh"; bash bench/$$s.sh || exit 1; done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -90,7 +91,7 @@ func (p *Puller) SyncAll(ctx context.Context, sources []Source) ([]*Result, erro
 			}
 		}
 		if len(bad) > 0 {
-			err := fmt.Errorf("source %s: %w: %v failed", src.Name, ErrDependency, bad)
+			err := fmt.Errorf("source %s: %w: %s failed", src.Name, ErrDependency, strings.Join(bad, ", "))
 			failed[src.Name] = true
 			results = append(results, &Result{Source: src.Name, Outcome: Failed, Error: err.Error()})
 			errs = append(errs, err)

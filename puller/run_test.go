@@ -144,3 +144,31 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Health.Trigger (what a webhook receiver calls) syncs a source at once, not at its
+// next poll; an unknown source is reported as such.
+func TestTriggerSyncsAtOnce(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.clock = &clock{t: time.Now()}
+	p := w.newPuller(puller.Options{Now: time.Now})
+	sources := seed(w)
+	for i := range sources {
+		sources[i].Interval = metav1.Duration{Duration: time.Hour}
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, sources, puller.RunOptions{}) }()
+	waitUntil(t, "all sources ready", func() bool { ok, _ := p.Health().Ready(); return ok })
+	w.pushSigned("apps", "v1", t2, map[string]string{"a.yaml": cm("a", "2")})
+	if !p.Health().Trigger("apps") {
+		t.Fatal("apps is a known source")
+	}
+	if p.Health().Trigger("nope") {
+		t.Fatal("nope is not a source")
+	}
+	waitUntil(t, "the triggered sync", func() bool { return w.cmData("a", "k") == "2" })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}

@@ -7,16 +7,17 @@ import (
 	"os"
 )
 
-// Names of the sources Default builds from its options.
-const (
-	NameCredsFlag = "--creds"
-)
+// NameCreds names the source of DefaultOptions.Creds when CredsName is empty.
+const NameCreds = "the given credentials"
 
 // DefaultOptions configures Default.
 type DefaultOptions struct {
 	// Creds is "user:token" (see ParseUserToken) for Host only, typically
 	// the --creds flag. Empty: none.
 	Creds string
+	// CredsName names the Creds source in errors and logs ("--creds" in the CLI);
+	// NameCreds when empty.
+	CredsName string
 	// Host is the registry host being pushed to or pulled from; required
 	// when Creds is set.
 	Host string
@@ -31,7 +32,7 @@ type DefaultOptions struct {
 
 // Default builds the chain the gitless CLI uses, in this order:
 //
-//  1. opts.Creds, for opts.Host only ("--creds");
+//  1. opts.Creds, for opts.Host only (named opts.CredsName);
 //  2. opts.DockerConfigFile ("dockerconfigjson file PATH"), read now;
 //  3. the CI environment, FromEnv;
 //  4. the docker config and its credential helpers, DockerConfig.
@@ -48,11 +49,15 @@ func Default(ctx context.Context, opts DefaultOptions) (Chain, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building credential chain: %w", err)
 		}
+		name := opts.CredsName
+		if name == "" {
+			name = NameCreds
+		}
 		cred, err := ParseUserToken(opts.Creds)
 		if err != nil {
-			return nil, fmt.Errorf("building credential chain: parsing %s: %w", NameCredsFlag, err)
+			return nil, fmt.Errorf("building credential chain: parsing %s: %w", name, err)
 		}
-		c = append(c, Static(host, cred, NameCredsFlag))
+		c = append(c, Static(host, cred, name))
 	}
 	if opts.DockerConfigFile != "" {
 		src, err := ReadDockerConfigFile(ctx, opts.DockerConfigFile)

@@ -28,7 +28,7 @@ func TestDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantNames := []string{NameCredsFlag, "dockerconfigjson file " + file, NameGitHubToken, NameGitLabJobToken, NameDockerConfig}
+	wantNames := []string{NameCreds, "dockerconfigjson file " + file, NameGitHubToken, NameGitLabJobToken, NameDockerConfig}
 	if got := chain.Names(); !slices.Equal(got, wantNames) {
 		t.Errorf("Names() = %q, want %q", got, wantNames)
 	}
@@ -70,7 +70,8 @@ func TestDefaultErrors(t *testing.T) {
 		mention string
 	}{
 		{"creds without host", DefaultOptions{Creds: "u:topsecret"}, nil, "without the registry host"},
-		{"creds without user", DefaultOptions{Creds: "topsecret", Host: "ghcr.io"}, ErrInvalidCredential, "--creds"},
+		{"creds without user", DefaultOptions{Creds: "topsecret", Host: "ghcr.io", CredsName: "--creds"}, ErrInvalidCredential, "--creds"},
+		{"creds without user, unnamed", DefaultOptions{Creds: "topsecret", Host: "ghcr.io"}, ErrInvalidCredential, NameCreds},
 		{"invalid host", DefaultOptions{Creds: "u:topsecret", Host: "u:topsecret@ghcr.io"}, ErrInvalidHost, "ghcr.io"},
 		{"bad file", DefaultOptions{DockerConfigFile: bad}, ErrInvalidCredential, bad},
 		{"missing file", DefaultOptions{DockerConfigFile: bad + ".missing"}, nil, bad + ".missing"},

@@ -9,8 +9,7 @@
 // ReadDockerConfigFile), or docker's own configuration with its credential
 // helpers (DockerConfig). A Chain asks its sources in order and the first
 // with a credential for the host wins; Resolve also returns the name of
-// that source, and Names lists every source consulted, for error messages
-// such as "no credentials for ghcr.io (tried: --creds, GITHUB_TOKEN (env))".
+// that source, and Names lists every source consulted.
 //
 // Credentials are scoped to the host they name. Hosts are compared after
 // NormalizeHost (scheme and path dropped, lower case, Docker Hub's aliases
@@ -21,20 +20,19 @@
 // package's types, in slog attributes or in JSON: a Credential prints
 // "<redacted>" in their place and a Source prints its name.
 //
-// Typical CI use, with oras-go:
+// Typical CI use, with artifact/remote (which records the source that answered for
+// each host, so that a 401 or 403 says whose credentials the registry refused):
 //
-//	chain, err := auth.Default(ctx, auth.DefaultOptions{Creds: flagCreds, Host: "ghcr.io"})
+//	chain, err := auth.Default(ctx, auth.DefaultOptions{Creds: flagCreds, CredsName: "--creds", Host: "ghcr.io"})
 //	if err != nil {
 //		return err
 //	}
-//	tracker := auth.NewTracker(chain)
-//	repo.Client = &orasauth.Client{Credential: tracker.ORASCredential()}
-//	if err := push(ctx, repo); isUnauthorized(err) {
-//		if from, ok := tracker.SourceFor("ghcr.io"); ok {
-//			return fmt.Errorf("ghcr.io refused the credentials from %s: %w", from, err)
-//		}
-//		return fmt.Errorf("no credentials for ghcr.io (tried %s): %w", strings.Join(chain.Names(), ", "), err)
-//	}
+//	c := remote.New(remote.Options{Credentials: chain})
+//	_, err = c.Push(ctx, ref, layer, meta, remote.DefaultPushOptions())
+//	// a 401 is a *remote.AuthError: "... registry ghcr.io did not accept the
+//	// credentials (401 Unauthorized); credentials from GITHUB_TOKEN (env) were used"
+//
+// With oras-go directly, ToORAS converts what Chain.Resolve returns.
 //
 // Decisions:
 //

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"oras.land/oras-go/v2/registry/remote"
@@ -105,12 +105,7 @@ func (c *Client) credential(ctx context.Context, host string) (orasauth.Credenti
 	if source != "" {
 		c.log.DebugContext(ctx, "registry credentials", "host", host, "source", source)
 	}
-	return orasauth.Credential{
-		Username:     cred.Username,
-		Password:     cred.Password,
-		RefreshToken: cred.IdentityToken,
-		AccessToken:  cred.RegistryToken,
-	}, nil
+	return auth.ToORAS(cred), nil
 }
 
 func (c *Client) sourceFor(host string) string {
@@ -173,7 +168,51 @@ func (c *Client) WrapError(op string, ref artifact.Reference, err error) error {
 	if errors.As(err, &oe) || errors.As(err, &ne) {
 		return fmt.Errorf("%s %s: cannot reach registry %s: %w", op, ref.Repo(), ref.Registry, err)
 	}
+	if er != nil {
+		// oras-go prints the registry's error details as Go values ("map[name:x]"):
+		// say it in words, and let a 404 match ErrNotFound (a repository that does not
+		// exist answers 404 NAME_UNKNOWN, which oras-go does not map).
+		msg := strings.Replace(err.Error(), er.Error(), describeResponse(er), 1)
+		return &ResponseError{msg: fmt.Sprintf("%s %s: %s", op, ref.Repo(), msg), StatusCode: er.StatusCode, Err: err}
+	}
 	return fmt.Errorf("%s %s: %w", op, ref.Repo(), err)
+}
+
+// ResponseError is a registry's error response (other than 401/403, which are
+// *AuthError): the status and the registry's error codes, what was being done, and
+// where. A 404 matches ErrNotFound.
+type ResponseError struct {
+	msg        string
+	StatusCode int
+	Err        error // oras-go's error, an *errcode.ErrorResponse in its chain
+}
+
+func (e *ResponseError) Error() string { return e.msg }
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// Is makes a 404 match ErrNotFound.
+func (e *ResponseError) Is(target error) bool {
+	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
+}
+
+// describeResponse says what a registry answered: method, URL, status and the error
+// codes and messages, without their details (registry-defined values, untrusted and
+// printed by oras-go as Go maps).
+func describeResponse(er *errcode.ErrorResponse) string {
+	where := er.Method
+	if er.URL != nil {
+		where += " " + er.URL.String()
+	}
+	s := fmt.Sprintf("%s: the registry answered %d %s", where, er.StatusCode, http.StatusText(er.StatusCode))
+	var msgs []string
+	for _, e := range er.Errors {
+		e.Detail = nil
+		msgs = append(msgs, e.Error())
+	}
+	if len(msgs) > 0 {
+		s += " (" + strings.Join(msgs, "; ") + ")"
+	}
+	return s
 }
 
 func uniqueTags(tags []string) []string {
@@ -186,16 +225,4 @@ func uniqueTags(tags []string) []string {
 		}
 	}
 	return out
-}
-
-// readAllCapped reads a document whose size the descriptor declared, refusing more.
-func readAllCapped(r io.Reader, size int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, size+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) != size {
-		return nil, fmt.Errorf("got %d bytes, the descriptor says %d", len(b), size)
-	}
-	return b, nil
 }

@@ -7,10 +7,10 @@ import (
 	"os"
 	"regexp"
 	"sort"
-	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gitless-dev/gitless/artifact"
 )
@@ -48,7 +48,7 @@ func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts List
 	if opts.SemVer != "" {
 		var err error
 		if constraint, err = semver.NewConstraint(opts.SemVer); err != nil {
-			return nil, fmt.Errorf("listing %s: semver range %q: %w", repoRef.Repo(), opts.SemVer, err)
+			return nil, fmt.Errorf("listing %s: %w %q: %v", repoRef.Repo(), ErrInvalidRange, opts.SemVer, err)
 		}
 	}
 	tags, err := c.Tags(ctx, repoRef)
@@ -73,37 +73,31 @@ func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts List
 	if n <= 0 {
 		n = 8
 	}
-	var (
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, n)
-		mu   sync.Mutex
-		ferr error
-	)
+	// A tag that is not an artifact is listed with its error; a refusal of the
+	// credentials or the end of ctx stops the listing.
+	var g errgroup.Group
+	g.SetLimit(n)
 	for i := range infos {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(ti *TagInfo) {
-			defer func() { <-sem; wg.Done() }()
+		ti := &infos[i]
+		g.Go(func() error {
 			a, err := c.Fetch(ctx, repoRef.WithTag(ti.Tag))
 			if err != nil {
+				ti.Err = err.Error()
 				var ae *AuthError
 				if errors.As(err, &ae) || ctx.Err() != nil {
-					mu.Lock()
-					ferr = err
-					mu.Unlock()
+					return err
 				}
-				ti.Err = err.Error()
-				return
+				return nil
 			}
 			ti.Digest = a.Descriptor.Digest
 			ti.Revision = a.Metadata.Revision
 			ti.Source = a.Metadata.Source
 			ti.Created = a.Manifest.Annotations[artifact.AnnotationCreated]
-		}(&infos[i])
+			return nil
+		})
 	}
-	wg.Wait()
-	if ferr != nil {
-		return nil, ferr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if constraint != nil {
 		sort.SliceStable(infos, func(i, j int) bool {

@@ -15,8 +15,11 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 )
 
-// ErrNotFound matches a tag or digest the registry does not have.
+// ErrNotFound matches a repository, tag or digest the registry does not have.
 var ErrNotFound = errdef.ErrNotFound
+
+// ErrInvalidRange is a semver range (ListOptions.SemVer) that does not parse.
+var ErrInvalidRange = errors.New("invalid semver range")
 
 // Artifact is a checked manifest read from a registry.
 type Artifact struct {

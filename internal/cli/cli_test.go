@@ -227,11 +227,18 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"push", "--nope"}, cli.ExitUsage, "unknown flag"},
 		{"missing tag", []string{"pull", "oci://" + reg.Host() + "/x:nope", "-o", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "nope"},
 		{"bad creds syntax", []string{"inspect", url, "--creds", "nocolon"}, cli.ExitUsage, "--creds"},
+		{"bad --semver", []string{"list", "oci://" + reg.Host() + "/x", "--semver", ">=1.0.0 <<"}, cli.ExitUsage, "invalid semver range"},
+		{"missing repository: list", []string{"list", "oci://" + reg.Host() + "/no/such/repo"}, cli.ExitNotFound, "no/such/repo"},
+		{"missing repository: pull", []string{"pull", "oci://" + reg.Host() + "/no/such/repo:v1", "--out", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "no/such/repo"},
+		{"missing repository: inspect", []string{"inspect", "oci://" + reg.Host() + "/no/such/repo:v1"}, cli.ExitNotFound, "no/such/repo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, map[string]string{"HOME": t.TempDir()}, tc.args...)
 			if r.code != tc.code || !strings.Contains(r.err, tc.want) {
 				t.Fatalf("exit %d, stderr %q; want exit %d and %q", r.code, r.err, tc.code, tc.want)
+			}
+			if strings.Contains(r.err, "map[") { // a registry's error details, as Go prints them
+				t.Fatalf("raw Go values in the message: %q", r.err)
 			}
 		})
 	}

@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,5 +120,23 @@ func TestOutput(t *testing.T) {
 	path = "y"
 	if err := p.Resolve(&path, &warn); clikit.ExitCode(err) != clikit.ExitUsage {
 		t.Fatalf("-o PATH with --out: %v", err)
+	}
+}
+
+// docs/cli.md's exit code table lists exactly the codes the programs use.
+func TestExitCodesAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/cli.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var documented []int
+	for _, m := range regexp.MustCompile(`(?m)^\| ([0-9]) \|`).FindAllStringSubmatch(string(doc), -1) {
+		n, _ := strconv.Atoi(m[1])
+		documented = append(documented, n)
+	}
+	used := []int{clikit.ExitOK, clikit.ExitError, clikit.ExitUsage, clikit.ExitDiffers, clikit.ExitDenied,
+		clikit.ExitTagConflict, clikit.ExitNotFound, clikit.ExitVerifyFailed, clikit.ExitUnavailable}
+	if !slices.Equal(documented, used) {
+		t.Fatalf("docs/cli.md documents exit codes %v; the programs use %v", documented, used)
 	}
 }

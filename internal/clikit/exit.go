@@ -71,7 +71,8 @@ func ExitCode(err error) int {
 		return ce.Code
 	case errors.Is(err, verify.ErrVerificationFailed):
 		return ExitVerifyFailed
-	case errors.As(err, &ue), errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, artifact.ErrInvalidReference):
+	case errors.As(err, &ue), errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, artifact.ErrInvalidReference),
+		errors.Is(err, remote.ErrInvalidRange):
 		return ExitUsage
 	case errors.Is(err, remote.ErrUnauthorized):
 		return ExitDenied

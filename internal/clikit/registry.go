@@ -29,6 +29,7 @@ func (r *RegistryFlags) AddFlags(fs *pflag.FlagSet) {
 func (r *RegistryFlags) Chain(ctx context.Context, getenv func(string) string, host string) (auth.Chain, error) {
 	chain, err := auth.Default(ctx, auth.DefaultOptions{
 		Creds:            r.Creds,
+		CredsName:        "--creds",
 		Host:             host,
 		DockerConfigFile: r.DockerConfig,
 		Getenv:           getenv,

@@ -10,29 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/internal/testenv/peers"
 	"github.com/gitless-dev/gitless/manifest/kustomize"
 )
-
-// kustomizeCLI finds the kustomize CLI: on PATH, or built by hack/build-peers.sh.
-func kustomizeCLI(t *testing.T) string {
-	if p, err := exec.LookPath("kustomize"); err == nil {
-		return p
-	}
-	out, err := exec.Command("bash", "../../hack/cache-dir.sh").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "peers", "bin", "kustomize")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("no kustomize CLI (hack/build-peers.sh kustomize builds one)")
-	return ""
-}
 
 // TestBuildIsKustomizeBuild: Build gives what `kustomize build` prints, on an overlay
 // with bases, generators and a builtin transformer, and on trees render wrote.
 func TestBuildIsKustomizeBuild(t *testing.T) {
-	cli := kustomizeCLI(t)
+	cli := peers.Bin(t, "kustomize")
 	for _, dir := range []string{
 		"../../examples/kustomize/overlays/production",
 		"../../render/testdata/golden/kustomize-two-overlays",

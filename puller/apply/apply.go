@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -522,26 +523,12 @@ func (a *Applier) metaFor(o *object) metadata.ResourceInterface {
 // forEach calls f for 0..n-1 with at most Concurrency calls at a time. It stops
 // starting calls when ctx is done.
 func (a *Applier) forEach(ctx context.Context, n int, f func(ctx context.Context, i int)) {
-	if n == 0 {
-		return
-	}
-	workers := min(a.opts.Concurrency, n)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(ctx, i)
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(max(a.opts.Concurrency, 1))
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		next <- i
+		g.Go(func() error { f(ctx, i); return nil })
 	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 }
 
 // previous loads the previous configuration once, when a conflict first needs it.

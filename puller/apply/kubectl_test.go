@@ -9,6 +9,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/gitless-dev/gitless/internal/testenv/kube"
+	"github.com/gitless-dev/gitless/internal/testenv/peers"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -17,14 +19,7 @@ import (
 // GITLESS_REQUIRE_PEERS=1 or GITLESS_REQUIRE_KUBE=1.
 func kubectl(t *testing.T) string {
 	t.Helper()
-	candidates := []string{os.Getenv("GITLESS_KUBECTL")}
-	cache := os.Getenv("GITLESS_CACHE_DIR")
-	if cache == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			cache = filepath.Join(d, "gitless")
-		}
-	}
-	candidates = append(candidates, filepath.Join(cache, "peers", "bin", "kubectl"))
+	candidates := []string{os.Getenv("GITLESS_KUBECTL"), filepath.Join(peers.Dir(), "kubectl")}
 	if p, err := exec.LookPath("kubectl"); err == nil {
 		candidates = append(candidates, p)
 	}
@@ -37,7 +32,7 @@ func kubectl(t *testing.T) string {
 			return c
 		}
 	}
-	if os.Getenv("GITLESS_REQUIRE_PEERS") == "1" || os.Getenv("GITLESS_REQUIRE_KUBE") == "1" {
+	if peers.Required() || os.Getenv(kube.EnvRequire) == "1" {
 		t.Fatal("no kubectl v1.37.x: run hack/build-peers.sh kubectl, or set GITLESS_KUBECTL")
 	}
 	t.Skip("no kubectl v1.37.x (hack/build-peers.sh kubectl builds one)")

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gitless-dev/gitless/internal/testenv/peers"
 )
 
 // Root is the repository's root directory.
@@ -42,19 +44,11 @@ func missing(t testing.TB, require, msg string) {
 	t.Skip(msg + " (" + require + "=1 makes this a failure)")
 }
 
-// Peer returns the path of a tool hack/build-peers.sh builds ($GITLESS_PEERS_BIN, else the
-// cache), skipping t when it is missing unless GITLESS_REQUIRE_PEERS=1.
+// Peer returns the path of a tool hack/build-peers.sh builds (internal/testenv/peers),
+// skipping t when it is missing unless GITLESS_REQUIRE_PEERS=1.
 func Peer(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("GITLESS_PEERS_BIN")
-	if dir == "" {
-		dir = filepath.Join(cacheDir(), "peers", "bin")
-	}
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		missing(t, "GITLESS_REQUIRE_PEERS", fmt.Sprintf("peer tool %s not found in %s (hack/build-peers.sh %s builds it)", name, dir, name))
-	}
-	return p
+	return peers.Bin(t, name)
 }
 
 var (

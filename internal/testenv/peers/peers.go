@@ -1,5 +1,9 @@
 // Package peers finds the peer tools that hack/build-peers.sh builds (helm, flux,
-// cosign, ...) for interop tests, and runs them with a clean environment.
+// cosign, kubectl, kustomize, ...) for interop tests, and runs them with a clean
+// environment. A test whose tool is missing skips, unless GITLESS_REQUIRE_PEERS=1 (what
+// `make test` sets after building them), which makes it fail: in CI a missing peer is a
+// broken run, never a quiet skip (TestRequiredToolsArePresent checks every peer the
+// Makefile's peers-test target builds).
 package peers
 
 import (
@@ -13,6 +17,23 @@ import (
 	"testing"
 	"time"
 )
+
+// EnvRequire makes a missing peer a failure.
+const EnvRequire = "GITLESS_REQUIRE_PEERS"
+
+// Required reports whether EnvRequire is set.
+func Required() bool { return os.Getenv(EnvRequire) == "1" }
+
+// Missing returns the tools that are not in Dir.
+func Missing(tools ...string) []string {
+	var missing []string
+	for _, tool := range tools {
+		if _, err := os.Stat(filepath.Join(Dir(), tool)); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	return missing
+}
 
 // Dir is where hack/build-peers.sh puts the tools: $GITLESS_PEERS_BIN, else
 // $(hack/cache-dir.sh)/peers/bin.
@@ -40,7 +61,7 @@ func Bin(t testing.TB, tool string) string {
 	p := filepath.Join(Dir(), tool)
 	if _, err := os.Stat(p); err != nil {
 		msg := "peer tool " + tool + " not found in " + Dir() + " (build it with hack/build-peers.sh " + tool + ", or set GITLESS_PEERS_BIN)"
-		if os.Getenv("GITLESS_REQUIRE_PEERS") == "1" {
+		if Required() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)

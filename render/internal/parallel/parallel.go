@@ -1,11 +1,13 @@
-// Package parallel runs the calls of a loop at once, a bounded number at a time, for
-// the render packages (sources, environments, object encoding).
+// Package parallel runs the calls of a loop at once, a bounded number at a time
+// (errgroup.SetLimit), for the render packages (sources, environments, files, object
+// encoding), and reports every call's error, not only the first.
 package parallel
 
 import (
 	"context"
 	"errors"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Do calls f(i) for every i in [0, n), at most limit at once (at least one), and
@@ -14,24 +16,22 @@ import (
 // is part of the result.
 func Do(ctx context.Context, n, limit int, f func(i int) error) error {
 	errs := make([]error, n, n+1)
-	sem := make(chan struct{}, max(limit, 1))
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(max(limit, 1))
 	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
 		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = f(i)
-		}()
+		g.Go(func() error {
+			if ctx.Err() == nil {
+				errs[i] = f(i)
+			}
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
