@@ -1,5 +1,6 @@
-// Package depcheck enforces the layering of the module: the library packages never
-// import the CLI, and the puller never links the Jsonnet engine or Helm.
+// Package depcheck enforces the layering of the module and keeps docs/architecture.md
+// true (TestArchitectureDocMatchesTheImports): the library packages never import the
+// CLI, and the puller never links the Jsonnet engine or Helm.
 package depcheck
 
 import (
