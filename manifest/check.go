@@ -98,6 +98,8 @@ func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
 		g.Go(func() error {
 			if sets[i] == syntaxOnly {
 				results[i].err = CheckSyntax(f.Data, f.Path)
+			} else if objs, ok := quickObjects(f.Data, f.Path); ok {
+				results[i].objs = objs
 			} else {
 				results[i].objs, results[i].err = checkYAML(f.Data, f.Path)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gitless-dev/gitless/internal/testenv/peers"
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/manifest/kustomize"
 )
 
@@ -49,5 +50,46 @@ func TestCheckLocal(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources:\n- ssh://git@example.com/acme/app.git\n"), 0o644)
 	if err := kustomize.CheckLocal(dir); !errors.Is(err, kustomize.ErrRefused) {
 		t.Fatalf("ssh base: %v", err)
+	}
+}
+
+// What kustomize refuses as a resource, push's check (manifest.CheckFiles, with its
+// quick path for block-style YAML) refuses too; and what both accept is the same.
+func TestCheckRefusesWhatKustomizeRefuses(t *testing.T) {
+	const cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+	for name, doc := range map[string]string{
+		"key twice at the top":     cm + "kind: Secret\n",
+		"key twice in data":        cm + "data:\n  k: a\n  k: b\n",
+		"key twice in metadata":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    x: a\n  labels:\n    y: b\n",
+		"key twice in a list item": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n        name: b\n",
+		"quoted and plain key":     cm + "data:\n  on: a\n  \"on\": b\n",
+		"tab indentation":          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: a\n",
+		"unclosed flow":            cm + "data: {a: b\n",
+		"mapping in a scalar":      cm + "data:\n  a: b: c\n",
+		"bad indentation":          cm + "data:\n  a: b\n   c: d\n",
+		"no kind":                  "apiVersion: v1\nmetadata:\n  name: a\n",
+		"no name":                  "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    a: b\n",
+		"valid":                    cm + "data:\n  a: |\n    x: 1\n    x: 1\n",
+		"valid, quoted":            cm + "data:\n  \"on\": \"off\"\n  'x': 'y'\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [a.yaml]\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(doc), 0o644)
+			_, kerr := kustomize.Build(context.Background(), dir)
+			cerr := manifest.CheckFiles(context.Background(), []manifest.File{{Path: "a.yaml", Data: []byte(doc)}}, manifest.CheckOptions{})
+			if strings.HasPrefix(name, "valid") {
+				if kerr != nil || cerr != nil {
+					t.Fatalf("kustomize: %v; check: %v", kerr, cerr)
+				}
+				return
+			}
+			if cerr == nil {
+				t.Fatalf("the check accepts what kustomize refuses (%v):\n%s", kerr, doc)
+			}
+			if kerr == nil {
+				t.Fatalf("kustomize accepts this; the case no longer shows that the check refuses what kustomize refuses:\n%s", doc)
+			}
+		})
 	}
 }
