@@ -107,6 +107,16 @@ bench_time() {
   return $rc
 }
 
+# cpu_ms: sets CPU_MS to the user + sys milliseconds of this shell's finished children so
+# far (bash's `times`, no fork for the reading itself: the builtin runs in this shell).
+# The difference around a command is its CPU time, which a loaded machine distorts far
+# less than its wall time.
+cpu_ms() {
+  times >"$TMP/times"
+  CPU_MS=$(awk 'END { for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+    printf "%.0f", s * 1000 }' "$TMP/times")
+}
+
 # stats FILE: "median p90" (nearest rank) of the numbers in FILE, one per line.
 stats() {
   sort -n "$1" | awk '{v[NR] = $1} END {
@@ -146,14 +156,6 @@ tree_bench_args() {
   CREATED=2026-01-01T00:00:00Z
 }
 bench_usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-
-# cpu_ms: user + sys milliseconds of this shell's finished children so far, in CPU_MS
-# (bash's `times`, no fork for the reading itself: the builtin runs in this shell).
-cpu_ms() {
-  times >"$TMP/times"
-  CPU_MS=$(awk 'END { for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
-    printf "%.0f", s * 1000 }' "$TMP/times")
-}
 
 # run_timed SIDE OUT -- CMD...: one timed run of CMD with stdout to OUT and stderr to
 # TMP/last.err; sets LAST_NS and LAST_CPU_MS. A failure is fatal and shows the output.

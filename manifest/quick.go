@@ -1,6 +1,9 @@
 package manifest
 
-import "bytes"
+import (
+	"bytes"
+	"sync"
+)
 
 // quickObjects is the check of [CheckFiles] for the YAML most trees are made of: block
 // style, as kubectl, Helm, kustomize, Tanka and gitless render write it. It reads a
@@ -30,7 +33,9 @@ func quickObjects(data []byte, file string) ([]*Object, bool) {
 			return nil, false
 		}
 	}
-	q := &quick{file: file, block: -1}
+	q := quickPool.Get().(*quick)
+	defer quickPool.Put(q)
+	q.reset(file)
 	line := 0
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
@@ -79,12 +84,24 @@ const (
 	maxQuickKey   = 512
 )
 
+// quickPool keeps the states of quickObjects, whose container arenas then serve many
+// files.
+var quickPool = sync.Pool{New: func() any { return &quick{} }}
+
+// reset readies q for another stream, keeping its arena.
+func (q *quick) reset(file string) {
+	*q = quick{file: file, block: -1, arena: q.arena, stack: q.stack[:0]}
+}
+
 // quick is the state of quickObjects.
 type quick struct {
 	file        string
 	objs        []*Object
 	block       int // the parent indentation of the block scalar being skipped; -1 when none
 	blockIndent int // the indentation of its content, once its first line was seen
+
+	arena []*container // containers, reused from one document to the next
+	used  int
 
 	doc     int  // number of the document being read
 	open    bool // a document has started (explicitly or by content)
@@ -97,14 +114,25 @@ type quick struct {
 	metadata                          *container
 }
 
+// newContainer returns a cleared container of the arena.
+func (q *quick) newContainer(indent int, mapping bool, parent *container) *container {
+	if q.used == len(q.arena) {
+		q.arena = append(q.arena, &container{})
+	}
+	c := q.arena[q.used]
+	q.used++
+	*c = container{indent: indent, mapping: mapping, parent: parent, keys: c.keys[:0]}
+	return c
+}
+
 // container is a block mapping or sequence being read.
 type container struct {
 	indent   int
 	mapping  bool
-	unindent bool // a sequence at the indentation of its parent key
-	keys     []string
+	unindent bool     // a sequence at the indentation of its parent key
+	keys     [][]byte // slices of the stream: no copies
 	parent   *container
-	key      string // the key in parent this container is the value of ("" in a sequence)
+	key      []byte // the key in parent this container is the value of (nil in a sequence)
 }
 
 func indent(l []byte) int {
@@ -166,7 +194,7 @@ func (q *quick) content(rest []byte, n, lineNo int) bool {
 			return false // the document is not a mapping at the left margin, or a second root
 		}
 		q.rootLine = lineNo
-		top = &container{indent: 0, mapping: true}
+		top = q.newContainer(0, true, nil)
 		q.stack = append(q.stack, top)
 	case top.indent == n && top.mapping == !seqItem:
 		if q.pending == top {
@@ -174,7 +202,8 @@ func (q *quick) content(rest []byte, n, lineNo int) bool {
 		}
 	case q.pending == top && (top.indent < n || (top.mapping && seqItem && top.indent == n)):
 		// the nested value of the pending key or item
-		c := &container{indent: n, mapping: !seqItem, parent: top, unindent: top.indent == n}
+		c := q.newContainer(n, !seqItem, top)
+		c.unindent = top.indent == n
 		if top.mapping {
 			c.key = top.keys[len(top.keys)-1]
 		}
@@ -197,7 +226,7 @@ func (q *quick) content(rest []byte, n, lineNo int) bool {
 		item := rest[2:]
 		if isKeyStart(item) {
 			if _, _, ok := splitKey(item); ok {
-				c := &container{indent: n + 2, mapping: true, parent: top}
+				c := q.newContainer(n+2, true, top)
 				q.stack = append(q.stack, c)
 				return q.entry(c, item, lineNo)
 			}
@@ -219,14 +248,13 @@ func (q *quick) entry(m *container, rest []byte, lineNo int) bool {
 	if len(key) > maxQuickKey {
 		return false // yaml.v3 limits implicit keys to 1024 characters
 	}
-	k := string(key)
 	for _, seen := range m.keys {
-		if seen == k {
+		if bytes.Equal(seen, key) {
 			return false // a key twice: yaml.v3's path says so, with the line
 		}
 	}
-	m.keys = append(m.keys, k)
-	q.noteKey(m, k, val)
+	m.keys = append(m.keys, key)
+	q.noteKey(m, key, val)
 	return q.value(val, m, m.indent)
 }
 
@@ -371,17 +399,17 @@ func isFlowPlain(c byte) bool {
 }
 
 // noteKey records the identity fields of the document's object.
-func (q *quick) noteKey(m *container, k string, val []byte) {
+func (q *quick) noteKey(m *container, k, val []byte) {
 	switch {
 	case m.parent == nil && len(q.stack) > 0 && q.stack[0] == m:
-		switch k {
+		switch string(k) {
 		case "apiVersion":
 			q.apiVersion = identityValue(val)
 		case "kind":
 			q.kind = identityValue(val)
 		}
 	case m == q.metadata:
-		switch k {
+		switch string(k) {
 		case "name":
 			q.name = identityValue(val)
 		case "namespace":
@@ -392,7 +420,7 @@ func (q *quick) noteKey(m *container, k string, val []byte) {
 
 // noteContainer remembers the root mapping's metadata.
 func (q *quick) noteContainer(c *container) {
-	if c.mapping && c.key == "metadata" && c.parent == q.stack[0] {
+	if c.mapping && string(c.key) == "metadata" && c.parent == q.stack[0] {
 		q.metadata = c
 	}
 }
@@ -400,7 +428,7 @@ func (q *quick) noteContainer(c *container) {
 // endDocument turns the document read into an object, or says it cannot.
 func (q *quick) endDocument() bool {
 	defer func() {
-		q.stack, q.pending, q.metadata, q.rootLine = nil, nil, nil, 0
+		q.stack, q.pending, q.metadata, q.rootLine, q.used = q.stack[:0], nil, nil, 0, 0
 		q.apiVersion, q.kind, q.name, q.namespace, q.haveNamespace = "", "", "", "", false
 	}()
 	if q.rootLine == 0 {

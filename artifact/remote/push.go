@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -50,10 +49,10 @@ type PushResult struct {
 }
 
 // Push uploads a built layer as an artifact and points the tags at it. The tags are
-// checked before anything is sent: a tag that points at another digest and may not
-// move fails the whole push with *artifact.TagConflictError. Blobs go first and the
-// manifest last, so a failed push leaves every tag where it was. With no tag at all,
-// the manifest is pushed by digest.
+// checked before the layer and the manifest are sent: a tag that points at another
+// digest and may not move fails the whole push with *artifact.TagConflictError. Blobs go
+// first and the manifest last, so a failed push leaves every tag where it was. With no
+// tag at all, the manifest is pushed by digest. Push is StartPush and Finish.
 func (c *Client) Push(ctx context.Context, ref artifact.Reference, layer *artifact.Layer, meta artifact.Metadata, opts PushOptions) (*PushResult, error) {
 	m, err := artifact.NewManifest(layer.Descriptor, meta)
 	if err != nil {
@@ -64,86 +63,165 @@ func (c *Client) Push(ctx context.Context, ref artifact.Reference, layer *artifa
 
 // PushManifest pushes a manifest made by artifact.NewManifest with its layer bytes.
 func (c *Client) PushManifest(ctx context.Context, ref artifact.Reference, m *artifact.Manifest, layerData []byte, opts PushOptions) (*PushResult, error) {
-	repo, err := c.Repository(ref)
+	return c.StartPush(ctx, ref, opts).finish(ctx, m, layerData)
+}
+
+// PendingPush is a push whose registry side began before its layer was built: StartPush
+// reads the tags and uploads the config blob (the same two bytes in every gitless
+// artifact) while the caller builds the layer; Finish sends the rest. End every
+// PendingPush with Finish or Abort.
+type PendingPush struct {
+	c      *Client
+	ref    artifact.Reference
+	opts   PushOptions
+	done   chan struct{}
+	cancel context.CancelFunc
+
+	// set by the goroutine StartPush starts, read after done is closed
+	repo        *remote.Repository
+	tags        []string
+	current     []tagState
+	cfgUploaded int
+	err         error
+}
+
+// tagState is what a tag pointed at when the push began.
+type tagState struct {
+	desc   ocispec.Descriptor
+	exists bool
+}
+
+// StartPush begins a push to ref: it checks the tags' syntax, resolves each tag and
+// uploads the config blob, on another goroutine, so that this costs the caller's build
+// no time. Nothing is tagged before Finish.
+func (c *Client) StartPush(ctx context.Context, ref artifact.Reference, opts PushOptions) *PendingPush {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &PendingPush{c: c, ref: ref, opts: opts, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		p.err = p.prepare(ctx)
+	}()
+	return p
+}
+
+func (p *PendingPush) prepare(ctx context.Context) error {
+	repo, err := p.c.Repository(p.ref)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	tags := uniqueTags(append([]string{ref.Tag}, opts.Tags...))
-	for _, t := range tags {
+	p.repo = repo
+	p.tags = uniqueTags(append([]string{p.ref.Tag}, p.opts.Tags...))
+	for _, t := range p.tags {
 		if err := artifact.ValidateTag(t); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	res := &PushResult{Reference: ref.WithDigest(m.Descriptor.Digest), Digest: m.Descriptor.Digest, Size: m.Descriptor.Size}
+	// the config blob goes up while the tags are read
+	cfgDesc, cfg := artifact.ConfigDescriptor()
+	cfgErr := make(chan error, 1)
+	go func() {
+		var err error
+		p.cfgUploaded, err = p.c.pushBlob(ctx, repo, cfgDesc, cfg)
+		cfgErr <- err
+	}()
+	p.current, err = p.c.readTags(ctx, repo, p.ref, p.tags)
+	if cerr := <-cfgErr; err == nil && cerr != nil {
+		err = p.c.WrapError("pushing", p.ref, fmt.Errorf("uploading blob %s: %w", cfgDesc.Digest, cerr))
+	}
+	return err
+}
 
-	changed, err := c.planTags(ctx, repo, ref, tags, m.Descriptor.Digest, opts.Policy, res)
+// Abort stops what StartPush began, for a push that will not be finished (the build
+// failed), and waits until it has stopped.
+func (p *PendingPush) Abort() {
+	p.cancel()
+	<-p.done
+}
+
+// Finish pushes layer with meta: the manifest is made, the tags decided (as Push
+// does), the layer uploaded unless the registry has it, and the tags pointed at the
+// manifest.
+func (p *PendingPush) Finish(ctx context.Context, layer *artifact.Layer, meta artifact.Metadata) (*PushResult, error) {
+	m, err := artifact.NewManifest(layer.Descriptor, meta)
+	if err != nil {
+		p.Abort()
+		return nil, err
+	}
+	return p.finish(ctx, m, layer.Data)
+}
+
+func (p *PendingPush) finish(ctx context.Context, m *artifact.Manifest, layerData []byte) (*PushResult, error) {
+	<-p.done
+	defer p.cancel()
+	if p.err != nil {
+		return nil, p.err
+	}
+	ref, repo := p.ref, p.repo
+	res := &PushResult{Reference: ref.WithDigest(m.Descriptor.Digest), Digest: m.Descriptor.Digest, Size: m.Descriptor.Size}
+	changed, err := planTags(p.ref, p.tags, p.current, m.Descriptor.Digest, p.opts.Policy, res)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 && len(changed) == 0 {
+	if len(p.tags) > 0 && len(changed) == 0 {
 		res.Unchanged = true
 		return res, nil
 	}
-
-	cfgDesc, cfg := artifact.ConfigDescriptor()
-	blobs := []struct {
-		desc ocispec.Descriptor
-		data []byte
-	}{{cfgDesc, cfg}, {m.Manifest.Layers[0], layerData}}
-	for _, b := range blobs {
-		if int64(len(b.data)) != b.desc.Size || digest.FromBytes(b.data) != b.desc.Digest {
-			return nil, fmt.Errorf("pushing %s: blob %s does not match its bytes", ref.Repo(), b.desc.Digest)
-		}
+	layer := m.Manifest.Layers[0]
+	if int64(len(layerData)) != layer.Size || digest.FromBytes(layerData) != layer.Digest {
+		return nil, fmt.Errorf("pushing %s: blob %s does not match its bytes", ref.Repo(), layer.Digest)
 	}
-	// The blobs go up side by side; the manifest only after both are in.
-	var (
-		wg       sync.WaitGroup
-		uploaded [2]int
-		errs     [2]error
-	)
-	for i, b := range blobs {
-		wg.Go(func() { uploaded[i], errs[i] = c.pushBlob(ctx, repo, b.desc, b.data) })
+	uploaded, err := p.c.pushBlob(ctx, repo, layer, layerData)
+	if err != nil {
+		return nil, p.c.WrapError("pushing", ref, fmt.Errorf("uploading blob %s: %w", layer.Digest, err))
 	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, c.WrapError("pushing", ref, fmt.Errorf("uploading blob %s: %w", blobs[i].desc.Digest, err))
-		}
-		res.Uploaded += uploaded[i]
-	}
-
+	res.Uploaded = uploaded + p.cfgUploaded
 	if len(changed) == 0 {
 		if err := repo.Manifests().Push(ctx, m.Descriptor, bytes.NewReader(m.Bytes)); err != nil {
-			return nil, c.WrapError("pushing", ref, fmt.Errorf("uploading manifest %s: %w", m.Descriptor.Digest, err))
+			return nil, p.c.WrapError("pushing", ref, fmt.Errorf("uploading manifest %s: %w", m.Descriptor.Digest, err))
 		}
 		return res, nil
 	}
 	for _, t := range changed {
 		if err := repo.PushReference(ctx, m.Descriptor, bytes.NewReader(m.Bytes), t); err != nil {
-			return nil, c.WrapError("pushing", ref, fmt.Errorf("tagging %s as %q: %w", m.Descriptor.Digest, t, err))
+			return nil, p.c.WrapError("pushing", ref, fmt.Errorf("tagging %s as %q: %w", m.Descriptor.Digest, t, err))
 		}
 	}
 	return res, nil
 }
 
-// planTags resolves each tag and returns those that must be (re)pointed at d.
-func (c *Client) planTags(ctx context.Context, repo *remote.Repository, ref artifact.Reference, tags []string, d digest.Digest, policy artifact.TagPolicy, res *PushResult) ([]string, error) {
-	var changed []string
-	for _, t := range tags {
+// readTags resolves each tag.
+func (c *Client) readTags(ctx context.Context, repo *remote.Repository, ref artifact.Reference, tags []string) ([]tagState, error) {
+	current := make([]tagState, len(tags))
+	for i, t := range tags {
 		cur, err := resolve(ctx, repo, t)
 		switch {
 		case errors.Is(err, errdef.ErrNotFound):
-			res.Tags = append(res.Tags, TagUpdate{Tag: t, Changed: true})
-			changed = append(changed, t)
 		case err != nil:
 			return nil, c.WrapError("resolving", ref.WithTag(t), fmt.Errorf("tag %q: %w", t, err))
-		case cur.Digest == d:
-			res.Tags = append(res.Tags, TagUpdate{Tag: t, Previous: cur.Digest})
+		default:
+			current[i] = tagState{desc: cur, exists: true}
+		}
+	}
+	return current, nil
+}
+
+// planTags returns the tags that must be (re)pointed at d, from what they pointed at
+// (current).
+func planTags(ref artifact.Reference, tags []string, current []tagState, d digest.Digest, policy artifact.TagPolicy, res *PushResult) ([]string, error) {
+	var changed []string
+	for i, t := range tags {
+		cur := current[i]
+		switch {
+		case !cur.exists:
+			res.Tags = append(res.Tags, TagUpdate{Tag: t, Changed: true})
+			changed = append(changed, t)
+		case cur.desc.Digest == d:
+			res.Tags = append(res.Tags, TagUpdate{Tag: t, Previous: cur.desc.Digest})
 		case policy.MayMove(t):
-			res.Tags = append(res.Tags, TagUpdate{Tag: t, Previous: cur.Digest, Changed: true})
+			res.Tags = append(res.Tags, TagUpdate{Tag: t, Previous: cur.desc.Digest, Changed: true})
 			changed = append(changed, t)
 		default:
-			return nil, &artifact.TagConflictError{Repository: ref.Repo(), Tag: t, Existing: cur.Digest, New: d}
+			return nil, &artifact.TagConflictError{Repository: ref.Repo(), Tag: t, Existing: cur.desc.Digest, New: d}
 		}
 	}
 	return changed, nil
@@ -198,7 +276,11 @@ func (c *Client) Tag(ctx context.Context, src artifact.Reference, tags []string,
 		}
 	}
 	res := &PushResult{Reference: a.Reference, Digest: a.Descriptor.Digest, Size: a.Descriptor.Size}
-	changed, err := c.planTags(ctx, repo, src, tags, a.Descriptor.Digest, opts.Policy, res)
+	current, err := c.readTags(ctx, repo, src, tags)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := planTags(src, tags, current, a.Descriptor.Digest, opts.Policy, res)
 	if err != nil {
 		return nil, err
 	}

@@ -403,3 +403,42 @@ func TestPartialLimitsKeepDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// StartPush reads the tags and uploads the config while the caller builds; Finish
+// decides the tags against what they held when the push began, and uploads the rest.
+func TestStartPushFinishAndAbort(t *testing.T) {
+	ctx := context.Background()
+	host := registry.NewT(t, registry.Options{}).Host()
+	c := remote.New(remote.Options{})
+	ref := mustRef(t, "oci://"+host+"/pending:1a2b3c4")
+	meta := artifact.Metadata{Created: time.Unix(1, 0)}
+
+	p := c.StartPush(ctx, ref, remote.DefaultPushOptions())
+	layer := buildFiles(t, map[string]string{"a.yaml": "a: 1\n"})
+	res, err := p.Finish(ctx, layer, meta)
+	if err != nil || res.Uploaded != 2 || res.Unchanged {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// the same content: nothing to do
+	res, err = c.StartPush(ctx, ref, remote.DefaultPushOptions()).Finish(ctx, layer, meta)
+	if err != nil || !res.Unchanged || res.Uploaded != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// other content under the commit tag: refused at Finish, nothing moved
+	other := buildFiles(t, map[string]string{"a.yaml": "a: 2\n"})
+	_, err = c.StartPush(ctx, ref, remote.DefaultPushOptions()).Finish(ctx, other, meta)
+	var tc *artifact.TagConflictError
+	if !errors.As(err, &tc) {
+		t.Fatalf("want a tag conflict, got %v", err)
+	}
+	// a bad tag is reported by Finish; Abort returns once the start has stopped
+	bad := remote.DefaultPushOptions()
+	bad.Tags = []string{"not a tag"}
+	if _, err := c.StartPush(ctx, ref, bad).Finish(ctx, other, meta); err == nil {
+		t.Fatal("a bad tag was accepted")
+	}
+	c.StartPush(ctx, ref, remote.DefaultPushOptions()).Abort()
+	if d, err := c.Resolve(ctx, ref); err != nil || d.Digest != res.Digest {
+		t.Fatalf("the tag moved: %v %v", d.Digest, err)
+	}
+}

@@ -84,6 +84,28 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err := o.signing.prepare(ctx, env, cmd.Flags()); err != nil {
 				return err
 			}
+			c, err := registryClient(ctx, env, g, &o.reg, ref.Registry)
+			if err != nil {
+				return err
+			}
+			popts := remote.PushOptions{
+				Tags:   o.tags,
+				Policy: artifact.TagPolicy{AllowOverwrite: o.allowOverwrite, Moving: o.movingTags},
+			}
+			// The registry side starts now (the tags are read, the config blob goes
+			// up) while the tree is rendered, checked and packaged; with --diff-tag
+			// only once the tag is known to hold other content, so that an unchanged
+			// tree sends nothing.
+			var pending *remote.PendingPush
+			if o.diffTag.tag == "" {
+				pending = c.StartPush(ctx, ref, popts)
+			}
+			finished := false
+			defer func() {
+				if pending != nil && !finished {
+					pending.Abort()
+				}
+			}()
 			gitDir := o.path
 			var rendered *render.Result
 			if len(o.render) > 0 {
@@ -121,21 +143,17 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err := o.signing.ready(); err != nil {
 				return err
 			}
-			c, err := registryClient(ctx, env, g, &o.reg, ref.Registry)
-			if err != nil {
-				return err
-			}
 			if same, err := o.diffTag.unchanged(ctx, c, ref, layer); err != nil || same != nil {
 				if err != nil {
 					return err
 				}
 				return o.diffTag.report(env, o.out, ref, same, layer)
 			}
-			popts := remote.PushOptions{
-				Tags:   o.tags,
-				Policy: artifact.TagPolicy{AllowOverwrite: o.allowOverwrite, Moving: o.movingTags},
+			if pending == nil {
+				pending = c.StartPush(ctx, ref, popts)
 			}
-			res, err := c.Push(ctx, ref, layer, meta, popts)
+			finished = true
+			res, err := pending.Finish(ctx, layer, meta)
 			if err != nil {
 				return err
 			}
