@@ -115,11 +115,12 @@ type Layer struct {
 }
 
 type buildEntry struct {
-	rel  string // slash path in the archive
-	abs  string // file to read
-	mode fs.FileMode
-	size int64
-	data []byte
+	rel    string // slash path in the archive
+	abs    string // file to read
+	mode   fs.FileMode
+	size   int64
+	data   []byte
+	digest digest.Digest // of data, computed when read (on all cores) or written
 }
 
 // Build packages the directory dir into a reproducible tar+gzip layer. The result
@@ -352,7 +353,7 @@ func readEntry(e *buildEntry) error {
 	if int64(len(b)) != e.size {
 		return &FileError{Path: e.rel, Err: errors.New("file changed while it was being packaged")}
 	}
-	e.data = b
+	e.data, e.digest = b, digest.FromBytes(b)
 	return nil
 }
 
@@ -390,7 +391,11 @@ func writeLayer(entries []*buildEntry) (*Layer, error) {
 		if _, err := tw.Write(e.data); err != nil {
 			return nil, &FileError{Path: e.rel, Err: fmt.Errorf("writing archive: %w", err)}
 		}
-		files = append(files, File{Path: e.rel, Size: int64(len(e.data)), Mode: e.mode, Digest: digest.FromBytes(e.data)})
+		d := e.digest
+		if d == "" {
+			d = digest.FromBytes(e.data)
+		}
+		files = append(files, File{Path: e.rel, Size: int64(len(e.data)), Mode: e.mode, Digest: d})
 	}
 	if err := tw.Close(); err != nil {
 		return nil, fmt.Errorf("closing archive: %w", err)
