@@ -18,7 +18,7 @@ require (
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/prometheus/client_golang v1.24.0
 	github.com/secure-systems-lab/go-securesystemslib v0.9.1
-	github.com/sigstore/cosign/v2 v2.6.5 // pinned: last v2 release, builds with Go 1.26, deps on the proxy; v3 not needed: both CLI lines and Flux verify what verify/ signs, and it reads v3 bundles; verify/ uses its format types and the sigstore-go/sigstore/rekor versions it requires (docs/signing.md)
+	github.com/sigstore/cosign/v2 v2.6.5 // pinned: last v2 release, builds with Go 1.26, deps on the proxy; v3 not needed: both CLI lines and Flux verify what sign/ signs, and verify/ reads v3 bundles; internal/sigstore uses its format types and the sigstore-go/sigstore/rekor versions it requires (docs/signing.md)
 	github.com/sigstore/protobuf-specs v0.5.0
 	github.com/sigstore/rekor v1.4.3
 	github.com/sigstore/sigstore v1.10.3
@@ -29,6 +29,7 @@ require (
 	github.com/transparency-dev/merkle v0.0.2
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/crypto v0.58.0
+	golang.org/x/sync v0.24.0
 	golang.org/x/term v0.47.0
 	google.golang.org/protobuf v1.36.12
 	// render/helm: Helm's SDK in-process (engine, chart loader, values, sorter; not
@@ -171,7 +172,6 @@ require (
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
