@@ -7,6 +7,7 @@ require (
 	github.com/cyberphone/json-canonicalization v0.0.0-20241213102144-19d51d7fe467
 	github.com/distribution/distribution/v3 v3.1.2
 	github.com/fluxcd/pkg/oci v0.70.0
+	github.com/fluxcd/pkg/envsubst v1.8.0 // postBuild substitution: Flux's own engine; pinned, v1.9.0 and later need Go 1.27
 	github.com/fluxcd/pkg/sourceignore v0.19.0
 	github.com/go-jose/go-jose/v4 v4.1.4
 	github.com/go-logr/logr v1.4.4

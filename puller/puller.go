@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,8 +60,13 @@ type Options struct {
 	// metadata addresses, which are refused by default (SSRF).
 	AllowLinkLocalRegistries bool
 	// Transport is the base HTTP transport to registries; nil means Go's default with
-	// the address check above. Retries (5xx, 429 with Retry-After) are layered on top.
+	// the address check above and Proxy. Retries (5xx) are layered on top; a 429 or 503
+	// ends the sync with remote.ErrRateLimited, and Run waits as the registry asks.
 	Transport http.RoundTripper
+	// Proxy chooses the HTTP proxy of registry requests (for example
+	// httpproxy.FromEnvironment().ProxyFunc(), HTTPS_PROXY and NO_PROXY); nil means
+	// none. It is not used for the apiserver.
+	Proxy func(*url.URL) (*url.URL, error)
 	// NewVerifier makes the verifier of a sync; nil means verify.New.
 	NewVerifier func(VerifierOptions) Verifier
 	// Builder builds the extracted artifact; nil means KustomizeBuilder.
@@ -86,14 +92,19 @@ type Puller struct {
 	appliers map[string]*apply.Applier // by service account ("" for the puller's own)
 	sources  map[string]*sourceState
 	health   *Health
+	// tlsTransports are the registry transports of sources with their own CA or
+	// client certificate, by tlsMaterial.id.
+	tlsTransports map[string]http.RoundTripper
 }
 
 // sourceState is what the puller remembers of a source between syncs.
 type sourceState struct {
 	// digest and objects are what was applied last, for drift checks without
-	// fetching again and for telling the fields the puller owns.
+	// fetching again and for telling the fields the puller owns; built is objects
+	// before substitution (substituted again at each drift check).
 	digest  digest.Digest
 	objects []*unstructured.Unstructured
+	built   []*unstructured.Unstructured
 	checked time.Time // last successful sync of digest
 	// rejected remembers a digest refused for good (verification failed, rollback),
 	// so that it is not fetched and verified again at every poll.
@@ -128,7 +139,7 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 	}
 	tr := opts.Transport
 	if tr == nil {
-		tr = newTransport(opts.AllowLinkLocalRegistries)
+		tr = newTransport(opts.AllowLinkLocalRegistries, opts.Proxy)
 	}
 	return &Puller{
 		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log,
@@ -234,8 +245,13 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 	if err != nil {
 		return finish(err)
 	}
+	if isSuspended(ps.Annotations) {
+		res.Outcome = Suspended
+		res.URL, res.Digest = ps.Status[AnnotationURL], digest.Digest(ps.Status[AnnotationDigest])
+		return finish(nil)
+	}
 	st := p.state(src.Name)
-	s := &syncRun{p: p, src: src, st: st, ps: ps, a: a, parent: parent, res: res, log: log}
+	s := &syncRun{p: p, src: src, st: st, ps: ps, a: a, parent: parent, res: res, log: log, request: reconcileRequest(ps)}
 	err = s.run(ctx)
 	if err != nil {
 		s.recordFailure(ctx, err)
@@ -256,6 +272,11 @@ type syncRun struct {
 	client *remote.Client
 	creds  remote.CredentialResolver
 	ref    artifact.Reference
+	// request is an operator's reconcile request this sync handles ("" for none): the
+	// objects are checked even if the digest has not changed.
+	request string
+	// httpClient is the registry client of the source (its CA, its proxy).
+	httpClient *http.Client
 }
 
 func (s *syncRun) run(ctx context.Context) error {
@@ -267,10 +288,19 @@ func (s *syncRun) run(ctx context.Context) error {
 	if chain != nil {
 		s.creds = chain
 	}
+	tm, err := p.tlsOf(ctx, src)
+	if err != nil {
+		return err
+	}
+	tr, err := p.tlsTransport(tm)
+	if err != nil {
+		return err
+	}
+	s.httpClient = registryHTTPClient(tr)
 	s.client = remote.New(remote.Options{
 		Credentials: s.creds,
 		Insecure:    src.Insecure,
-		HTTPClient:  registryHTTPClient(p.transport),
+		HTTPClient:  s.httpClient,
 		UserAgent:   "gitless-puller/" + p.opts.Version,
 		Logger:      s.log,
 	})
@@ -294,7 +324,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		if s.st.digest != d || checked.IsZero() {
 			checked = parseTime(s.ps.Status[AnnotationAppliedAt])
 		}
-		if p.now().Sub(checked) < src.DriftInterval.Duration {
+		if p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" {
 			res.Outcome = UpToDate
 			res.Revision = s.ps.Status[AnnotationRevision]
 			res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
@@ -303,15 +333,15 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		res.DriftCheck = true
 	}
-	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == specKey(src) {
+	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == specKey(src) && s.request == "" {
 		return s.st.rejectedErr
 	}
 
-	var objs []*unstructured.Unstructured
+	var built []*unstructured.Unstructured
 	var meta artifact.Metadata
-	if res.DriftCheck && s.st.digest == d && s.st.objects != nil {
+	if res.DriftCheck && s.st.digest == d && s.st.built != nil {
 		// The objects of this very digest were verified and built before.
-		objs = s.st.objects
+		built = s.st.built
 		res.Revision = s.ps.Status[AnnotationRevision]
 		res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
 		res.Signer = s.ps.Status[AnnotationSigner]
@@ -341,9 +371,15 @@ func (s *syncRun) run(ctx context.Context) error {
 			}
 		}
 		// 4, 5. extract and build
-		if objs, err = s.build(ctx, art); err != nil {
+		if built, err = s.build(ctx, art); err != nil {
 			return err
 		}
+	}
+	t = time.Now()
+	objs, err := s.substitute(ctx, built)
+	res.phase("build", time.Since(t))
+	if err != nil {
+		return err
 	}
 
 	// 6, 7, 8. apply, prune, record
@@ -356,6 +392,10 @@ func (s *syncRun) run(ctx context.Context) error {
 		AnnotationSigner:    res.Signer,
 		AnnotationResult:    string(Applied),
 		AnnotationAttempted: "",
+		AnnotationRef:       src.Ref.String(),
+	}
+	if s.request != "" {
+		status[AnnotationReconcileHandled] = s.request
 	}
 	if src.InsecureSkipVerify {
 		status[AnnotationSigner] = "none (insecureSkipVerify)"
@@ -375,7 +415,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		return err
 	}
 	res.Outcome = Applied
-	s.st.digest, s.st.objects, s.st.checked = d, objs, p.now()
+	s.st.digest, s.st.objects, s.st.built, s.st.checked = d, objs, built, p.now()
 	s.st.rejected, s.st.rejectedErr = "", nil
 	if d != last || cs.Writes() > 0 {
 		s.st.lastEvent = ""
@@ -419,11 +459,16 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if s.ps != nil {
-		werr := s.a.WriteStatus(wctx, s.ps, map[string]string{
+		failed := map[string]string{
 			AnnotationResult:    string(Failed),
 			AnnotationMessage:   msg,
 			AnnotationAttempted: s.res.Digest.String(),
-		})
+			AnnotationRef:       s.src.Ref.String(),
+		}
+		if s.request != "" {
+			failed[AnnotationReconcileHandled] = s.request
+		}
+		werr := s.a.WriteStatus(wctx, s.ps, failed)
 		if werr != nil {
 			s.log.WarnContext(ctx, "recording status", "error", werr)
 		}
@@ -497,7 +542,7 @@ func highestMatch(tags []string, rng string) (string, error) {
 
 // verify checks the signature of the pinned digest.
 func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string, error) {
-	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPClient: registryHTTPClient(s.p.transport), UserAgent: "gitless-puller/" + s.p.opts.Version}
+	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPClient: s.httpClient, UserAgent: "gitless-puller/" + s.p.opts.Version}
 	var v Verifier
 	if s.p.opts.NewVerifier != nil {
 		v = s.p.opts.NewVerifier(vo)
@@ -569,6 +614,13 @@ func (s *syncRun) previous(last digest.Digest) func(context.Context) ([]*unstruc
 		if err != nil {
 			return nil, err
 		}
-		return s.build(ctx, art)
+		objs, err := s.build(ctx, art)
+		if err != nil {
+			return nil, err
+		}
+		if sub, err := s.substitute(ctx, objs); err == nil {
+			return sub, nil
+		}
+		return objs, nil // the fields set are what counts; values may differ
 	}
 }

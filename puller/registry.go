@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -14,9 +15,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/gitless-dev/gitless/artifact/auth"
+	"github.com/gitless-dev/gitless/artifact/remote"
 )
 
 // ErrForbiddenAddress is returned when a registry host resolves to a link-local or
@@ -49,8 +50,10 @@ func checkAddr(a netip.Addr) error {
 // newTransport returns the puller's HTTP transport to registries: Go's defaults, with
 // every connection's address checked after DNS resolution (so a name that resolves,
 // or is rebound, to a metadata address is refused too, and so are redirects there),
-// unless allowLinkLocal.
-func newTransport(allowLinkLocal bool) *http.Transport {
+// unless allowLinkLocal. With a proxy, the connection is to the proxy; the registry's
+// name is then checked where it resolves here (the proxy must enforce its own egress
+// rules: it resolves the name again).
+func newTransport(allowLinkLocal bool, proxy func(*url.URL) (*url.URL, error)) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowLinkLocal {
 		d.Control = func(_, address string, _ syscall.RawConn) error {
@@ -63,8 +66,38 @@ func newTransport(allowLinkLocal bool) *http.Transport {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = d.DialContext
-	t.Proxy = nil // the proxy would make the address check meaningless
+	t.Proxy = nil
+	if proxy != nil {
+		t.Proxy = func(r *http.Request) (*url.URL, error) {
+			u, err := proxy(r.URL)
+			if err != nil || u == nil || allowLinkLocal {
+				return u, err
+			}
+			if err := checkHost(r.Context(), r.URL.Hostname()); err != nil {
+				return nil, err
+			}
+			return u, nil
+		}
+	}
 	return t
+}
+
+// checkHost refuses a registry host that is, or resolves here to, a forbidden address.
+// A name that does not resolve here is left to the proxy.
+func checkHost(ctx context.Context, host string) error {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return checkAddr(a)
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if err := checkAddr(a); err != nil {
+			return fmt.Errorf("%s: %w", host, err)
+		}
+	}
+	return nil
 }
 
 // counting counts the requests that go through it into the counter in the request's
@@ -111,10 +144,15 @@ func (t apiCounting) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
-// registryHTTPClient is the retrying client (oras-go's policy: 5xx, 408 and 429
-// retried with backoff, Retry-After honoured, never 401/403) over the checked transport.
+// registryRetry is the puller's retry policy within a request: two retries of a 5xx,
+// a 408 or a dropped connection, and none of a 429 or 503, which end the sync with a
+// remote.RetryAfterError; Run then waits at least what the registry asked, with a
+// backoff that grows while it keeps asking (schedule.go).
+var registryRetry = remote.RetryPolicy{MaxRetries: 2, MinBackoff: 500 * time.Millisecond, MaxBackoff: 2 * time.Second}
+
+// registryHTTPClient is the retrying client (never 401/403) over the checked transport.
 func registryHTTPClient(base http.RoundTripper) *http.Client {
-	return &http.Client{Transport: retry.NewTransport(counting{base: base})}
+	return &http.Client{Transport: remote.NewRetryTransport(counting{base: base}, registryRetry)}
 }
 
 // credentials returns the registry credentials of a source: its pull Secret read

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -120,71 +119,196 @@ type RunOptions struct {
 	// MinRetry is the first wait after a failure that is worth retrying; it doubles up
 	// to the source's interval. Default 5s.
 	MinRetry time.Duration
+	// MaxBackoff bounds the backoff while a registry answers 429 or 503; default five
+	// intervals. See Schedule.
+	MaxBackoff time.Duration
+	// Updates delivers new lists of sources (a reloaded configuration, already
+	// validated): a new source starts, a removed one stops (its objects stay), a
+	// changed one stops and starts again at once. A list that Order refuses is
+	// reported to OnUpdate and ignored.
+	Updates <-chan []Source
+	// OnUpdate is called after each list from Updates is applied, with Order's error
+	// if it was refused.
+	OnUpdate func(error)
+	// ShutdownGrace: when ctx is done, no new sync starts, and a sync in flight may go
+	// on for this long to finish (a prune that has started always finishes; see
+	// puller/apply). 0 cancels syncs in flight at once.
+	ShutdownGrace time.Duration
+	// SpreadStart delays the first poll of each source whose last sync succeeded by a
+	// random part of its interval, so that pullers restarted together do not poll
+	// together. A source never synced, or whose last sync failed, polls at once.
+	SpreadStart bool
+}
+
+func (o RunOptions) withDefaults() RunOptions {
+	if o.Jitter <= 0 {
+		o.Jitter = 0.1
+	}
+	if o.MinRetry <= 0 {
+		o.MinRetry = 5 * time.Second
+	}
+	return o
 }
 
 // Run keeps every source synced until ctx is done: one loop per source, polling on
-// its jittered interval, a source starting only once the sources it depends on have
-// synced successfully. A failed sync that is worth retrying (Retry) is retried sooner,
-// with exponential backoff up to the interval; others wait for the next poll, which
-// costs one request until the ref moves. Run returns ctx's error, or an error in the
-// configuration (Order).
+// its jittered interval (Schedule), a source starting only once the sources it depends
+// on have synced successfully. A failed sync that is worth retrying (Retry) is retried
+// sooner, with exponential backoff up to the interval; others wait for the next poll,
+// which costs one request until the ref moves. Health().Trigger asks a source for a
+// sync now, coalesced with one in flight. opts.Updates changes the sources while it
+// runs. When ctx is done, Run waits for the syncs in flight (opts.ShutdownGrace) and
+// returns ctx's error; it returns early only for an error in the configuration (Order).
 func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) error {
-	if opts.Jitter <= 0 {
-		opts.Jitter = 0.1
-	}
-	if opts.MinRetry <= 0 {
-		opts.MinRetry = 5 * time.Second
-	}
+	opts = opts.withDefaults()
 	ordered, err := Order(sources)
 	if err != nil {
 		return err
 	}
-	health := p.Health()
-	for _, s := range ordered {
-		health.add(s.Name)
+	// Syncs run under work, which outlives ctx by the grace period.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, ctx: ctx, work: work}
+	r.set(ordered)
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-stopped:
+			return
+		}
+		if opts.ShutdownGrace > 0 {
+			t := time.NewTimer(opts.ShutdownGrace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-stopped:
+			}
+		}
+		cancelWork()
+	}()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case srcs, ok := <-opts.Updates:
+			if !ok {
+				opts.Updates = nil
+				continue
+			}
+			o, err := Order(srcs)
+			if err == nil {
+				r.set(o)
+			}
+			if opts.OnUpdate != nil {
+				opts.OnUpdate(err)
+			}
+		}
 	}
-	var wg sync.WaitGroup
-	for _, src := range ordered {
-		src := src.WithDefaults()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.loop(ctx, src, health, opts)
-		}()
-	}
-	wg.Wait()
+	r.wg.Wait()
+	close(stopped)
 	return ctx.Err()
 }
 
-func (p *Puller) loop(ctx context.Context, src Source, h *Health, opts RunOptions) {
-	backoff := opts.MinRetry
+// runner is the set of source loops of one Run.
+type runner struct {
+	p         *Puller
+	opts      RunOptions
+	health    *Health
+	ctx, work context.Context
+	loops     map[string]*loopHandle
+	wg        sync.WaitGroup
+}
+
+type loopHandle struct {
+	spec   string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// set makes the running loops those of sources.
+func (r *runner) set(sources []Source) {
+	want := map[string]Source{}
+	for _, s := range sources {
+		want[s.Name] = s.WithDefaults()
+	}
+	for name, l := range r.loops {
+		if s, ok := want[name]; !ok || specKey(s) != l.spec {
+			l.cancel()
+			if !ok {
+				delete(r.loops, name)
+				r.health.remove(name)
+			}
+		}
+	}
+	for _, s := range sources {
+		src := want[s.Name]
+		old := r.loops[src.Name]
+		if old != nil && old.spec == specKey(src) {
+			continue
+		}
+		r.health.add(src.Name)
+		lctx, cancel := context.WithCancel(r.ctx)
+		l := &loopHandle{spec: specKey(src), cancel: cancel, done: make(chan struct{})}
+		r.loops[src.Name] = l
+		var after chan struct{}
+		if old != nil {
+			after = old.done
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer close(l.done)
+			if after != nil { // one sync of a source at a time
+				<-after
+			}
+			r.p.loop(lctx, r.work, src, r.health, r.opts)
+		}()
+	}
+}
+
+func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions) {
+	sched := NewSchedule(src.Interval.Duration, opts)
+	trigger := h.trigger(src.Name)
+	sleep := func(d time.Duration) bool {
+		if d <= 0 {
+			return ctx.Err() == nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		case <-trigger:
+		}
+		return true
+	}
+	if opts.SpreadStart && !sleep(sched.First(p.lastSucceeded(ctx, src))) {
+		return
+	}
 	for {
 		if !h.waitFor(ctx, src.DependsOn) {
 			return
 		}
-		res, err := p.Sync(ctx, src)
-		if ctx.Err() != nil {
-			return
-		}
+		// The sync runs under work: a shutdown lets it finish, within the grace period.
+		res, err := p.Sync(work, src)
 		h.set(src.Name, err)
 		if opts.OnResult != nil {
 			opts.OnResult(res, err)
 		}
-		wait := src.Interval.Duration
-		if err != nil && Retry(err) {
-			wait = min(backoff, wait)
-			backoff = min(2*backoff, src.Interval.Duration)
-		} else {
-			backoff = opts.MinRetry
-		}
-		wait = time.Duration(float64(wait) * (1 - opts.Jitter + 2*opts.Jitter*rand.Float64()))
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil || !sleep(sched.Next(err)) {
 			return
-		case <-time.After(wait):
-		case <-h.trigger(src.Name):
 		}
 	}
+}
+
+// lastSucceeded reports whether the source's parent records a successful sync.
+func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
+	a, err := p.applier(src)
+	if err != nil {
+		return false
+	}
+	ps, err := a.ReadParent(ctx, p.Parent(src.Name))
+	return err == nil && ps.Status[AnnotationResult] == string(Applied)
 }
 
 // Health is what the sources' loops report: whether each source's last sync
@@ -216,9 +340,22 @@ func (h *Health) add(name string) {
 	}
 }
 
+func (h *Health) remove(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.synced, name)
+	delete(h.last, name)
+	delete(h.triggers, name)
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
 func (h *Health) set(name string, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := h.synced[name]; !ok {
+		return // removed meanwhile
+	}
 	h.last[name] = err
 	h.synced[name] = true
 	close(h.changed)

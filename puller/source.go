@@ -74,6 +74,20 @@ type Source struct {
 	DriftInterval metav1.Duration `json:"driftInterval,omitzero"`
 	// Timeout bounds one sync. Default 5m.
 	Timeout metav1.Duration `json:"timeout,omitzero"`
+
+	// PostBuild substitutes variables in the built objects, as Flux's
+	// Kustomization spec.postBuild does (postbuild.go).
+	PostBuild *PostBuild `json:"postBuild,omitempty"`
+	// CertSecretRef names a Secret in the puller's namespace holding the registry's CA
+	// certificate (ca.crt) and, for registries that ask for one, a client certificate
+	// (tls.crt, tls.key): the keys of Flux's OCIRepository certSecretRef.
+	CertSecretRef *LocalObjectReference `json:"certSecretRef,omitempty"`
+	// CAFile, CertFile and KeyFile are the same from files (a mounted Secret).
+	CAFile   string `json:"caFile,omitempty"`
+	CertFile string `json:"certFile,omitempty"`
+	KeyFile  string `json:"keyFile,omitempty"`
+	// Webhook overrides the configuration's webhook token for this source.
+	Webhook *WebhookSecret `json:"webhook,omitempty"`
 }
 
 // Ref selects an artifact of a repository. At most one field may be set.
@@ -241,6 +255,9 @@ func (s Source) Validate() error {
 		if d == s.Name {
 			return fieldErr(fmt.Sprintf("dependsOn[%d]", i), "a source cannot depend on itself")
 		}
+	}
+	if err := s.validateService(); err != nil {
+		return err
 	}
 	for _, d := range []struct {
 		field string

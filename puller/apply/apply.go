@@ -272,8 +272,16 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	for _, o := range set {
 		desired[o.ref.key()] = true
 	}
+	// A prune, once started, is not cut short by ctx (a shutdown): it runs to the end,
+	// bounded by its own timeout, so that the set is never left half-pruned. A ctx
+	// already done stops the sync before it, with nothing pruned.
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pruneTimeout)
+	defer cancel()
 	t = time.Now()
-	pruned, kept, perr := a.prune(ctx, st, members, desired, opts)
+	pruned, kept, perr := a.prune(pctx, st, members, desired, opts)
 	cs.phase("prune", t)
 	cs.Changes = append(cs.Changes, pruned...)
 	cs.sort()
@@ -290,11 +298,15 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 			st.Status[k] = v
 		}
 	}
-	if err := a.writeParent(ctx, st); err != nil {
+	if err := a.writeParent(pctx, st); err != nil {
 		return cs, err
 	}
 	return cs, nil
 }
+
+// pruneTimeout bounds a prune and the parent write after it, which run to the end even
+// when the sync's context is cancelled.
+const pruneTimeout = 2 * time.Minute
 
 func refsOf(set []*object) []ObjectRef {
 	out := make([]ObjectRef, len(set))

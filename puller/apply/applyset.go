@@ -106,6 +106,9 @@ type ParentState struct {
 	// Status holds the parent's annotations outside applyset.kubernetes.io/, which the
 	// puller uses for status. Keys the caller sets are kept on every write.
 	Status map[string]string
+	// Annotations are all the parent's annotations as read, including those other
+	// clients set (an operator's requests); read-only, never written back.
+	Annotations map[string]string
 	// tooling is the recorded tooling annotation.
 	tooling string
 	// written is what the puller last wrote or read, to skip writes that change nothing.
@@ -118,6 +121,7 @@ func (s *ParentState) Clone() *ParentState {
 	c.GroupKinds = slices.Clone(s.GroupKinds)
 	c.Namespaces = slices.Clone(s.Namespaces)
 	c.Status = maps.Clone(s.Status)
+	c.Annotations = maps.Clone(s.Annotations)
 	c.written = maps.Clone(s.written)
 	return &c
 }
@@ -142,6 +146,7 @@ func (a *Applier) ReadParent(ctx context.Context, p Parent) (*ParentState, error
 		return nil, err
 	}
 	ann := m.Annotations
+	st.Annotations = maps.Clone(ann)
 	st.tooling = ann[AnnotationTooling]
 	st.GroupKinds = parseGroupKinds(ann[AnnotationGroupKinds])
 	if v := ann[AnnotationNamespaces]; v != "" {

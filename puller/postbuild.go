@@ -1,0 +1,203 @@
+package puller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/fluxcd/pkg/envsubst"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+// PostBuild is what is done to a source's objects after the build and before they are
+// applied: Flux's Kustomization spec.postBuild, so that per-cluster values
+// (${cluster_name}) port unchanged.
+type PostBuild struct {
+	// Substitute maps variable names to values; it wins over SubstituteFrom.
+	Substitute map[string]string `json:"substitute,omitempty"`
+	// SubstituteFrom reads variables from the data of ConfigMaps and Secrets in the
+	// puller's namespace, in order (a later one wins).
+	SubstituteFrom []SubstituteReference `json:"substituteFrom,omitempty"`
+}
+
+// SubstituteReference names a ConfigMap or Secret whose data keys are variables.
+type SubstituteReference struct {
+	// Kind is ConfigMap or Secret.
+	Kind string `json:"kind"`
+	// Name is the object's name, in the puller's namespace.
+	Name string `json:"name"`
+	// Optional: a missing object is no error (its variables are unset).
+	Optional bool `json:"optional,omitempty"`
+}
+
+// AnnotationSubstitute, set to "disabled" as a label or an annotation of an object,
+// leaves the object as built (Flux's opt-out, the same key).
+const AnnotationSubstitute = "kustomize.toolkit.fluxcd.io/substitute"
+
+// varName is what a variable name must look like (Flux's rule).
+var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
+
+// ErrSubstitution: a variable could not be substituted (unset without a default, bad
+// syntax) or its source could not be read. Nothing was applied.
+var ErrSubstitution = errors.New("variable substitution failed")
+
+func (pb *PostBuild) validate() error {
+	names := make([]string, 0, len(pb.Substitute))
+	for k := range pb.Substitute {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !varName.MatchString(k) {
+			return fieldErr("postBuild.substitute."+k, "not a variable name (want %s)", varName)
+		}
+	}
+	for i, r := range pb.SubstituteFrom {
+		f := fmt.Sprintf("postBuild.substituteFrom[%d]", i)
+		if r.Kind != "ConfigMap" && r.Kind != "Secret" {
+			return fieldErr(f+".kind", "%q: want ConfigMap or Secret", r.Kind)
+		}
+		if errs := validation.IsDNS1123Subdomain(r.Name); len(errs) > 0 {
+			return fieldErr(f+".name", "%q: %s", r.Name, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+// variables reads the source's variables: SubstituteFrom in order, then Substitute.
+// Values lose their newlines, as in Flux.
+func (p *Puller) variables(ctx context.Context, pb *PostBuild) (map[string]string, error) {
+	vars := map[string]string{}
+	set := func(where, k, v string) error {
+		if !varName.MatchString(k) {
+			return fmt.Errorf("%w: %s: key %q is not a variable name (want %s)", ErrSubstitution, where, k, varName)
+		}
+		vars[k] = strings.ReplaceAll(v, "\n", "")
+		return nil
+	}
+	ns := p.opts.Namespace
+	for i, r := range pb.SubstituteFrom {
+		where := fmt.Sprintf("postBuild.substituteFrom[%d]: %s %s/%s", i, r.Kind, ns, r.Name)
+		var data map[string]string
+		switch r.Kind {
+		case "ConfigMap":
+			cm, err := p.kube.CoreV1().ConfigMaps(ns).Get(ctx, r.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) && r.Optional {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrSubstitution, where, err)
+			}
+			data = cm.Data
+		case "Secret":
+			s, err := p.kube.CoreV1().Secrets(ns).Get(ctx, r.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) && r.Optional {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrSubstitution, where, err)
+			}
+			data = secretStrings(s)
+		}
+		for k, v := range data {
+			if err := set(where, k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for k, v := range pb.Substitute {
+		if err := set("postBuild.substitute", k, v); err != nil {
+			return nil, err
+		}
+	}
+	return vars, nil
+}
+
+func secretStrings(s *corev1.Secret) map[string]string {
+	out := make(map[string]string, len(s.Data)+len(s.StringData))
+	for k, v := range s.Data {
+		out[k] = string(v)
+	}
+	return out
+}
+
+// Substitute replaces ${var}, ${var:=default} and the other forms of Flux's envsubst
+// (github.com/fluxcd/pkg/envsubst, the library Flux's kustomize-controller uses) in
+// each object's YAML, as Flux's postBuild does, except in objects labelled or
+// annotated AnnotationSubstitute: disabled. Unlike Flux's default, a variable that is
+// unset and has no default is an error (Flux's StrictPostBuildSubstitutions), so that
+// nothing is applied with a hole in it. Every object that fails is named; values never
+// appear in errors.
+func Substitute(objs []*unstructured.Unstructured, vars map[string]string) ([]*unstructured.Unstructured, error) {
+	lookup := func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+	out := make([]*unstructured.Unstructured, len(objs))
+	var errs []error
+	for i, o := range objs {
+		if o.GetLabels()[AnnotationSubstitute] == "disabled" || o.GetAnnotations()[AnnotationSubstitute] == "disabled" {
+			out[i] = o
+			continue
+		}
+		u, err := substituteOne(o, lookup)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", apply.RefOf(o), err))
+			if len(errs) == 20 {
+				break
+			}
+			continue
+		}
+		out[i] = u
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrSubstitution, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+func substituteOne(o *unstructured.Unstructured, lookup func(string) (string, bool)) (*unstructured.Unstructured, error) {
+	data, err := yaml.Marshal(o.Object)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(string(data), "$") {
+		return o, nil
+	}
+	s, err := envsubst.Eval(string(data), lookup)
+	if err != nil {
+		return nil, err
+	}
+	j, err := yaml.YAMLToJSON([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("the substituted object is not YAML: %w", err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(j); err != nil {
+		return nil, fmt.Errorf("the substituted object: %w", err)
+	}
+	return u, nil
+}
+
+// substitute applies the source's postBuild to objs.
+func (s *syncRun) substitute(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
+	pb := s.src.PostBuild
+	if pb == nil {
+		return objs, nil
+	}
+	vars, err := s.p.variables(ctx, pb)
+	if err != nil {
+		return nil, err
+	}
+	return Substitute(objs, vars)
+}

@@ -1,0 +1,77 @@
+package puller
+
+import (
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gitless-dev/gitless/artifact/remote"
+)
+
+// Schedule decides when a source polls next. After a sync that succeeded, or failed in
+// a way retrying soon cannot fix (Retry), it waits the interval, jittered by ±Jitter.
+// After a failure worth retrying it backs off exponentially from MinRetry up to the
+// interval, with jitter (a random wait between half the bound and the bound), so that
+// sources failing together do not retry together. When the registry asks to come back
+// later (a 429 or 503: remote.ErrRateLimited), it backs off from the interval up to
+// MaxBackoff instead, and never polls before the registry's Retry-After: at fleet
+// scale, a registry that sheds load sees the load fall within one interval.
+//
+// Run uses one Schedule per source; it is exported so that a fleet simulation
+// (bench/fleet.sh) drives the same code.
+type Schedule struct {
+	Interval   time.Duration
+	Jitter     float64
+	MinRetry   time.Duration
+	MaxBackoff time.Duration
+
+	failures int
+}
+
+// NewSchedule returns the schedule of a source polled every interval, with opts'
+// jitter and backoff (defaults filled in).
+func NewSchedule(interval time.Duration, opts RunOptions) *Schedule {
+	opts = opts.withDefaults()
+	maxBackoff := opts.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = 5 * interval
+	}
+	return &Schedule{Interval: interval, Jitter: opts.Jitter, MinRetry: opts.MinRetry, MaxBackoff: max(maxBackoff, interval)}
+}
+
+// First is the wait before the first poll: none, or with spread a random part of the
+// interval, so that pullers started together (a fleet after a registry outage, a
+// rollout) do not poll together.
+func (s *Schedule) First(spread bool) time.Duration {
+	if !spread || s.Interval <= 0 {
+		return 0
+	}
+	return rand.N(s.Interval)
+}
+
+// Next is the wait after a sync that ended with err.
+func (s *Schedule) Next(err error) time.Duration {
+	if err == nil || !Retry(err) {
+		s.failures = 0
+		return time.Duration(float64(s.Interval) * (1 - s.Jitter + 2*s.Jitter*rand.Float64()))
+	}
+	s.failures++
+	shift := min(s.failures-1, 30)
+	if after, limited := remote.RetryAfter(err); limited || errors.Is(err, remote.ErrRateLimited) {
+		bound := min(s.Interval<<shift, s.MaxBackoff)
+		if bound <= 0 || bound < s.Interval {
+			bound = s.MaxBackoff
+		}
+		return max(halfJitter(bound), after)
+	}
+	bound := min(s.MinRetry<<shift, s.Interval)
+	if bound <= 0 {
+		bound = s.Interval
+	}
+	return max(halfJitter(bound), min(s.MinRetry, s.Interval)/2)
+}
+
+// halfJitter is a random wait in [b/2, b].
+func halfJitter(b time.Duration) time.Duration {
+	return b/2 + rand.N(b/2+1)
+}
