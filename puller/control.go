@@ -232,3 +232,53 @@ func (c *Control) Resume(ctx context.Context, name string) (string, error) {
 	token := time.Now().UTC().Format(time.RFC3339Nano)
 	return token, c.annotate(ctx, name, map[string]*string{AnnotationSuspended: nil, AnnotationReconcileRequested: &token})
 }
+
+// Removed: the source was taken out of the configuration and its objects and ApplySet
+// parent deleted (Puller.Remove).
+const Removed Outcome = "Removed"
+
+// Remove deletes every object of a source's ApplySet (as a prune of everything would:
+// Namespaces and CRDs only with PruneNamespacesAndCRDs, never an object annotated
+// gitless.dev/prune: disabled), then its parent. It is what a removed source gets when
+// the configuration asks for it (pruneRemovedSources); a source that is still synced
+// must not be removed.
+func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
+	src = src.WithDefaults()
+	res := &Result{Source: src.Name, Outcome: Failed}
+	start := p.now()
+	fail := func(err error) (*Result, error) {
+		res.Error = err.Error()
+		res.Duration = p.now().Sub(start)
+		return res, fmt.Errorf("removing source %s: %w", src.Name, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, src.Timeout.Duration)
+	defer cancel()
+	a, err := p.applier(src)
+	if err != nil {
+		return fail(err)
+	}
+	parent := p.Parent(src.Name)
+	ps, err := a.ReadParent(ctx, parent)
+	if err != nil {
+		return fail(err)
+	}
+	if !ps.Exists {
+		res.Outcome = Removed
+		return res, nil
+	}
+	cs, err := a.Apply(ctx, ps, nil, apply.SyncOptions{Prune: true, AllowEmpty: true, PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs, TargetNamespace: src.TargetNamespace})
+	res.setChanges(cs)
+	if err != nil {
+		return fail(err)
+	}
+	if cs.Count(apply.Skipped) == 0 {
+		err := p.kube.CoreV1().ConfigMaps(parent.Namespace).Delete(ctx, parent.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fail(fmt.Errorf("deleting ApplySet parent %s: %w", parent, err))
+		}
+	}
+	res.Outcome = Removed
+	res.Duration = p.now().Sub(start)
+	p.log.InfoContext(ctx, "source removed", "source", src.Name, "changes", cs.Summary())
+	return res, nil
+}

@@ -123,10 +123,10 @@ type RunOptions struct {
 	// intervals. See Schedule.
 	MaxBackoff time.Duration
 	// Updates delivers new lists of sources (a reloaded configuration, already
-	// validated): a new source starts, a removed one stops (its objects stay), a
-	// changed one stops and starts again at once. A list that Order refuses is
-	// reported to OnUpdate and ignored.
-	Updates <-chan []Source
+	// validated): a new source starts, a removed one stops (its objects stay, unless
+	// the update says PruneRemoved), a changed one stops and starts again at once. A
+	// list that Order refuses is reported to OnUpdate and ignored.
+	Updates <-chan Update
 	// OnUpdate is called after each list from Updates is applied, with Order's error
 	// if it was refused.
 	OnUpdate func(error)
@@ -138,6 +138,14 @@ type RunOptions struct {
 	// random part of its interval, so that pullers restarted together do not poll
 	// together. A source never synced, or whose last sync failed, polls at once.
 	SpreadStart bool
+}
+
+// Update is a new list of sources for a running [Puller.Run].
+type Update struct {
+	Sources []Source
+	// PruneRemoved deletes the objects of the sources the update removes, and their
+	// ApplySet parents (Puller.Remove), once their loops have stopped.
+	PruneRemoved bool
 }
 
 func (o RunOptions) withDefaults() RunOptions {
@@ -189,13 +197,14 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-		case srcs, ok := <-opts.Updates:
+		case u, ok := <-opts.Updates:
 			if !ok {
 				opts.Updates = nil
 				continue
 			}
-			o, err := Order(srcs)
+			o, err := Order(u.Sources)
 			if err == nil {
+				r.pruneRemoved = u.PruneRemoved
 				r.set(o)
 			}
 			if opts.OnUpdate != nil {
@@ -216,9 +225,12 @@ type runner struct {
 	ctx, work context.Context
 	loops     map[string]*loopHandle
 	wg        sync.WaitGroup
+	// pruneRemoved: the last update asked to prune removed sources.
+	pruneRemoved bool
 }
 
 type loopHandle struct {
+	src    Source
 	spec   string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -236,6 +248,17 @@ func (r *runner) set(sources []Source) {
 			if !ok {
 				delete(r.loops, name)
 				r.health.remove(name)
+				if r.pruneRemoved {
+					r.wg.Add(1)
+					go func() {
+						defer r.wg.Done()
+						<-l.done
+						res, err := r.p.Remove(r.work, l.src)
+						if r.opts.OnResult != nil {
+							r.opts.OnResult(res, err)
+						}
+					}()
+				}
 			}
 		}
 	}
@@ -247,7 +270,7 @@ func (r *runner) set(sources []Source) {
 		}
 		r.health.add(src.Name)
 		lctx, cancel := context.WithCancel(r.ctx)
-		l := &loopHandle{spec: specKey(src), cancel: cancel, done: make(chan struct{})}
+		l := &loopHandle{src: src, spec: specKey(src), cancel: cancel, done: make(chan struct{})}
 		r.loops[src.Name] = l
 		var after chan struct{}
 		if old != nil {

@@ -3,10 +3,13 @@ package pullercli
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/net/http/httpproxy"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -54,7 +57,29 @@ func (k *kubeFlags) restConfig(env Env) (*rest.Config, error) {
 	}
 	cfg.QPS, cfg.Burst = k.qps, int(2*k.qps)
 	cfg.UserAgent = "gitless-puller/" + version()
+	if cfg.Proxy == nil {
+		// HTTPS_PROXY and NO_PROXY are for registries (registryProxy): the apiserver is
+		// reached directly, unless the kubeconfig names a proxy-url.
+		cfg.Proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
+	}
 	return cfg, nil
+}
+
+// registryProxy is the proxy of registry requests: HTTPS_PROXY, HTTP_PROXY and
+// NO_PROXY (or their lower-case forms) from env, as Go's http.ProxyFromEnvironment
+// reads them; nil when none is set.
+func registryProxy(env Env) func(*url.URL) (*url.URL, error) {
+	get := func(k string) string {
+		if v := env.Getenv(k); v != "" {
+			return v
+		}
+		return env.Getenv(strings.ToLower(k))
+	}
+	c := httpproxy.Config{HTTPProxy: get("HTTP_PROXY"), HTTPSProxy: get("HTTPS_PROXY"), NoProxy: get("NO_PROXY")}
+	if c.HTTPProxy == "" && c.HTTPSProxy == "" {
+		return nil
+	}
+	return c.ProxyFunc()
 }
 
 // namespaceDefault is the namespace used when the config file names none.
@@ -221,5 +246,6 @@ func newPuller(env Env, g *globalFlags, k *kubeFlags, c *config.PullerConfig) (*
 		Concurrency:              concurrency,
 		AllowLinkLocalRegistries: c.AllowLinkLocalRegistries,
 		Logger:                   g.logger(env),
+		Proxy:                    registryProxy(env),
 	})
 }

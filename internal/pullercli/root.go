@@ -55,7 +55,8 @@ set, and prunes what left the set through a KEP-3659 ApplySet.
 	pf := root.PersistentFlags()
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log to stderr (credentials are never logged)")
 	k.AddFlags(pf)
-	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k), clikit.NewVersionCmd("gitless-puller", env.Out))
+	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k), newStatusCmd(env, k), newReconcileCmd(env, k),
+		newSuspendCmd(env, k), newResumeCmd(env, k), newInstallCmd(env, g, k), clikit.NewVersionCmd("gitless-puller", env.Out))
 	return root
 }
 
@@ -78,6 +79,9 @@ func program() clikit.Program {
 		ExitCode: func(err error) (int, bool) {
 			if errors.Is(err, verify.ErrVerificationFailed) {
 				return ExitVerifyFailed, true
+			}
+			if errors.Is(err, puller.ErrUnknownSource) {
+				return ExitNotFound, true
 			}
 			return ExitUsage, errors.Is(err, puller.ErrInvalidSource)
 		},

@@ -1,29 +1,52 @@
 package pullercli
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/puller"
-	"github.com/gitless-dev/gitless/puller/metrics"
+	"github.com/gitless-dev/gitless/puller/daemon"
 )
+
+// leaderFlags are the leader election flags of run.
+type leaderFlags struct {
+	enabled                                   bool
+	lease                                     string
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+}
+
+func (l *leaderFlags) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&l.enabled, "leader-elect", false, "run the puller only while this replica holds a coordination.k8s.io Lease in the puller's namespace (the install turns it on)")
+	f.StringVar(&l.lease, "leader-elect-lease", "gitless-puller", "the Lease's name")
+	f.DurationVar(&l.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a standby waits after the leader's last renewal before taking over")
+	f.DurationVar(&l.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew before giving up the lead (and exiting)")
+	f.DurationVar(&l.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often the replicas try to acquire or renew the Lease")
+}
+
+func (l *leaderFlags) options(env Env) *daemon.LeaderElection {
+	if !l.enabled {
+		return nil
+	}
+	return &daemon.LeaderElection{LeaseName: l.lease, Identity: daemon.Identity(env.Getenv("POD_NAME")),
+		LeaseDuration: l.leaseDuration, RenewDeadline: l.renewDeadline, RetryPeriod: l.retryPeriod}
+}
 
 func newRunCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 	var (
-		configPath string
-		listen     string
-		sf         sourceFlags
+		configPath    string
+		listen        string
+		webhookListen string
+		grace         time.Duration
+		configCheck   time.Duration
+		leader        leaderFlags
+		sf            sourceFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run (--config FILE | --url oci://... [flags])",
@@ -32,11 +55,16 @@ func newRunCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 applies what changed, corrects drift every driftInterval, and serves on --listen:
 
   /healthz   200 while the process runs
-  /readyz    200 once every source's last sync succeeded; 503 listing the others
+  /readyz    a summary: 200 once every source's last sync succeeded (and on a standby), else 503
   /metrics   Prometheus metrics (gitless_puller_*)
 
-It stops on SIGTERM or SIGINT.`,
-		Example: `  gitless-puller run --config /etc/gitless/puller.yaml --listen :8080`,
+It reloads --config when the file changes (a ConfigMap update): new sources start,
+removed ones stop, changed ones resync; an invalid file is refused and the previous
+configuration keeps running. With --webhook-listen, POST /hook/<source> (GitHub,
+GitLab or HMAC-signed) syncs a source at once. With --leader-elect, only the replica
+holding the Lease runs. On SIGTERM or SIGINT it starts no new sync, gives a sync in
+flight --shutdown-grace to finish, and exits 0.`,
+		Example: `  gitless-puller run --config /etc/gitless/puller.yaml --listen :8080 --webhook-listen :9292 --leader-elect`,
 		Args:    clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadSources(env, k, configPath, &sf, sf.given(cmd.Flags()))
@@ -46,82 +74,75 @@ It stops on SIGTERM or SIGINT.`,
 			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
 				return clikit.Usage(err)
 			}
-			p, err := newPuller(env, g, k, c)
+			restCfg, err := k.restConfig(env)
 			if err != nil {
 				return err
 			}
-			if _, err := puller.Order(c.Sources); err != nil {
-				return clikit.Usage(err)
-			}
-			ctx := cmd.Context()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			m := metrics.New(reg)
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
-				return fmt.Errorf("--listen: %w", err)
+				return clikit.Usagef("--listen: %v", err)
 			}
-			srv := &http.Server{Handler: pullerMux(p, reg), ReadHeaderTimeout: 10 * time.Second}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(ln) }()
-			fmt.Fprintf(env.Err, "gitless-puller %s: %d sources, serving on %s\n", version(), len(c.Sources), ln.Addr())
-			runErr := p.Run(ctx, c.Sources, puller.RunOptions{OnResult: func(r *puller.Result, err error) {
-				m.Observe(r, err)
-				if !g.verbose { // with -v the puller logs it already
-					printRunResult(env, r)
+			var wln net.Listener
+			if webhookListen != "" {
+				if wln, err = net.Listen("tcp", webhookListen); err != nil {
+					ln.Close()
+					return clikit.Usagef("--webhook-listen: %v", err)
 				}
-			}})
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
 			}
-			if errors.Is(runErr, context.Canceled) {
-				return nil
+			msg := fmt.Sprintf("gitless-puller %s: %d sources, serving on %s", version(), len(c.Sources), ln.Addr())
+			if wln != nil {
+				msg += ", webhooks on " + wln.Addr().String()
 			}
-			return runErr
+			fmt.Fprintln(env.Err, msg)
+			return daemon.Run(cmd.Context(), daemon.Options{
+				Config: c, ConfigPath: configPath,
+				DefaultNamespace: env.Getenv("POD_NAMESPACE"), NamespaceOverride: k.namespace,
+				ConfigCheckInterval: configCheck,
+				RestConfig:          restCfg,
+				Puller: puller.Options{
+					Version: version(), Instance: env.Getenv("POD_NAME"), Concurrency: k.concurrency,
+					Logger: g.logger(env), Proxy: registryProxy(env),
+				},
+				Listener: ln, WebhookListener: wln, Registry: reg,
+				LeaderElection: leader.options(env),
+				ShutdownGrace:  grace,
+				Logger:         g.logger(env),
+				OnResult: func(r *puller.Result, _ error) {
+					if !g.verbose { // with -v the puller logs it already
+						printRunResult(env, r)
+					}
+				},
+			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&configPath, "config", "c", "", "PullerConfig file (docs/puller-config.md)")
+	f.StringVarP(&configPath, "config", "c", "", "PullerConfig file (docs/puller-config.md), reloaded when it changes")
 	f.StringVar(&listen, "listen", ":8080", "address of /healthz, /readyz and /metrics")
+	f.StringVar(&webhookListen, "webhook-listen", "", "address of the webhook receiver, POST /hook/<source> (default: none)")
+	f.DurationVar(&grace, "shutdown-grace", 25*time.Second, "on SIGTERM, how long a sync in flight may take to finish (keep it below the pod's terminationGracePeriodSeconds)")
+	f.DurationVar(&configCheck, "config-check-interval", 2*time.Second, "how often --config is read for changes")
+	leader.AddFlags(f)
 	sf.AddFlags(f)
 	return cmd
 }
 
-func pullerMux(p *puller.Puller, reg *prometheus.Registry) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		ok, bad := p.Health().Ready()
-		if ok {
-			fmt.Fprintln(w, "ok")
-			return
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-		names := make([]string, 0, len(bad))
-		for n := range bad {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(w, "%s: %s\n", n, bad[n])
-		}
-	})
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return mux
-}
-
 // printRunResult writes one line per sync that did something or failed.
 func printRunResult(env Env, r *puller.Result) {
+	if r == nil {
+		return
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
 	switch r.Outcome {
-	case puller.UpToDate:
+	case puller.UpToDate, puller.Suspended:
 		return
 	case puller.Failed:
-		fmt.Fprintf(env.Err, "%s %s: failed: %s\n", time.Now().UTC().Format(time.RFC3339), r.Source, r.Error)
+		fmt.Fprintf(env.Err, "%s %s: failed: %s\n", now, r.Source, r.Error)
+	case puller.Removed:
+		fmt.Fprintf(env.Err, "%s %s: removed: %d pruned, %d kept\n", now, r.Source, r.Pruned, r.Skipped)
 	default:
 		fmt.Fprintf(env.Err, "%s %s: applied %s: %d created, %d configured, %d unchanged, %d pruned\n",
-			time.Now().UTC().Format(time.RFC3339), r.Source, r.URL, r.Created, r.Configured, r.Unchanged, r.Pruned)
+			now, r.Source, r.URL, r.Created, r.Configured, r.Unchanged, r.Pruned)
 	}
 }

@@ -46,6 +46,14 @@ type PullerConfig struct {
 	AllowLinkLocalRegistries bool `json:"allowLinkLocalRegistries,omitempty"`
 	// Sources are the artifacts to keep applied.
 	Sources []puller.Source `json:"sources"`
+	// Webhook is where the token of the webhook receiver (gitless-puller run
+	// --webhook-listen) is: a Secret in the puller's namespace (key "token") or a
+	// file. A source's own webhook field overrides it.
+	Webhook *puller.WebhookSecret `json:"webhook,omitempty"`
+	// PruneRemovedSources: when a reloaded configuration no longer has a source, the
+	// running puller deletes that source's objects and ApplySet parent (as a prune of
+	// everything would). Off by default: a removed source's objects stay.
+	PruneRemovedSources bool `json:"pruneRemovedSources,omitempty"`
 }
 
 // Parse reads and checks a configuration document. Unknown fields, wrong types and
@@ -136,8 +144,6 @@ func (c *PullerConfig) Validate() error {
 		return &puller.FieldError{Field: "kind", Err: fmt.Errorf("%q, want %q", c.Kind, Kind)}
 	case c.Concurrency < 0 || c.Concurrency > 64:
 		return &puller.FieldError{Field: "concurrency", Err: fmt.Errorf("%d: want 1 to 64", c.Concurrency)}
-	case len(c.Sources) == 0:
-		return &puller.FieldError{Field: "sources", Err: errors.New("no sources")}
 	}
 	if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
 		return &puller.FieldError{Field: "namespace", Err: fmt.Errorf("%q: %s", c.Namespace, strings.Join(errs, "; "))}
@@ -153,6 +159,11 @@ func (c *PullerConfig) Validate() error {
 	}
 	if _, err := puller.Order(c.Sources); err != nil {
 		return err
+	}
+	if c.Webhook != nil {
+		if err := c.Webhook.Validate("webhook"); err != nil {
+			return err
+		}
 	}
 	return nil
 }

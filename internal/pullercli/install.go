@@ -1,0 +1,172 @@
+package pullercli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/gitless-dev/gitless/internal/clikit"
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/config"
+	"github.com/gitless-dev/gitless/puller/install"
+)
+
+func newInstallCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
+	var (
+		source, configPath, image, dir string
+		replicas                       int
+		leaderElect, webhook, doApply  bool
+		sf                             sourceFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "install [--source oci://... [source and policy flags]] [--apply]",
+		Short: "Print or apply the puller's install manifests, optionally with a first source",
+		Long: `Install prints the manifests that run gitless-puller in a cluster: its namespace, RBAC,
+configuration ConfigMap, Deployment (two replicas with leader election by default)
+and, with --webhook, the webhook Service. --apply applies them with server-side apply
+instead; --dir writes them as files with a kustomization.yaml (examples/cluster is
+made this way).
+
+--source and the source and policy flags of 'sync' add a first source. Public key
+files named by --key are put into the configuration as PEM, a --trusted-root file into
+the keys ConfigMap, so that the cluster needs nothing from this machine. That source's
+artifact may hold the puller's own ConfigMap and Deployment (print them with this
+command into the repository the artifact is built from): the puller then keeps its
+own configuration and version as a signed artifact, as flux bootstrap does. Every
+object carries gitless.dev/prune: disabled, so that a source upgrades but never
+deletes the puller.`,
+		Example: `  gitless-puller install --source oci://ghcr.io/acme/fleet --ref production --key cosign.pub --pull-secret ghcr --prune --apply
+  gitless-puller install --config puller.yaml --webhook > install.yaml
+  gitless-puller install --dir examples/cluster`,
+		Args: clikit.Args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ns := k.namespace
+			if ns == "" {
+				ns = config.DefaultNamespace
+			}
+			c := &config.PullerConfig{APIVersion: config.APIVersion, Kind: config.Kind, Namespace: ns}
+			keys := map[string]string{}
+			switch {
+			case configPath != "" && (source != "" || sf.given(cmd.Flags())):
+				return clikit.Usagef("--config and --source (with the source flags) are exclusive")
+			case configPath != "":
+				var err error
+				if c, err = config.Load(configPath, ns); err != nil {
+					return clikit.Usage(err)
+				}
+			case source != "":
+				sf.url = source
+				src, err := sf.source()
+				if err != nil {
+					return err
+				}
+				if err := portablePolicy(&src, keys); err != nil {
+					return err
+				}
+				c.Sources = []puller.Source{src}
+			case sf.given(cmd.Flags()):
+				return clikit.Usagef("the source flags need --source oci://REGISTRY/REPOSITORY")
+			}
+			if replicas > 1 && !leaderElect {
+				return clikit.Usagef("--replicas %d needs --leader-elect (two pullers must never apply at once)", replicas)
+			}
+			o := install.Options{Namespace: ns, Image: image, Replicas: replicas, LeaderElect: leaderElect, Webhook: webhook, Config: c, Keys: keys}
+			if dir != "" {
+				files, err := install.Files(o)
+				if err != nil {
+					return err
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
+				for _, f := range files {
+					if err := os.WriteFile(filepath.Join(dir, f.Name), f.Content, 0o644); err != nil {
+						return err
+					}
+					fmt.Fprintf(env.Err, "wrote %s\n", filepath.Join(dir, f.Name))
+				}
+				return nil
+			}
+			manifests, err := install.Manifests(o)
+			if err != nil {
+				return err
+			}
+			if !doApply {
+				_, err := env.Out.Write(manifests)
+				return err
+			}
+			objs, err := install.Objects(manifests)
+			if err != nil {
+				return err
+			}
+			restCfg, err := k.restConfig(env)
+			if err != nil {
+				return err
+			}
+			done, err := install.Apply(cmd.Context(), restCfg, objs)
+			for _, d := range done {
+				fmt.Fprintf(env.Out, "applied %s\n", d)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Out, "gitless-puller installed in %s: kubectl -n %s rollout status deploy/%s; gitless-puller status -n %s\n", ns, ns, install.Name, ns)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&source, "source", "", "a first source: oci://REGISTRY/REPOSITORY[:TAG] (with --ref, --key, --pull-secret, ... as for sync)")
+	f.StringVarP(&configPath, "config", "c", "", "a whole PullerConfig file to install, instead of --source")
+	f.StringVar(&image, "image", "ghcr.io/gitless-dev/gitless-puller:"+imageTag(), "the puller's image (pin it by digest)")
+	f.IntVar(&replicas, "replicas", 0, "replicas (default 2 with --leader-elect, else 1)")
+	f.BoolVar(&leaderElect, "leader-elect", true, "run the replicas with leader election")
+	f.BoolVar(&webhook, "webhook", false, "serve webhooks on :9292, with a Service")
+	f.BoolVar(&doApply, "apply", false, "apply the manifests to the cluster (server-side apply) instead of printing them")
+	f.StringVar(&dir, "dir", "", "write the manifests into this directory, one file per concern, with a kustomization.yaml")
+	sf.AddFlags(f)
+	_ = f.MarkHidden("url")
+	return cmd
+}
+
+// imageTag is the image tag of this build: its version when it is a release
+// (vX.Y.Z), else latest.
+func imageTag() string {
+	v := version()
+	if sv, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v")); err == nil && sv.Prerelease() == "" && sv.Metadata() == "" && strings.HasPrefix(v, "v") {
+		return v
+	}
+	return "latest"
+}
+
+// portablePolicy makes a source's policy independent of this machine's files: key
+// files become PEM in the configuration, a trusted root file goes into the keys
+// ConfigMap.
+func portablePolicy(src *puller.Source, keys map[string]string) error {
+	p := src.Verify
+	if p == nil {
+		return nil
+	}
+	for i, key := range p.Keys {
+		if strings.Contains(key, "-----BEGIN") || strings.Contains(key, "://") {
+			continue // PEM already, or env:// or a KMS URI
+		}
+		b, err := os.ReadFile(key)
+		if err != nil {
+			return clikit.Usagef("--key %s: %v", key, err)
+		}
+		p.Keys[i] = string(b)
+	}
+	if p.TrustedRoot != "" {
+		b, err := os.ReadFile(p.TrustedRoot)
+		if err != nil {
+			return clikit.Usagef("--trusted-root %s: %v", p.TrustedRoot, err)
+		}
+		keys["trusted_root.json"] = string(b)
+		p.TrustedRoot = install.KeysDir + "/trusted_root.json"
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/apply"
+	"github.com/gitless-dev/gitless/puller/webhook"
+)
+
+// watchParents wakes a source's loop when an operator asks for a sync
+// (puller.AnnotationReconcileRequested) or resumes it: an informer on the ApplySet
+// parents in the puller's namespace, which survives apiserver restarts by relisting.
+func (d *daemon) watchParents(ctx context.Context) {
+	f := informers.NewSharedInformerFactoryWithOptions(d.kube, 10*time.Minute,
+		informers.WithNamespace(d.config().Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = apply.LabelID }))
+	inf := f.Core().V1().ConfigMaps().Informer()
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { d.onParent(nil, obj) },
+		UpdateFunc: func(old, cur any) { d.onParent(old, cur) },
+	})
+	f.Start(ctx.Done())
+	<-ctx.Done()
+	f.Shutdown()
+}
+
+func (d *daemon) onParent(old, cur any) {
+	cm, ok := cur.(*corev1.ConfigMap)
+	if !ok || !strings.HasPrefix(cm.Name, "gitless-") {
+		return
+	}
+	name := strings.TrimPrefix(cm.Name, "gitless-")
+	ann := cm.Annotations
+	var prev map[string]string
+	if o, ok := old.(*corev1.ConfigMap); ok {
+		prev = o.Annotations
+	}
+	req := ann[puller.AnnotationReconcileRequested]
+	requested := req != "" && req != ann[puller.AnnotationReconcileHandled] && req != prev[puller.AnnotationReconcileRequested]
+	resumed := prev != nil && prev[puller.AnnotationSuspended] == "true" && ann[puller.AnnotationSuspended] != "true"
+	if requested || resumed {
+		d.p.Health().Trigger(name)
+	}
+}
+
+// webhookHandler is the webhook receiver over the configuration in force.
+func (d *daemon) webhookHandler() http.Handler {
+	return webhook.NewHandler(webhook.Options{Token: d.webhookToken, Trigger: d.trigger, Logger: d.log})
+}
+
+// trigger asks for a sync of a source now: on the leader, its loop is woken
+// (coalesced with a sync in flight); on a standby, a reconcile request is recorded on
+// the source's parent for the leader to pick up.
+func (d *daemon) trigger(ctx context.Context, name string) error {
+	if d.leading.Load() && d.p.Health().Trigger(name) {
+		return nil
+	}
+	_, err := d.control.RequestReconcile(ctx, name)
+	return err
+}
+
+// webhookToken is the token of a source: its own webhook field, else the
+// configuration's.
+func (d *daemon) webhookToken(ctx context.Context, name string) ([]byte, error) {
+	c := d.config()
+	var ws *puller.WebhookSecret
+	found := false
+	for _, s := range c.Sources {
+		if s.Name == name {
+			found, ws = true, s.Webhook
+		}
+	}
+	if !found {
+		return nil, webhook.ErrUnknownSource
+	}
+	if ws == nil {
+		ws = c.Webhook
+	}
+	if ws == nil {
+		return nil, webhook.ErrNoToken
+	}
+	return d.tokens.get(ctx, d.kube, c.Namespace, ws)
+}
+
+// tokenCache keeps webhook tokens for a short while, so that a flood of requests does
+// not become a flood of Secret reads.
+type tokenCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]cachedToken
+}
+
+type cachedToken struct {
+	token []byte
+	at    time.Time
+}
+
+func (t *tokenCache) clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.m = nil
+}
+
+func (t *tokenCache) get(ctx context.Context, kube kubernetes.Interface, ns string, ws *puller.WebhookSecret) ([]byte, error) {
+	key := "file:" + ws.SecretFile
+	if ws.SecretRef != nil {
+		key = "secret:" + ws.SecretRef.Name
+	}
+	t.mu.Lock()
+	if c, ok := t.m[key]; ok && time.Since(c.at) < t.ttl {
+		t.mu.Unlock()
+		return c.token, nil
+	}
+	t.mu.Unlock()
+	var tok []byte
+	if ws.SecretRef != nil {
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, ws.SecretRef.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading webhook Secret %s/%s: %w", ns, ws.SecretRef.Name, err)
+		}
+		tok = s.Data[puller.WebhookTokenKey]
+	} else {
+		b, err := os.ReadFile(ws.SecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading webhook token: %w", err)
+		}
+		tok = []byte(strings.TrimSpace(string(b)))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]cachedToken{}
+	}
+	t.m[key] = cachedToken{token: tok, at: time.Now()}
+	return tok, nil
+}
+
+// recordPodEvent records an Event about the puller's own pod.
+func recordPodEvent(ctx context.Context, kube kubernetes.Interface, ns, pod, typ, reason, msg string) error {
+	if len(msg) > 1024 {
+		msg = msg[:1021] + "..."
+	}
+	now := metav1.Now()
+	_, err := kube.CoreV1().Events(ns).Create(ctx, &corev1.Event{
+		ObjectMeta:          metav1.ObjectMeta{GenerateName: pod + ".", Namespace: ns},
+		InvolvedObject:      corev1.ObjectReference{APIVersion: "v1", Kind: "Pod", Namespace: ns, Name: pod},
+		Reason:              reason,
+		Message:             msg,
+		Type:                typ,
+		Source:              corev1.EventSource{Component: "gitless-puller"},
+		ReportingController: "gitless.dev/puller",
+		ReportingInstance:   pod,
+		Action:              "Configure",
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+	}, metav1.CreateOptions{})
+	return err
+}

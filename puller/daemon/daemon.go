@@ -1,0 +1,375 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/config"
+	"github.com/gitless-dev/gitless/puller/metrics"
+)
+
+// Options configures [Run].
+type Options struct {
+	// Config is the configuration loaded at start (config.Load), and ConfigPath the
+	// file it came from, watched for changes ("" watches nothing).
+	Config     *config.PullerConfig
+	ConfigPath string
+	// DefaultNamespace is the namespace used when a reloaded file names none
+	// ($POD_NAMESPACE); NamespaceOverride wins over the file's (--namespace).
+	DefaultNamespace, NamespaceOverride string
+	// ConfigCheckInterval is how often the file is read for changes; default 2s.
+	ConfigCheckInterval time.Duration
+
+	// RestConfig reaches the apiserver. Its proxy settings are its own: the
+	// environment's HTTPS_PROXY is for registries only (Puller.Proxy).
+	RestConfig *rest.Config
+	// Puller is the template of the puller's options: Version, Instance (the pod
+	// name, which also receives the daemon's Events), Logger, Proxy, ... Namespace,
+	// AllowLinkLocalRegistries and (unless set here) Concurrency come from Config.
+	Puller puller.Options
+
+	// Listener serves /healthz, /readyz and /metrics; WebhookListener, if not nil,
+	// serves the webhook receiver. Run closes both.
+	Listener, WebhookListener net.Listener
+	// Registry receives the metrics; nil makes one.
+	Registry *prometheus.Registry
+
+	// LeaderElection, if not nil, runs the puller only while this replica holds the
+	// Lease.
+	LeaderElection *LeaderElection
+	// ShutdownGrace is how long a sync in flight may go on after ctx is done.
+	ShutdownGrace time.Duration
+	// OnResult is called after every sync (and source removal).
+	OnResult func(*puller.Result, error)
+	// Logger receives the daemon's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrLeadershipLost: this replica held the Lease and lost it (the apiserver was
+// unreachable for longer than the renew deadline). The process should exit; a
+// restarted one joins as a standby.
+var ErrLeadershipLost = errors.New("leader election lost")
+
+type daemon struct {
+	o       Options
+	log     *slog.Logger
+	p       *puller.Puller
+	kube    kubernetes.Interface
+	control *puller.Control
+	m       *metrics.Recorder
+	dm      *metrics.Daemon
+
+	mu       sync.Mutex
+	cfg      *config.PullerConfig
+	updates  chan puller.Update
+	leading  atomic.Bool
+	leader   atomic.Pointer[string]
+	election bool
+	tokens   tokenCache
+}
+
+// Run runs the daemon until ctx is done (then it returns nil, after the graceful
+// shutdown) or it fails: a listener that stops, ErrLeadershipLost.
+func Run(ctx context.Context, o Options) error {
+	if o.Config == nil || o.RestConfig == nil || o.Listener == nil {
+		return errors.New("daemon: Options.Config, RestConfig and Listener are required")
+	}
+	if o.ConfigCheckInterval <= 0 {
+		o.ConfigCheckInterval = 2 * time.Second
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	po := o.Puller
+	po.Namespace = o.Config.Namespace
+	po.AllowLinkLocalRegistries = o.Config.AllowLinkLocalRegistries
+	if po.Concurrency == 0 {
+		po.Concurrency = o.Config.Concurrency
+	}
+	if po.Logger == nil {
+		po.Logger = log
+	}
+	p, err := puller.New(o.RestConfig, po)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(o.RestConfig)
+	if err != nil {
+		return err
+	}
+	control, err := puller.NewControl(o.RestConfig, o.Config.Namespace)
+	if err != nil {
+		return err
+	}
+	d := &daemon{
+		o: o, log: log, p: p, kube: kube, control: control, cfg: o.Config,
+		m: metrics.New(o.Registry), dm: metrics.NewDaemon(o.Registry),
+		updates: make(chan puller.Update, 1), election: o.LeaderElection != nil,
+	}
+	d.tokens.ttl = 10 * time.Second
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 2)
+	serve := func(ln net.Listener, h http.Handler) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				served <- fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+	serve(o.Listener, d.mux())
+	if o.WebhookListener != nil {
+		serve(o.WebhookListener, d.webhookHandler())
+	}
+	if o.ConfigPath != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.watchConfig(ctx)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.watchParents(ctx)
+	}()
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- d.lead(ctx) }()
+	select {
+	case err := <-runErr:
+		cancel()
+		return err
+	case err := <-served:
+		cancel()
+		<-runErr
+		return err
+	}
+}
+
+// config returns the configuration in force.
+func (d *daemon) config() *config.PullerConfig {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// runPuller runs the puller's loops with the configuration in force until ctx is done.
+func (d *daemon) runPuller(ctx context.Context) error {
+	// An update queued before this run is older than the configuration read here.
+	select {
+	case <-d.updates:
+	default:
+	}
+	err := d.p.Run(ctx, d.config().Sources, puller.RunOptions{
+		OnResult: func(r *puller.Result, err error) {
+			d.m.Observe(r, err)
+			if d.o.OnResult != nil {
+				d.o.OnResult(r, err)
+			}
+		},
+		Updates:       d.updates,
+		ShutdownGrace: d.o.ShutdownGrace,
+		SpreadStart:   true,
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// watchConfig reads the configuration file every ConfigCheckInterval and applies a
+// valid change.
+func (d *daemon) watchConfig(ctx context.Context) {
+	last, _ := os.ReadFile(d.o.ConfigPath)
+	lastSum := sha256.Sum256(last)
+	t := time.NewTicker(d.o.ConfigCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := os.ReadFile(d.o.ConfigPath)
+		if err != nil {
+			continue // between the kubelet's renames, or gone: keep what runs
+		}
+		sum := sha256.Sum256(data)
+		if sum == lastSum {
+			continue
+		}
+		lastSum = sum
+		d.reload(ctx, data)
+	}
+}
+
+// reload checks a new configuration file and applies it, or refuses it.
+func (d *daemon) reload(ctx context.Context, data []byte) {
+	old := d.config()
+	c, err := config.Parse(data, d.o.DefaultNamespace)
+	if err == nil && d.o.NamespaceOverride != "" {
+		c.Namespace = d.o.NamespaceOverride
+	}
+	if err == nil {
+		err = puller.CheckPolicies(ctx, c.Sources)
+	}
+	if err == nil && c.Namespace != old.Namespace {
+		err = &puller.FieldError{Field: "namespace", Err: fmt.Errorf("changing the puller's namespace (%s to %s) needs a restart", old.Namespace, c.Namespace)}
+	}
+	if err != nil {
+		d.dm.ConfigReloaded(false)
+		msg := fmt.Sprintf("puller config %s refused, the previous configuration keeps running: %v", d.o.ConfigPath, err)
+		d.log.ErrorContext(ctx, "configuration refused", "file", d.o.ConfigPath, "error", err)
+		d.event(ctx, "Warning", "ConfigRejected", msg)
+		return
+	}
+	d.mu.Lock()
+	d.cfg = c
+	d.mu.Unlock()
+	d.tokens.clear()
+	// The newest list replaces one not yet taken.
+	select {
+	case <-d.updates:
+	default:
+	}
+	d.updates <- puller.Update{Sources: c.Sources, PruneRemoved: c.PruneRemovedSources}
+	d.dm.ConfigReloaded(true)
+	msg := "puller config reloaded: " + diffSources(old.Sources, c.Sources)
+	if old.Concurrency != c.Concurrency || old.AllowLinkLocalRegistries != c.AllowLinkLocalRegistries {
+		msg += "; concurrency and allowLinkLocalRegistries take effect at the next restart"
+	}
+	d.log.InfoContext(ctx, "configuration reloaded", "file", d.o.ConfigPath, "change", msg)
+	d.event(ctx, "Normal", "ConfigReloaded", msg)
+}
+
+// diffSources says which sources an update adds, removes and changes.
+func diffSources(old, cur []puller.Source) string {
+	byName := func(l []puller.Source) map[string]string {
+		m := map[string]string{}
+		for _, s := range l {
+			b, _ := jsonOf(s.WithDefaults())
+			m[s.Name] = string(b)
+		}
+		return m
+	}
+	o, n := byName(old), byName(cur)
+	var added, removed, changed []string
+	for k, v := range n {
+		switch ov, ok := o[k]; {
+		case !ok:
+			added = append(added, k)
+		case ov != v:
+			changed = append(changed, k)
+		}
+	}
+	for k := range o {
+		if _, ok := n[k]; !ok {
+			removed = append(removed, k)
+		}
+	}
+	var parts []string
+	for _, x := range []struct {
+		what  string
+		names []string
+	}{{"added", added}, {"removed", removed}, {"changed", changed}} {
+		if len(x.names) > 0 {
+			slices.Sort(x.names)
+			parts = append(parts, x.what+" "+strings.Join(x.names, ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return "no source changed"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// mux serves /healthz, /readyz and /metrics.
+func (d *daemon) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		code, body := d.readiness()
+		w.WriteHeader(code)
+		fmt.Fprintln(w, body)
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(d.o.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// readiness is /readyz: a summary. A standby is ready (ready to take over; a
+// Deployment's rollout must not wait for it to lead); the leader is ready once every
+// source's last sync succeeded. Error messages are never shown here: `gitless-puller
+// status` has them.
+func (d *daemon) readiness() (int, string) {
+	if d.election && !d.leading.Load() {
+		leader := "not known yet"
+		if l := d.leader.Load(); l != nil && *l != "" {
+			leader = *l
+		}
+		return http.StatusOK, "ok: standby (leader: " + leader + ")"
+	}
+	role := ""
+	if d.election {
+		role = "leader, "
+	}
+	ok, bad := d.p.Health().Ready()
+	n := len(d.config().Sources)
+	if ok {
+		return http.StatusOK, fmt.Sprintf("ok: %s%d sources synced", role, n)
+	}
+	names := make([]string, 0, len(bad))
+	for name := range bad {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return http.StatusServiceUnavailable, fmt.Sprintf("not ready: %s%d of %d sources synced; not synced yet or failing: %s (gitless-puller status says why)",
+		role, n-len(bad), n, strings.Join(names, ", "))
+}
+
+// eventObject is what the daemon's own Events are about: its pod.
+func (d *daemon) event(ctx context.Context, typ, reason, msg string) {
+	if d.o.Puller.Instance == "" {
+		return
+	}
+	if err := recordPodEvent(ctx, d.kube, d.config().Namespace, d.o.Puller.Instance, typ, reason, msg); err != nil {
+		d.log.WarnContext(ctx, "recording event", "reason", reason, "error", err)
+	}
+}
+
+func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
