@@ -37,6 +37,7 @@ type Verifier interface {
 type VerifierOptions struct {
 	Credentials remote.CredentialResolver
 	Insecure    bool
+	HTTPS       bool // the registry has its own certificate: HTTPS even on loopback
 	HTTPClient  *http.Client
 	UserAgent   string
 }
@@ -275,8 +276,10 @@ type syncRun struct {
 	// request is an operator's reconcile request this sync handles ("" for none): the
 	// objects are checked even if the digest has not changed.
 	request string
-	// httpClient is the registry client of the source (its CA, its proxy).
+	// httpClient is the registry client of the source (its CA, its proxy); https
+	// says the source has its own TLS configuration.
 	httpClient *http.Client
+	https      bool
 }
 
 func (s *syncRun) run(ctx context.Context) error {
@@ -297,9 +300,11 @@ func (s *syncRun) run(ctx context.Context) error {
 		return err
 	}
 	s.httpClient = registryHTTPClient(tr)
+	s.https = !tm.empty()
 	s.client = remote.New(remote.Options{
 		Credentials: s.creds,
 		Insecure:    src.Insecure,
+		HTTPS:       s.https,
 		HTTPClient:  s.httpClient,
 		UserAgent:   "gitless-puller/" + p.opts.Version,
 		Logger:      s.log,
@@ -542,12 +547,12 @@ func highestMatch(tags []string, rng string) (string, error) {
 
 // verify checks the signature of the pinned digest.
 func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string, error) {
-	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPClient: s.httpClient, UserAgent: "gitless-puller/" + s.p.opts.Version}
+	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPS: s.https, HTTPClient: s.httpClient, UserAgent: "gitless-puller/" + s.p.opts.Version}
 	var v Verifier
 	if s.p.opts.NewVerifier != nil {
 		v = s.p.opts.NewVerifier(vo)
 	} else {
-		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log})
+		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPS: vo.HTTPS, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log})
 	}
 	vr, err := v.Verify(ctx, pinned, s.src.Verify)
 	if err != nil {

@@ -19,14 +19,16 @@ import (
 // and the limits it puts on what it reads.
 type Options struct {
 	// Registry, when set, makes every registry call (its credentials, transport and
-	// plain-HTTP rule; Credentials, Insecure, HTTPClient and UserAgent are then unused).
+	// plain-HTTP rule; Credentials, Insecure, HTTPS, HTTPClient and UserAgent are then unused).
 	// Share one with the other commands of a program, so that tokens are fetched once.
 	Registry *remote.Client
 	// Credentials for registries; nil means anonymous access. auth.Chain implements it.
 	Credentials remote.CredentialResolver
 	// Insecure allows plain HTTP to registries that are not on loopback (loopback
-	// registries always get plain HTTP).
+	// registries get plain HTTP unless HTTPS).
 	Insecure bool
+	// HTTPS speaks HTTPS to loopback registries too (remote.Options.HTTPS).
+	HTTPS bool
 	// HTTPClient talks to registries; nil means oras-go's retrying client (5xx, 408 and
 	// 429 retried with backoff, never 401/403).
 	HTTPClient *http.Client
@@ -108,6 +110,7 @@ func New(opts Options) *Client {
 		reg = remote.New(remote.Options{
 			Credentials: opts.Credentials,
 			Insecure:    opts.Insecure,
+			HTTPS:       opts.HTTPS,
 			HTTPClient:  opts.HTTPClient,
 			UserAgent:   opts.UserAgent,
 			Logger:      log,

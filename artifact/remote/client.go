@@ -31,6 +31,9 @@ type Options struct {
 	Credentials CredentialResolver
 	// Insecure allows plain HTTP to registries that are not on loopback.
 	Insecure bool
+	// HTTPS speaks HTTPS to loopback registries too, which otherwise get plain HTTP:
+	// for a registry with its own certificate (a source with a CA, in tests).
+	HTTPS bool
 	// HTTPClient is the transport; nil means oras-go's retrying client (5xx, 408 and
 	// 429 retried with backoff, Retry-After honoured; never 401/403).
 	HTTPClient *http.Client
@@ -69,7 +72,7 @@ func New(opts Options) *Client {
 // plain-HTTP rule, for callers that need oras-go operations this package does not wrap
 // (signatures, referrers).
 func (c *Client) Repository(ref artifact.Reference) (*remote.Repository, error) {
-	plain := artifact.IsLoopback(ref.Registry)
+	plain := artifact.IsLoopback(ref.Registry) && !c.opts.HTTPS
 	if !plain && c.opts.Insecure {
 		plain = true
 	}

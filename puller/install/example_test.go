@@ -39,7 +39,7 @@ func exampleOptions() install.Options {
 		Config: &config.PullerConfig{APIVersion: config.APIVersion, Kind: config.Kind,
 			Webhook: &puller.WebhookSecret{SecretRef: &puller.LocalObjectReference{Name: "gitless-webhook"}},
 			Sources: []puller.Source{controllers, configs, apps}},
-		Keys: map[string]string{"cosign.pub": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEiwNSrHbHw9ZDue9b50Z4RR51olh6\nQ+1RhkYMf3AkJZtkbd7ycac2Y16GvO1Uj74U/39zQbBtjQBbm0RN2/4+TA==\n-----END PUBLIC KEY-----\n"},
+		Keys:              map[string]string{"cosign.pub": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEiwNSrHbHw9ZDue9b50Z4RR51olh6\nQ+1RhkYMf3AkJZtkbd7ycac2Y16GvO1Uj74U/39zQbBtjQBbm0RN2/4+TA==\n-----END PUBLIC KEY-----\n"},
 		PullSecretExample: true,
 	}
 }

@@ -476,4 +476,3 @@ func encode(n *yaml.Node) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
-

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -97,6 +98,12 @@ type Options struct {
 	// refuses a GITHUB_TOKEN without packages: write. Empty: no such user.
 	ReadOnlyUsername string
 	ReadOnlyPassword string
+	// TLS, if not nil, serves HTTPS with a certificate of a CA made for this
+	// registry (CACertPEM), optionally requiring client certificates of that CA.
+	TLS *TLSOptions
+	// Wrap, if not nil, wraps the registry's handler: tests inject faults (a 429 with
+	// Retry-After) or count requests with it.
+	Wrap func(http.Handler) http.Handler
 	// LogWriter receives the distribution registry's logs (logrus text
 	// format, info level). Nil discards them. logrus's standard logger is
 	// process-global, so the last Start in a process decides for all
@@ -118,6 +125,7 @@ type Registry struct {
 	served chan struct{}
 	tokens *tokenServer
 	tmpDir string
+	pki    *pki
 
 	closeOnce sync.Once
 	closeErr  error
@@ -127,8 +135,13 @@ type Registry struct {
 // references such as Host()+"/team/app:v1".
 func (r *Registry) Host() string { return r.host }
 
-// URL returns the registry's base URL, "http://127.0.0.1:PORT".
-func (r *Registry) URL() string { return "http://" + r.host }
+// URL returns the registry's base URL, "http://127.0.0.1:PORT" (https with TLS).
+func (r *Registry) URL() string {
+	if r.pki != nil {
+		return "https://" + r.host
+	}
+	return "http://" + r.host
+}
 
 // Auth returns the registry's authentication mode.
 func (r *Registry) Auth() Auth { return r.auth }
@@ -226,6 +239,12 @@ func Start(ctx context.Context, opts Options) (_ *Registry, err error) {
 	}
 	r.host = ln.Addr().String()
 	r.srv = newServer(nil)
+	if opts.TLS != nil {
+		if r.pki, err = newPKI(*opts.TLS); err != nil {
+			return nil, fmt.Errorf("starting registry: %w", err)
+		}
+		ln = tls.NewListener(ln, r.pki.serverConfig)
+	}
 	// Close the listener if we fail before serving it.
 	defer func() {
 		if err != nil && ln != nil {
@@ -297,6 +316,9 @@ func Start(ctx context.Context, opts Options) (_ *Registry, err error) {
 		return nil, fmt.Errorf("starting registry: %w", err)
 	}
 	r.srv.Handler = r.app
+	if opts.Wrap != nil {
+		r.srv.Handler = opts.Wrap(r.app)
+	}
 	r.served = serve(r.srv, ln)
 	ln = nil // owned by the server now
 	return r, nil
