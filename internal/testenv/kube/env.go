@@ -335,3 +335,24 @@ func (b *tailBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
+
+// RestartAPIServer stops kube-apiserver and starts it again on the same address,
+// certificates and etcd, as a control-plane upgrade or crash would: clients see
+// connections refused, then the same cluster. It returns once the apiserver serves
+// again. Use it on an Env of your own (NewT), not a shared one.
+func (e *Env) RestartAPIServer(ctx context.Context, down time.Duration) error {
+	e.mustStarted("RestartAPIServer")
+	api := e.te.ControlPlane.GetAPIServer()
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("kube: stopping kube-apiserver: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("kube: starting kube-apiserver again: %w", err)
+	}
+	return e.finishStart(ctx, time.Now().Add(DefaultStartTimeout))
+}

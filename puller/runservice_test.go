@@ -1,0 +1,111 @@
+package puller_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+)
+
+// Run takes new source lists while it runs: a new source starts, a changed one
+// resyncs, a removed one stops and keeps its objects, or, with PruneRemoved, loses
+// them and its parent.
+func TestRunTakesUpdates(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	w.pushSigned("a", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	w.pushSigned("b", "v1", t1, map[string]string{"b.yaml": cm("b", "1")})
+	w.pushSigned("b", "v2", t2, map[string]string{"b.yaml": cm("b", "2")})
+	w.pushSigned("c", "v1", t1, map[string]string{"c.yaml": cm("c", "1")})
+	slow := func(s puller.Source) puller.Source { s.Interval = metav1.Duration{Duration: time.Hour}; return s }
+	a, b, c := slow(w.source("a", "a", "v1")), slow(w.source("b", "b", "v1")), slow(w.source("c", "c", "v1"))
+	updates := make(chan puller.Update)
+	var mu sync.Mutex
+	var updateErrs []error
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{a}, puller.RunOptions{Updates: updates, OnUpdate: func(err error) {
+			mu.Lock()
+			updateErrs = append(updateErrs, err)
+			mu.Unlock()
+		}})
+	}()
+	waitUntil(t, "a", func() bool { return w.cmData("a", "k") == "1" })
+	updates <- puller.Update{Sources: []puller.Source{a, b}}
+	waitUntil(t, "b, a new source", func() bool { return w.cmData("b", "k") == "1" })
+	b2 := b
+	b2.Ref.Tag = "v2"
+	updates <- puller.Update{Sources: []puller.Source{a, b2, c}}
+	waitUntil(t, "b changed, at once despite its 1h interval", func() bool { return w.cmData("b", "k") == "2" })
+	waitUntil(t, "c", func() bool { return w.cmData("c", "k") == "1" })
+	// A cycle is refused, and what runs stays.
+	bad := a
+	bad.DependsOn = []string{"a"}
+	updates <- puller.Update{Sources: []puller.Source{bad}}
+	// Removed: a's objects stay; c's are pruned with PruneRemoved.
+	updates <- puller.Update{Sources: []puller.Source{b2, c}}
+	updates <- puller.Update{Sources: []puller.Source{b2}, PruneRemoved: true}
+	waitUntil(t, "c pruned", func() bool { return w.cmData("c", "k") == "<absent>" })
+	if _, err := w.get(gvrCM, w.ns, "gitless-c"); err == nil {
+		t.Fatal("the removed source's parent is still there")
+	}
+	if w.cmData("a", "k") != "1" {
+		t.Fatal("a source removed without PruneRemoved lost its objects")
+	}
+	ok, bad2 := p.Health().Ready()
+	if !ok || len(bad2) != 0 {
+		t.Fatalf("health %v %v", ok, bad2)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(updateErrs) != 5 || updateErrs[2] == nil || updateErrs[0] != nil {
+		t.Fatalf("%v", updateErrs)
+	}
+}
+
+// SIGTERM (ctx done) during an apply: the apply finishes and is recorded, and no new
+// sync starts.
+func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.cfg.QPS, w.cfg.Burst = 40, 1 // a slow apply: about 120 objects take seconds
+	p := w.newPuller(puller.Options{Now: time.Now, Concurrency: 1})
+	files := map[string]string{}
+	for i := range 60 {
+		files[string(rune('a'+i%26))+string(rune('a'+i/26))+".yaml"] = cm("obj-"+string(rune('a'+i%26))+string(rune('a'+i/26)), "1")
+	}
+	w.pushSigned("big", "v1", t1, files)
+	src := w.source("big", "big", "v1")
+	ctx, cancel := context.WithCancel(w.ctx)
+	var results []*puller.Result
+	var mu sync.Mutex
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{src}, puller.RunOptions{ShutdownGrace: time.Minute, OnResult: func(r *puller.Result, _ error) {
+			mu.Lock()
+			results = append(results, r)
+			mu.Unlock()
+		}})
+	}()
+	waitUntil(t, "the apply to start", func() bool { return w.cmData("obj-aa", "k") == "1" })
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(results) != 1 || results[0].Outcome != puller.Applied || results[0].Created != 60 {
+		t.Fatalf("%d results: %+v", len(results), results)
+	}
+	if st := w.status("big"); st[puller.AnnotationResult] != "Applied" {
+		t.Fatalf("%v", st)
+	}
+}
