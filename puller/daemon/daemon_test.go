@@ -1,0 +1,132 @@
+package daemon_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitless-dev/gitless/puller/daemon"
+)
+
+// The configuration file changes (the kubelet's symlink swap): a new source is
+// applied without a restart; an invalid file is refused, named, counted and recorded
+// as an Event, and the previous configuration keeps running.
+func TestLiveConfigReload(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
+	f.writeConfig(f.configText("", f.source("a", "a", "v1", "")))
+	r := f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "a", func() bool { return f.cmData("a") == "1" })
+
+	f.writeConfig(f.configText("", f.source("a", "a", "v1", ""), f.source("b", "b", "v1", "")))
+	waitUntil(t, 30*time.Second, "b, added by the new file", func() bool { return f.cmData("b") == "1" })
+	if ev := f.events("ConfigReloaded"); len(ev) != 1 || !strings.Contains(ev[0], "added b") {
+		t.Fatalf("%v", ev)
+	}
+
+	bad := strings.Replace(f.configText("", f.source("a", "a", "v1", ""), f.source("b", "b", "v1", "")), "  prune: true\n", "  prun: true\n", 1)
+	f.writeConfig(bad)
+	waitUntil(t, 10*time.Second, "the refusal", func() bool { return len(f.events("ConfigRejected")) == 1 })
+	if ev := f.events("ConfigRejected")[0]; !strings.Contains(ev, "sources[0].prun: unknown field") || !strings.Contains(ev, "the previous configuration keeps running") {
+		t.Fatalf("%s", ev)
+	}
+	if _, m := get("http://" + r.addr + "/metrics"); !strings.Contains(m, "gitless_puller_config_last_reload_successful 0") ||
+		!strings.Contains(m, `gitless_puller_config_reloads_total{result="failure"} 1`) {
+		t.Fatalf("metrics:\n%s", m)
+	}
+	// Still running the previous configuration: a webhook for b still works.
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "2")})
+	f.writeConfig(f.configText("webhook: {secretFile: "+writeToken(t, "tok")+"}\n", f.source("a", "a", "v1", ""), f.source("b", "b", "v1", "")))
+	waitUntil(t, 10*time.Second, "the good file", func() bool {
+		_, m := get("http://" + r.addr + "/metrics")
+		return strings.Contains(m, "gitless_puller_config_last_reload_successful 1")
+	})
+	if code := post(t, "http://"+r.webhook+"/hook/b", "X-Gitlab-Token", "tok", ""); code != http.StatusAccepted {
+		t.Fatalf("webhook: %d", code)
+	}
+	waitUntil(t, 10*time.Second, "b's new artifact, by webhook", func() bool { return f.cmData("b") == "2" })
+	if code, body := get("http://" + r.addr + "/readyz"); code != 200 || !strings.HasPrefix(body, "ok: 2 sources synced") {
+		t.Fatalf("readyz %d %q", code, body)
+	}
+}
+
+func writeToken(t *testing.T, tok string) string {
+	path := t.TempDir() + "/token"
+	if err := writeFile(path, tok+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func post(t *testing.T, url, header, value, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if header != "" {
+		req.Header.Set(header, value)
+	}
+	if header == "X-Hub-Signature-256" {
+		req.Header.Set("X-GitHub-Event", "registry_package")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func githubSignature(token, body string) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte(body))
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// A registry_package webhook with a valid signature applies the new artifact within a
+// second although the source polls hourly; a bad signature gets 401 and applies
+// nothing. The token comes from a Secret, with a per-source override.
+func TestWebhookSyncsWithinASecond(t *testing.T) {
+	f := newFixture(t)
+	f.push("app", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("other", "v1", map[string]string{"o.yaml": cm("o", "1")})
+	createSecret(t, f, "webhook-token", "shared")
+	f.writeConfig(f.configText("webhook: {secretRef: {name: webhook-token}}\n",
+		f.source("app", "app", "v1", ""),
+		f.source("other", "other", "v1", "  webhook: {secretFile: "+writeToken(t, "own")+"}\n")))
+	r := f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "the first syncs", func() bool { return f.cmData("a") == "1" && f.cmData("o") == "1" })
+	f.push("app", "v1", map[string]string{"a.yaml": cm("a", "2")})
+	body := `{"action":"published","registry_package":{"name":"app"}}`
+	if code := post(t, "http://"+r.webhook+"/hook/app", "X-Hub-Signature-256", githubSignature("wrong", body), body); code != 401 {
+		t.Fatalf("bad signature: %d", code)
+	}
+	if code := post(t, "http://"+r.webhook+"/hook/app", "", "", body); code != 401 {
+		t.Fatalf("no signature: %d", code)
+	}
+	if code := post(t, "http://"+r.webhook+"/hook/nope", "X-Hub-Signature-256", githubSignature("shared", body), body); code != 404 {
+		t.Fatalf("unknown source: %d", code)
+	}
+	time.Sleep(time.Second)
+	if f.cmData("a") != "1" {
+		t.Fatal("applied without a valid webhook")
+	}
+	start := time.Now()
+	if code := post(t, "http://"+r.webhook+"/hook/app", "X-Hub-Signature-256", githubSignature("shared", body), body); code != 202 {
+		t.Fatalf("valid: %d", code)
+	}
+	waitUntil(t, time.Second, "the new artifact within a second", func() bool { return f.cmData("a") == "2" })
+	t.Logf("applied %s after the webhook", time.Since(start))
+	// The per-source token wins over the shared one.
+	f.push("other", "v1", map[string]string{"o.yaml": cm("o", "2")})
+	if code := post(t, "http://"+r.webhook+"/hook/other", "X-Gitlab-Token", "shared", ""); code != 401 {
+		t.Fatalf("shared token for a source with its own: %d", code)
+	}
+	if code := post(t, "http://"+r.webhook+"/hook/other", "X-Gitlab-Token", "own", ""); code != 202 {
+		t.Fatalf("own token: %d", code)
+	}
+	waitUntil(t, time.Second, "other's new artifact", func() bool { return f.cmData("o") == "2" })
+}
