@@ -1,0 +1,162 @@
+package daemon_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitless-dev/gitless/puller"
+)
+
+// buildPuller builds cmd/gitless-puller, as users run it.
+func buildPuller(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gitless-puller")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/gitless-dev/gitless/cmd/gitless-puller").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type replica struct {
+	name, addr string
+	cmd        *exec.Cmd
+	mu         sync.Mutex
+	log        bytes.Buffer
+}
+
+func (r *replica) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.Write(p)
+}
+
+func (r *replica) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.log.String()
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+const (
+	leaseDuration = 4 * time.Second
+	retryPeriod   = 500 * time.Millisecond
+)
+
+func (f *fixture) startReplica(t *testing.T, bin, name string, extra ...string) *replica {
+	t.Helper()
+	r := &replica{name: name, addr: freeAddr(t)}
+	args := append([]string{"run", "--config", filepath.Join(f.configDir, "puller.yaml"), "--listen", r.addr,
+		"--kubeconfig", env.KubeconfigPath(), "-n", f.ns, "--leader-elect",
+		"--leader-elect-lease-duration", leaseDuration.String(), "--leader-elect-renew-deadline", "3s",
+		"--leader-elect-retry-period", retryPeriod.String()}, extra...)
+	r.cmd = exec.Command(bin, args...)
+	r.cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_NAMESPACE="+f.ns)
+	r.cmd.Stdout, r.cmd.Stderr = r, r
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		if t.Failed() {
+			t.Logf("%s's output:\n%s", name, r.output())
+		}
+	})
+	return r
+}
+
+func (f *fixture) leaseHolder() string {
+	l, err := f.kube.CoordinationV1().Leases(f.ns).Get(f.ctx, "gitless-puller", metav1.GetOptions{})
+	if err != nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
+
+// Two replicas of the built binary: one holds the Lease and syncs, the other stands
+// by (ready, and says who leads). The leader is killed with SIGKILL in the middle of a
+// sync; the standby takes the Lease within the lease duration and finishes the job:
+// every object applied once, in the set, the parent recording the digest.
+func TestLeaderElectionFailoverAfterKill9(t *testing.T) {
+	f := newFixture(t)
+	bin := buildPuller(t)
+	const n = 150
+	files := map[string]string{}
+	for i := range n {
+		files[fmt.Sprintf("cm-%03d.yaml", i)] = cm(fmt.Sprintf("cm-%03d", i), "1")
+	}
+	f.push("big", "v1", files)
+	f.writeConfig(f.configText("", f.source("big", "big", "v1", "")))
+	// One request in flight at 25 per second: the sync takes seconds.
+	slow := []string{"--concurrency", "1", "--kube-qps", "25"}
+	a := f.startReplica(t, bin, "replica-a", slow...)
+	waitUntil(t, 60*time.Second, "replica-a to lead", func() bool { return f.leaseHolder() == "replica-a" })
+	b := f.startReplica(t, bin, "replica-b", slow...)
+	waitUntil(t, 30*time.Second, "replica-b to stand by", func() bool {
+		code, body := get("http://" + b.addr + "/readyz")
+		return code == 200 && strings.Contains(body, "standby (leader: replica-a)")
+	})
+	if _, m := get("http://" + b.addr + "/metrics"); !strings.Contains(m, "gitless_puller_leader 0") {
+		t.Fatalf("standby metrics:\n%s", m)
+	}
+	if _, m := get("http://" + a.addr + "/metrics"); !strings.Contains(m, "gitless_puller_leader 1") {
+		t.Fatalf("leader metrics:\n%s", m)
+	}
+	waitUntil(t, 60*time.Second, "the leader's sync to be under way", func() bool { return f.cmData("cm-000") == "1" })
+	if f.cmData(fmt.Sprintf("cm-%03d", n-1)) != "<absent>" {
+		t.Fatal("the sync finished before the kill: make it slower")
+	}
+	killed := time.Now()
+	if err := a.cmd.Process.Kill(); err != nil { // SIGKILL: no lease release, no cleanup
+		t.Fatal(err)
+	}
+	waitUntil(t, 3*leaseDuration, "replica-b to take the Lease", func() bool { return f.leaseHolder() == "replica-b" })
+	failover := time.Since(killed)
+	t.Logf("failover after %s (lease duration %s)", failover, leaseDuration)
+	if failover > leaseDuration+2*retryPeriod+time.Second {
+		t.Fatalf("failover took %s, lease duration %s", failover, leaseDuration)
+	}
+	waitUntil(t, 90*time.Second, "the standby to finish the job", func() bool {
+		s, err := f.kube.CoreV1().ConfigMaps(f.ns).Get(f.ctx, "gitless-big", metav1.GetOptions{})
+		return err == nil && s.Annotations[puller.AnnotationResult] == "Applied"
+	})
+	l, err := f.kube.CoreV1().ConfigMaps(f.target).List(f.ctx, metav1.ListOptions{LabelSelector: "applyset.kubernetes.io/part-of"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, c := range l.Items {
+		if seen[c.Name] {
+			t.Fatalf("%s twice", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	if len(l.Items) != n {
+		t.Fatalf("%d objects in the set, want %d", len(l.Items), n)
+	}
+	if code, body := get("http://" + b.addr + "/readyz"); code != 200 || !strings.Contains(body, "ok: leader, 1 sources synced") {
+		t.Fatalf("new leader's readyz: %d %q", code, body)
+	}
+	if !strings.Contains(b.output(), "big: applied") {
+		t.Fatalf("replica-b did not apply:\n%s", b.output())
+	}
+}
