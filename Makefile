@@ -6,7 +6,7 @@ PKGS     ?= ./...
 # The tests start real servers; keep parallelism sized for a 2-core machine.
 TESTFLAGS ?= -p 2 -timeout 15m
 
-.PHONY: all build test test-short kube-assets peers peers-test bench lint fmt fuzz quickstart clean release images
+.PHONY: all build test test-short kube-assets peers peers-test bench bench-service lint fmt fuzz quickstart clean release images
 
 all: build
 
@@ -52,6 +52,12 @@ BENCH_SCRIPTS ?= push render sign sync helm
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	@for s in $(BENCH_SCRIPTS); do echo "== bench/$$s.sh"; bash bench/$$s.sh || exit 1; done
+
+# The puller as a service: 10,000 simulated pullers against one registry (about 20 minutes)
+# and a 10-minute soak of 10 sources × 1,000 objects (about 30). Not part of `make bench`.
+bench-service:
+	bash bench/fleet.sh
+	bash bench/soak.sh
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

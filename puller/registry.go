@@ -150,6 +150,16 @@ func (t apiCounting) RoundTrip(r *http.Request) (*http.Response, error) {
 // backoff that grows while it keeps asking (schedule.go).
 var registryRetry = remote.RetryPolicy{MaxRetries: 2, MinBackoff: 500 * time.Millisecond, MaxBackoff: 2 * time.Second}
 
+// RegistryHTTPClient is the puller's registry client over base (nil: Go's default
+// transport): registryRetry's retries, never of a 401 or 403, and a 429 or 503 returned
+// as a remote.RetryAfterError. Exported for the fleet simulation (bench/fleet.sh).
+func RegistryHTTPClient(base http.RoundTripper) *http.Client {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return registryHTTPClient(base)
+}
+
 // registryHTTPClient is the retrying client (never 401/403) over the checked transport.
 func registryHTTPClient(base http.RoundTripper) *http.Client {
 	return &http.Client{Transport: remote.NewRetryTransport(counting{base: base}, registryRetry)}

@@ -119,7 +119,7 @@ type RunOptions struct {
 	// MinRetry is the first wait after a failure that is worth retrying; it doubles up
 	// to the source's interval. Default 5s.
 	MinRetry time.Duration
-	// MaxBackoff bounds the backoff while a registry answers 429 or 503; default five
+	// MaxBackoff bounds the backoff while a registry answers 429 or 503; default eight
 	// intervals. See Schedule.
 	MaxBackoff time.Duration
 	// Updates delivers new lists of sources (a reloaded configuration, already
@@ -290,7 +290,26 @@ func (r *runner) set(sources []Source) {
 
 func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions) {
 	sched := NewSchedule(src.Interval.Duration, opts)
-	trigger := h.trigger(src.Name)
+	spread := opts.SpreadStart && p.lastSucceeded(ctx, src)
+	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
+		if !h.waitFor(ctx, src.DependsOn) {
+			return ctx.Err()
+		}
+		// The sync runs under work: a shutdown lets it finish, within the grace period.
+		res, err := p.Sync(work, src)
+		h.set(src.Name, err)
+		if opts.OnResult != nil {
+			opts.OnResult(res, err)
+		}
+		return err
+	})
+}
+
+// PollLoop is the loop of each source in Run: wait sched.First(spread), then poll, wait
+// sched.Next of its error (or until trigger fires), and again, until ctx is done. It is
+// exported so that a fleet simulation (bench/fleet.sh) runs the same loop without a
+// cluster.
+func PollLoop(ctx context.Context, sched *Schedule, spread bool, trigger <-chan struct{}, poll func() error) {
 	sleep := func(d time.Duration) bool {
 		if d <= 0 {
 			return ctx.Err() == nil
@@ -305,19 +324,11 @@ func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts Run
 		}
 		return true
 	}
-	if opts.SpreadStart && !sleep(sched.First(p.lastSucceeded(ctx, src))) {
+	if !sleep(sched.First(spread)) {
 		return
 	}
 	for {
-		if !h.waitFor(ctx, src.DependsOn) {
-			return
-		}
-		// The sync runs under work: a shutdown lets it finish, within the grace period.
-		res, err := p.Sync(work, src)
-		h.set(src.Name, err)
-		if opts.OnResult != nil {
-			opts.OnResult(res, err)
-		}
+		err := poll()
 		if ctx.Err() != nil || !sleep(sched.Next(err)) {
 			return
 		}

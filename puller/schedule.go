@@ -13,9 +13,10 @@ import (
 // After a failure worth retrying it backs off exponentially from MinRetry up to the
 // interval, with jitter (a random wait between half the bound and the bound), so that
 // sources failing together do not retry together. When the registry asks to come back
-// later (a 429 or 503: remote.ErrRateLimited), it backs off from the interval up to
-// MaxBackoff instead, and never polls before the registry's Retry-After: at fleet
-// scale, a registry that sheds load sees the load fall within one interval.
+// later (a 429 or 503: remote.ErrRateLimited), it waits two to four intervals, doubling
+// up to MaxBackoff (default eight intervals), and never polls before the registry's
+// Retry-After: at fleet scale, a registry that sheds load sees the load fall within one
+// interval (bench/fleet.sh).
 //
 // Run uses one Schedule per source; it is exported so that a fleet simulation
 // (bench/fleet.sh) drives the same code.
@@ -34,7 +35,7 @@ func NewSchedule(interval time.Duration, opts RunOptions) *Schedule {
 	opts = opts.withDefaults()
 	maxBackoff := opts.MaxBackoff
 	if maxBackoff <= 0 {
-		maxBackoff = 5 * interval
+		maxBackoff = 8 * interval
 	}
 	return &Schedule{Interval: interval, Jitter: opts.Jitter, MinRetry: opts.MinRetry, MaxBackoff: max(maxBackoff, interval)}
 }
@@ -58,7 +59,10 @@ func (s *Schedule) Next(err error) time.Duration {
 	s.failures++
 	shift := min(s.failures-1, 30)
 	if after, limited := remote.RetryAfter(err); limited || errors.Is(err, remote.ErrRateLimited) {
-		bound := min(s.Interval<<shift, s.MaxBackoff)
+		// Two to four intervals after the first 429, doubling up to MaxBackoff: in the
+		// interval after a registry starts shedding load, only the pollers it served
+		// come back.
+		bound := min(s.Interval<<min(shift+2, 30), s.MaxBackoff)
 		if bound <= 0 || bound < s.Interval {
 			bound = s.MaxBackoff
 		}
