@@ -92,6 +92,22 @@ EOF
   bdie "cannot start the registry"
 }
 
+# devkube_start DEVKUBE_BIN ASSETS KUBECONFIG: the test control plane (etcd + kube-apiserver,
+# Services from a /16) in the background, logs in TMP/devkube.log; returns once it serves.
+devkube_start() {
+  KUBEBUILDER_ASSETS=$2 "$1" -out "$3" >"$TMP/devkube.log" 2>&1 &
+  DEVKUBE_PID=$!
+  on_exit "kill $DEVKUBE_PID 2>/dev/null; wait $DEVKUBE_PID 2>/dev/null"
+  local i
+  for ((i = 0; i < 1200; i++)); do
+    grep -q 'ready' "$TMP/devkube.log" 2>/dev/null && break
+    kill -0 "$DEVKUBE_PID" 2>/dev/null || { cat "$TMP/devkube.log" >&2; bdie "devkube exited"; }
+    sleep 0.1
+  done
+  grep -q 'ready' "$TMP/devkube.log" || bdie "control plane did not start"
+  blog "$(cat "$TMP/devkube.log")"
+}
+
 # now_us: wall clock in microseconds, without forking.
 now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "${t#0}"; }
 

@@ -33,15 +33,7 @@ blog "building gitless, gitless-puller, devkube"
 B=$TMP/bin
 registry_start "$PEERS/registry"
 KC=$TMP/kubeconfig
-KUBEBUILDER_ASSETS=$ASSETS "$B/devkube" -out "$KC" >"$TMP/devkube.log" 2>&1 &
-DEVKUBE_PID=$!
-on_exit "kill $DEVKUBE_PID 2>/dev/null; wait $DEVKUBE_PID 2>/dev/null"
-for ((i = 0; i < 1200; i++)); do
-  grep -q 'ready' "$TMP/devkube.log" 2>/dev/null && break
-  kill -0 "$DEVKUBE_PID" 2>/dev/null || { cat "$TMP/devkube.log" >&2; bdie "devkube exited"; }
-  sleep 0.1
-done
-grep -q 'ready' "$TMP/devkube.log" || bdie "control plane did not start"
+devkube_start "$B/devkube" "$ASSETS" "$KC"
 
 export COSIGN_PASSWORD=bench
 "$B/gitless" key generate --output-key-prefix "$TMP/cosign" >/dev/null 2>&1

@@ -47,16 +47,7 @@ registry_start "$PEERS/registry"
 
 # The control plane: etcd + kube-apiserver with a /16 service range (1,000 Services fit).
 KC=$TMP/kubeconfig
-KUBEBUILDER_ASSETS=$ASSETS "$B/devkube" -out "$KC" >"$TMP/devkube.log" 2>&1 &
-DEVKUBE_PID=$!
-on_exit "kill $DEVKUBE_PID 2>/dev/null; wait $DEVKUBE_PID 2>/dev/null"
-for ((i = 0; i < 1200; i++)); do
-  grep -q 'ready' "$TMP/devkube.log" 2>/dev/null && break
-  kill -0 "$DEVKUBE_PID" 2>/dev/null || { cat "$TMP/devkube.log" >&2; bdie "devkube exited"; }
-  sleep 0.1
-done
-grep -q 'ready' "$TMP/devkube.log" || bdie "control plane did not start"
-blog "$(cat "$TMP/devkube.log")"
+devkube_start "$B/devkube" "$ASSETS" "$KC"
 k() { KUBECTL_APPLYSET=true "$KUBECTL" --kubeconfig "$KC" "$@"; }
 k create namespace gitless-system >/dev/null
 

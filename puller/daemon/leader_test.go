@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,5 +159,26 @@ func TestLeaderElectionFailoverAfterKill9(t *testing.T) {
 	}
 	if !strings.Contains(b.output(), "big: applied") {
 		t.Fatalf("replica-b did not apply:\n%s", b.output())
+	}
+
+	// SIGTERM: the leader releases the Lease on its way out, so a standby takes over
+	// at once rather than after the lease duration; the process exits 0.
+	c := f.startReplica(t, bin, "replica-c")
+	waitUntil(t, 30*time.Second, "replica-c to stand by", func() bool {
+		code, body := get("http://" + c.addr + "/readyz")
+		return code == 200 && strings.Contains(body, "standby (leader: replica-b)")
+	})
+	termed := time.Now()
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Wait(); err != nil {
+		t.Fatalf("replica-b after SIGTERM: %v", err)
+	}
+	waitUntil(t, leaseDuration, "replica-c to take the released Lease", func() bool { return f.leaseHolder() == "replica-c" })
+	if d := time.Since(termed); d >= leaseDuration {
+		t.Fatalf("took %s: the Lease was not released", d)
+	} else {
+		t.Logf("handover after SIGTERM in %s", d)
 	}
 }
