@@ -1,0 +1,46 @@
+package puller_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+func TestSchedule(t *testing.T) {
+	const interval = time.Minute
+	between := func(what string, d, lo, hi time.Duration) {
+		t.Helper()
+		if d < lo || d > hi {
+			t.Fatalf("%s: %s, want %s to %s", what, d, lo, hi)
+		}
+	}
+	for range 200 {
+		s := puller.NewSchedule(interval, puller.RunOptions{})
+		between("first, spread", s.First(true), 0, interval)
+		between("first", s.First(false), 0, 0)
+		between("after success", s.Next(nil), 54*time.Second, 66*time.Second)
+		// Failures worth retrying back off from MinRetry (5s), with jitter, up to the interval.
+		boom := errors.New("connection refused")
+		between("1st failure", s.Next(boom), 2500*time.Millisecond, 5*time.Second)
+		between("2nd failure", s.Next(boom), 5*time.Second, 10*time.Second)
+		for range 10 {
+			s.Next(boom)
+		}
+		between("many failures", s.Next(boom), interval/2, interval)
+		between("success again", s.Next(nil), 54*time.Second, 66*time.Second)
+		// A verification failure waits for the next poll: retrying cannot help.
+		between("verification failed", s.Next(verify.ErrVerificationFailed), 54*time.Second, 66*time.Second)
+		// 429: two to four intervals, doubling up to eight, never before Retry-After.
+		limited := &remote.RetryAfterError{StatusCode: 429, After: 5 * time.Second}
+		between("1st 429", s.Next(limited), 2*interval, 4*interval)
+		between("2nd 429", s.Next(limited), 4*interval, 8*interval)
+		between("3rd 429", s.Next(limited), 4*interval, 8*interval)
+		s.Next(nil)
+		long := &remote.RetryAfterError{StatusCode: 503, After: time.Hour}
+		between("Retry-After beyond the backoff", s.Next(long), time.Hour, time.Hour)
+	}
+}
