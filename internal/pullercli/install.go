@@ -58,6 +58,10 @@ deletes the puller.`,
 				if c, err = config.Load(configPath, ns); err != nil {
 					return clikit.Usage(err)
 				}
+				ns = c.Namespace // the file's, unless -n (which config.Load took as the default)
+				if k.namespace != "" {
+					ns = k.namespace
+				}
 			case source != "":
 				sf.url = source
 				src, err := sf.source()
