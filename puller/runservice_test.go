@@ -109,3 +109,39 @@ func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
 		t.Fatalf("%v", st)
 	}
 }
+
+// Triggers while a sync is in flight are coalesced into one more sync after it.
+func TestTriggersAreCoalesced(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.cfg.QPS, w.cfg.Burst = 40, 1 // a sync of 60 objects takes seconds
+	p := w.newPuller(puller.Options{Now: time.Now, Concurrency: 1})
+	files := map[string]string{}
+	for i := range 60 {
+		files[string(rune('a'+i%26))+string(rune('a'+i/26))+".yaml"] = cm("obj-"+string(rune('a'+i%26))+string(rune('a'+i/26)), "1")
+	}
+	w.pushSigned("big", "v1", t1, files)
+	src := w.source("big", "big", "v1")
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var outcomes []puller.Outcome
+	go p.Run(ctx, []puller.Source{src}, puller.RunOptions{OnResult: func(r *puller.Result, _ error) {
+		mu.Lock()
+		outcomes = append(outcomes, r.Outcome)
+		mu.Unlock()
+	}})
+	waitUntil(t, "the apply to start", func() bool { return w.cmData("obj-aa", "k") == "1" })
+	for range 10 {
+		if !p.Health().Trigger("big") {
+			t.Fatal("unknown source")
+		}
+	}
+	waitUntil(t, "two syncs", func() bool { mu.Lock(); defer mu.Unlock(); return len(outcomes) == 2 })
+	time.Sleep(time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(outcomes) != 2 || outcomes[0] != puller.Applied || outcomes[1] != puller.UpToDate {
+		t.Fatalf("%v", outcomes)
+	}
+}
