@@ -102,10 +102,12 @@ type Puller struct {
 type sourceState struct {
 	// digest and objects are what was applied last, for drift checks without
 	// fetching again and for telling the fields the puller owns; built is objects
-	// before substitution (substituted again at each drift check).
+	// before substitution (substituted again at each drift check), nil when the source
+	// substitutes nothing. Both are kept packed (packed.go): a thousand objects take
+	// about 8 MB as maps and 0.2 MB packed.
 	digest  digest.Digest
-	objects []*unstructured.Unstructured
-	built   []*unstructured.Unstructured
+	objects packedObjects
+	built   packedObjects
 	checked time.Time // last successful sync of digest
 	// rejected remembers a digest refused for good (verification failed, rollback),
 	// so that it is not fetched and verified again at every poll.
@@ -344,9 +346,11 @@ func (s *syncRun) run(ctx context.Context) error {
 
 	var built []*unstructured.Unstructured
 	var meta artifact.Metadata
-	if res.DriftCheck && s.st.digest == d && s.st.built != nil {
+	if packed := s.st.builtOrApplied(); res.DriftCheck && s.st.digest == d && packed != nil {
 		// The objects of this very digest were verified and built before.
-		built = s.st.built
+		if built, err = packed.unpack(); err != nil {
+			return err
+		}
 		res.Revision = s.ps.Status[AnnotationRevision]
 		res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
 		res.Signer = s.ps.Status[AnnotationSigner]
@@ -420,7 +424,16 @@ func (s *syncRun) run(ctx context.Context) error {
 		return err
 	}
 	res.Outcome = Applied
-	s.st.digest, s.st.objects, s.st.built, s.st.checked = d, objs, built, p.now()
+	s.st.digest, s.st.checked = d, p.now()
+	if s.st.objects, err = pack(objs); err != nil {
+		return err
+	}
+	s.st.built = nil
+	if src.PostBuild != nil {
+		if s.st.built, err = pack(built); err != nil {
+			return err
+		}
+	}
 	s.st.rejected, s.st.rejectedErr = "", nil
 	if d != last || cs.Writes() > 0 {
 		s.st.lastEvent = ""
@@ -613,7 +626,7 @@ func (s *syncRun) previous(last digest.Digest) func(context.Context) ([]*unstruc
 			return nil, nil
 		}
 		if s.st.digest == last && s.st.objects != nil {
-			return s.st.objects, nil
+			return s.st.objects.unpack()
 		}
 		art, err := s.client.Fetch(ctx, s.ref.WithDigest(last))
 		if err != nil {
