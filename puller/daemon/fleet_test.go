@@ -2,15 +2,20 @@ package daemon_test
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gitless-dev/gitless/puller/config"
 	"github.com/gitless-dev/gitless/puller/daemon"
+	"github.com/gitless-dev/gitless/puller/install"
+	"github.com/gitless-dev/gitless/verify"
 )
 
 // kubelet plays the controller-manager and the kubelet for Deployments in ns (the test
@@ -39,71 +44,82 @@ func (f *fixture) kubelet(ctx context.Context, ns string) {
 	}
 }
 
-const fleetDeployment = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: NAME, namespace: NS}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: NAME}}
-  template:
-    metadata: {labels: {app: NAME}}
-    spec:
-      containers:
-      - name: c
-        image: IMAGE
-`
+// fleetFiles reads examples/fleet, the layered fleet example, as the artifact its CI
+// pushes would hold it (the CI renders each clusters/<cluster>/<layer> first; the
+// puller's kustomize build reads the same directories as they are).
+func fleetFiles(t *testing.T) map[string]string {
+	t.Helper()
+	root := filepath.Join("..", "..", "examples", "fleet")
+	files := map[string]string{}
+	for _, dir := range []string{"apps", "clusters", "infrastructure"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			rel, _ := filepath.Rel(root, path)
+			files[filepath.ToSlash(rel)] = string(b)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
 
-// A layered fleet in the seeds' shape, ported from Flux unchanged: the platform
-// repository's controllers (a CRD and its controller, wait: true) and configs (a
-// resource of that CRD) at semver tags, and apps with ${cluster_name} from a
-// per-cluster ConfigMap. While infra-configs fails, apps do not run; once it is fixed
-// (a new version), they do.
+// fleetConfig is examples/fleet's staging puller configuration, pointed at the test
+// registry and key, polling every second, with wait: true on infra-controllers.
+func (f *fixture) fleetConfig(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "fleet", "puller", "staging.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse(b, f.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		s.URL = "oci://" + f.reg.Host() + "/acme/fleet"
+		s.Verify = &verify.Policy{Keys: []string{f.pubPEM}, InsecureIgnoreTlog: true}
+		s.PullSecret = ""
+		s.Interval.Duration = time.Second
+		s.Path = "clusters/" + s.Path
+		s.Wait = s.Name == "infra-controllers"
+	}
+	out, err := install.ConfigYAML(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// A layered fleet in the seeds' shape, ported from Flux unchanged: examples/fleet's
+// staging cluster, infra-controllers (a CRD and its controller, wait: true) →
+// infra-configs (a Gateway of that CRD) → apps (with ${cluster_name} substituted by the
+// puller). While infra-configs fails, apps do not run; once it is fixed (the tag moves
+// to a fixed build), they do.
 func TestLayeredFleet(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
-	go f.kubelet(ctx, f.target)
-	group := f.target + ".example.com"
-	crd := strings.ReplaceAll(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: issuers.GROUP}
-spec:
-  group: GROUP
-  scope: Namespaced
-  names: {kind: Issuer, plural: issuers, singular: issuer, listKind: IssuerList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true}}}}
-`, "GROUP", group)
-	controller := strings.NewReplacer("NAME", "issuer-controller", "IMAGE", "ghcr.io/acme/issuer:v1").Replace(fleetDeployment)
-	issuer := "apiVersion: " + group + "/v1\nkind: Issuer\nmetadata: {name: letsencrypt, namespace: NS}\nspec: {acme: true}\n"
-	broken := "apiVersion: " + group + "/v1\nkind: Issuer\nmetadata: {name: letsencrypt, namespace: NS}\nspec: {acme: true}\nbogus: field\n"
-	f.push("platform", "v1.0.0", map[string]string{
-		"controllers/crd.yaml": crd, "controllers/controller.yaml": controller,
-		"configs/issuer.yaml": broken,
-	})
-	web := strings.NewReplacer("NAME", "web", "IMAGE", "ghcr.io/acme/web:${version:=1.0}").Replace(fleetDeployment)
-	f.push("apps", "latest", map[string]string{
-		"kustomization.yaml": "resources: [config.yaml, web.yaml]\n",
-		"config.yaml":        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app-config, namespace: NS}\ndata:\n  k: ${cluster_name}-${region:=eu}\n",
-		"web.yaml":           web,
-	})
-	if _, err := f.kube.CoreV1().ConfigMaps(f.ns).Create(f.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cluster-vars"},
-		Data: map[string]string{"cluster_name": "staging"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for _, ns := range []string{"fleet-system", "shop"} {
+		go f.kubelet(ctx, ns)
 	}
-	platform := func(name, path, extra string) string {
-		s := f.source(name, "platform", "PLACEHOLDER", "  path: "+path+"\n"+extra)
-		s = strings.Replace(s, "ref: {tag: PLACEHOLDER}", `ref: {semver: ">=1.0.0"}`, 1)
-		return strings.Replace(s, "interval: 1h", "interval: 1s", 1)
+	good := fleetFiles(t)
+	broken := map[string]string{}
+	for k, v := range good {
+		broken[k] = v
 	}
-	apps := strings.Replace(f.source("apps", "apps", "latest", "  dependsOn: [infra-configs]\n  postBuild:\n    substituteFrom: [{kind: ConfigMap, name: cluster-vars}]\n"), "interval: 1h", "interval: 1s", 1)
-	f.writeConfig(f.configText("",
-		platform("infra-controllers", "controllers", "  wait: true\n"),
-		platform("infra-configs", "configs", "  dependsOn: [infra-controllers]\n"),
-		apps))
+	const gw = "infrastructure/configs/gateway.yaml"
+	if !strings.Contains(good[gw], "kind: Gateway") {
+		t.Fatalf("%s: %q", gw, good[gw])
+	}
+	broken[gw] = good[gw] + "bogus: field\n"
+	f.pushFiles("acme/fleet", "latest", broken)
+	f.writeConfig(f.fleetConfig(t))
 	r := f.start(daemon.Options{})
 	parent := func(name string) map[string]string {
 		c, err := f.kube.CoreV1().ConfigMaps(f.ns).Get(f.ctx, "gitless-"+name, metav1.GetOptions{})
@@ -112,59 +128,49 @@ spec:
 		}
 		return c.Annotations
 	}
-	waitUntil(t, 60*time.Second, "infra-configs to fail on the broken issuer", func() bool {
+	waitUntil(t, 90*time.Second, "infra-configs to fail on the broken Gateway", func() bool {
 		a := parent("infra-configs")
 		return a["gitless.dev/result"] == "Failed" && strings.Contains(a["gitless.dev/message"], "bogus")
 	})
 	if a := parent("infra-controllers"); a["gitless.dev/result"] != "Applied" {
 		t.Fatalf("infra-controllers: %v", a)
 	}
+	if d, err := f.kube.AppsV1().Deployments("fleet-system").Get(f.ctx, "gateway-controller", metav1.GetOptions{}); err != nil || d.Status.AvailableReplicas != 1 {
+		t.Fatalf("the controller was not waited for: %v %+v", err, d)
+	}
 	time.Sleep(3 * time.Second) // several polls of every source
-	if f.cmData("app-config") != "<absent>" || parent("apps") != nil {
+	if _, err := f.kube.AppsV1().Deployments("shop").Get(f.ctx, "shop", metav1.GetOptions{}); err == nil || parent("apps") != nil {
 		t.Fatal("apps ran while infra-configs failed")
 	}
 	if code, body := get("http://" + r.addr + "/readyz"); code != 503 || !strings.Contains(body, "1 of 3 sources synced") || !strings.Contains(body, "apps, infra-configs") {
 		t.Fatalf("readyz %d %q", code, body)
 	}
 
-	// The fix: a new platform version; its configs apply, then the apps.
-	f.push("platform", "v1.0.1", map[string]string{
-		"controllers/crd.yaml": crd, "controllers/controller.yaml": controller,
-		"configs/issuer.yaml": issuer,
-	})
-	t.Cleanup(func() {
-		if t.Failed() {
-			f.dumpParents(t)
+	// The fix: latest moves to a good build; infra-configs applies, then the apps.
+	f.pushFiles("acme/fleet", "latest", good)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		d, err := f.kube.AppsV1().Deployments("shop").Get(f.ctx, "shop", metav1.GetOptions{})
+		if err == nil {
+			env := d.Spec.Template.Spec.Containers[0].Env
+			if len(env) != 2 || env[1].Name != "CLUSTER" || env[1].Value != "staging" || env[0].Value != "shop (staging)" || *d.Spec.Replicas != 1 {
+				t.Fatalf("the shop: %+v", env)
+			}
+			break
 		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for v, _, _ := getField(f, "app-config"); v != "staging-eu"; v, _, _ = getField(f, "app-config") {
 		if time.Now().After(deadline) {
 			f.dumpParents(t)
 			t.Fatal("apps did not run once infra-configs was fixed")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	d, err := f.kube.AppsV1().Deployments(f.target).Get(f.ctx, "web", metav1.GetOptions{})
-	if err != nil || d.Spec.Template.Spec.Containers[0].Image != "ghcr.io/acme/web:1.0" {
-		t.Fatalf("%v %v", err, d)
-	}
-	if a := parent("infra-configs"); a["gitless.dev/result"] != "Applied" || a["gitless.dev/tag"] != "v1.0.1" {
+	if a := parent("infra-configs"); a["gitless.dev/result"] != "Applied" {
 		t.Fatalf("infra-configs: %v", a)
 	}
-	waitUntil(t, 10*time.Second, "ready", func() bool {
+	waitUntil(t, 30*time.Second, "ready", func() bool {
 		code, body := get("http://" + r.addr + "/readyz")
 		return code == 200 && strings.Contains(body, "3 sources synced")
 	})
-}
-
-func getField(f *fixture, name string) (string, bool, error) {
-	c, err := f.kube.CoreV1().ConfigMaps(f.target).Get(f.ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return "", false, err
-	}
-	v, ok := c.Data["k"]
-	return v, ok, nil
 }
 
 func (f *fixture) dumpParents(t *testing.T) {

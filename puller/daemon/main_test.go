@@ -84,9 +84,19 @@ func newFixture(t *testing.T) *fixture {
 // push packages files (NS → the target namespace) as repo:tag and signs it.
 func (f *fixture) push(repo, tag string, files map[string]string) {
 	f.t.Helper()
+	nsFiles := map[string]string{}
+	for p, c := range files {
+		nsFiles[p] = strings.ReplaceAll(c, "NS", f.target)
+	}
+	f.pushFiles(repo, tag, nsFiles)
+}
+
+// pushFiles packages files as they are as repo:tag and signs it.
+func (f *fixture) pushFiles(repo, tag string, files map[string]string) {
+	f.t.Helper()
 	data := map[string][]byte{}
 	for p, c := range files {
-		data[p] = []byte(strings.ReplaceAll(c, "NS", f.target))
+		data[p] = []byte(c)
 	}
 	layer, err := artifact.BuildFromFiles(data)
 	if err != nil {

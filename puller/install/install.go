@@ -245,10 +245,11 @@ func (o *Options) configMaps(cfgYAML []byte) []doc {
 }
 
 func (o *Options) deploymentComment() string {
+	image := "\nThe image: the release's (linux/amd64 and arm64, nonroot 65532, signed keylessly by the\nrelease workflow; docs/install.md), or your own (make images). Pin it by digest."
 	if o.LeaderElect {
-		return fmt.Sprintf("%d replicas: one leads (a coordination.k8s.io Lease), the others stand by and take\nover within the lease duration (15s). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics.", o.Replicas)
+		return fmt.Sprintf("%d replicas: one leads (a coordination.k8s.io Lease), the others stand by and take\nover within the lease duration (15s). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics.", o.Replicas) + image
 	}
-	return "One replica (Recreate: never two pullers at once). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics."
+	return "One replica (Recreate: never two pullers at once). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics." + image
 }
 
 func (o *Options) deployment() any {
