@@ -134,6 +134,11 @@ type RunOptions struct {
 	// on for this long to finish (a prune that has started always finishes; see
 	// puller/apply). 0 cancels syncs in flight at once.
 	ShutdownGrace time.Duration
+	// MaxConcurrentSyncs bounds the sources that sync at once (their polls too); 0
+	// means no bound. A sync holds its slot until it ends, its wait for readiness
+	// included. Each sync of a large set holds its objects in memory, so this bounds
+	// the puller's memory as much as its load on the apiserver.
+	MaxConcurrentSyncs int
 	// SpreadStart delays the first poll of each source whose last sync succeeded by a
 	// random part of its interval, so that pullers restarted together do not poll
 	// together. A source never synced, or whose last sync failed, polls at once.
@@ -176,6 +181,9 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, ctx: ctx, work: work}
+	if opts.MaxConcurrentSyncs > 0 {
+		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
+	}
 	r.set(ordered)
 	stopped := make(chan struct{})
 	go func() {
@@ -227,6 +235,8 @@ type runner struct {
 	wg        sync.WaitGroup
 	// pruneRemoved: the last update asked to prune removed sources.
 	pruneRemoved bool
+	// slots bounds the syncs in flight (RunOptions.MaxConcurrentSyncs); nil: no bound.
+	slots chan struct{}
 }
 
 type loopHandle struct {
@@ -283,17 +293,25 @@ func (r *runner) set(sources []Source) {
 			if after != nil { // one sync of a source at a time
 				<-after
 			}
-			r.p.loop(lctx, r.work, src, r.health, r.opts)
+			r.p.loop(lctx, r.work, src, r.health, r.opts, r.slots)
 		}()
 	}
 }
 
-func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions) {
+func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions, slots chan struct{}) {
 	sched := NewSchedule(src.Interval.Duration, opts)
 	spread := opts.SpreadStart && p.lastSucceeded(ctx, src)
 	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
 		if !h.waitFor(ctx, src.DependsOn) {
 			return ctx.Err()
+		}
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		// The sync runs under work: a shutdown lets it finish, within the grace period.
 		res, err := p.Sync(work, src)

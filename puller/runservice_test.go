@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
@@ -143,5 +144,46 @@ func TestTriggersAreCoalesced(t *testing.T) {
 	defer mu.Unlock()
 	if len(outcomes) != 2 || outcomes[0] != puller.Applied || outcomes[1] != puller.UpToDate {
 		t.Fatalf("%v", outcomes)
+	}
+}
+
+// countingBuilder records how many builds run at once.
+type countingBuilder struct {
+	mu       sync.Mutex
+	now, max int
+}
+
+func (b *countingBuilder) Build(ctx context.Context, dir string) ([]*unstructured.Unstructured, error) {
+	b.mu.Lock()
+	b.now++
+	b.max = max(b.max, b.now)
+	b.mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	b.mu.Lock()
+	b.now--
+	b.mu.Unlock()
+	return puller.KustomizeBuilder{}.Build(ctx, dir)
+}
+
+// MaxConcurrentSyncs bounds the sources syncing at once.
+func TestMaxConcurrentSyncs(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	b := &countingBuilder{}
+	p := w.newPuller(puller.Options{Now: time.Now, Builder: b})
+	var sources []puller.Source
+	for _, n := range []string{"a", "b", "c", "d"} {
+		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
+		sources = append(sources, w.source(n, n, "v1"))
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	go p.Run(ctx, sources, puller.RunOptions{MaxConcurrentSyncs: 2})
+	waitUntil(t, "all four", func() bool {
+		return w.cmData("a", "k") == "1" && w.cmData("b", "k") == "1" && w.cmData("c", "k") == "1" && w.cmData("d", "k") == "1"
+	})
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.max != 2 {
+		t.Fatalf("%d syncs at once, want 2", b.max)
 	}
 }

@@ -44,6 +44,7 @@ func newRunCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 		listen        string
 		webhookListen string
 		grace         time.Duration
+		maxSyncs      int
 		configCheck   time.Duration
 		leader        leaderFlags
 		sf            sourceFlags
@@ -106,9 +107,10 @@ flight --shutdown-grace to finish, and exits 0.`,
 					Logger: g.logger(env), Proxy: registryProxy(env),
 				},
 				Listener: ln, WebhookListener: wln, Registry: reg,
-				LeaderElection: leader.options(env),
-				ShutdownGrace:  grace,
-				Logger:         g.logger(env),
+				LeaderElection:     leader.options(env),
+				ShutdownGrace:      grace,
+				MaxConcurrentSyncs: maxSyncs,
+				Logger:             g.logger(env),
 				OnResult: func(r *puller.Result, _ error) {
 					if !g.verbose { // with -v the puller logs it already
 						printRunResult(env, r)
@@ -123,6 +125,7 @@ flight --shutdown-grace to finish, and exits 0.`,
 	f.StringVar(&webhookListen, "webhook-listen", "", "address of the webhook receiver, POST /hook/<source> (default: none)")
 	f.DurationVar(&grace, "shutdown-grace", 25*time.Second, "on SIGTERM, how long a sync in flight may take to finish (keep it below the pod's terminationGracePeriodSeconds)")
 	f.DurationVar(&configCheck, "config-check-interval", 2*time.Second, "how often --config is read for changes")
+	f.IntVar(&maxSyncs, "max-concurrent-syncs", 2, "sources syncing at once (0: no bound); each sync of a large set holds its objects in memory")
 	leader.AddFlags(f)
 	sf.AddFlags(f)
 	return cmd

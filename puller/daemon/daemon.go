@@ -57,6 +57,8 @@ type Options struct {
 	LeaderElection *LeaderElection
 	// ShutdownGrace is how long a sync in flight may go on after ctx is done.
 	ShutdownGrace time.Duration
+	// MaxConcurrentSyncs bounds the sources syncing at once (puller.RunOptions).
+	MaxConcurrentSyncs int
 	// OnResult is called after every sync (and source removal).
 	OnResult func(*puller.Result, error)
 	// Logger receives the daemon's logs; nil discards them.
@@ -203,9 +205,10 @@ func (d *daemon) runPuller(ctx context.Context) error {
 				d.o.OnResult(r, err)
 			}
 		},
-		Updates:       d.updates,
-		ShutdownGrace: d.o.ShutdownGrace,
-		SpreadStart:   true,
+		Updates:            d.updates,
+		ShutdownGrace:      d.o.ShutdownGrace,
+		MaxConcurrentSyncs: d.o.MaxConcurrentSyncs,
+		SpreadStart:        true,
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
