@@ -569,7 +569,11 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 	}
 	vr, err := v.Verify(ctx, pinned, s.src.Verify)
 	if err != nil {
-		if errors.Is(err, verify.ErrVerificationFailed) {
+		// A digest with signatures that do not satisfy the policy is refused for good;
+		// one with no signature at all is looked at again at the next poll (an interval
+		// later, never sooner): CI tags an artifact before it signs it, and a puller
+		// polling in between must not be stuck on it until the next push.
+		if errors.Is(err, verify.ErrVerificationFailed) && !errors.Is(err, verify.ErrNoSignatures) {
 			s.reject(pinned.Digest, err)
 		}
 		return "", err
