@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -201,6 +202,12 @@ func (d *daemon) runPuller(ctx context.Context) error {
 	err := d.p.Run(ctx, d.config().Sources, puller.RunOptions{
 		OnResult: func(r *puller.Result, err error) {
 			d.m.Observe(r, err)
+			if r != nil && r.Outcome != puller.UpToDate && r.Outcome != puller.Suspended {
+				// A sync that built and applied a set leaves its working set behind as
+				// free heap; give it back to the system now rather than over minutes,
+				// so that the puller's memory between syncs is what it keeps.
+				debug.FreeOSMemory()
+			}
 			if d.o.OnResult != nil {
 				d.o.OnResult(r, err)
 			}
