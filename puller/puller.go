@@ -106,6 +106,7 @@ type sourceState struct {
 	// substitutes nothing. Both are kept packed (packed.go): a thousand objects take
 	// about 8 MB as maps and 0.2 MB packed.
 	digest  digest.Digest
+	spec    string // appliedSpec of the source when digest was applied
 	objects packedObjects
 	built   packedObjects
 	checked time.Time // last successful sync of digest
@@ -201,8 +202,10 @@ func (p *Puller) applier(src Source) (*apply.Applier, error) {
 //  1. resolve the ref to a digest: one HEAD request for a tag (a GET only where the
 //     registry refuses HEAD), the tag list and a HEAD for a semver range, nothing for a
 //     digest;
-//  2. if that digest is the one applied last and no drift check is due: done, with
-//     no apiserver write (Outcome UpToDate);
+//  2. if that digest is the one applied last, with the same configuration
+//     (appliedSpec: a changed path, policy, target namespace, ... is verified and
+//     applied again), and no drift check is due: done, with no apiserver write
+//     (Outcome UpToDate);
 //  3. verify the signature of that digest against src.Verify; fetch the manifest and
 //     the layer by that digest (media types, sizes against caps before download,
 //     digests while streaming); refuse an artifact older than the last (rollback);
@@ -324,9 +327,15 @@ func (s *syncRun) run(ctx context.Context) error {
 	pinned := s.ref.WithTag(tag).WithDigest(d)
 	res.URL, res.Tag, res.Digest = pinned.String(), tag, d
 
-	// 2. nothing new?
+	// 2. nothing new? The same digest under another configuration is new: it is
+	// verified against the policy it now has and built and applied as it now says.
+	spec := appliedSpec(src)
 	last := digest.Digest(s.ps.Status[AnnotationDigest])
-	if d == last {
+	specChanged := s.ps.Status[AnnotationSpec] != spec
+	if d == last && specChanged {
+		s.log.InfoContext(ctx, "the source's configuration changed: verifying and applying its artifact again", "digest", d)
+	}
+	if d == last && !specChanged {
 		checked := s.st.checked
 		if s.st.digest != d || checked.IsZero() {
 			checked = parseTime(s.ps.Status[AnnotationAppliedAt])
@@ -346,7 +355,7 @@ func (s *syncRun) run(ctx context.Context) error {
 
 	var built []*unstructured.Unstructured
 	var meta artifact.Metadata
-	if packed := s.st.builtOrApplied(); res.DriftCheck && s.st.digest == d && packed != nil {
+	if packed := s.st.builtOrApplied(); res.DriftCheck && s.st.digest == d && s.st.spec == spec && packed != nil {
 		// The objects of this very digest were verified and built before.
 		if built, err = packed.unpack(); err != nil {
 			return err
@@ -402,6 +411,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		AnnotationResult:    string(Applied),
 		AnnotationAttempted: "",
 		AnnotationRef:       src.Ref.String(),
+		AnnotationSpec:      spec,
 	}
 	if s.request != "" {
 		status[AnnotationReconcileHandled] = s.request
@@ -417,14 +427,14 @@ func (s *syncRun) run(ctx context.Context) error {
 		Wait:                   src.Wait,
 		WaitTimeout:            src.Timeout.Duration / 2,
 		Previous:               s.previous(last),
-		Status:                 s.successStatus(status, d, last),
+		Status:                 s.successStatus(status, d, last, specChanged),
 	})
 	res.setChanges(cs)
 	if err != nil {
 		return err
 	}
 	res.Outcome = Applied
-	s.st.digest, s.st.checked = d, p.now()
+	s.st.digest, s.st.spec, s.st.checked = d, spec, p.now()
 	if s.st.objects, err = pack(objs); err != nil {
 		return err
 	}
@@ -435,7 +445,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 	}
 	s.st.rejected, s.st.rejectedErr = "", nil
-	if d != last || cs.Writes() > 0 {
+	if d != last || specChanged || cs.Writes() > 0 {
 		s.st.lastEvent = ""
 		p.event(ctx, s.parent, src.Name, "Normal", ReasonApplied, fmt.Sprintf("%s: %s", pinned, cs.Summary()))
 	}
@@ -446,16 +456,19 @@ func (s *syncRun) run(ctx context.Context) error {
 // successStatus completes the status annotations of a successful sync. The time and
 // message change only when something was written, so that a drift check that finds
 // nothing writes nothing.
-func (s *syncRun) successStatus(status map[string]string, d, last digest.Digest) map[string]string {
+func (s *syncRun) successStatus(status map[string]string, d, last digest.Digest, specChanged bool) map[string]string {
 	// The message and time are set by Apply's caller only when the set changed; Apply
 	// skips the parent write when the annotations are the same as before.
-	if d == last && s.ps.Status[AnnotationResult] == string(Applied) {
+	if d == last && !specChanged && s.ps.Status[AnnotationResult] == string(Applied) {
 		status[AnnotationAppliedAt] = s.ps.Status[AnnotationAppliedAt]
 		status[AnnotationMessage] = s.ps.Status[AnnotationMessage]
 		return status
 	}
 	status[AnnotationAppliedAt] = formatTime(s.p.now())
 	status[AnnotationMessage] = "applied " + d.String()
+	if d == last && specChanged {
+		status[AnnotationMessage] += " (the source's configuration changed)"
+	}
 	return status
 }
 
@@ -508,6 +521,18 @@ func (s *syncRun) reject(d digest.Digest, err error) {
 func specKey(src Source) string {
 	b, _ := json.Marshal(src)
 	return string(b)
+}
+
+// appliedSpec identifies what of a source's configuration decides what is verified and
+// applied: all of it but when and how often it syncs (interval, driftInterval,
+// timeout, dependsOn) and its webhook token. It is recorded on the parent
+// (AnnotationSpec) as a digest, never as the configuration itself. src has its
+// defaults.
+func appliedSpec(src Source) string {
+	src.Interval.Duration, src.DriftInterval.Duration, src.Timeout.Duration = 0, 0, 0
+	src.DependsOn, src.Webhook = nil, nil
+	b, _ := json.Marshal(src)
+	return digest.FromBytes(b).String()
 }
 
 // resolve turns the source's ref into a tag (when there is one) and a digest.

@@ -124,8 +124,10 @@ type RunOptions struct {
 	MaxBackoff time.Duration
 	// Updates delivers new lists of sources (a reloaded configuration, already
 	// validated): a new source starts, a removed one stops (its objects stay, unless
-	// the update says PruneRemoved), a changed one stops and starts again at once. A
-	// list that Order refuses is reported to OnUpdate and ignored.
+	// the update says PruneRemoved), a changed one stops and starts again at once (not
+	// spread, see SpreadStart), and its artifact is verified and applied under its new
+	// configuration even when its digest did not change. A list that Order refuses is
+	// reported to OnUpdate and ignored.
 	Updates <-chan Update
 	// OnUpdate is called after each list from Updates is applied, with Order's error
 	// if it was refused.
@@ -141,7 +143,8 @@ type RunOptions struct {
 	MaxConcurrentSyncs int
 	// SpreadStart delays the first poll of each source whose last sync succeeded by a
 	// random part of its interval, so that pullers restarted together do not poll
-	// together. A source never synced, or whose last sync failed, polls at once.
+	// together. A source never synced, or whose last sync failed, or changed by an
+	// update, polls at once.
 	SpreadStart bool
 }
 
@@ -293,14 +296,16 @@ func (r *runner) set(sources []Source) {
 			if after != nil { // one sync of a source at a time
 				<-after
 			}
-			r.p.loop(lctx, r.work, src, r.health, r.opts, r.slots)
+			// A changed source syncs at once: its new configuration is applied even
+			// when its artifact did not change (Sync compares appliedSpec).
+			r.p.loop(lctx, r.work, src, r.health, r.opts, r.slots, old == nil)
 		}()
 	}
 }
 
-func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions, slots chan struct{}) {
+func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions, slots chan struct{}, mayWait bool) {
 	sched := NewSchedule(src.Interval.Duration, opts)
-	spread := opts.SpreadStart && p.lastSucceeded(ctx, src)
+	spread := mayWait && opts.SpreadStart && p.lastSucceeded(ctx, src)
 	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
 		if !h.waitFor(ctx, src.DependsOn) {
 			return ctx.Err()
@@ -353,14 +358,22 @@ func PollLoop(ctx context.Context, sched *Schedule, spread bool, trigger <-chan 
 	}
 }
 
-// lastSucceeded reports whether the source's parent records a successful sync.
+// lastSucceeded reports whether the source's parent records a successful sync of its
+// present configuration.
 func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
 	a, err := p.applier(src)
 	if err != nil {
 		return false
 	}
 	ps, err := a.ReadParent(ctx, p.Parent(src.Name))
-	return err == nil && ps.Status[AnnotationResult] == string(Applied)
+	if err != nil || ps.Status[AnnotationResult] != string(Applied) {
+		return false
+	}
+	// A configuration changed while the puller was down is applied at once. A parent
+	// written before the puller recorded it (no AnnotationSpec) is spread like the
+	// rest, so that an upgrade is not a burst; its first sync applies it again.
+	spec := ps.Status[AnnotationSpec]
+	return spec == "" || spec == appliedSpec(src.WithDefaults())
 }
 
 // Health is what the sources' loops report: whether each source's last sync

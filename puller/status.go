@@ -24,6 +24,10 @@ const (
 	AnnotationMessage   = "gitless.dev/message" // its summary or error
 	// AnnotationAttempted is the digest of the last failed attempt ("" after success).
 	AnnotationAttempted = "gitless.dev/attempted-digest"
+	// AnnotationSpec is the digest of the source's configuration applied last (all but
+	// its scheduling fields): a source whose configuration changed is verified and
+	// applied again even when its artifact's digest did not.
+	AnnotationSpec = "gitless.dev/spec"
 )
 
 // maxMessage bounds the message annotation and event messages.

@@ -1,0 +1,132 @@
+package puller_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/verify"
+)
+
+// A source whose configuration changed is verified and applied again even though its
+// artifact's digest did not: another path builds other objects, and a stricter
+// verification policy refuses what the old one accepted. Only the scheduling fields
+// (interval, driftInterval, timeout, dependsOn, webhook) leave it up to date.
+func TestChangedSourceSameDigest(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a/x.yaml": cm("x", "1"), "b/y.yaml": cm("y", "1")})
+	src := w.source("app", "app", "v1")
+	src.Path = "a"
+	if res := w.mustSync(src); res.Outcome != puller.Applied || w.cmData("x", "k") != "1" {
+		t.Fatalf("first sync: %+v", res)
+	}
+	applied := w.status("app")[puller.AnnotationAppliedAt]
+	if res := w.mustSync(src); res.Outcome != puller.UpToDate {
+		t.Fatalf("same source again: %+v", res)
+	}
+
+	// Scheduling fields only: still up to date, nothing fetched.
+	sched := src
+	sched.Interval = metav1.Duration{Duration: time.Hour}
+	sched.DriftInterval = metav1.Duration{Duration: 2 * time.Hour}
+	sched.Timeout = metav1.Duration{Duration: time.Minute}
+	sched.Webhook = &puller.WebhookSecret{SecretFile: "/run/secrets/hook/token"}
+	if res := w.mustSync(sched); res.Outcome != puller.UpToDate || res.Requests.Registry != 1 {
+		t.Fatalf("interval, driftInterval, timeout and webhook changed: %+v", res)
+	}
+
+	// Another path: verified, built and applied again; x leaves the set.
+	w.clock.add(time.Minute)
+	src.Path = "b"
+	res := w.mustSync(src)
+	if res.Outcome != puller.Applied || res.DriftCheck || res.Signer == "" || w.cmData("y", "k") != "1" || w.cmData("x", "k") != "<absent>" {
+		t.Fatalf("path changed: %+v; y=%s x=%s", res, w.cmData("y", "k"), w.cmData("x", "k"))
+	}
+	st := w.status("app")
+	if st[puller.AnnotationAppliedAt] == applied || st[puller.AnnotationSpec] == "" {
+		t.Fatalf("status after the path changed: %v", st)
+	}
+	if res := w.mustSync(src); res.Outcome != puller.UpToDate {
+		t.Fatalf("the new path again: %+v", res)
+	}
+
+	// A stricter policy (another key, which did not sign): refused, not UpToDate, and
+	// the objects of the last good configuration stay. Again at the next poll.
+	strict := src
+	_, strict.Verify = newKey(t)
+	for i := range 2 {
+		res, err := w.sync(strict)
+		if !errors.Is(err, verify.ErrVerificationFailed) || res.Outcome != puller.Failed {
+			t.Fatalf("stricter policy, poll %d: %+v, %v", i, res, err)
+		}
+	}
+	if st := w.status("app"); st[puller.AnnotationResult] != string(puller.Failed) || w.cmData("y", "k") != "1" {
+		t.Fatalf("after the refusal: %v", st)
+	}
+
+	// A policy that the signature satisfies, different from the one applied: verified
+	// again and applied.
+	both := src
+	both.Verify = &verify.Policy{Keys: append(append([]string{}, strict.Verify.Keys...), src.Verify.Keys...), InsecureIgnoreTlog: true}
+	if res := w.mustSync(both); res.Outcome != puller.Applied || res.Signer == "" {
+		t.Fatalf("a policy with both keys: %+v", res)
+	}
+	if st := w.status("app"); st[puller.AnnotationResult] != string(puller.Applied) {
+		t.Fatalf("%v", st)
+	}
+
+	// A new Puller (a restart) reads the configuration applied from the parent.
+	p2 := w.newPuller(puller.Options{})
+	if res, err := p2.Sync(w.ctx, both); err != nil || res.Outcome != puller.UpToDate {
+		t.Fatalf("after a restart, same source: %+v, %v", res, err)
+	}
+	if res, err := p2.Sync(w.ctx, src); err != nil || res.Outcome != puller.Applied {
+		t.Fatalf("after a restart, changed source: %+v, %v", res, err)
+	}
+}
+
+// Run: a source changed in a live update (its path) with an unchanged digest is
+// applied again at once, despite a 1h interval and SpreadStart.
+func TestRunChangedSourceSameDigest(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	w.pushSigned("app", "v1", t1, map[string]string{"a/x.yaml": cm("x", "1"), "b/y.yaml": cm("y", "1")})
+	src := w.source("app", "app", "v1")
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	src.Path = "a"
+	if _, err := p.Sync(w.ctx, src); err != nil { // so that SpreadStart would delay it
+		t.Fatal(err)
+	}
+	updates := make(chan puller.Update)
+	var mu sync.Mutex
+	var outcomes []puller.Outcome
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{src}, puller.RunOptions{Updates: updates, SpreadStart: true, OnResult: func(r *puller.Result, _ error) {
+			mu.Lock()
+			outcomes = append(outcomes, r.Outcome)
+			mu.Unlock()
+		}})
+	}()
+	b := src
+	b.Path = "b"
+	updates <- puller.Update{Sources: []puller.Source{b}}
+	waitUntil(t, "path b applied", func() bool { return w.cmData("y", "k") == "1" && w.cmData("x", "k") == "<absent>" })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// The first configuration's poll is spread over the hour (it may rarely come first).
+	if len(outcomes) == 0 || len(outcomes) > 2 || outcomes[len(outcomes)-1] != puller.Applied {
+		t.Fatalf("outcomes %v: want the changed source Applied, at once", outcomes)
+	}
+}
