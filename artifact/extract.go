@@ -34,8 +34,10 @@ func (o Limits) maxStreamSize() int64 {
 // the caps, counting decompressed bytes, so a decompression bomb costs at most the cap;
 // every entry, of any type, counts against MaxEntries, and a path deeper than MaxDepth
 // or longer than MaxPathLength is refused before it is used.
-// Directory entries are accepted and created; file modes are 0644, or 0755 when the
-// entry's owner-execute bit is set. All writes go through an [os.Root] on dir.
+// Directory entries are accepted, but a directory is made only where a file is below
+// it (empty directories are dropped, as Build drops them); file modes are 0644, or
+// 0755 when the entry's owner-execute bit is set. All writes go through an [os.Root]
+// on dir.
 func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) ([]File, error) {
 	opts, err := opts.WithDefaults()
 	if err != nil {
@@ -108,9 +110,9 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := mkdirs(root, name, dirs); err != nil {
-				return nil, &FileError{Path: name, Err: err}
-			}
+			// Not created: a directory exists where a file is below it, as in what
+			// Build makes (empty directories are not packaged). An archive of empty
+			// directories costs parsing, not inodes.
 		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA is how old tars mark files
 			if hdr.Size > opts.MaxFileSize {
 				return nil, &FileError{Path: name, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, hdr.Size, opts.MaxFileSize)}

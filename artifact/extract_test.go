@@ -82,7 +82,7 @@ func TestExtractRoundTrip(t *testing.T) {
 
 func TestExtractAcceptsDirectoriesAndDotSlash(t *testing.T) {
 	data := mkTar(t, entry{name: "./", typ: tar.TypeDir}, entry{name: "./a/", typ: tar.TypeDir, mode: 0o700},
-		entry{name: "./a/b.yaml", body: cm}, entry{name: "c.sh", body: "x", mode: 0o755})
+		entry{name: "./a/b.yaml", body: cm}, entry{name: "c.sh", body: "x", mode: 0o755}, entry{name: "empty/", typ: tar.TypeDir})
 	dir, files, err := extract(t, data, artifact.ExtractOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +92,10 @@ func TestExtractAcceptsDirectoriesAndDotSlash(t *testing.T) {
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "c.sh")); fi.Mode().Perm() != 0o755 {
 		t.Fatalf("mode %v", fi.Mode())
+	}
+	// A directory entry costs no inode unless a file is below it.
+	if _, err := os.Stat(filepath.Join(dir, "empty")); !os.IsNotExist(err) {
+		t.Fatalf("an empty directory was created: %v", err)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -38,6 +37,7 @@ type VerifierOptions struct {
 	Insecure    bool
 	HTTPClient  *http.Client
 	UserAgent   string
+	Lists       remote.ListLimits
 }
 
 // Options configures a [Puller].
@@ -55,6 +55,9 @@ type Options struct {
 	// Extract caps extraction; zero fields take artifact's defaults. Caps can be
 	// lowered or raised, never switched off.
 	Extract artifact.Limits
+	// Lists caps the tag and referrer listings the registry pages through; zero
+	// fields take remote.DefaultListLimits.
+	Lists remote.ListLimits
 	// AllowLinkLocalRegistries lets registry hosts resolve to link-local and cloud
 	// metadata addresses, which are refused by default (SSRF).
 	AllowLinkLocalRegistries bool
@@ -95,8 +98,9 @@ type sourceState struct {
 	digest  digest.Digest
 	objects []*unstructured.Unstructured
 	checked time.Time // last successful sync of digest
-	// rejected remembers a digest refused for good (verification failed, rollback),
-	// so that it is not fetched and verified again at every poll.
+	// rejected remembers a digest refused for good (verification failed, rollback,
+	// an archive unsafe or over the caps, content that does not build), so that it
+	// is not fetched, verified and extracted again at every poll.
 	rejected    digest.Digest
 	rejectedErr error
 	rejectedFor string // the source's spec: changing it (a new key, allowRollback) looks again
@@ -273,6 +277,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		HTTPClient:  registryHTTPClient(p.transport),
 		UserAgent:   "gitless-puller/" + p.opts.Version,
 		Logger:      s.log,
+		Lists:       p.opts.Lists,
 	})
 	s.ref, _ = artifact.ParseReference(src.URL) // validated
 	s.ref.Tag, s.ref.Digest = "", ""
@@ -342,6 +347,11 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		// 4, 5. extract and build
 		if objs, err = s.build(ctx, art); err != nil {
+			if ctx.Err() == nil && refusedContent(err) {
+				// The same digest is refused the same way at every try: not
+				// downloaded again until the ref moves.
+				s.reject(d, err)
+			}
 			return err
 		}
 	}
@@ -454,15 +464,20 @@ func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
 	case r.Digest != "":
 		return "", digest.Digest(r.Digest), nil
 	case r.SemVer != "":
-		tags, err := s.client.Tags(ctx, s.ref)
+		m, err := newMatcher(r.SemVer)
 		if err != nil {
 			return "", "", err
 		}
-		tag, err := highestMatch(tags, r.SemVer)
-		if err != nil {
-			return "", "", fmt.Errorf("%s: %w", s.ref, err)
+		// Page by page, keeping only the highest match: memory stays that of one page
+		// however many tags the registry lists (and the list limits stop one that
+		// never ends).
+		if err := s.client.TagPages(ctx, s.ref, m.add); err != nil {
+			return "", "", err
 		}
-		r.Tag = tag
+		if m.tag == "" {
+			return "", "", fmt.Errorf("%s: %w %q", s.ref, ErrNoMatchingTag, r.SemVer)
+		}
+		r.Tag = m.tag
 	}
 	desc, err := s.client.Resolve(ctx, s.ref.WithTag(r.Tag))
 	if err != nil {
@@ -471,38 +486,41 @@ func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
 	return r.Tag, desc.Digest, nil
 }
 
-// highestMatch returns the highest tag that is a semantic version in the range.
-func highestMatch(tags []string, rng string) (string, error) {
+// matcher keeps the highest tag that is a semantic version in a range.
+type matcher struct {
+	c   *semver.Constraints
+	tag string
+	v   *semver.Version
+}
+
+func newMatcher(rng string) (*matcher, error) {
 	c, err := semver.NewConstraint(rng)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	type tv struct {
-		tag string
-		v   *semver.Version
-	}
-	var ok []tv
+	return &matcher{c: c}, nil
+}
+
+// add looks at one page of tags. Of equal versions ("1.0.0" and "v1.0.0") the first
+// listed wins.
+func (m *matcher) add(tags []string) error {
 	for _, t := range tags {
 		v, err := semver.NewVersion(t)
-		if err == nil && c.Check(v) {
-			ok = append(ok, tv{t, v})
+		if err == nil && m.c.Check(v) && (m.v == nil || v.GreaterThan(m.v)) {
+			m.tag, m.v = t, v
 		}
 	}
-	if len(ok) == 0 {
-		return "", fmt.Errorf("%w %q", ErrNoMatchingTag, rng)
-	}
-	sort.SliceStable(ok, func(i, j int) bool { return ok[i].v.GreaterThan(ok[j].v) })
-	return ok[0].tag, nil
+	return nil
 }
 
 // verify checks the signature of the pinned digest.
 func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string, error) {
-	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPClient: registryHTTPClient(s.p.transport), UserAgent: "gitless-puller/" + s.p.opts.Version}
+	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPClient: registryHTTPClient(s.p.transport), UserAgent: "gitless-puller/" + s.p.opts.Version, Lists: s.p.opts.Lists}
 	var v Verifier
 	if s.p.opts.NewVerifier != nil {
 		v = s.p.opts.NewVerifier(vo)
 	} else {
-		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log})
+		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log, Lists: vo.Lists})
 	}
 	vr, err := v.Verify(ctx, pinned, s.src.Verify)
 	if err != nil {
@@ -539,7 +557,7 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 		dir = filepath.Join(root, filepath.FromSlash(s.src.Path)) // validated: no .., not absolute
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%s: path %q is not a directory of the artifact", art.Reference, s.src.Path)
+		return nil, &buildError{fmt.Errorf("%s: path %q is not a directory of the artifact", art.Reference, s.src.Path)}
 	}
 	b := s.p.opts.Builder
 	if b == nil {
@@ -549,9 +567,22 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	objs, err := b.Build(ctx, dir)
 	s.res.phase("build", time.Since(t))
 	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", art.Reference, err)
+		return nil, &buildError{fmt.Errorf("building %s: %w", art.Reference, err)}
 	}
 	return objs, nil
+}
+
+// buildError is a failure to build an artifact's content into objects.
+type buildError struct{ error }
+
+func (e *buildError) Unwrap() error { return e.error }
+
+// refusedContent reports whether err refuses an artifact for what it holds (an
+// archive unsafe to extract or over the caps, content that does not build), which
+// is the same for the same digest at every try.
+func refusedContent(err error) bool {
+	var be *buildError
+	return errors.Is(err, artifact.ErrUnsafeArchive) || errors.Is(err, artifact.ErrTooLarge) || errors.As(err, &be)
 }
 
 // previous returns the objects applied last, for apply to tell the fields the puller

@@ -414,3 +414,28 @@ func TestCheckPolicyAtLoadTime(t *testing.T) {
 		t.Fatalf("missing key: %v", err)
 	}
 }
+
+// A registry whose referrers listing never ends (and holds no signature) cannot keep
+// the verifier busy: the listing stops at the list limits, and the artifact is refused
+// as signature material over the limits (a verification failure, not "could not
+// check"). Without the referrer page cap the verifier pages until its deadline.
+func TestEndlessReferrersStopAtTheListLimits(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	_, pub := keyPair(t, "")
+	pushed := pushArtifact(t, reg, "endless/app", "v1", "endless")
+	hostile := registry.NewEndlessPager(t, reg, registry.EndlessPages{PerPage: 50})
+	ref := mustParse(t, "oci://"+hostile.Host+"/endless/app@"+pushed.Digest.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := verify.New(verify.Options{Lists: remote.ListLimits{MaxPages: 200}})
+	start := time.Now()
+	_, err := c.Verify(ctx, ref, &verify.Policy{Keys: []string{pub}, InsecureIgnoreTlog: true})
+	took := time.Since(start)
+	if !errors.Is(err, verify.ErrTooManySignatures) || !strings.Contains(err.Error(), "200 pages") {
+		t.Fatalf("after %s and %d pages: %v", took, hostile.Pages.Load(), err)
+	}
+	if n := hostile.Pages.Load(); n > 200 || took > 10*time.Second {
+		t.Fatalf("%d pages in %s", n, took)
+	}
+	t.Logf("refused after %d pages in %s: %v", hostile.Pages.Load(), took, err)
+}

@@ -45,6 +45,9 @@ type Options struct {
 	// TUFMirror is the TUF repository of the public Sigstore root; empty means
 	// https://tuf-repo-cdn.sigstore.dev.
 	TUFMirror string
+	// Lists bounds the referrer listings (sigstore bundles are referrers); zero
+	// fields take remote.DefaultListLimits.
+	Lists remote.ListLimits
 }
 
 // Limits bound the signature material a client reads (package sign uses the same
@@ -111,6 +114,7 @@ func New(opts Options) *Client {
 			HTTPClient:  opts.HTTPClient,
 			UserAgent:   opts.UserAgent,
 			Logger:      log,
+			Lists:       opts.Lists,
 		})
 	}
 	return &Client{opts: opts, limits: opts.Limits.WithDefaults(), log: log, reg: reg}
