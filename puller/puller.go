@@ -20,6 +20,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/redact"
 	"github.com/gitless-dev/gitless/puller/apply"
 	"github.com/gitless-dev/gitless/verify"
 )
@@ -85,6 +86,8 @@ type Puller struct {
 	transport http.RoundTripper
 	log       *slog.Logger
 
+	secrets *secretValues // scrubbed from every error and log record
+
 	mu       sync.Mutex
 	appliers map[string]*apply.Applier // by service account ("" for the puller's own)
 	sources  map[string]*sourceState
@@ -124,6 +127,8 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	secrets := &secretValues{}
+	log = slog.New(redact.Handler(log.Handler(), secrets.scrub))
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return apiCounting{base: rt} })
 	kube, err := kubernetes.NewForConfig(cfg)
@@ -135,7 +140,7 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 		tr = newTransport(opts.AllowLinkLocalRegistries)
 	}
 	return &Puller{
-		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log,
+		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log, secrets: secrets,
 		appliers: map[string]*apply.Applier{}, sources: map[string]*sourceState{},
 	}, nil
 }
@@ -240,7 +245,9 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 	}
 	st := p.state(src.Name)
 	s := &syncRun{p: p, src: src, st: st, ps: ps, a: a, parent: parent, res: res, log: log}
-	err = s.run(ctx)
+	// Whatever the error quotes of a Secret of the artifact is masked before it is
+	// recorded, logged or returned.
+	err = p.secrets.error(s.run(ctx))
 	if err != nil {
 		s.recordFailure(ctx, err)
 	}
@@ -314,6 +321,7 @@ func (s *syncRun) run(ctx context.Context) error {
 
 	var objs []*unstructured.Unstructured
 	var meta artifact.Metadata
+	built := false
 	if res.DriftCheck && s.st.digest == d && s.st.objects != nil {
 		// The objects of this very digest were verified and built before.
 		objs = s.st.objects
@@ -346,7 +354,8 @@ func (s *syncRun) run(ctx context.Context) error {
 			}
 		}
 		// 4, 5. extract and build
-		if objs, err = s.build(ctx, art); err != nil {
+		built = true
+		if objs, err = s.build(ctx, art, p.secrets.attempt(src.Name)); err != nil {
 			if ctx.Err() == nil && refusedContent(err) {
 				// The same digest is refused the same way at every try: not
 				// downloaded again until the ref moves.
@@ -385,6 +394,9 @@ func (s *syncRun) run(ctx context.Context) error {
 		return err
 	}
 	res.Outcome = Applied
+	if built {
+		p.secrets.applied(src.Name)
+	}
 	s.st.digest, s.st.objects, s.st.checked = d, objs, p.now()
 	s.st.rejected, s.st.rejectedErr = "", nil
 	if d != last || cs.Writes() > 0 {
@@ -538,8 +550,9 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 }
 
 // build extracts the fetched artifact into a fresh temporary directory and builds
-// the source's path in it.
-func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructured.Unstructured, error) {
+// the source's path in it. The values of its Secrets go into secrets, before the
+// build (from the files) and after it (from the objects).
+func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *redact.Set) ([]*unstructured.Unstructured, error) {
 	tmp, err := os.MkdirTemp(s.p.opts.TempDir, "gitless-puller-*")
 	if err != nil {
 		return nil, err
@@ -551,6 +564,9 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	s.res.phase("fetch", time.Since(t))
 	if err != nil {
 		return nil, err
+	}
+	if err := secrets.AddTree(ctx, root); err != nil {
+		return nil, fmt.Errorf("reading %s for its secrets: %w", art.Reference, err)
 	}
 	dir := root
 	if s.src.Path != "" {
@@ -568,6 +584,9 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	s.res.phase("build", time.Since(t))
 	if err != nil {
 		return nil, &buildError{fmt.Errorf("building %s: %w", art.Reference, err)}
+	}
+	for _, o := range objs {
+		secrets.AddObject(o.Object)
 	}
 	return objs, nil
 }
@@ -600,6 +619,6 @@ func (s *syncRun) previous(last digest.Digest) func(context.Context) ([]*unstruc
 		if err != nil {
 			return nil, err
 		}
-		return s.build(ctx, art)
+		return s.build(ctx, art, s.p.secrets.lastApplied(s.src.Name))
 	}
 }

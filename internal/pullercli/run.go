@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +32,8 @@ func newRunCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 applies what changed, corrects drift every driftInterval, and serves on --listen:
 
   /healthz   200 while the process runs
-  /readyz    200 once every source's last sync succeeded; 503 listing the others
+  /readyz    200 once every source's last sync succeeded; 503 naming the others
+             (why is on each source's ApplySet parent, not here)
   /metrics   Prometheus metrics (gitless_puller_*)
 
 It stops on SIGTERM or SIGINT.`,
@@ -94,20 +95,15 @@ func pullerMux(p *puller.Puller, reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		ok, bad := p.Health().Ready()
-		if ok {
+		// A summary only: the probe is unauthenticated, and why a sync failed (which
+		// may quote what an artifact holds) is on the source's ApplySet parent.
+		r := p.Health().Readiness()
+		if r.Ready {
 			fmt.Fprintln(w, "ok")
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
-		names := make([]string, 0, len(bad))
-		for n := range bad {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			fmt.Fprintf(w, "%s: %s\n", n, bad[n])
-		}
+		fmt.Fprintf(w, "%d of %d sources ready; not ready: %s\n", r.Sources-len(r.NotReady), r.Sources, strings.Join(r.NotReady, ", "))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
