@@ -243,5 +243,5 @@ type scrubbed struct {
 	err error
 }
 
-func (e *scrubbed) Error() string          { return e.msg }
+func (e *scrubbed) Error() string        { return e.msg }
 func (e *scrubbed) Is(target error) bool { return errors.Is(e.err, target) }
