@@ -155,9 +155,15 @@ func TestSemverRangePicksTheHighestMatch(t *testing.T) {
 
 func dockerConfigSecret(t *testing.T, w *world, name, host, user, password string) {
 	t.Helper()
+	dockerConfigSecretIn(t, w, w.ns, name, host, user, password)
+}
+
+// dockerConfigSecretIn makes a kubernetes.io/dockerconfigjson Secret in namespace ns.
+func dockerConfigSecretIn(t *testing.T, w *world, ns, name, host, user, password string) {
+	t.Helper()
 	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	data, _ := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
-	_, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, &corev1.Secret{
+	_, err := w.kube.CoreV1().Secrets(ns).Create(w.ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},

@@ -62,6 +62,9 @@ type Options struct {
 	// AllowLinkLocalRegistries lets registry hosts resolve to link-local and cloud
 	// metadata addresses, which are refused by default (SSRF).
 	AllowLinkLocalRegistries bool
+	// Tenancy is the multi-tenancy lockdown: a default service account for every
+	// source, and whether pull secrets may be read from another namespace.
+	Tenancy Tenancy
 	// Transport is the base HTTP transport to registries; nil means Go's default with
 	// the address check above. Retries (5xx, 429 with Retry-After) are layered on top.
 	Transport http.RoundTripper
@@ -89,7 +92,8 @@ type Puller struct {
 	secrets *secretValues // scrubbed from every error and log record
 
 	mu       sync.Mutex
-	appliers map[string]*apply.Applier // by service account ("" for the puller's own)
+	appliers map[string]*apply.Applier       // by service account ("" for the puller's own)
+	tenants  map[string]kubernetes.Interface // clients impersonating a service account
 	sources  map[string]*sourceState
 	health   *Health
 }
@@ -163,15 +167,7 @@ func (p *Puller) state(name string) *sourceState {
 	return st
 }
 
-func (p *Puller) applier(src Source) (*apply.Applier, error) {
-	sa := ""
-	if src.ServiceAccountName != "" {
-		ns := src.TargetNamespace
-		if ns == "" {
-			ns = p.opts.Namespace
-		}
-		sa = ns + "/" + src.ServiceAccountName
-	}
+func (p *Puller) applier(sa string) (*apply.Applier, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if a := p.appliers[sa]; a != nil {
@@ -234,7 +230,11 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 	ctx = withCounter(ctx, counter)
 	log := p.log.With("source", src.Name)
 
-	a, err := p.applier(src)
+	id, err := p.opts.Tenancy.Identity(src, p.opts.Namespace)
+	if err != nil {
+		return finish(fmt.Errorf("source %s: %w", src.Name, err))
+	}
+	a, err := p.applier(id.ServiceAccount)
 	if err != nil {
 		return finish(err)
 	}
@@ -244,7 +244,7 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 		return finish(err)
 	}
 	st := p.state(src.Name)
-	s := &syncRun{p: p, src: src, st: st, ps: ps, a: a, parent: parent, res: res, log: log}
+	s := &syncRun{p: p, src: src, id: id, st: st, ps: ps, a: a, parent: parent, res: res, log: log}
 	// Whatever the error quotes of a Secret of the artifact is masked before it is
 	// recorded, logged or returned.
 	err = p.secrets.error(s.run(ctx))
@@ -258,6 +258,7 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 type syncRun struct {
 	p      *Puller
 	src    Source
+	id     Identity
 	st     *sourceState
 	ps     *apply.ParentState
 	a      *apply.Applier
@@ -271,7 +272,7 @@ type syncRun struct {
 
 func (s *syncRun) run(ctx context.Context) error {
 	p, src, res := s.p, s.src, s.res
-	chain, err := p.credentials(ctx, src)
+	chain, err := p.credentials(ctx, src, s.id)
 	if err != nil {
 		return err
 	}

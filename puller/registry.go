@@ -118,16 +118,22 @@ func registryHTTPClient(base http.RoundTripper) *http.Client {
 }
 
 // credentials returns the registry credentials of a source: its pull Secret read
-// through the API, or its pull secret file; nil when it has neither.
-func (p *Puller) credentials(ctx context.Context, src Source) (auth.Chain, error) {
+// through the API with the source's identity (a tenant reads its own Secrets, not
+// with the puller's rights), from the source's namespace unless it names another; or
+// its pull secret file; nil when it has neither.
+func (p *Puller) credentials(ctx context.Context, src Source, id Identity) (auth.Chain, error) {
 	switch {
 	case src.PullSecret != "":
-		ns, name := p.opts.Namespace, src.PullSecret
+		ns, name := id.Namespace, src.PullSecret
 		if i := strings.IndexByte(name, '/'); i >= 0 {
 			ns, name = name[:i], name[i+1:]
 		}
 		what := "Secret " + ns + "/" + name
-		s, err := p.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		kube, err := p.kubeAs(id.ServiceAccount)
+		if err != nil {
+			return nil, err
+		}
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading pull secret %s: %w", what, err)
 		}
