@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -438,4 +440,46 @@ func TestEndlessReferrersStopAtTheListLimits(t *testing.T) {
 		t.Fatalf("%d pages in %s", n, took)
 	}
 	t.Logf("refused after %d pages in %s: %v", hostile.Pages.Load(), took, err)
+}
+
+// A TUF mirror that accepts the connection and never answers cannot hang the check of
+// a keyless policy (which the puller runs at start): the fetch of the public trusted
+// root stops at TUFTimeout, or at the caller's deadline, as "could not check". Go-tuf's
+// own fetcher has neither; with it this call waits as long as the mirror does.
+func TestStallingTUFMirrorTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	policy := &verify.Policy{Identities: []verify.Identity{{Issuer: "https://token.actions.githubusercontent.com", Subject: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"}}}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		ctx     time.Duration
+	}{{"TUFTimeout", time.Second, time.Minute}, {"the caller's deadline", time.Hour, time.Second}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := verify.New(verify.Options{TUFMirror: srv.URL, TUFCacheDir: t.TempDir(), TUFTimeout: tc.timeout})
+			ctx, cancel := context.WithTimeout(context.Background(), tc.ctx)
+			defer cancel()
+			start := time.Now()
+			done := make(chan error, 1)
+			go func() { done <- c.CheckPolicy(ctx, policy) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, verify.ErrUnavailable) {
+					t.Fatalf("got %v, want could-not-check", err)
+				}
+				if took := time.Since(start); took > 10*time.Second {
+					t.Fatalf("took %s", took)
+				}
+				t.Logf("after %s: %v", time.Since(start), err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("the trusted root fetch is still waiting for the mirror after 20 s")
+			}
+		})
+	}
 }

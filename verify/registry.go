@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
@@ -45,6 +46,9 @@ type Options struct {
 	// TUFMirror is the TUF repository of the public Sigstore root; empty means
 	// https://tuf-repo-cdn.sigstore.dev.
 	TUFMirror string
+	// TUFTimeout bounds fetching the public Sigstore trusted root; 0 means
+	// DefaultTUFTimeout.
+	TUFTimeout time.Duration
 	// Lists bounds the referrer listings (sigstore bundles are referrers); zero
 	// fields take remote.DefaultListLimits.
 	Lists remote.ListLimits

@@ -52,6 +52,13 @@ func (c *Client) publicTrustedRoot(ctx context.Context) (*root.TrustedRoot, erro
 	if c.opts.TUFMirror != "" {
 		opts.RepositoryBaseURL = c.opts.TUFMirror
 	}
+	timeout := c.opts.TUFTimeout
+	if timeout <= 0 {
+		timeout = DefaultTUFTimeout
+	}
+	fctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	opts.Fetcher = &tufFetcher{ctx: fctx, client: c.opts.ServiceClient, userAgent: c.opts.UserAgent}
 	tr, err := root.FetchTrustedRootWithOptions(opts)
 	if err != nil {
 		p.err = unavailable(fmt.Errorf("fetching the public Sigstore trusted root from %s (give a trusted root for offline verification): %w", opts.RepositoryBaseURL, err))
