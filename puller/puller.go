@@ -538,12 +538,14 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 	vr, err := v.Verify(ctx, pinned, s.src.Verify)
 	if err != nil {
 		if errors.Is(err, verify.ErrVerificationFailed) {
+			s.res.VerificationFailed = true
 			s.reject(pinned.Digest, err)
 		}
 		return "", err
 	}
 	if vr.Digest != pinned.Digest {
 		err := fmt.Errorf("%w: the verifier checked %s, not %s", verify.ErrVerificationFailed, vr.Digest, pinned.Digest)
+		s.res.VerificationFailed = true
 		s.reject(pinned.Digest, err)
 		return "", err
 	}
