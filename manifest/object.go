@@ -359,8 +359,8 @@ func mapSet(m *yaml.Node, key string, v *yaml.Node) {
 	sortMapping(m)
 }
 
-// checkKeys refuses mappings with a key twice or a key that is not a scalar: neither
-// survives the conversion to JSON that the API server does.
+// checkKeys refuses mappings with a key twice, a key that is not a scalar, or a null
+// key: none survives the conversion to JSON that the API server does.
 func checkKeys(n *yaml.Node, origin Origin) error {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -369,6 +369,11 @@ func checkKeys(n *yaml.Node, origin Origin) error {
 			k := n.Content[i]
 			if k.Kind != yaml.ScalarNode {
 				return &SourceError{Origin: lineOrigin(origin, k), Err: fmt.Errorf("%w: a mapping key is a %s", ErrInvalidObject, nodeKindName(k))}
+			}
+			if k.Tag == "!!null" {
+				// "~:", "null:" or an empty key: JSON has no null key, and readers
+				// differ on what it becomes (dropped, "", "null").
+				return &SourceError{Origin: lineOrigin(origin, k), Err: fmt.Errorf("%w: a mapping key is null (quote it if it is meant as a string)", ErrInvalidObject)}
 			}
 			if seen[k.Value] {
 				return &SourceError{Origin: lineOrigin(origin, k), Err: fmt.Errorf("%w: key %q appears twice in one mapping", ErrInvalidObject, k.Value)}

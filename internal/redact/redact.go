@@ -31,8 +31,17 @@ import (
 // MinLength is the shortest value that is scrubbed.
 const MinLength = 4
 
-// Mask replaces every secret value.
+// Mask replaces every secret value; when a value is part of it, the first of
+// altMasks that holds no value is used instead.
 const Mask = "[redacted]"
+
+// altMasks stand in for Mask; the last is shorter than MinLength, so no value can be
+// part of it.
+var altMasks = []string{"[secret]", "[masked]", "[?]"}
+
+// Withheld is what Scrub returns when masking does not settle: values that overlap
+// their mask ("d]d]" around "[redacted]d]"). No value can be part of it.
+const Withheld = "[?]"
 
 // Set is a set of secret values. The zero value is empty and ready; it is safe for
 // concurrent use.
@@ -207,15 +216,41 @@ func (s *Set) Scrub(text string) string {
 			}
 			return vals[i] < vals[j]
 		})
+		mask := Mask
+		for _, m := range altMasks {
+			if !containsAny(mask, vals) {
+				break
+			}
+			mask = m
+		}
 		pairs := make([]string, 0, 2*len(vals))
 		for _, v := range vals {
-			pairs = append(pairs, v, Mask)
+			pairs = append(pairs, v, mask)
 		}
 		r = strings.NewReplacer(pairs...)
 		s.replacer = r
 	}
 	s.mu.Unlock()
-	return r.Replace(text)
+	// A pass that replaces nothing proves no value is left. A value that overlaps the
+	// mask ("d]d]" in "[redacted]d]") can reappear after a pass: pass again, and
+	// withhold the text rather than loop.
+	for range 4 {
+		next := r.Replace(text)
+		if next == text {
+			return text
+		}
+		text = next
+	}
+	return Withheld
+}
+
+func containsAny(s string, vals []string) bool {
+	for _, v := range vals {
+		if strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // Error returns err, or, when its text holds a value, an error whose text is
