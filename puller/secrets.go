@@ -75,12 +75,5 @@ func (v *secretValues) scrub(text string) string {
 
 // error returns err with its text scrubbed (still matching what err matched).
 func (v *secretValues) error(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	if clean := v.scrub(msg); clean != msg {
-		return redact.Masked(clean, err)
-	}
-	return err
+	return redact.ErrorWith(err, v.scrub)
 }

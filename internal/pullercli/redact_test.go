@@ -1,10 +1,7 @@
 package pullercli_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,26 +30,7 @@ func TestSecretValuesStayOutOfTheCLI(t *testing.T) {
 
 	cfg := filepath.Join(t.TempDir(), "puller.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: app\n  url: %s\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n  interval: 1s\n", url, f.pub)), 0o644)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan result)
-	go func() {
-		done <- runPuller(t, ctx, f.env, append([]string{"run", "-v", "--config", cfg, "--listen", addr}, f.base...)...)
-	}()
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, ""
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get, stop := f.runDaemon(cfg, "-v")
 	// Once a sync has failed, /readyz says so, without why.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if _, m := get("/metrics"); strings.Contains(m, `gitless_puller_syncs_total{outcome="Failed",source="app"}`) {
@@ -60,8 +38,7 @@ func TestSecretValuesStayOutOfTheCLI(t *testing.T) {
 		}
 	}
 	code, body := get("/readyz")
-	cancel()
-	out := <-done
+	out := stop()
 	if code != http.StatusServiceUnavailable || body != "0 of 1 sources ready; not ready: app\n" {
 		t.Fatalf("/readyz: %d %q", code, body)
 	}

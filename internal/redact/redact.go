@@ -257,20 +257,21 @@ func containsAny(s string, vals []string) bool {
 // scrubbed. The scrubbed error still matches what err matched with errors.Is, but
 // does not unwrap: errors.As cannot reach the text of the errors inside.
 func (s *Set) Error(err error) error {
+	return ErrorWith(err, s.Scrub)
+}
+
+// ErrorWith returns err, or, when scrub changes its text, an error whose text is the
+// scrubbed one and that matches what err matches with errors.Is, without unwrapping to
+// it (errors.As cannot reach the text inside).
+func ErrorWith(err error, scrub func(string) string) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
-	if clean := s.Scrub(msg); clean != msg {
-		return Masked(clean, err)
+	if clean := scrub(msg); clean != msg {
+		return &scrubbed{msg: clean, err: err}
 	}
 	return err
-}
-
-// Masked returns an error whose text is msg (err's text, scrubbed) and that matches
-// what err matches with errors.Is, without unwrapping to it.
-func Masked(msg string, err error) error {
-	return &scrubbed{msg: msg, err: err}
 }
 
 type scrubbed struct {

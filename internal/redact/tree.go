@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/gitless-dev/gitless/manifest"
 )
 
 // maxScan bounds what AddTree reads of one file.
@@ -82,7 +84,7 @@ func (s *Set) addDocuments(data []byte) {
 		}
 		s.addSecretNode(root)
 		// A List's items.
-		if items := field(root, "items"); items != nil && items.Kind == yaml.SequenceNode {
+		if items := manifest.MappingValue(root, "items"); items != nil && items.Kind == yaml.SequenceNode {
 			for _, it := range items.Content {
 				s.addSecretNode(it)
 			}
@@ -96,12 +98,12 @@ func (s *Set) addSecretNode(m *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return
 	}
-	av, k := field(m, "apiVersion"), field(m, "kind")
+	av, k := manifest.MappingValue(m, "apiVersion"), manifest.MappingValue(m, "kind")
 	if av == nil || k == nil || !IsSecret(av.Value, k.Value) {
 		return
 	}
 	for _, f := range []string{"data", "stringData"} {
-		v := field(m, f)
+		v := manifest.MappingValue(m, f)
 		if v == nil {
 			continue
 		}
@@ -138,18 +140,6 @@ func (s *Set) addScalars(n *yaml.Node) {
 	for _, c := range n.Content {
 		s.addScalars(c)
 	}
-}
-
-func field(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // addGenerators adds the inputs of a kustomization's secretGenerators: each literal
