@@ -28,11 +28,11 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/gitless-dev/gitless/internal/pullercli"
-	"github.com/gitless-dev/gitless/puller/config"
 	"github.com/gitless-dev/gitless/internal/testenv/ci"
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/internal/testenv/sigstoretest"
+	"github.com/gitless-dev/gitless/puller/config"
 )
 
 const testVersion = "v0.0.0-examples"
