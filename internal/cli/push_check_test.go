@@ -1,0 +1,51 @@
+package cli_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gitless-dev/gitless/internal/cli"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+)
+
+// Push checks objects as render does, before a byte is sent: a document without kind
+// or a duplicate object is refused with the file named, and the registry sees no
+// request at all (an artifact render and the puller would refuse is never pushed,
+// never signed).
+func TestPushRefusesInvalidObjectsBeforeUploading(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	target, _ := url.Parse(reg.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	url := "oci://" + strings.TrimPrefix(srv.URL, "http://") + "/app:v1"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"a document without kind", map[string]string{"a.yaml": cm, "b.yaml": "apiVersion: v1\nmetadata: {name: b}\n"}, "b.yaml:1"},
+		{"a duplicate object", map[string]string{"a.yaml": cm, "sub/c.yaml": cm}, "duplicate object ConfigMap"},
+		{"a document without name", map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n"}, "a.yaml:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requests.Store(0)
+			r := run(t, map[string]string{"HOME": t.TempDir(), "SOURCE_DATE_EPOCH": "1"}, "push", url, "--path", writeTree(t, tc.files))
+			if r.code != cli.ExitError || !strings.Contains(r.err, tc.want) {
+				t.Fatalf("exit %d, %q; want exit %d naming %q", r.code, r.err, cli.ExitError, tc.want)
+			}
+			if n := requests.Load(); n != 0 {
+				t.Fatalf("the registry got %d requests before the refusal", n)
+			}
+		})
+	}
+}
