@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -89,10 +86,8 @@ func TestTagListingOfALargeRepository(t *testing.T) {
 		}
 	}
 	// Page as ghcr.io does: at most 1,000 tags a page.
-	target, _ := url.Parse(reg.URL())
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	var pages atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	host := registry.NewProxy(t, reg, func(_ http.ResponseWriter, r *http.Request) bool {
 		if strings.HasSuffix(r.URL.Path, "/tags/list") {
 			pages.Add(1)
 			q := r.URL.Query()
@@ -101,10 +96,9 @@ func TestTagListingOfALargeRepository(t *testing.T) {
 				r.URL.RawQuery = q.Encode()
 			}
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	tags, err := c.Tags(ctx, mustRef(t, "oci://"+strings.TrimPrefix(srv.URL, "http://")+"/many"))
+		return false
+	})
+	tags, err := c.Tags(ctx, mustRef(t, "oci://"+host+"/many"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,6 @@ package cli_test
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,15 +16,12 @@ import (
 // never signed).
 func TestPushRefusesInvalidObjectsBeforeUploading(t *testing.T) {
 	reg := registry.NewT(t, registry.Options{})
-	target, _ := url.Parse(reg.URL())
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	host := registry.NewProxy(t, reg, func(http.ResponseWriter, *http.Request) bool {
 		requests.Add(1)
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	url := "oci://" + strings.TrimPrefix(srv.URL, "http://") + "/app:v1"
+		return false
+	})
+	url := "oci://" + host + "/app:v1"
 	for _, tc := range []struct {
 		name  string
 		files map[string]string

@@ -39,6 +39,26 @@ type EndlessPager struct {
 	Bytes atomic.Int64
 }
 
+// NewProxy starts, for the test t, a registry in front of upstream that passes every
+// request to intercept first: a request intercept answers (returning true) goes no
+// further, the others reach upstream as they are. It returns the proxy's host,
+// "127.0.0.1:PORT". Tests count requests, refuse methods or lie with it.
+func NewProxy(t testing.TB, upstream *Registry, intercept func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	target, err := url.Parse(upstream.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !intercept(w, r) {
+			proxy.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 // NewEndlessPager starts an EndlessPager in front of upstream for the test t.
 func NewEndlessPager(t testing.TB, upstream *Registry, opts EndlessPages) *EndlessPager {
 	t.Helper()
@@ -49,11 +69,6 @@ func NewEndlessPager(t testing.TB, upstream *Registry, opts EndlessPages) *Endle
 		opts.TagBytes = 16
 	}
 	opts.TagBytes = min(max(opts.TagBytes, 8), 128)
-	target, err := url.Parse(upstream.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	p := &EndlessPager{}
 	// Pages repeat their entries with period pagesMade: what costs the client (parsing
 	// every entry) stays, what would cost this test process (making pages) is paid
@@ -64,9 +79,8 @@ func NewEndlessPager(t testing.TB, upstream *Registry, opts EndlessPages) *Endle
 		tagPages[i] = tagPage("endless", i, opts)
 		referrerPages[i] = referrersPage(i, opts)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.Host = NewProxy(t, upstream, func(w http.ResponseWriter, r *http.Request) bool {
 		var body []byte
-		var next string
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
 		switch {
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/tags/list"):
@@ -76,19 +90,16 @@ func NewEndlessPager(t testing.TB, upstream *Registry, opts EndlessPages) *Endle
 			body = referrerPages[page%pagesMade]
 			w.Header().Set("Content-Type", "application/vnd.oci.image.index.v1+json")
 		default:
-			proxy.ServeHTTP(w, r)
-			return
+			return false
 		}
 		q := r.URL.Query()
 		q.Set("page", strconv.Itoa(page+1))
-		next = r.URL.Path + "?" + q.Encode()
-		w.Header().Set("Link", "<"+next+`>; rel="next"`)
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
 		p.Pages.Add(1)
 		p.Bytes.Add(int64(len(body)))
 		w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	p.Host = strings.TrimPrefix(srv.URL, "http://")
+		return true
+	})
 	return p
 }
 
