@@ -49,6 +49,9 @@ type Options struct {
 	// TUFTimeout bounds fetching the public Sigstore trusted root; 0 means
 	// DefaultTUFTimeout.
 	TUFTimeout time.Duration
+	// TUFClient fetches the public Sigstore trusted root (not registries); nil means
+	// http.DefaultClient. Its proxy settings apply.
+	TUFClient *http.Client
 	// Lists bounds the referrer listings (sigstore bundles are referrers); zero
 	// fields take remote.DefaultListLimits.
 	Lists remote.ListLimits
