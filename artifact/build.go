@@ -30,9 +30,11 @@ const IgnoreFileName = manifest.IgnoreFileName
 // Defaults shared by building and extracting, so that whatever gitless builds, it can
 // also pull back.
 const (
-	DefaultMaxTotalSize = 100 << 20 // bytes of file content in one artifact
-	DefaultMaxFileSize  = 32 << 20  // bytes in one file
-	DefaultMaxFiles     = 20000     // files in one artifact
+	DefaultMaxTotalSize  = 100 << 20 // bytes of file content in one artifact
+	DefaultMaxFileSize   = 32 << 20  // bytes in one file
+	DefaultMaxEntries    = 20000     // archive entries: files, directories, links, headers
+	DefaultMaxDepth      = 32        // path components of one entry ("a/b/c" is 3)
+	DefaultMaxPathLength = 1024      // bytes in one entry's path
 )
 
 // GzipLevel is the fixed compression level of the layer: changing it changes every
@@ -42,21 +44,29 @@ const GzipLevel = gzip.DefaultCompression
 // Limits caps an artifact's tree. The same caps apply when building and when
 // extracting, so that whatever gitless builds it can also pull back. A zero field means
 // the default; a negative one is an error: caps are never switched off.
+//
+// MaxEntries counts every entry of an archive, whatever its type: files, directories,
+// links and extended headers (gitless writes only files; Flux's writer adds a
+// directory entry per directory). Each entry costs an inode or a header to parse, so
+// an archive of empty directories is bounded like one of files.
 type Limits struct {
-	MaxTotalSize int64 `json:"maxTotalSize,omitempty"` // bytes of file content
-	MaxFileSize  int64 `json:"maxFileSize,omitempty"`  // bytes in one file
-	MaxFiles     int   `json:"maxFiles,omitempty"`     // regular files
+	MaxTotalSize  int64 `json:"maxTotalSize,omitempty"`  // bytes of file content
+	MaxFileSize   int64 `json:"maxFileSize,omitempty"`   // bytes in one file
+	MaxEntries    int   `json:"maxEntries,omitempty"`    // entries of any type
+	MaxDepth      int   `json:"maxDepth,omitempty"`      // path components of one entry
+	MaxPathLength int   `json:"maxPathLength,omitempty"` // bytes in one entry's path
 }
 
 // DefaultLimits returns the caps used for zero fields.
 func DefaultLimits() Limits {
-	return Limits{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxFiles: DefaultMaxFiles}
+	return Limits{MaxTotalSize: DefaultMaxTotalSize, MaxFileSize: DefaultMaxFileSize, MaxEntries: DefaultMaxEntries,
+		MaxDepth: DefaultMaxDepth, MaxPathLength: DefaultMaxPathLength}
 }
 
 // WithDefaults returns l with zero fields set to the defaults, or an error for a
 // negative field.
 func (l Limits) WithDefaults() (Limits, error) {
-	if l.MaxTotalSize < 0 || l.MaxFileSize < 0 || l.MaxFiles < 0 {
+	if l.MaxTotalSize < 0 || l.MaxFileSize < 0 || l.MaxEntries < 0 || l.MaxDepth < 0 || l.MaxPathLength < 0 {
 		return l, errors.New("size caps must not be negative")
 	}
 	d := DefaultLimits()
@@ -66,10 +76,28 @@ func (l Limits) WithDefaults() (Limits, error) {
 	if l.MaxFileSize == 0 {
 		l.MaxFileSize = d.MaxFileSize
 	}
-	if l.MaxFiles == 0 {
-		l.MaxFiles = d.MaxFiles
+	if l.MaxEntries == 0 {
+		l.MaxEntries = d.MaxEntries
+	}
+	if l.MaxDepth == 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxPathLength == 0 {
+		l.MaxPathLength = d.MaxPathLength
 	}
 	return l, nil
+}
+
+// checkPath refuses a path over the depth or length cap, before anything is done with
+// it (each component costs a lookup on every file created below it).
+func (l Limits) checkPath(name string) error {
+	if len(name) > l.MaxPathLength {
+		return fmt.Errorf("%w: the path is %d bytes, the cap is %d", ErrTooLarge, len(name), l.MaxPathLength)
+	}
+	if d := strings.Count(name, "/") + 1; d > l.MaxDepth {
+		return fmt.Errorf("%w: the path is %d directories deep, the cap is %d", ErrTooLarge, d, l.MaxDepth)
+	}
+	return nil
 }
 
 // BuildOptions configures [Build].
@@ -305,6 +333,9 @@ func (c *collector) addFile(abs, rel string) error {
 	if err := checkArchivePath(rel); err != nil {
 		return &FileError{Path: rel, Err: err}
 	}
+	if err := c.opts.Limits.checkPath(rel); err != nil {
+		return &FileError{Path: rel, Err: err}
+	}
 	if fi.Size() > c.opts.Limits.MaxFileSize {
 		return &FileError{Path: rel, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, fi.Size(), c.opts.Limits.MaxFileSize)}
 	}
@@ -312,8 +343,8 @@ func (c *collector) addFile(abs, rel string) error {
 	if c.total > c.opts.Limits.MaxTotalSize {
 		return &TotalSizeError{Limit: c.opts.Limits.MaxTotalSize}
 	}
-	if len(c.entries) >= c.opts.Limits.MaxFiles {
-		return fmt.Errorf("%w: more than %d files", ErrTooLarge, c.opts.Limits.MaxFiles)
+	if len(c.entries) >= c.opts.Limits.MaxEntries {
+		return fmt.Errorf("%w: more than %d files", ErrTooLarge, c.opts.Limits.MaxEntries)
 	}
 	mode := fs.FileMode(0o644)
 	if fi.Mode()&0o100 != 0 {

@@ -287,6 +287,20 @@ func TestBuildBadInput(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+	t.Run("over the depth and path caps", func(t *testing.T) {
+		// What extraction would refuse, building refuses first.
+		dir := writeTree(t, map[string]string{"a/b/c/d.yaml": cm})
+		for _, l := range []artifact.Limits{{MaxDepth: 3}, {MaxPathLength: 8}} {
+			_, err := artifact.Build(ctx, dir, artifact.BuildOptions{Limits: l})
+			var fe *artifact.FileError
+			if !errors.Is(err, artifact.ErrTooLarge) || !errors.As(err, &fe) || fe.Path != "a/b/c/d.yaml" {
+				t.Fatalf("%+v: got %v", l, err)
+			}
+		}
+		if _, err := artifact.Build(ctx, dir, artifact.BuildOptions{Limits: artifact.Limits{MaxDepth: 4, MaxPathLength: 12}}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("negative caps", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{"a.yaml": cm})
 		if _, err := artifact.Build(ctx, dir, artifact.BuildOptions{Limits: artifact.Limits{MaxTotalSize: -1}}); err == nil {

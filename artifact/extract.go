@@ -16,11 +16,12 @@ import (
 // what gitless builds it can also extract.
 type ExtractOptions = Limits
 
-// maxHeaderOverhead bounds the decompressed bytes that are not file content: tar
-// headers (512 bytes each, a PAX record adds one more header plus its data, which Go's
-// reader caps at 1 MiB), directory entries and padding.
+// maxStreamSize bounds the decompressed bytes read: file content plus what is not:
+// tar headers (512 bytes each; a PAX record adds one more header plus its data, which
+// Go's reader caps at 1 MiB), directory entries and padding. It is what stops an
+// archive of extended headers, which carry no file content.
 func (o Limits) maxStreamSize() int64 {
-	return o.MaxTotalSize + int64(o.MaxFiles)*3*512 + 4<<20
+	return o.MaxTotalSize + int64(o.MaxEntries)*3*512 + 4<<20
 }
 
 // Extract reads a tar+gzip stream and writes its regular files under dir, which must
@@ -30,9 +31,13 @@ func (o Limits) maxStreamSize() int64 {
 // It refuses, with ErrUnsafeArchive and the entry's name: absolute paths, ".."
 // components, backslashes or NUL in names, symbolic and hard links, devices, FIFOs and
 // other special entries, and a name that appears twice. It stops with ErrTooLarge at
-// the caps, counting decompressed bytes, so a decompression bomb costs at most the cap.
-// Directory entries are accepted and created; file modes are 0644, or 0755 when the
-// entry's owner-execute bit is set. All writes go through an [os.Root] on dir.
+// the caps, counting decompressed bytes, so a decompression bomb costs at most the cap;
+// every entry, of any type, counts against MaxEntries, and a path deeper than MaxDepth
+// or longer than MaxPathLength is refused before it is used.
+// Directory entries are accepted, but a directory is made only where a file is below
+// it (empty directories are dropped, as Build drops them); file modes are 0644, or
+// 0755 when the entry's owner-execute bit is set. All writes go through an [os.Root]
+// on dir.
 func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) ([]File, error) {
 	opts, err := opts.WithDefaults()
 	if err != nil {
@@ -58,10 +63,11 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 	tr := tar.NewReader(limited)
 
 	var (
-		files []File
-		total int64
-		seen  = map[string]bool{}
-		dirs  = map[string]bool{}
+		files   []File
+		total   int64
+		entries int
+		seen    = map[string]bool{}
+		dirs    = map[string]bool{}
 	)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -77,6 +83,12 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 			}
 			return nil, fmt.Errorf("%w: reading archive: %v", ErrUnsafeArchive, err)
 		}
+		if entries++; entries > opts.MaxEntries {
+			return nil, fmt.Errorf("%w: more than %d entries (files, directories, links and headers all count)", ErrTooLarge, opts.MaxEntries)
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		isDir := hdr.Typeflag == tar.TypeDir
 		if isDir {
@@ -84,6 +96,9 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 			if name == "" || name == "." {
 				continue // the root itself
 			}
+		}
+		if err := opts.checkPath(name); err != nil {
+			return nil, &FileError{Path: shorten(hdr.Name), Err: err}
 		}
 		if err := checkArchivePath(name); err != nil {
 			return nil, &FileError{Path: hdr.Name, Err: fmt.Errorf("%w: %v", ErrUnsafeArchive, err)}
@@ -95,13 +110,10 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 
 		switch hdr.Typeflag {
 		case tar.TypeDir:
-			if err := mkdirs(root, name, dirs); err != nil {
-				return nil, &FileError{Path: name, Err: err}
-			}
+			// Not created: a directory exists where a file is below it, as in what
+			// Build makes (empty directories are not packaged). An archive of empty
+			// directories costs parsing, not inodes.
 		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA is how old tars mark files
-			if len(files) >= opts.MaxFiles {
-				return nil, fmt.Errorf("%w: more than %d files", ErrTooLarge, opts.MaxFiles)
-			}
 			if hdr.Size > opts.MaxFileSize {
 				return nil, &FileError{Path: name, Err: fmt.Errorf("%w: %d bytes, the cap per file is %d", ErrTooLarge, hdr.Size, opts.MaxFileSize)}
 			}
@@ -116,8 +128,6 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 				return nil, &FileError{Path: name, Err: err}
 			}
 			files = append(files, f)
-		case tar.TypeXGlobalHeader:
-			continue
 		default:
 			return nil, &FileError{Path: name, Err: fmt.Errorf("%w: %s entries are not allowed", ErrUnsafeArchive, tarTypeName(hdr.Typeflag))}
 		}
@@ -206,4 +216,14 @@ func tarTypeName(t byte) string {
 	default:
 		return fmt.Sprintf("type %q", t)
 	}
+}
+
+// shorten keeps an error's path readable when the path is what was refused for its
+// length.
+func shorten(p string) string {
+	const max = 256
+	if len(p) <= max {
+		return p
+	}
+	return p[:max] + "..."
 }

@@ -42,7 +42,11 @@ func mkTar(t testing.TB, entries ...entry) []byte {
 		if mode == 0 {
 			mode = 0o644
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: typ, Size: size, Linkname: e.linkname, Mode: mode}); err != nil {
+		hdr := &tar.Header{Name: e.name, Typeflag: typ, Size: size, Linkname: e.linkname, Mode: mode}
+		if typ == tar.TypeXGlobalHeader {
+			hdr = &tar.Header{Typeflag: typ, PAXRecords: map[string]string{"comment": e.name}}
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}
 		if size > 0 {
@@ -78,7 +82,7 @@ func TestExtractRoundTrip(t *testing.T) {
 
 func TestExtractAcceptsDirectoriesAndDotSlash(t *testing.T) {
 	data := mkTar(t, entry{name: "./", typ: tar.TypeDir}, entry{name: "./a/", typ: tar.TypeDir, mode: 0o700},
-		entry{name: "./a/b.yaml", body: cm}, entry{name: "c.sh", body: "x", mode: 0o755})
+		entry{name: "./a/b.yaml", body: cm}, entry{name: "c.sh", body: "x", mode: 0o755}, entry{name: "empty/", typ: tar.TypeDir})
 	dir, files, err := extract(t, data, artifact.ExtractOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +92,10 @@ func TestExtractAcceptsDirectoriesAndDotSlash(t *testing.T) {
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "c.sh")); fi.Mode().Perm() != 0o755 {
 		t.Fatalf("mode %v", fi.Mode())
+	}
+	// A directory entry costs no inode unless a file is below it.
+	if _, err := os.Stat(filepath.Join(dir, "empty")); !os.IsNotExist(err) {
+		t.Fatalf("an empty directory was created: %v", err)
 	}
 }
 
@@ -113,7 +121,12 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 		{"file then dir", []entry{{name: "a", body: "1"}, {name: "a/b", body: "2"}}, artifact.ExtractOptions{}, nil, "a/b"},
 		{"file cap", []entry{{name: "big", body: big}}, artifact.ExtractOptions{MaxFileSize: 1024}, artifact.ErrTooLarge, "big"},
 		{"total cap", []entry{{name: "a", body: big}, {name: "b", body: big}}, artifact.ExtractOptions{MaxTotalSize: 3000}, artifact.ErrTooLarge, ""},
-		{"entry cap", []entry{{name: "a", body: "1"}, {name: "b", body: "2"}, {name: "c", body: "3"}}, artifact.ExtractOptions{MaxFiles: 2}, artifact.ErrTooLarge, ""},
+		{"entry cap", []entry{{name: "a", body: "1"}, {name: "b", body: "2"}, {name: "c", body: "3"}}, artifact.ExtractOptions{MaxEntries: 2}, artifact.ErrTooLarge, ""},
+		{"directories count as entries", []entry{{name: "a/", typ: tar.TypeDir}, {name: "b/", typ: tar.TypeDir}, {name: "c/", typ: tar.TypeDir}}, artifact.ExtractOptions{MaxEntries: 2}, artifact.ErrTooLarge, ""},
+		{"global headers count as entries", []entry{{name: "g1", typ: tar.TypeXGlobalHeader}, {name: "g2", typ: tar.TypeXGlobalHeader}, {name: "a", body: "1"}}, artifact.ExtractOptions{MaxEntries: 2}, artifact.ErrTooLarge, ""},
+		{"depth cap", []entry{{name: "a/b/c/d.yaml", body: cm}}, artifact.ExtractOptions{MaxDepth: 3}, artifact.ErrTooLarge, "a/b/c/d.yaml"},
+		{"depth cap on a directory", []entry{{name: "a/b/c/d/", typ: tar.TypeDir}}, artifact.ExtractOptions{MaxDepth: 3}, artifact.ErrTooLarge, "a/b/c/d/"},
+		{"path length cap", []entry{{name: "abcdefghijk.yaml", body: cm}}, artifact.ExtractOptions{MaxPathLength: 10}, artifact.ErrTooLarge, "abcdefghijk.yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, _, err := extract(t, mkTar(t, tc.entries...), tc.opts)
@@ -155,6 +168,29 @@ func TestExtractDecompressionBomb(t *testing.T) {
 	}
 }
 
+// An archive of extended headers holds no file, no directory and no byte of file
+// content, yet decompresses to a megabyte per header: only the cap on decompressed
+// bytes stops it. Without that cap this archive extracts "successfully".
+func TestExtractStreamCapStopsHeaderOnlyArchives(t *testing.T) {
+	var buf bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(gz)
+	comment := strings.Repeat("x", 900<<10)
+	const headers = 64 // ~58 MiB decompressed, well under the 20,000 entry cap
+	for range headers {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeXGlobalHeader, PAXRecords: map[string]string{"comment": comment}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	gz.Close()
+	opts := artifact.ExtractOptions{MaxTotalSize: 1 << 20} // stream cap: 1 MiB + 20,000 × 1.5 KiB + 4 MiB ≈ 34 MiB
+	_, files, err := extract(t, buf.Bytes(), opts)
+	if !errors.Is(err, artifact.ErrTooLarge) || !strings.Contains(err.Error(), "decompressed archive is larger") {
+		t.Fatalf("got %v (%d files), want the decompressed-size cap", err, len(files))
+	}
+}
+
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
@@ -181,7 +217,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add(mkTar(f, entry{name: "l", typ: tar.TypeSymlink, linkname: "/"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		files, err := artifact.Extract(context.Background(), bytes.NewReader(data), dir, artifact.ExtractOptions{MaxTotalSize: 1 << 20, MaxFiles: 100})
+		files, err := artifact.Extract(context.Background(), bytes.NewReader(data), dir, artifact.ExtractOptions{MaxTotalSize: 1 << 20, MaxEntries: 100})
 		// Whatever happened, every path under dir is a regular file or a directory,
 		// and nothing escaped (os.Root guarantees it; this checks the tree).
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {

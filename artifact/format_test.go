@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/gitless-dev/gitless/artifact"
@@ -154,4 +155,31 @@ func TestTagPolicy(t *testing.T) {
 	if !(artifact.TagPolicy{AllowOverwrite: true}).MayMove("v1.0.0") {
 		t.Error("overwrite")
 	}
+}
+
+// FuzzParseManifest: no manifest a registry sends makes the parser panic, and one it
+// accepts has exactly one content layer with a valid digest and a size within the
+// caps' reach, and its metadata reads back.
+func FuzzParseManifest(f *testing.F) {
+	layer := ocispec.Descriptor{MediaType: artifact.ContentMediaType, Digest: digest.FromString("x"), Size: 1}
+	m, err := artifact.NewManifest(layer, artifact.Metadata{Source: "https://github.com/acme/app", Revision: "main@sha1:0123456789abcdef0123456789abcdef01234567"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(m.Bytes, ocispec.MediaTypeImageManifest)
+	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), ocispec.MediaTypeImageIndex)
+	f.Add([]byte(`{"schemaVersion":2,"layers":[{"mediaType":"`+artifact.ContentMediaType+`","digest":"sha256:zz","size":-1}]}`), "")
+	f.Fuzz(func(t *testing.T, b []byte, mediaType string) {
+		got, l, err := artifact.ParseManifest(b, mediaType)
+		if err != nil {
+			if !errors.Is(err, artifact.ErrInvalidManifest) {
+				t.Fatalf("error not classified: %v", err)
+			}
+			return
+		}
+		if l.MediaType != artifact.ContentMediaType || l.Digest.Validate() != nil || l.Size < 0 {
+			t.Fatalf("accepted layer %+v", l)
+		}
+		_ = artifact.MetadataFromAnnotations(got.Annotations)
+	})
 }

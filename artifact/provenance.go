@@ -2,6 +2,7 @@ package artifact
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,4 +80,29 @@ func ParseCreated(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is neither Unix seconds nor RFC 3339", s)
 	}
 	return t.UTC(), nil
+}
+
+// SourceURL returns a source URL fit to publish in an artifact's annotations: without
+// the user information a clone URL may carry (https://oauth2:TOKEN@host/..., GitLab
+// CI's gitlab-ci-token:TOKEN@), its query and fragment. An scp-like address
+// (git@host:path) keeps its user unless it carries a password too.
+func SourceURL(s string) string {
+	if !strings.Contains(s, "://") {
+		if i := strings.LastIndex(s, "@"); i >= 0 && strings.Contains(s[:i], ":") {
+			return s[i+1:]
+		}
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		// Not a URL after all: drop everything up to the host, where credentials are.
+		scheme, rest, _ := strings.Cut(s, "://")
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			rest = rest[i+1:]
+		}
+		return scheme + "://" + rest
+	}
+	u.User = nil
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	return u.String()
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/internal/testenv/sigstoretest"
+	"github.com/gitless-dev/gitless/puller/config"
 )
 
 const testVersion = "v0.0.0-examples"
@@ -211,8 +212,19 @@ func (f *fixture) trySync(configFile, keyDir, trustedRoot string) (map[string]st
 	if trustedRoot != "" {
 		cfg = strings.ReplaceAll(cfg, "\n  verify:\n", "\n  verify:\n    trustedRoot: "+trustedRoot+"\n")
 	}
-	for _, m := range regexp.MustCompile(`pullSecret: (\S+)`).FindAllStringSubmatch(cfg, -1) {
-		f.pullSecret(m[1])
+	// Each pull secret where the source reads it: its namespace (a tenant's source reads
+	// its own, as the tenant), as the platform would have made it.
+	if c, err := config.Parse([]byte(cfg), f.pullerNS); err == nil {
+		for _, s := range c.Sources {
+			if s.PullSecret == "" {
+				continue
+			}
+			id, err := c.Tenancy().Identity(s, c.Namespace)
+			if err != nil {
+				f.t.Fatalf("%s: source %s: %v", configFile, s.Name, err)
+			}
+			f.pullSecret(id.Namespace, s.PullSecret)
+		}
 	}
 	path := filepath.Join(f.t.TempDir(), "puller.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -241,12 +253,12 @@ func (f *fixture) trySync(configFile, keyDir, trustedRoot string) (map[string]st
 	return outcomes, code, log
 }
 
-// pullSecret makes the kubernetes.io/dockerconfigjson Secret name in the puller's
-// namespace with the read-only user, as `kubectl create secret docker-registry` would.
-func (f *fixture) pullSecret(name string) {
+// pullSecret makes the kubernetes.io/dockerconfigjson Secret name in namespace ns with
+// the read-only user, as `kubectl create secret docker-registry` would.
+func (f *fixture) pullSecret(ns, name string) {
 	f.t.Helper()
 	kubectl := ci.Peer(f.t, "kubectl")
-	cmd := exec.Command(kubectl, "--kubeconfig", f.kube.KubeconfigPath(), "-n", f.pullerNS, "create", "secret", "docker-registry", name,
+	cmd := exec.Command(kubectl, "--kubeconfig", f.kube.KubeconfigPath(), "-n", ns, "create", "secret", "docker-registry", name,
 		"--docker-server="+f.reg.Host(), "--docker-username=puller", "--docker-password="+f.reader)
 	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "already exists") {
 		f.t.Fatalf("kubectl create secret: %v\n%s", err, out)

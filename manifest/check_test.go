@@ -48,6 +48,8 @@ func TestCheckFiles(t *testing.T) {
 			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:6 (document 2)", "a sequence, not a mapping"}},
 		{name: "key twice", files: map[string]string{"a.yaml": cm("a", "") + "data:\n  k: 1\n  k: 2\n"},
 			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:7", `key "k" appears twice`}},
+		{name: "null key (a fuzzing finding: the canonical YAML and the object disagreed)", files: map[string]string{"a.yaml": cm("a", "") + "data:\n  k: 1\n  ~: 2\n"},
+			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:7", "a mapping key is null"}},
 		{name: "syntax", files: map[string]string{"d/a.yaml": cm("a", "") + "data: [\n"},
 			is: manifest.ErrSyntax, contain: []string{"d/a.yaml:", "invalid YAML"}},
 		{name: "duplicate", files: map[string]string{"a.yaml": cm("x", "ns"), "b/c.yaml": "# c\n" + cm("x", "ns")},

@@ -115,8 +115,8 @@ func (o *Object) String() string {
 
 // SetNamespace sets metadata.namespace.
 func (o *Object) SetNamespace(ns string) {
-	meta := mapGet(o.node, "metadata")
-	if v := mapGet(meta, "namespace"); v != nil {
+	meta := MappingValue(o.node, "metadata")
+	if v := MappingValue(meta, "namespace"); v != nil {
 		v.Kind, v.Tag, v.Value, v.Style, v.Content = yaml.ScalarNode, "!!str", ns, 0, nil
 	} else {
 		meta.Content = append(meta.Content, strScalar("namespace"), strScalar(ns))
@@ -138,14 +138,14 @@ func (o *Object) setDefaults(field string, defaults map[string]string) {
 	if len(defaults) == 0 {
 		return
 	}
-	meta := mapGet(o.node, "metadata")
-	m := mapGet(meta, field)
+	meta := MappingValue(o.node, "metadata")
+	m := MappingValue(meta, field)
 	if m == nil || m.Kind != yaml.MappingNode {
 		m = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		mapSet(meta, field, m)
 	}
 	for _, k := range slices.Sorted(maps.Keys(defaults)) {
-		if mapGet(m, k) == nil {
+		if MappingValue(m, k) == nil {
 			m.Content = append(m.Content, strScalar(k), strScalar(defaults[k]))
 		}
 	}
@@ -208,14 +208,14 @@ func checkObject(n *yaml.Node, origin Origin) (*Object, error) {
 	if o.kind, err = stringField(n, "kind"); err != nil {
 		return nil, &SourceError{Origin: origin, Err: err}
 	}
-	meta := mapGet(n, "metadata")
+	meta := MappingValue(n, "metadata")
 	if meta == nil || meta.Kind != yaml.MappingNode {
 		return nil, &SourceError{Origin: origin, Object: o.apiVersion + " " + o.kind, Err: fmt.Errorf("%w: metadata is missing or not a mapping", ErrInvalidObject)}
 	}
 	if o.name, err = stringField(meta, "name"); err != nil {
 		return nil, &SourceError{Origin: origin, Object: o.apiVersion + " " + o.kind, Err: fmt.Errorf("metadata.%w", err)}
 	}
-	if ns := mapGet(meta, "namespace"); ns != nil && !isNull(ns) {
+	if ns := MappingValue(meta, "namespace"); ns != nil && !isNull(ns) {
 		if ns.Kind != yaml.ScalarNode || ns.Tag != "!!str" {
 			return nil, &SourceError{Origin: origin, Object: o.String(), Err: fmt.Errorf("%w: metadata.namespace is not a string", ErrInvalidObject)}
 		}
@@ -295,7 +295,7 @@ func numberScalar(s string) *yaml.Node {
 func strScalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
 
 func stringField(m *yaml.Node, key string) (string, error) {
-	v := mapGet(m, key)
+	v := MappingValue(m, key)
 	switch {
 	case v == nil || isNull(v):
 		return "", fmt.Errorf("%w: no %s", ErrInvalidObject, key)
@@ -335,8 +335,9 @@ func nodeKindName(n *yaml.Node) string {
 	return "node"
 }
 
-// mapGet returns the value of key in the mapping m, or nil.
-func mapGet(m *yaml.Node, key string) *yaml.Node {
+// MappingValue returns the value of key in the mapping node m, or nil (also when m is
+// not a mapping). It follows no alias.
+func MappingValue(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -359,8 +360,8 @@ func mapSet(m *yaml.Node, key string, v *yaml.Node) {
 	sortMapping(m)
 }
 
-// checkKeys refuses mappings with a key twice or a key that is not a scalar: neither
-// survives the conversion to JSON that the API server does.
+// checkKeys refuses mappings with a key twice, a key that is not a scalar, or a null
+// key: none survives the conversion to JSON that the API server does.
 func checkKeys(n *yaml.Node, origin Origin) error {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -369,6 +370,11 @@ func checkKeys(n *yaml.Node, origin Origin) error {
 			k := n.Content[i]
 			if k.Kind != yaml.ScalarNode {
 				return &SourceError{Origin: lineOrigin(origin, k), Err: fmt.Errorf("%w: a mapping key is a %s", ErrInvalidObject, nodeKindName(k))}
+			}
+			if k.Tag == "!!null" {
+				// "~:", "null:" or an empty key: JSON has no null key, and readers
+				// differ on what it becomes (dropped, "", "null").
+				return &SourceError{Origin: lineOrigin(origin, k), Err: fmt.Errorf("%w: a mapping key is null (quote it if it is meant as a string)", ErrInvalidObject)}
 			}
 			if seen[k.Value] {
 				return &SourceError{Origin: lineOrigin(origin, k), Err: fmt.Errorf("%w: key %q appears twice in one mapping", ErrInvalidObject, k.Value)}

@@ -248,6 +248,9 @@ func (q *quick) entry(m *container, rest []byte, lineNo int) bool {
 	if len(key) > maxQuickKey {
 		return false // yaml.v3 limits implicit keys to 1024 characters
 	}
+	if rest[0] != '"' && rest[0] != '\'' && isNullPlain(key) {
+		return false // a null key: the object check refuses it, with the line
+	}
 	for _, seen := range m.keys {
 		if bytes.Equal(seen, key) {
 			return false // a key twice: yaml.v3's path says so, with the line
@@ -319,6 +322,9 @@ func flowCollection(v []byte) bool {
 				return false
 			}
 			k := string(v[start:i])
+			if isNullPlain(v[start:i]) {
+				return false
+			}
 			for _, seen := range keys {
 				if seen == k {
 					return false
@@ -444,6 +450,16 @@ func (q *quick) endDocument() bool {
 	}
 	q.objs = append(q.objs, o)
 	return true
+}
+
+// isNullPlain reports whether the plain scalar s resolves to null in YAML 1.2's core
+// schema, as yaml.v3 resolves it.
+func isNullPlain(s []byte) bool {
+	switch string(s) {
+	case "~", "null", "Null", "NULL":
+		return true
+	}
+	return false
 }
 
 // isKeyStart reports whether a key the quick path reads may start s: a plain or a

@@ -200,10 +200,10 @@ func TestQuickObjectsRandomDocuments(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	scalars := []string{"a", "web", "1", "01", "-1", "1e3", "0x1F", ".5", "true", "no", "yes", "null", "~", "", "a:b", "a: b", "a:", ":a",
 		"http://x:80/p", "a #c", "a#b", "'q'", "'it''s'", `"d"`, `"a\"b"`, `"\t"`, "- a", "-a", "--flag", "?a", "? a", "a,b", "[]", "{}", "[a]",
-		"{a: 1}", `["a", "b"]`, "[a, b]", "{a: 1, b: x}", "[a:b]", `["x #y"]`, "[a #c]", "{a: 1, a: 2}", "[http://x:80]",
+		"{a: 1}", `["a", "b"]`, "[a, b]", "{a: 1, b: x}", "[a:b]", `["x #y"]`, "[a #c]", "{a: 1, a: 2}", "{~: 1}", "{null: a}", "[http://x:80]",
 		"[a, , b]", "[a, b,]", `["--l=:8080"]`, "{a: [b]}", "[a: b]", "{a: b: c}", "['it''s', \"q\\\"\"]", "[ a ,b ]", "{ a: 1 }", "[a] x", "[a] # c",
 		"{a:1}", "{a: }", "{: a}", "[-a, -1, --x]", "[- a]", "[?a]", "[a,b]", "{\"a\": 1}", "[a\tb]", "&x a", "*x", "!t a", "|", "|-", ">+", "|1", "@a", "`a", "%a", "2001-12-14", ">", "a - b", "---", "...", "a b c", "<<", "=", "'unclosed", `"unclosed`}
-	keys := []string{"a", "b", "name", "kind", "apiVersion", "metadata", "namespace", "on", "1", `"q"`, "'q'", "a b", "a:b", "-k", "<<", "k#"}
+	keys := []string{"a", "b", "name", "kind", "apiVersion", "metadata", "namespace", "on", "1", `"q"`, "'q'", "a b", "a:b", "-k", "<<", "k#", "~", "null", "NULL", `"~"`}
 	safe := []string{"a", "web", "1", "true", "no", "", "a:b", "http://x:80/p", "a #c", "'it''s'", `"d"`, "--flag", "[]", "{}", "a b c",
 		`["--config=/etc/app.yaml", "--listen=:8080"]`, "[a, b]", "{a: 1, b: x}"}
 	scalar := func() string {

@@ -26,8 +26,8 @@ func (s *Scopes) Learn(o *Object) {
 	if o.kind != "CustomResourceDefinition" || o.Group() != "apiextensions.k8s.io" {
 		return
 	}
-	spec := mapGet(o.node, "spec")
-	group, kind, scope := mapGet(spec, "group"), mapGet(mapGet(spec, "names"), "kind"), mapGet(spec, "scope")
+	spec := MappingValue(o.node, "spec")
+	group, kind, scope := MappingValue(spec, "group"), MappingValue(MappingValue(spec, "names"), "kind"), MappingValue(spec, "scope")
 	if group == nil || kind == nil {
 		return
 	}

@@ -93,14 +93,14 @@ func documents(data []byte, file string, fn func(root *yaml.Node, origin Origin)
 
 // objectsOf turns a mapping into its objects: itself, or a List's items.
 func objectsOf(m *yaml.Node, origin Origin, allowNonObjects bool, newObject func(*yaml.Node, Origin) (*Object, error)) ([]*Object, error) {
-	av, kind := mapGet(m, "apiVersion"), mapGet(m, "kind")
+	av, kind := MappingValue(m, "apiVersion"), MappingValue(m, "kind")
 	if av == nil || kind == nil {
 		if allowNonObjects {
 			return nil, nil
 		}
 		return nil, &SourceError{Origin: origin, Err: fmt.Errorf("%w: %w", ErrInvalidObject, ErrNotObject)}
 	}
-	if items := mapGet(m, "items"); items != nil && strings.HasSuffix(kind.Value, "List") && items.Kind == yaml.SequenceNode {
+	if items := MappingValue(m, "items"); items != nil && strings.HasSuffix(kind.Value, "List") && items.Kind == yaml.SequenceNode {
 		var objs []*Object
 		for _, it := range items.Content {
 			o := lineOrigin(origin, it)

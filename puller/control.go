@@ -253,7 +253,7 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, src.Timeout.Duration)
 	defer cancel()
-	a, err := p.applier(src)
+	a, err := p.sourceApplier(src)
 	if err != nil {
 		return fail(err)
 	}

@@ -3,6 +3,7 @@ package puller
 import (
 	"errors"
 
+	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/verify"
 )
@@ -21,14 +22,17 @@ var (
 )
 
 // Retry says whether a failed sync is worth retrying soon: not after a verification
-// failure or a refused rollback (the same digest fails the same way; the runner waits
-// for the ref to move), nor after a registry's 401/403 (credentials do not fix
-// themselves; retrying only adds load).
+// failure, a refused rollback or an artifact over the caps or unsafe to extract (the
+// same digest fails the same way; the runner waits for the ref to move), not after a
+// listing over the list limits (the registry would be asked for as much again), nor
+// after a registry's 401/403 (credentials do not fix themselves; retrying only adds
+// load).
 func Retry(err error) bool {
 	switch {
 	case err == nil:
 		return false
-	case errors.Is(err, verify.ErrVerificationFailed), errors.Is(err, ErrRollback),
+	case errors.Is(err, verify.ErrVerificationFailed), errors.Is(err, ErrRollback), errors.Is(err, artifact.ErrTooLarge),
+		errors.Is(err, artifact.ErrUnsafeArchive),
 		errors.Is(err, remote.ErrUnauthorized), errors.Is(err, ErrInvalidSource), errors.Is(err, verify.ErrInvalidPolicy):
 		return false
 	}

@@ -173,10 +173,16 @@ func TestEmptyArtifactRefusedUnlessAllowed(t *testing.T) {
 
 // hostile pushes (and signs: the signer is compromised, not the registry) an artifact
 // whose layer holds the given tar entries.
-func (w *world) hostile(tag string, entries func(tw *tar.Writer)) {
+func (w *world) hostile(tag string, entries func(tw *tar.Writer)) artifact.Reference {
+	w.t.Helper()
+	return w.hostileLevel(tag, gzip.DefaultCompression, entries)
+}
+
+// hostileLevel is hostile with the gzip level given (BestSpeed for huge archives).
+func (w *world) hostileLevel(tag string, level int, entries func(tw *tar.Writer)) artifact.Reference {
 	w.t.Helper()
 	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
+	gz, _ := gzip.NewWriterLevel(&buf, level)
 	tw := tar.NewWriter(gz)
 	tw.WriteHeader(&tar.Header{Name: "a.yaml", Mode: 0o644, Size: int64(len(cm("a", "hostile"))), Typeflag: tar.TypeReg})
 	tw.Write([]byte(strings.ReplaceAll(cm("a", "hostile"), "NS", w.target)))
@@ -194,6 +200,7 @@ func (w *world) hostile(tag string, entries func(tw *tar.Writer)) {
 		w.t.Fatal(err)
 	}
 	w.sign(res.Reference)
+	return res.Reference
 }
 
 func TestHostileTarIsRefused(t *testing.T) {

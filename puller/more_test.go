@@ -155,9 +155,15 @@ func TestSemverRangePicksTheHighestMatch(t *testing.T) {
 
 func dockerConfigSecret(t *testing.T, w *world, name, host, user, password string) {
 	t.Helper()
+	dockerConfigSecretIn(t, w, w.ns, name, host, user, password)
+}
+
+// dockerConfigSecretIn makes a kubernetes.io/dockerconfigjson Secret in namespace ns.
+func dockerConfigSecretIn(t *testing.T, w *world, ns, name, host, user, password string) {
+	t.Helper()
 	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	data, _ := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
-	_, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, &corev1.Secret{
+	_, err := w.kube.CoreV1().Secrets(ns).Create(w.ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},
@@ -221,7 +227,15 @@ func TestPullSecretIsUsedOnlyForItsHost(t *testing.T) {
 func TestRegistryOnMetadataAddressIsRefused(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	src := w.source("meta", "app", "v1")
-	for _, host := range []string{"169.254.169.254", "169.254.169.254:5000", "[fe80::1]:5000"} {
+	for _, host := range []string{"169.254.169.254", "169.254.169.254:5000", "[fe80::1]:5000",
+		"168.63.129.16",                   // Azure WireServer
+		"[64:ff9b::a9fe:a9fe]:5000",       // NAT64 (RFC 6052 /96) of 169.254.169.254
+		"[64:ff9b::a83f:8110]",            // NAT64 of 168.63.129.16
+		"[64:ff9b:1:a9fe:a9:fe00::]:5000", // RFC 8215 local-use prefix, /48 form
+		"[2002:a9fe:a9fe::1]:5000",        // 6to4
+		"[::a9fe:a9fe]:5000",              // IPv4-compatible
+		"[::ffff:169.254.169.254]:5000",   // IPv4-mapped
+	} {
 		src.URL = "oci://" + host + "/latest/meta-data"
 		src.Insecure = true
 		_, err := w.sync(src)

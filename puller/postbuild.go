@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/internal/redact"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -75,8 +76,9 @@ func (pb *PostBuild) validate() error {
 }
 
 // variables reads the source's variables: SubstituteFrom in order, then Substitute.
-// Values lose their newlines, as in Flux.
-func (p *Puller) variables(ctx context.Context, pb *PostBuild) (map[string]string, error) {
+// Values lose their newlines, as in Flux. The values read from Secrets go to secrets
+// (when not nil), so that no error or log quotes them.
+func (p *Puller) variables(ctx context.Context, pb *PostBuild, secrets *redact.Set) (map[string]string, error) {
 	vars := map[string]string{}
 	set := func(where, k, v string) error {
 		if !varName.MatchString(k) {
@@ -108,6 +110,12 @@ func (p *Puller) variables(ctx context.Context, pb *PostBuild) (map[string]strin
 				return nil, fmt.Errorf("%w: %s: %w", ErrSubstitution, where, err)
 			}
 			data = secretStrings(s)
+			if secrets != nil {
+				for _, v := range data {
+					secrets.Add(v)
+					secrets.Add(strings.ReplaceAll(v, "\n", ""))
+				}
+			}
 		}
 		for k, v := range data {
 			if err := set(where, k, v); err != nil {
@@ -195,9 +203,20 @@ func (s *syncRun) substitute(ctx context.Context, objs []*unstructured.Unstructu
 	if pb == nil {
 		return objs, nil
 	}
-	vars, err := s.p.variables(ctx, pb)
+	vars, err := s.p.variables(ctx, pb, s.secrets)
 	if err != nil {
 		return nil, err
 	}
-	return Substitute(objs, vars)
+	out, err := Substitute(objs, vars)
+	if err != nil {
+		return nil, err
+	}
+	if s.secrets != nil {
+		// A Secret of the artifact may take its values from variables: what the
+		// apiserver may quote is the substituted value.
+		for _, o := range out {
+			s.secrets.AddObject(o.Object)
+		}
+	}
+	return out, nil
 }

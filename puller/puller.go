@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/redact"
 	"github.com/gitless-dev/gitless/puller/apply"
 	"github.com/gitless-dev/gitless/verify"
 )
@@ -40,6 +40,7 @@ type VerifierOptions struct {
 	HTTPS       bool // the registry has its own certificate: HTTPS even on loopback
 	HTTPClient  *http.Client
 	UserAgent   string
+	Lists       remote.ListLimits
 }
 
 // Options configures a [Puller].
@@ -57,9 +58,15 @@ type Options struct {
 	// Extract caps extraction; zero fields take artifact's defaults. Caps can be
 	// lowered or raised, never switched off.
 	Extract artifact.Limits
+	// Lists caps the tag and referrer listings the registry pages through; zero
+	// fields take remote.DefaultListLimits.
+	Lists remote.ListLimits
 	// AllowLinkLocalRegistries lets registry hosts resolve to link-local and cloud
 	// metadata addresses, which are refused by default (SSRF).
 	AllowLinkLocalRegistries bool
+	// Tenancy is the multi-tenancy lockdown: a default service account for every
+	// source, and whether pull secrets may be read from another namespace.
+	Tenancy Tenancy
 	// Transport is the base HTTP transport to registries; nil means Go's default with
 	// the address check above and Proxy. Retries (5xx) are layered on top; a 429 or 503
 	// ends the sync with remote.ErrRateLimited, and Run waits as the registry asks.
@@ -89,8 +96,11 @@ type Puller struct {
 	transport http.RoundTripper
 	log       *slog.Logger
 
+	secrets *secretValues // scrubbed from every error and log record
+
 	mu       sync.Mutex
-	appliers map[string]*apply.Applier // by service account ("" for the puller's own)
+	appliers map[string]*apply.Applier       // by service account ("" for the puller's own)
+	tenants  map[string]kubernetes.Interface // clients impersonating a service account
 	sources  map[string]*sourceState
 	health   *Health
 	// tlsTransports are the registry transports of sources with their own CA or
@@ -110,8 +120,9 @@ type sourceState struct {
 	objects packedObjects
 	built   packedObjects
 	checked time.Time // last successful sync of digest
-	// rejected remembers a digest refused for good (verification failed, rollback),
-	// so that it is not fetched and verified again at every poll.
+	// rejected remembers a digest refused for good (verification failed, rollback,
+	// an archive unsafe or over the caps, content that does not build), so that it
+	// is not fetched, verified and extracted again at every poll.
 	rejected    digest.Digest
 	rejectedErr error
 	rejectedFor string // the source's spec: changing it (a new key, allowRollback) looks again
@@ -135,6 +146,8 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	secrets := &secretValues{}
+	log = slog.New(redact.Handler(log.Handler(), secrets.scrub))
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return apiCounting{base: rt} })
 	kube, err := kubernetes.NewForConfig(cfg)
@@ -146,7 +159,7 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 		tr = newTransport(opts.AllowLinkLocalRegistries, opts.Proxy)
 	}
 	return &Puller{
-		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log,
+		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log, secrets: secrets,
 		appliers: map[string]*apply.Applier{}, sources: map[string]*sourceState{},
 	}, nil
 }
@@ -169,15 +182,16 @@ func (p *Puller) state(name string) *sourceState {
 	return st
 }
 
-func (p *Puller) applier(src Source) (*apply.Applier, error) {
-	sa := ""
-	if src.ServiceAccountName != "" {
-		ns := src.TargetNamespace
-		if ns == "" {
-			ns = p.opts.Namespace
-		}
-		sa = ns + "/" + src.ServiceAccountName
+// sourceApplier is the applier of src's identity under the tenancy lockdown.
+func (p *Puller) sourceApplier(src Source) (*apply.Applier, error) {
+	id, err := p.opts.Tenancy.Identity(src, p.opts.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
+	return p.applier(id.ServiceAccount)
+}
+
+func (p *Puller) applier(sa string) (*apply.Applier, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if a := p.appliers[sa]; a != nil {
@@ -242,7 +256,11 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 	ctx = withCounter(ctx, counter)
 	log := p.log.With("source", src.Name)
 
-	a, err := p.applier(src)
+	id, err := p.opts.Tenancy.Identity(src, p.opts.Namespace)
+	if err != nil {
+		return finish(fmt.Errorf("source %s: %w", src.Name, err))
+	}
+	a, err := p.applier(id.ServiceAccount)
 	if err != nil {
 		return finish(err)
 	}
@@ -257,8 +275,10 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 		return finish(nil)
 	}
 	st := p.state(src.Name)
-	s := &syncRun{p: p, src: src, st: st, ps: ps, a: a, parent: parent, res: res, log: log, request: reconcileRequest(ps)}
-	err = s.run(ctx)
+	s := &syncRun{p: p, src: src, id: id, st: st, ps: ps, a: a, parent: parent, res: res, log: log, request: reconcileRequest(ps)}
+	// Whatever the error quotes of a Secret of the artifact (or of a variable read
+	// from a Secret) is masked before it is recorded, logged or returned.
+	err = p.secrets.error(s.run(ctx))
 	if err != nil {
 		s.recordFailure(ctx, err)
 	}
@@ -269,6 +289,7 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 type syncRun struct {
 	p      *Puller
 	src    Source
+	id     Identity
 	st     *sourceState
 	ps     *apply.ParentState
 	a      *apply.Applier
@@ -285,11 +306,14 @@ type syncRun struct {
 	// says the source has its own TLS configuration.
 	httpClient *http.Client
 	https      bool
+	// secrets learns the Secret values of what this sync builds and substitutes, so
+	// that errors and logs never quote them.
+	secrets *redact.Set
 }
 
 func (s *syncRun) run(ctx context.Context) error {
 	p, src, res := s.p, s.src, s.res
-	chain, err := p.credentials(ctx, src)
+	chain, err := p.credentials(ctx, src, s.id)
 	if err != nil {
 		return err
 	}
@@ -313,6 +337,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		HTTPClient:  s.httpClient,
 		UserAgent:   "gitless-puller/" + p.opts.Version,
 		Logger:      s.log,
+		Lists:       p.opts.Lists,
 	})
 	s.ref, _ = artifact.ParseReference(src.URL) // validated
 	s.ref.Tag, s.ref.Digest = "", ""
@@ -355,8 +380,10 @@ func (s *syncRun) run(ctx context.Context) error {
 
 	var built []*unstructured.Unstructured
 	var meta artifact.Metadata
+	fresh := false // built from a newly fetched artifact: its Secret values replace the last ones
 	if packed := s.st.builtOrApplied(); res.DriftCheck && s.st.digest == d && s.st.spec == spec && packed != nil {
 		// The objects of this very digest were verified and built before.
+		s.secrets = p.secrets.lastApplied(src.Name)
 		if built, err = packed.unpack(); err != nil {
 			return err
 		}
@@ -389,7 +416,14 @@ func (s *syncRun) run(ctx context.Context) error {
 			}
 		}
 		// 4, 5. extract and build
-		if built, err = s.build(ctx, art); err != nil {
+		fresh = true
+		s.secrets = p.secrets.attempt(src.Name)
+		if built, err = s.build(ctx, art, s.secrets); err != nil {
+			if ctx.Err() == nil && refusedContent(err) {
+				// The same digest is refused the same way at every try: not
+				// downloaded again until the ref moves.
+				s.reject(d, err)
+			}
 			return err
 		}
 	}
@@ -434,6 +468,9 @@ func (s *syncRun) run(ctx context.Context) error {
 		return err
 	}
 	res.Outcome = Applied
+	if fresh {
+		p.secrets.applied(src.Name)
+	}
 	s.st.digest, s.st.spec, s.st.checked = d, spec, p.now()
 	if s.st.objects, err = pack(objs); err != nil {
 		return err
@@ -542,15 +579,20 @@ func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
 	case r.Digest != "":
 		return "", digest.Digest(r.Digest), nil
 	case r.SemVer != "":
-		tags, err := s.client.Tags(ctx, s.ref)
+		m, err := newMatcher(r.SemVer)
 		if err != nil {
 			return "", "", err
 		}
-		tag, err := highestMatch(tags, r.SemVer)
-		if err != nil {
-			return "", "", fmt.Errorf("%s: %w", s.ref, err)
+		// Page by page, keeping only the highest match: memory stays that of one page
+		// however many tags the registry lists (and the list limits stop one that
+		// never ends).
+		if err := s.client.TagPages(ctx, s.ref, m.add); err != nil {
+			return "", "", err
 		}
-		r.Tag = tag
+		if m.tag == "" {
+			return "", "", fmt.Errorf("%s: %w %q", s.ref, ErrNoMatchingTag, r.SemVer)
+		}
+		r.Tag = m.tag
 	}
 	desc, err := s.client.Resolve(ctx, s.ref.WithTag(r.Tag))
 	if err != nil {
@@ -559,41 +601,47 @@ func (s *syncRun) resolve(ctx context.Context) (string, digest.Digest, error) {
 	return r.Tag, desc.Digest, nil
 }
 
-// highestMatch returns the highest tag that is a semantic version in the range.
-func highestMatch(tags []string, rng string) (string, error) {
+// matcher keeps the highest tag that is a semantic version in a range.
+type matcher struct {
+	c   *semver.Constraints
+	tag string
+	v   *semver.Version
+}
+
+func newMatcher(rng string) (*matcher, error) {
 	c, err := semver.NewConstraint(rng)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	type tv struct {
-		tag string
-		v   *semver.Version
-	}
-	var ok []tv
+	return &matcher{c: c}, nil
+}
+
+// add looks at one page of tags. Of equal versions ("1.0.0" and "v1.0.0") the first
+// listed wins.
+func (m *matcher) add(tags []string) error {
 	for _, t := range tags {
 		v, err := semver.NewVersion(t)
-		if err == nil && c.Check(v) {
-			ok = append(ok, tv{t, v})
+		if err == nil && m.c.Check(v) && (m.v == nil || v.GreaterThan(m.v)) {
+			m.tag, m.v = t, v
 		}
 	}
-	if len(ok) == 0 {
-		return "", fmt.Errorf("%w %q", ErrNoMatchingTag, rng)
-	}
-	sort.SliceStable(ok, func(i, j int) bool { return ok[i].v.GreaterThan(ok[j].v) })
-	return ok[0].tag, nil
+	return nil
 }
 
 // verify checks the signature of the pinned digest.
 func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string, error) {
-	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPS: s.https, HTTPClient: s.httpClient, UserAgent: "gitless-puller/" + s.p.opts.Version}
+	vo := VerifierOptions{Credentials: s.creds, Insecure: s.src.Insecure, HTTPS: s.https, HTTPClient: s.httpClient, UserAgent: "gitless-puller/" + s.p.opts.Version, Lists: s.p.opts.Lists}
 	var v Verifier
 	if s.p.opts.NewVerifier != nil {
 		v = s.p.opts.NewVerifier(vo)
 	} else {
-		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPS: vo.HTTPS, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log})
+		v = verify.New(verify.Options{Credentials: vo.Credentials, Insecure: vo.Insecure, HTTPS: vo.HTTPS, HTTPClient: vo.HTTPClient, UserAgent: vo.UserAgent, Logger: s.log, Lists: vo.Lists})
 	}
 	vr, err := v.Verify(ctx, pinned, s.src.Verify)
 	if err != nil {
+		if errors.Is(err, verify.ErrVerificationFailed) {
+			s.res.VerificationFailed = true
+		}
 		// A digest with signatures that do not satisfy the policy is refused for good;
 		// one with no signature at all is looked at again at the next poll (an interval
 		// later, never sooner): CI tags an artifact before it signs it, and a puller
@@ -605,6 +653,7 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 	}
 	if vr.Digest != pinned.Digest {
 		err := fmt.Errorf("%w: the verifier checked %s, not %s", verify.ErrVerificationFailed, vr.Digest, pinned.Digest)
+		s.res.VerificationFailed = true
 		s.reject(pinned.Digest, err)
 		return "", err
 	}
@@ -612,8 +661,9 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 }
 
 // build extracts the fetched artifact into a fresh temporary directory and builds
-// the source's path in it.
-func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructured.Unstructured, error) {
+// the source's path in it. The values of its Secrets go into secrets, before the
+// build (from the files) and after it (from the objects).
+func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *redact.Set) ([]*unstructured.Unstructured, error) {
 	tmp, err := os.MkdirTemp(s.p.opts.TempDir, "gitless-puller-*")
 	if err != nil {
 		return nil, err
@@ -626,12 +676,15 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	if err != nil {
 		return nil, err
 	}
+	if err := secrets.AddTree(ctx, root); err != nil {
+		return nil, fmt.Errorf("reading %s for its secrets: %w", art.Reference, err)
+	}
 	dir := root
 	if s.src.Path != "" {
 		dir = filepath.Join(root, filepath.FromSlash(s.src.Path)) // validated: no .., not absolute
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%s: path %q is not a directory of the artifact", art.Reference, s.src.Path)
+		return nil, &buildError{fmt.Errorf("%s: path %q is not a directory of the artifact", art.Reference, s.src.Path)}
 	}
 	b := s.p.opts.Builder
 	if b == nil {
@@ -641,9 +694,25 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact) ([]*unstructu
 	objs, err := b.Build(ctx, dir)
 	s.res.phase("build", time.Since(t))
 	if err != nil {
-		return nil, fmt.Errorf("building %s: %w", art.Reference, err)
+		return nil, &buildError{fmt.Errorf("building %s: %w", art.Reference, err)}
+	}
+	for _, o := range objs {
+		secrets.AddObject(o.Object)
 	}
 	return objs, nil
+}
+
+// buildError is a failure to build an artifact's content into objects.
+type buildError struct{ error }
+
+func (e *buildError) Unwrap() error { return e.error }
+
+// refusedContent reports whether err refuses an artifact for what it holds (an
+// archive unsafe to extract or over the caps, content that does not build), which
+// is the same for the same digest at every try.
+func refusedContent(err error) bool {
+	var be *buildError
+	return errors.Is(err, artifact.ErrUnsafeArchive) || errors.Is(err, artifact.ErrTooLarge) || errors.As(err, &be)
 }
 
 // previous returns the objects applied last, for apply to tell the fields the puller
@@ -661,7 +730,7 @@ func (s *syncRun) previous(last digest.Digest) func(context.Context) ([]*unstruc
 		if err != nil {
 			return nil, err
 		}
-		objs, err := s.build(ctx, art)
+		objs, err := s.build(ctx, art, s.p.secrets.lastApplied(s.src.Name))
 		if err != nil {
 			return nil, err
 		}

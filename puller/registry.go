@@ -28,11 +28,57 @@ var ErrForbiddenAddress = errors.New("registry address not allowed")
 var metadataAddrs = []netip.Addr{
 	netip.MustParseAddr("fd00:ec2::254"),   // AWS IMDS over IPv6
 	netip.MustParseAddr("100.100.100.200"), // Alibaba Cloud
+	netip.MustParseAddr("168.63.129.16"),   // Azure WireServer (and its DNS and health probes)
 }
 
-// checkAddr refuses link-local, metadata and unspecified addresses.
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/32") // RFC 6052's 64:ff9b::/96 and RFC 8215's 64:ff9b:1::/48
+	sixToFour = netip.MustParsePrefix("2002::/16")    // 6to4: the IPv4 address in bits 16-47
+	v4compat  = netip.MustParsePrefix("::/96")        // IPv4-compatible IPv6 (deprecated, still routed by some stacks)
+)
+
+// embeddedV4 returns the IPv4 addresses an IPv6 address may carry: a NAT64 address at
+// each of RFC 6052's prefix lengths (a gateway translates it to that IPv4 address),
+// 6to4, and IPv4-compatible addresses.
+func embeddedV4(a netip.Addr) []netip.Addr {
+	if !a.Is6() {
+		return nil
+	}
+	b := a.As16()
+	v4 := func(x ...byte) netip.Addr { return netip.AddrFrom4([4]byte{x[0], x[1], x[2], x[3]}) }
+	var out []netip.Addr
+	switch {
+	case nat64.Contains(a):
+		// RFC 6052 section 2.2: bits 64-71 (byte 8) are always skipped.
+		out = append(out, v4(b[4], b[5], b[6], b[7]), v4(b[5], b[6], b[7], b[9]), v4(b[6], b[7], b[9], b[10]),
+			v4(b[7], b[9], b[10], b[11]), v4(b[9], b[10], b[11], b[12]), v4(b[12], b[13], b[14], b[15]))
+	case sixToFour.Contains(a):
+		out = append(out, v4(b[2], b[3], b[4], b[5]))
+	case v4compat.Contains(a) && !a.IsUnspecified() && !a.IsLoopback():
+		out = append(out, v4(b[12], b[13], b[14], b[15]))
+	}
+	return out
+}
+
+// checkAddr refuses link-local, metadata and unspecified addresses, also when an IPv6
+// address embeds one (NAT64, 6to4, IPv4-compatible).
 func checkAddr(a netip.Addr) error {
 	a = a.Unmap()
+	if err := checkPlain(a); err != nil {
+		return err
+	}
+	for _, v4 := range embeddedV4(a) {
+		if v4.IsUnspecified() {
+			continue // the zero bits of a longer prefix, not an address
+		}
+		if err := checkPlain(v4); err != nil {
+			return fmt.Errorf("%w (embedded in %s)", err, a)
+		}
+	}
+	return nil
+}
+
+func checkPlain(a netip.Addr) error {
 	switch {
 	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast():
 		return fmt.Errorf("%w: %s is link-local (cloud metadata services live there)", ErrForbiddenAddress, a)
@@ -166,16 +212,22 @@ func registryHTTPClient(base http.RoundTripper) *http.Client {
 }
 
 // credentials returns the registry credentials of a source: its pull Secret read
-// through the API, or its pull secret file; nil when it has neither.
-func (p *Puller) credentials(ctx context.Context, src Source) (auth.Chain, error) {
+// through the API with the source's identity (a tenant reads its own Secrets, not
+// with the puller's rights), from the source's namespace unless it names another; or
+// its pull secret file; nil when it has neither.
+func (p *Puller) credentials(ctx context.Context, src Source, id Identity) (auth.Chain, error) {
 	switch {
 	case src.PullSecret != "":
-		ns, name := p.opts.Namespace, src.PullSecret
+		ns, name := id.Namespace, src.PullSecret
 		if i := strings.IndexByte(name, '/'); i >= 0 {
 			ns, name = name[:i], name[i+1:]
 		}
 		what := "Secret " + ns + "/" + name
-		s, err := p.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		kube, err := p.kubeAs(id.ServiceAccount)
+		if err != nil {
+			return nil, err
+		}
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading pull secret %s: %w", what, err)
 		}

@@ -40,6 +40,10 @@ type Result struct {
 	// Signer is who signed the digest, as the policy verified it; "" when verification
 	// is off (InsecureSkipVerify) or was not reached.
 	Signer string `json:"signer,omitempty"`
+	// VerificationFailed is true when this sync verified the digest's signatures and
+	// the policy refused them: a verdict, counted once. A poll that finds the same
+	// refused digest again (remembered, not verified again) leaves it false.
+	VerificationFailed bool `json:"verificationFailed,omitempty"`
 	// DriftCheck is true when the digest had not changed and the objects were checked
 	// (and put back where they had drifted).
 	DriftCheck bool `json:"driftCheck,omitempty"`

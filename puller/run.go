@@ -361,7 +361,7 @@ func PollLoop(ctx context.Context, sched *Schedule, spread bool, trigger <-chan 
 // lastSucceeded reports whether the source's parent records a successful sync of its
 // present configuration.
 func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
-	a, err := p.applier(src)
+	a, err := p.sourceApplier(src)
 	if err != nil {
 		return false
 	}

@@ -37,9 +37,11 @@ type Source struct {
 	// InsecureSkipVerify applies artifacts without checking any signature. For
 	// development only; the status says so.
 	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
-	// PullSecret names a kubernetes.io/dockerconfigjson Secret, read through the API:
-	// "NAME" in the puller's namespace, or "NAMESPACE/NAME". Its credentials are used
-	// only for the registry hosts they name.
+	// PullSecret names a kubernetes.io/dockerconfigjson Secret, read through the API
+	// with the source's identity: "NAME" in the source's namespace (its service
+	// account's, else the puller's), or "NAMESPACE/NAME" (another namespace only with
+	// Tenancy.AllowCrossNamespaceRefs). Its credentials are used only for the registry
+	// hosts they name.
 	PullSecret string `json:"pullSecret,omitempty"`
 	// PullSecretFile is a dockerconfigjson file (a mounted Secret), the alternative to
 	// PullSecret.
@@ -61,8 +63,9 @@ type Source struct {
 	// Wait waits for the applied objects to become ready before pruning and before
 	// sources that depend on this one run.
 	Wait bool `json:"wait,omitempty"`
-	// ServiceAccountName is impersonated for everything applied, dry-run and pruned:
-	// the account of that name in TargetNamespace (or the puller's namespace).
+	// ServiceAccountName is impersonated for everything applied, dry-run and pruned,
+	// and for reading PullSecret: "NAME", the account in TargetNamespace (which is
+	// then required), or "NAMESPACE/NAME". See Tenancy.
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 	// DependsOn names sources that must have synced successfully (and be ready, if
 	// they wait) before this one runs.
@@ -247,8 +250,15 @@ func (s Source) Validate() error {
 		}
 	}
 	if s.ServiceAccountName != "" {
-		if errs := validation.IsDNS1123Subdomain(s.ServiceAccountName); len(errs) > 0 {
-			return fieldErr("serviceAccountName", "%q: %s", s.ServiceAccountName, strings.Join(errs, "; "))
+		parts := strings.SplitN(s.ServiceAccountName, "/", 2)
+		for i, part := range parts {
+			errs := validation.IsDNS1123Subdomain(part)
+			if i == 0 && len(parts) == 2 {
+				errs = validation.IsDNS1123Label(part)
+			}
+			if len(errs) > 0 {
+				return fieldErr("serviceAccountName", "%q: want NAME or NAMESPACE/NAME: %s", s.ServiceAccountName, strings.Join(errs, "; "))
+			}
 		}
 	}
 	for i, d := range s.DependsOn {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -412,5 +414,72 @@ func TestCheckPolicyAtLoadTime(t *testing.T) {
 	err = c.CheckPolicy(ctx, &verify.Policy{Keys: []string{pub, "/nonexistent.pub"}, InsecureIgnoreTlog: true})
 	if !errors.As(err, &pe) || pe.Field != "keys[1]" {
 		t.Fatalf("missing key: %v", err)
+	}
+}
+
+// A registry whose referrers listing never ends (and holds no signature) cannot keep
+// the verifier busy: the listing stops at the list limits, and the artifact is refused
+// as signature material over the limits (a verification failure, not "could not
+// check"). Without the referrer page cap the verifier pages until its deadline.
+func TestEndlessReferrersStopAtTheListLimits(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	_, pub := keyPair(t, "")
+	pushed := pushArtifact(t, reg, "endless/app", "v1", "endless")
+	hostile := registry.NewEndlessPager(t, reg, registry.EndlessPages{PerPage: 50})
+	ref := mustParse(t, "oci://"+hostile.Host+"/endless/app@"+pushed.Digest.String())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := verify.New(verify.Options{Lists: remote.ListLimits{MaxPages: 200}})
+	start := time.Now()
+	_, err := c.Verify(ctx, ref, &verify.Policy{Keys: []string{pub}, InsecureIgnoreTlog: true})
+	took := time.Since(start)
+	if !errors.Is(err, verify.ErrTooManySignatures) || !strings.Contains(err.Error(), "200 pages") {
+		t.Fatalf("after %s and %d pages: %v", took, hostile.Pages.Load(), err)
+	}
+	if n := hostile.Pages.Load(); n > 200 || took > 10*time.Second {
+		t.Fatalf("%d pages in %s", n, took)
+	}
+	t.Logf("refused after %d pages in %s: %v", hostile.Pages.Load(), took, err)
+}
+
+// A TUF mirror that accepts the connection and never answers cannot hang the check of
+// a keyless policy (which the puller runs at start): the fetch of the public trusted
+// root stops at TUFTimeout, or at the caller's deadline, as "could not check". Go-tuf's
+// own fetcher has neither; with it this call waits as long as the mirror does.
+func TestStallingTUFMirrorTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	policy := &verify.Policy{Identities: []verify.Identity{{Issuer: "https://token.actions.githubusercontent.com", Subject: "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"}}}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		ctx     time.Duration
+	}{{"TUFTimeout", time.Second, time.Minute}, {"the caller's deadline", time.Hour, time.Second}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := verify.New(verify.Options{TUFMirror: srv.URL, TUFCacheDir: t.TempDir(), TUFTimeout: tc.timeout})
+			ctx, cancel := context.WithTimeout(context.Background(), tc.ctx)
+			defer cancel()
+			start := time.Now()
+			done := make(chan error, 1)
+			go func() { done <- c.CheckPolicy(ctx, policy) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, verify.ErrUnavailable) {
+					t.Fatalf("got %v, want could-not-check", err)
+				}
+				if took := time.Since(start); took > 10*time.Second {
+					t.Fatalf("took %s", took)
+				}
+				t.Logf("after %s: %v", time.Since(start), err)
+			case <-time.After(20 * time.Second):
+				t.Fatal("the trusted root fetch is still waiting for the mirror after 20 s")
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
@@ -47,6 +48,15 @@ type Options struct {
 	// TUFMirror is the TUF repository of the public Sigstore root; empty means
 	// https://tuf-repo-cdn.sigstore.dev.
 	TUFMirror string
+	// TUFTimeout bounds fetching the public Sigstore trusted root; 0 means
+	// DefaultTUFTimeout.
+	TUFTimeout time.Duration
+	// TUFClient fetches the public Sigstore trusted root (not registries); nil means
+	// http.DefaultClient. Its proxy settings apply.
+	TUFClient *http.Client
+	// Lists bounds the referrer listings (sigstore bundles are referrers); zero
+	// fields take remote.DefaultListLimits.
+	Lists remote.ListLimits
 }
 
 // Limits bound the signature material a client reads (package sign uses the same
@@ -114,6 +124,7 @@ func New(opts Options) *Client {
 			HTTPClient:  opts.HTTPClient,
 			UserAgent:   opts.UserAgent,
 			Logger:      log,
+			Lists:       opts.Lists,
 		})
 	}
 	return &Client{opts: opts, limits: opts.Limits.WithDefaults(), log: log, reg: reg}

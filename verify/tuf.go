@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -52,6 +53,17 @@ func (c *Client) publicTrustedRoot(ctx context.Context) (*root.TrustedRoot, erro
 	if c.opts.TUFMirror != "" {
 		opts.RepositoryBaseURL = c.opts.TUFMirror
 	}
+	timeout := c.opts.TUFTimeout
+	if timeout <= 0 {
+		timeout = DefaultTUFTimeout
+	}
+	hc := c.opts.TUFClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	fctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	opts.Fetcher = &tufFetcher{ctx: fctx, client: hc, userAgent: c.opts.UserAgent}
 	tr, err := root.FetchTrustedRootWithOptions(opts)
 	if err != nil {
 		p.err = unavailable(fmt.Errorf("fetching the public Sigstore trusted root from %s (give a trusted root for offline verification): %w", opts.RepositoryBaseURL, err))

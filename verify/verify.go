@@ -210,10 +210,16 @@ func (st *verifyState) reject(what string, err error) {
 // readFailed records an error reading signature material: "could not check" when the
 // registry failed, a rejection when the material is bad.
 func (st *verifyState) readFailed(what string, err error) {
+	var le *remote.ListLimitError
 	switch {
 	case errors.Is(err, ErrTooManySignatures):
 		if st.limit == nil {
 			st.limit = fmt.Errorf("%s: %w", what, err)
+		}
+	case errors.As(err, &le):
+		// A listing that does not end is signature material over the limits.
+		if st.limit == nil {
+			st.limit = fmt.Errorf("%w: %s: %w", ErrTooManySignatures, what, err)
 		}
 	case isTransient(err):
 		if st.transient == nil {

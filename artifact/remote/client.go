@@ -41,6 +41,9 @@ type Options struct {
 	UserAgent string
 	// Logger receives debug records of registry operations; nil discards them.
 	Logger *slog.Logger
+	// Lists bounds listings the registry pages through (tags, referrers); zero
+	// fields take DefaultListLimits.
+	Lists ListLimits
 }
 
 // Client talks to OCI registries. It is safe for concurrent use.
@@ -72,6 +75,10 @@ func New(opts Options) *Client {
 // plain-HTTP rule, for callers that need oras-go operations this package does not wrap
 // (signatures, referrers).
 func (c *Client) Repository(ref artifact.Reference) (*remote.Repository, error) {
+	return c.repository(ref, c.opts.HTTPClient)
+}
+
+func (c *Client) repository(ref artifact.Reference, hc *http.Client) (*remote.Repository, error) {
 	plain := artifact.IsLoopback(ref.Registry) && !c.opts.HTTPS
 	if !plain && c.opts.Insecure {
 		plain = true
@@ -84,7 +91,7 @@ func (c *Client) Repository(ref artifact.Reference) (*remote.Repository, error) 
 	header := http.Header{}
 	header.Set("User-Agent", c.opts.UserAgent)
 	repo.Client = &orasauth.Client{
-		Client: c.opts.HTTPClient,
+		Client: hc,
 		Header: header,
 		Cache:  c.cache,
 		Credential: func(ctx context.Context, host string) (orasauth.Credential, error) {

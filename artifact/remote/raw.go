@@ -168,35 +168,3 @@ func (c *Client) PutManifest(ctx context.Context, ref artifact.Reference, desc o
 	}
 	return nil
 }
-
-// Referrers lists the manifests whose subject is the manifest subject describes in
-// ref's repository, with the referrers API or the referrers tag, page by page; fn sees
-// each page (artifactType filters when not ""). A response over maxSize bytes is
-// refused. Returning an error from fn stops the listing with that error.
-func (c *Client) Referrers(ctx context.Context, ref artifact.Reference, subject ocispec.Descriptor, artifactType string, maxSize int64, fn func(page []ocispec.Descriptor) error) error {
-	repo, err := c.Repository(ref)
-	if err != nil {
-		return err
-	}
-	repo.MaxMetadataBytes = maxSize
-	errStop := &stopError{}
-	err = repo.Referrers(ctx, subject, artifactType, func(page []ocispec.Descriptor) error {
-		if err := fn(page); err != nil {
-			errStop.err = err
-			return errStop
-		}
-		return nil
-	})
-	if errStop.err != nil {
-		return errStop.err
-	}
-	if err != nil {
-		return c.WrapError("listing the referrers of", ref, err)
-	}
-	return nil
-}
-
-// stopError carries fn's error out of oras-go's paging untouched.
-type stopError struct{ err error }
-
-func (e *stopError) Error() string { return "stopped" }

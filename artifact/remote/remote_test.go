@@ -374,7 +374,7 @@ func TestInspectListDiff(t *testing.T) {
 }
 
 // A cap set on one field leaves the others at their defaults: a layer over 1 MiB pulls
-// with only MaxFiles given.
+// with only MaxEntries given.
 func TestPartialLimitsKeepDefaults(t *testing.T) {
 	ctx := context.Background()
 	host := registry.NewT(t, registry.Options{})
@@ -399,7 +399,7 @@ func TestPartialLimitsKeepDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ExtractTo(ctx, a, filepath.Join(t.TempDir(), "o"), artifact.ExtractOptions{MaxFiles: 5}); err != nil {
+	if _, err := c.ExtractTo(ctx, a, filepath.Join(t.TempDir(), "o"), artifact.ExtractOptions{MaxEntries: 5}); err != nil {
 		t.Fatal(err)
 	}
 }

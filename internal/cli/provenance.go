@@ -39,6 +39,8 @@ func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (ar
 	if env.Git != nil && (m.Source == "" || m.Revision == "" || m.Created.IsZero()) {
 		fromGit(ctx, env, dir, &m)
 	}
+	// A clone URL may carry a token (git remote.origin.url in GitLab CI does).
+	m.Source = artifact.SourceURL(m.Source)
 	for _, a := range p.annotations {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {

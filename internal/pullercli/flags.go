@@ -245,6 +245,9 @@ func newPuller(env Env, g *globalFlags, k *kubeFlags, c *config.PullerConfig) (*
 		Instance:                 env.Getenv("POD_NAME"),
 		Concurrency:              concurrency,
 		AllowLinkLocalRegistries: c.AllowLinkLocalRegistries,
+		Tenancy:                  c.Tenancy(),
+		Lists:                    c.Limits.List,
+		Extract:                  c.Limits.Extract,
 		Logger:                   g.logger(env),
 		Proxy:                    registryProxy(env),
 	})

@@ -18,6 +18,7 @@ import (
 func newInstallCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 	var (
 		source, configPath, image, dir string
+		defaultSA                      string
 		replicas                       int
 		leaderElect, webhook, doApply  bool
 		sf                             sourceFlags
@@ -30,6 +31,13 @@ configuration ConfigMap, Deployment (two replicas with leader election by defaul
 and, with --webhook, the webhook Service. --apply applies them with server-side apply
 instead; --dir writes them as files with a kustomization.yaml (examples/cluster is
 made this way).
+
+Without --default-service-account (or defaultServiceAccount in --config), the puller
+applies with its own rights and is bound to cluster-admin, as Flux's
+kustomize-controller. With it, every source acts as a tenant's service account: the
+puller's own rights stay in its namespace, and the manifests add, per tenant
+namespace, that account, a Role for workloads and the right to impersonate it by name
+(docs/security.md, tenancy).
 
 --source and the source and policy flags of 'sync' add a first source. Public key
 files named by --key are put into the configuration as PEM, a --trusted-root file into
@@ -74,6 +82,9 @@ deletes the puller.`,
 				c.Sources = []puller.Source{src}
 			case sf.given(cmd.Flags()):
 				return clikit.Usagef("the source flags need --source oci://REGISTRY/REPOSITORY")
+			}
+			if defaultSA != "" {
+				c.DefaultServiceAccount = defaultSA
 			}
 			if replicas > 1 && !leaderElect {
 				return clikit.Usagef("--replicas %d needs --leader-elect (two pullers must never apply at once)", replicas)
@@ -130,6 +141,7 @@ deletes the puller.`,
 	f.BoolVar(&leaderElect, "leader-elect", true, "run the replicas with leader election")
 	f.BoolVar(&webhook, "webhook", false, "serve webhooks on :9292, with a Service")
 	f.BoolVar(&doApply, "apply", false, "apply the manifests to the cluster (server-side apply) instead of printing them")
+	f.StringVar(&defaultSA, "default-service-account", "", "lock tenants down: every source without serviceAccountName acts as this account of its targetNamespace; the install then has no cluster-wide rights, and a tenants.yaml per namespace")
 	f.StringVar(&dir, "dir", "", "write the manifests into this directory, one file per concern, with a kustomization.yaml")
 	sf.AddFlags(f)
 	_ = f.MarkHidden("url")

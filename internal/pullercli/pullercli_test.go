@@ -202,34 +202,14 @@ sources:
 	}
 
 	// The daemon: ready once every source synced, metrics, stops on cancel.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan result)
-	go func() {
-		done <- runPuller(t, ctx, f.env, append([]string{"run", "--config", cfg, "--listen", addr}, f.base...)...)
-	}()
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get, stop := f.runDaemon(cfg)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if code, _ := get("/readyz"); code == 200 {
 			break
 		}
 		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("never ready: %+v", <-done)
+			t.Fatalf("never ready: %+v", stop())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -239,10 +219,40 @@ sources:
 	if _, body := get("/metrics"); !strings.Contains(body, `gitless_puller_syncs_total{outcome="UpToDate",source="app"}`) {
 		t.Fatalf("metrics:\n%s", body)
 	}
-	cancel()
-	if r := <-done; r.code != 0 {
+	if r := stop(); r.code != 0 {
 		t.Fatalf("%+v", r)
 	}
+}
+
+// runDaemon starts `gitless-puller run --config cfg` (with extra args) on a free
+// loopback port; get requests one of its paths, stop cancels it and returns its result.
+func (f *pullerFixture) runDaemon(cfg string, args ...string) (get func(path string) (int, string), stop func() result) {
+	f.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(f.t.Context())
+	done := make(chan result, 1)
+	go func() {
+		done <- runPuller(f.t, ctx, f.env, append(append([]string{"run", "--config", cfg, "--listen", addr}, args...), f.base...)...)
+	}()
+	get = func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	stop = func() result {
+		cancel()
+		return <-done
+	}
+	return get, stop
 }
 
 // The puller's exit codes are the gitless CLI's (docs/cli.md).

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/puller"
 )
 
@@ -54,6 +56,24 @@ type PullerConfig struct {
 	// running puller deletes that source's objects and ApplySet parent (as a prune of
 	// everything would). Off by default: a removed source's objects stay.
 	PruneRemovedSources bool `json:"pruneRemovedSources,omitempty"`
+	// DefaultServiceAccount and AllowCrossNamespaceRefs are the multi-tenancy
+	// lockdown (puller.Tenancy).
+	DefaultServiceAccount   string `json:"defaultServiceAccount,omitempty"`
+	AllowCrossNamespaceRefs bool   `json:"allowCrossNamespaceRefs,omitempty"`
+	// Limits caps what the registry and the artifacts may cost; zero fields take the
+	// defaults.
+	Limits Limits `json:"limits,omitzero"`
+}
+
+// Limits caps registry listings and archive extraction.
+type Limits struct {
+	List    remote.ListLimits `json:"list,omitzero"`
+	Extract artifact.Limits   `json:"extract,omitzero"`
+}
+
+// Tenancy returns the lockdown the file configures.
+func (c *PullerConfig) Tenancy() puller.Tenancy {
+	return puller.Tenancy{DefaultServiceAccount: c.DefaultServiceAccount, AllowCrossNamespaceRefs: c.AllowCrossNamespaceRefs}
 }
 
 // Parse reads and checks a configuration document. Unknown fields, wrong types and
@@ -148,8 +168,23 @@ func (c *PullerConfig) Validate() error {
 	if errs := validation.IsDNS1123Label(c.Namespace); len(errs) > 0 {
 		return &puller.FieldError{Field: "namespace", Err: fmt.Errorf("%q: %s", c.Namespace, strings.Join(errs, "; "))}
 	}
+	if sa := c.DefaultServiceAccount; sa != "" {
+		if errs := validation.IsDNS1123Subdomain(sa); len(errs) > 0 {
+			return &puller.FieldError{Field: "defaultServiceAccount", Err: fmt.Errorf("%q: %s", sa, strings.Join(errs, "; "))}
+		}
+	}
+	if _, err := c.Limits.List.WithDefaults(); err != nil {
+		return &puller.FieldError{Field: "limits.list", Err: err}
+	}
+	if _, err := c.Limits.Extract.WithDefaults(); err != nil {
+		return &puller.FieldError{Field: "limits.extract", Err: err}
+	}
 	for i, s := range c.Sources {
-		if err := s.WithDefaults().Validate(); err != nil {
+		err := s.WithDefaults().Validate()
+		if err == nil {
+			_, err = c.Tenancy().Identity(s, c.Namespace)
+		}
+		if err != nil {
 			var fe *puller.FieldError
 			if errors.As(err, &fe) {
 				return &puller.FieldError{Field: fmt.Sprintf("sources[%d].%s", i, fe.Field), Err: fe.Err}

@@ -74,6 +74,16 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 		{"  interval: 5m", "  interval: 5 minutes", "sources[0].interval"},
 		{"  interval: 5m", "  interval: 10ms", "sources[0].interval"},
 		{"  pullSecret: ghcr", "  pullSecret: Bad_Name", "sources[0].pullSecret"},
+		// Tenancy: an account lives in the tenant's namespace, never implicitly in the
+		// puller's; a pull secret of another namespace needs allowCrossNamespaceRefs.
+		{"  pullSecret: ghcr", "  serviceAccountName: deployer", "sources[0].serviceAccountName"},
+		{"  pullSecret: ghcr", "  pullSecret: other/ghcr", "sources[0].pullSecret"},
+		{"  targetNamespace: apps", "  targetNamespace: apps\n  serviceAccountName: deployer\n  pullSecret: gitless-system/ghcr", "sources[1].pullSecret"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: gitless-tenant\n", "sources[0].targetNamespace"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: Bad_SA\n", "defaultServiceAccount"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {list: {maxPages: -1}}\n", "limits.list"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {extract: {maxEntries: -1}}\n", "limits.extract"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {extract: {maxFiles: 10}}\n", "limits.extract.maxFiles"},
 	} {
 		doc := strings.Replace(good, tc.old, tc.new, 1)
 		if doc == good {
@@ -92,6 +102,25 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 	missingVerify := strings.Replace(good, "  verify:\n    keys: [/etc/gitless/cosign.pub]\n", "", 1)
 	if _, err := config.Parse([]byte(missingVerify), ""); err == nil || !strings.Contains(err.Error(), "sources[0].verify: required") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The lockdown: sources act as the default account of their namespace, or name one
+// explicitly; the platform's as NAMESPACE/NAME; limits parse.
+func TestParseTenancyAndLimits(t *testing.T) {
+	doc := strings.Replace(good, "namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: gitless-tenant\nallowCrossNamespaceRefs: true\nlimits: {list: {maxPages: 50, maxBytes: 1048576}, extract: {maxEntries: 5000, maxDepth: 8, maxPathLength: 200}}\n", 1)
+	doc = strings.Replace(doc, "  pullSecret: ghcr", "  pullSecret: ghcr\n  serviceAccountName: gitless-system/platform", 1)
+	c, err := config.Parse([]byte(doc), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.List.MaxPages != 50 || c.Limits.List.MaxBytes != 1<<20 || c.Limits.Extract.MaxEntries != 5000 || c.Limits.Extract.MaxDepth != 8 || c.Limits.Extract.MaxPathLength != 200 {
+		t.Fatalf("%+v", c.Limits)
+	}
+	for i, want := range []puller.Identity{{ServiceAccount: "gitless-system/platform", Namespace: "gitless-system"}, {ServiceAccount: "apps/gitless-tenant", Namespace: "apps"}} {
+		if id, err := c.Tenancy().Identity(c.Sources[i], c.Namespace); err != nil || id != want {
+			t.Errorf("sources[%d]: %+v %v, want %+v", i, id, err, want)
+		}
 	}
 }
 

@@ -15,30 +15,22 @@ import (
 
 var update = flag.Bool("update", false, "rewrite examples/cluster from the generator")
 
-// ExampleOptions is what examples/cluster is generated from: the seed layout
-// infra-controllers → infra-configs → apps, keyless and key-based policies, two
-// replicas with leader election, webhooks.
+// exampleOptions is what examples/cluster is generated from: a least-privilege install
+// (defaultServiceAccount: every source acts as the tenant account of its namespace; the
+// puller has no right outside its own namespace) with one tenant, "apps", a key-based
+// policy, per-cluster values, two replicas with leader election and webhooks.
+// examples/cluster-platform adds the platform's sources on top.
 func exampleOptions() install.Options {
-	identity := verify.Identity{Issuer: "https://token.actions.githubusercontent.com",
-		SubjectRegexp: `https://github\.com/acme/platform/\.github/workflows/release\.yml@refs/tags/v.*`}
-	platform := func(name, path string) puller.Source {
-		return puller.Source{Name: name, URL: "oci://ghcr.io/acme/platform", Ref: puller.Ref{SemVer: ">=1.0.0 <2.0.0"}, Path: path,
-			Verify: &verify.Policy{Identities: []verify.Identity{identity}}, PullSecret: "ghcr", Prune: true}
-	}
-	controllers := platform("infra-controllers", "controllers")
-	controllers.Wait = true
-	configs := platform("infra-configs", "configs")
-	configs.DependsOn = []string{"infra-controllers"}
 	apps := puller.Source{Name: "apps", URL: "oci://ghcr.io/acme/apps", Ref: puller.Ref{Tag: "production"},
 		Verify: &verify.Policy{Keys: []string{install.KeysDir + "/cosign.pub"}}, PullSecret: "ghcr", TargetNamespace: "apps", Prune: true,
-		DependsOn: []string{"infra-configs"},
 		PostBuild: &puller.PostBuild{SubstituteFrom: []puller.SubstituteReference{{Kind: "ConfigMap", Name: "cluster-vars", Optional: true}}}}
 	apps.Interval.Duration = 2 * 60e9
 	return install.Options{
 		Namespace: "gitless-system", Image: "ghcr.io/gitless-dev/gitless-puller:v0.1.0", LeaderElect: true, Webhook: true,
 		Config: &config.PullerConfig{APIVersion: config.APIVersion, Kind: config.Kind,
-			Webhook: &puller.WebhookSecret{SecretRef: &puller.LocalObjectReference{Name: "gitless-webhook"}},
-			Sources: []puller.Source{controllers, configs, apps}},
+			DefaultServiceAccount: "gitless-tenant",
+			Webhook:               &puller.WebhookSecret{SecretRef: &puller.LocalObjectReference{Name: "gitless-webhook"}},
+			Sources:               []puller.Source{apps}},
 		Keys:              map[string]string{"cosign.pub": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEiwNSrHbHw9ZDue9b50Z4RR51olh6\nQ+1RhkYMf3AkJZtkbd7ycac2Y16GvO1Uj74U/39zQbBtjQBbm0RN2/4+TA==\n-----END PUBLIC KEY-----\n"},
 		PullSecretExample: true,
 	}

@@ -123,9 +123,24 @@ func Files(o Options) ([]File, error) {
 	}{
 		{"namespace.yaml", []doc{{"The puller's namespace, at the restricted Pod Security level.", o.namespace()}}},
 		{"rbac.yaml", o.rbac()},
+	}
+	tenants, err := o.tenants()
+	if err != nil {
+		return nil, err
+	}
+	if len(tenants) > 0 {
+		groups = append(groups, struct {
+			name string
+			docs []doc
+		}{"tenants.yaml", tenants})
+	}
+	groups = append(groups, []struct {
+		name string
+		docs []doc
+	}{
 		{"config.yaml", o.configMaps(cfgYAML)},
 		{"deployment.yaml", []doc{{o.deploymentComment(), o.deployment()}}},
-	}
+	}...)
 	if o.Webhook {
 		groups = append(groups, struct {
 			name string
@@ -136,7 +151,7 @@ func Files(o Options) ([]File, error) {
 		groups = append(groups, struct {
 			name string
 			docs []doc
-		}{"pull-secret.yaml", []doc{{pullSecretComment, o.pullSecret()}}})
+		}{"pull-secret.yaml", []doc{{o.pullSecretComment(), o.pullSecret()}}})
 	}
 	var files []File
 	var names []string
@@ -223,14 +238,91 @@ func (o *Options) rbac() []doc {
 		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: o.clusterMeta(Name + "-impersonate"),
 		Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name + "-impersonate"},
 	}
-	return []doc{
+	own := []doc{
 		{"The puller's identity.", sa},
 		{"In its own namespace: the ApplySet parents (one ConfigMap per source, watched for\noperators' requests), the pull, certificate and webhook secrets it reads, the Events it\nrecords, and the leader election Lease.", role},
 		{"", rb},
+	}
+	if o.lockedDown() {
+		own[0].comment = "Least privilege: the puller's own rights are its namespace only. Everything it applies it\napplies as a tenant's service account (impersonated), which only tenants.yaml lets it\nact as, by name. TestLeastPrivilegeRBACBoundsTenants (puller package) runs the puller\nwith a real token of this account, bound to exactly these rules.\n\nThe puller's identity."
+		return own
+	}
+	return append(own, []doc{
 		{"Applying what the artifacts hold needs the rights to create it: like Flux's\nkustomize-controller, the puller is bound to cluster-admin. To bound a source by a\ntenant's RBAC instead, give it serviceAccountName: the puller then needs only\n\"impersonate\" on service accounts (gitless-puller-impersonate below). Remove this\nbinding when every source impersonates.", admin},
 		{"", imp},
 		{"", impb},
+	}...)
+}
+
+// lockedDown reports whether every source acts as a service account of its own
+// (Config.DefaultServiceAccount): the puller then needs no right outside its namespace.
+func (o *Options) lockedDown() bool { return o.Config.DefaultServiceAccount != "" }
+
+// tenants is tenants.yaml of a locked-down install: for each namespace whose sources act
+// as the default service account, the namespace, that account, what it may do there
+// (workloads and their configuration: no RBAC, no quotas, nothing cluster-wide) and the
+// one right the puller gets there, to impersonate it by name; for a source naming its
+// own account (NAMESPACE/NAME), only the right to impersonate it (the account and its
+// rights are the platform's to make).
+func (o *Options) tenants() ([]doc, error) {
+	if !o.lockedDown() {
+		return nil, nil
 	}
+	var docs []doc
+	seen := map[string]bool{}
+	for _, src := range o.Config.Sources {
+		id, err := o.Config.Tenancy().Identity(src, o.Namespace)
+		if err != nil {
+			return nil, fmt.Errorf("install: source %s: %w", src.Name, err)
+		}
+		if id.ServiceAccount == "" || seen[id.ServiceAccount] {
+			continue
+		}
+		seen[id.ServiceAccount] = true
+		ns, name, _ := strings.Cut(id.ServiceAccount, "/")
+		meta := func(n string) metav1.ObjectMeta {
+			m := o.meta(n)
+			m.Namespace = ns
+			return m
+		}
+		impName := Name + "-impersonate"
+		if src.ServiceAccountName == "" {
+			if ns != o.Namespace {
+				m := o.clusterMeta(ns)
+				m.Labels["pod-security.kubernetes.io/enforce"] = "baseline"
+				docs = append(docs, doc{fmt.Sprintf("Tenant %q: its namespace, the account its sources act as (the config's\ndefaultServiceAccount), what that account may do (workloads and their configuration, in\nits namespace only: no RBAC, no quotas or limit ranges, nothing cluster-wide, no other\nnamespace), and the one right the puller gets here: to impersonate that account, by\nname. Widen the Role to what the tenant ships.", ns),
+					&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: m}})
+			}
+			all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
+			docs = append(docs,
+				doc{"", &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(name)}},
+				doc{"", &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(name),
+					Rules: []rbacv1.PolicyRule{
+						{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims", "pods"}, Verbs: all},
+						{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: all},
+						{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: all},
+						{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: all},
+						{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: all},
+						{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "networkpolicies"}, Verbs: all},
+					}}},
+				doc{"", &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(name),
+					Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}},
+					RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name}}})
+		} else {
+			impName += "-" + name
+		}
+		comment := ""
+		if src.ServiceAccountName != "" {
+			comment = fmt.Sprintf("Source %s acts as %s: the puller may impersonate that account, by name. The\naccount and its rights are yours to create.", src.Name, id.ServiceAccount)
+		}
+		docs = append(docs,
+			doc{comment, &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(impName),
+				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"impersonate"}, ResourceNames: []string{name}}}}},
+			doc{"", &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(impName),
+				Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: o.Namespace}},
+				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: impName}}})
+	}
+	return docs, nil
 }
 
 func (o *Options) configMaps(cfgYAML []byte) []doc {
@@ -333,18 +425,33 @@ func (o *Options) service() any {
 	}
 }
 
-const pullSecretComment = `Registry credentials, in the format ` + "`kubectl create secret docker-registry`" + ` makes:
+func (o *Options) pullSecretComment() string {
+	ns := o.pullSecret().(*corev1.Secret).Namespace
+	as := ""
+	if o.lockedDown() && ns != o.Namespace {
+		as = ", in the\ntenant's namespace, as the tenant's account,"
+	}
+	return `Registry credentials, in the format ` + "`kubectl create secret docker-registry`" + ` makes:
 
-  kubectl -n gitless-system create secret docker-registry ghcr \
+  kubectl -n ` + ns + ` create secret docker-registry ghcr \
     --docker-server=ghcr.io --docker-username=acme-bot --docker-password="$GHCR_TOKEN"
 
-The puller reads it through the API at each sync and sends each credential only to the
-host its entry names (here ghcr.io, never ghcr.io.evil.com or another port). Replace the
-placeholder before applying; never commit a real token.`
+The puller reads it through the API at each sync` + as + ` and sends each credential only
+to the host its entry names (here ghcr.io, never ghcr.io.evil.com or another port).
+Replace the placeholder before applying; never commit a real token.`
+}
 
 func (o *Options) pullSecret() any {
+	m := o.meta("ghcr")
+	// A locked-down source reads its pull secret as its account, from its namespace.
+	for _, src := range o.Config.Sources {
+		if id, err := o.Config.Tenancy().Identity(src, o.Namespace); err == nil && src.PullSecret == "ghcr" {
+			m.Namespace = id.Namespace
+			break
+		}
+	}
 	return &corev1.Secret{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: o.meta("ghcr"),
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: m,
 		Type:       corev1.SecretTypeDockerConfigJson,
 		StringData: map[string]string{corev1.DockerConfigJsonKey: `{"auths": {"ghcr.io": {"username": "acme-bot", "password": "REPLACE-WITH-A-READ-ONLY-TOKEN"}}}` + "\n"},
 	}

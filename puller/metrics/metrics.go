@@ -7,12 +7,9 @@
 package metrics
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gitless-dev/gitless/puller"
-	"github.com/gitless-dev/gitless/verify"
 )
 
 // Recorder turns sync results into metrics, all labelled by source:
@@ -23,7 +20,7 @@ import (
 //	gitless_puller_objects{source,action}                objects of the last applying sync, by action
 //	gitless_puller_registry_requests_total{source}       registry requests (token requests included)
 //	gitless_puller_apiserver_writes_total{source}        apiserver writes
-//	gitless_puller_verification_failures_total{source}   artifacts refused by signature verification
+//	gitless_puller_verification_failures_total{source}   signature verifications that refused the artifact (once per digest, not per poll)
 type Recorder struct {
 	syncs, registry, writes, verifyFailures *prometheus.CounterVec
 	duration                                *prometheus.HistogramVec
@@ -41,7 +38,7 @@ func New(reg prometheus.Registerer) *Recorder {
 		syncs:          f("syncs_total", "Syncs by outcome.", "source", "outcome"),
 		registry:       f("registry_requests_total", "Registry requests, token requests included.", "source"),
 		writes:         f("apiserver_writes_total", "Apiserver write requests (dry-runs excluded).", "source"),
-		verifyFailures: f("verification_failures_total", "Artifacts refused by signature verification.", "source"),
+		verifyFailures: f("verification_failures_total", "Signature verifications that refused an artifact (once per digest, not per poll).", "source"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "gitless", Subsystem: "puller", Name: "sync_duration_seconds",
 			Help: "Duration of syncs.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, []string{"source"}),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "gitless", Subsystem: "puller", Name: "last_success_timestamp_seconds",
@@ -63,7 +60,9 @@ func (r *Recorder) Observe(res *puller.Result, err error) {
 	r.duration.WithLabelValues(s).Observe(res.Duration.Seconds())
 	r.registry.WithLabelValues(s).Add(float64(res.Requests.Registry))
 	r.writes.WithLabelValues(s).Add(float64(res.Requests.APIWrites))
-	if errors.Is(err, verify.ErrVerificationFailed) {
+	if res.VerificationFailed {
+		// A verdict of this sync; the polls that find the refused digest again do not
+		// count.
 		r.verifyFailures.WithLabelValues(s).Inc()
 	}
 	if err == nil {

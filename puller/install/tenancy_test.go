@@ -1,0 +1,52 @@
+package install_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/config"
+	"github.com/gitless-dev/gitless/puller/install"
+)
+
+// A locked-down configuration gives an install without cluster-wide rights: per tenant
+// namespace its account, its Role and the right to impersonate it by name; a source
+// naming its own account gets only that right. Without the lockdown the puller is bound
+// to cluster-admin. A source the lockdown refuses is refused here too, named.
+func TestInstallFollowsTheTenancy(t *testing.T) {
+	src := func(name, ns, sa string) puller.Source {
+		return puller.Source{Name: name, URL: "oci://ghcr.io/acme/" + name, Ref: puller.Ref{Tag: "v1"}, TargetNamespace: ns, ServiceAccountName: sa, InsecureSkipVerify: true}
+	}
+	files := func(t *testing.T, defaultSA string, srcs ...puller.Source) (string, error) {
+		t.Helper()
+		fs, err := install.Files(install.Options{Image: "example.com/puller:v1", Config: &config.PullerConfig{
+			APIVersion: config.APIVersion, Kind: config.Kind, DefaultServiceAccount: defaultSA, Sources: srcs}})
+		var all strings.Builder
+		for _, f := range fs {
+			all.WriteString("# file " + f.Name + "\n" + string(f.Content))
+		}
+		return all.String(), err
+	}
+	locked, err := files(t, "deployer", src("a", "team-a", ""), src("b", "team-b", ""), src("a2", "team-a", ""), src("infra", "", "gitless-system/platform"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# file tenants.yaml", "name: team-a\n", "name: team-b\n", "resourceNames:\n      - deployer", "resourceNames:\n      - platform", "name: gitless-puller-impersonate-platform"} {
+		if !strings.Contains(locked, want) {
+			t.Errorf("locked-down install lacks %q", want)
+		}
+	}
+	if strings.Contains(locked, "kind: Cluster") || strings.Count(locked, "kind: Namespace\n") != 3 {
+		t.Errorf("locked-down install: want no cluster-wide RBAC and three namespaces (the puller's, team-a, team-b):\n%s", locked)
+	}
+	open, err := files(t, "", src("a", "team-a", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(open, "name: cluster-admin") || strings.Contains(open, "tenants.yaml") {
+		t.Errorf("install without lockdown: want cluster-admin and no tenants.yaml:\n%s", open)
+	}
+	if _, err := files(t, "deployer", src("loose", "", "")); err == nil || !strings.Contains(err.Error(), "source loose") || !strings.Contains(err.Error(), "targetNamespace") {
+		t.Errorf("a locked-down source without targetNamespace: %v", err)
+	}
+}

@@ -1,0 +1,106 @@
+package puller_test
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/testenv/heap"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+)
+
+// The bounds the memory tests assert (docs/security.md states them).
+const (
+	maxHeapEndlessTags = 256 << 20
+	maxHeapDirArchive  = 128 << 20
+)
+
+// A registry that pages its tag list forever (pages of 20,000 tags of 120 bytes, 2.4 MB
+// each) cannot grow the puller's memory or hold a semver source: the listing stops at
+// the list limits within 10 s, the peak heap stays under 256 MiB, nothing is applied
+// and the sync is not retried soon. Before the limits, the puller kept every tag of
+// every page until the sync's timeout.
+func TestEndlessTagListIsStoppedWithBoundedHeap(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "1.0.0", t1, map[string]string{"a.yaml": cm("a", "1")})
+	hostile := registry.NewEndlessPager(t, w.reg, registry.EndlessPages{PerPage: 50000, TagBytes: 8})
+	src := w.source("app", "app", "")
+	src.URL = "oci://" + hostile.Host + "/app"
+	src.Ref = puller.Ref{SemVer: ">=1.0.0"}
+	src.Timeout.Duration = 30 * time.Second
+
+	watch := heap.Watch()
+	start := time.Now()
+	res, err := w.sync(src)
+	took := time.Since(start)
+	peak := watch.Stop()
+	t.Logf("stopped after %s, %d pages, %d MiB served; peak heap +%d MiB: %v", took, hostile.Pages.Load(), hostile.Bytes.Load()>>20, peak>>20, err)
+	var le *remote.ListLimitError
+	if !errors.As(err, &le) || puller.Retry(err) || res.Outcome != puller.Failed {
+		t.Fatalf("got %v (%+v), want a list limit error that is not retried soon", err, res)
+	}
+	if took > 10*time.Second {
+		t.Errorf("stopping took %s, want under 10 s", took)
+	}
+	if peak > maxHeapEndlessTags {
+		t.Errorf("peak heap +%d MiB, over %d MiB", peak>>20, maxHeapEndlessTags>>20)
+	}
+	if w.cmData("a", "k") != "<absent>" {
+		t.Fatal("applied although the listing failed")
+	}
+}
+
+// An archive of a million empty directories (a signed artifact of a compromised CI)
+// stops at the entry cap: nothing applied, the peak heap under 128 MiB, and the digest
+// is remembered, so the next poll costs one request instead of downloading and
+// refusing it again. When the tag moves to a good artifact, it is applied.
+func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+
+	const dirs = 1_000_000
+	bad := w.hostileLevel("v2", gzip.BestSpeed, func(tw *tar.Writer) {
+		for i := range dirs {
+			tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("d/%d/", i), Typeflag: tar.TypeDir, Mode: 0o755})
+		}
+	})
+	src.Ref.Tag = "v2"
+	watch := heap.Watch()
+	start := time.Now()
+	res, err := w.sync(src)
+	took := time.Since(start)
+	peak := watch.Stop()
+	t.Logf("refused %s in %s (%v) with %d registry requests; peak heap +%d MiB: %v", bad.Digest, took, res.Phases, res.Requests.Registry, peak>>20, err)
+	if !errors.Is(err, artifact.ErrTooLarge) || !strings.Contains(err.Error(), fmt.Sprintf("more than %d entries", artifact.DefaultMaxEntries)) {
+		t.Fatalf("got %v, want the entry cap", err)
+	}
+	if peak > maxHeapDirArchive {
+		t.Errorf("peak heap +%d MiB, over %d MiB", peak>>20, maxHeapDirArchive>>20)
+	}
+	if w.cmData("a", "k") != "1" {
+		t.Fatal("the hostile artifact changed the cluster")
+	}
+
+	// The next poll: one HEAD, no download.
+	w.clock.add(time.Minute)
+	res, err = w.sync(src)
+	if !errors.Is(err, artifact.ErrTooLarge) || res.Requests.Registry != 1 {
+		t.Fatalf("second poll: %d registry requests, %v", res.Requests.Registry, err)
+	}
+
+	// The tag moves on: the new artifact is fetched and applied.
+	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2")})
+	w.mustSync(src)
+	if w.cmData("a", "k") != "2" {
+		t.Fatal("the good artifact after the refused one was not applied")
+	}
+}

@@ -1,0 +1,85 @@
+package puller_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+)
+
+// A Secret's value that the apiserver or kustomize quotes in an error never leaves the
+// sync: not in the error, the result (-o json), the parent's message annotation, the
+// Events, or the logs. The audit's cases: a data value of the wrong type and a
+// stringData list (the apiserver's dry-run quotes both), and a secretGenerator literal
+// without "=" (kustomize quotes it). Without the redaction every one of them leaks.
+func TestSecretValuesNeverLeaveASync(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	var logs bytes.Buffer
+	w.p = w.newPuller(puller.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+
+	if _, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vars", Namespace: w.ns},
+		StringData: map[string]string{"db_password": "5551234567"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	secret := func(field, value string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: NS\n" + field + ":\n  password: " + value + "\n"
+	}
+	for _, tc := range []struct {
+		name, tag string
+		files     map[string]string
+		value     string
+		postBuild *puller.PostBuild
+	}{
+		{"data of the wrong type", "v2", map[string]string{"s.yaml": secret("data", "8675309123"), "a.yaml": cm("a", "2")}, "8675309123", nil},
+		{"stringData that is a list", "v3", map[string]string{"s.yaml": secret("stringData", "[correct-horse-battery]"), "a.yaml": cm("a", "2")}, "correct-horse-battery", nil},
+		{"secretGenerator literal without =", "v4", map[string]string{
+			"kustomization.yaml": "namespace: NS\nresources: [a.yaml]\nsecretGenerator:\n- name: g\n  literals: [s3cr3t-token-value]\n", "a.yaml": cm("a", "2")}, "s3cr3t-token-value", nil},
+		// The value is not in the artifact: postBuild reads it from a Secret of the
+		// puller's namespace, and the substituted Secret is what the apiserver refuses.
+		{"a substituted variable from a Secret", "v5", map[string]string{"s.yaml": secret("data", "${db_password}"), "a.yaml": cm("a", "2")}, "5551234567",
+			&puller.PostBuild{SubstituteFrom: []puller.SubstituteReference{{Kind: "Secret", Name: "vars"}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.t = t
+			logs.Reset()
+			w.pushSigned("app", tc.tag, t2, tc.files)
+			s := src
+			s.Ref.Tag = tc.tag
+			s.PostBuild = tc.postBuild
+			res, err := w.sync(s)
+			if err == nil {
+				t.Fatal("the sync succeeded")
+			}
+			out, _ := json.Marshal(res)
+			places := map[string]string{
+				"error":                     err.Error(),
+				"result (-o json)":          string(out),
+				"status message annotation": w.status("app")[puller.AnnotationMessage],
+				"events":                    strings.Join(w.events("app"), "\n"),
+				"logs":                      logs.String(),
+			}
+			for where, text := range places {
+				if strings.Contains(text, tc.value) {
+					t.Errorf("the secret value is in the %s: %s", where, text)
+				}
+			}
+			if !strings.Contains(err.Error(), "[redacted]") || !strings.Contains(places["status message annotation"], "[redacted]") {
+				t.Errorf("the error does not show where the value was: %v", err)
+			}
+			if w.cmData("a", "k") != "1" {
+				t.Fatal("applied")
+			}
+			t.Logf("%v", err)
+		})
+	}
+}
