@@ -123,7 +123,10 @@ type sourceState struct {
 	// rejected remembers a digest refused for good (verification failed, rollback,
 	// an archive unsafe or over the caps, content that does not build), so that it
 	// is not fetched, verified and extracted again at every poll.
-	rejected    digest.Digest
+	rejected digest.Digest
+	// unsigned is the last digest found without any signature (counted once as a
+	// verification failure, looked at again at each poll).
+	unsigned    digest.Digest
 	rejectedErr error
 	rejectedFor string // the source's spec: changing it (a new key, allowRollback) looks again
 	// lastEvent avoids repeating the same Warning at every poll.
@@ -639,14 +642,19 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 	}
 	vr, err := v.Verify(ctx, pinned, s.src.Verify)
 	if err != nil {
-		if errors.Is(err, verify.ErrVerificationFailed) {
-			s.res.VerificationFailed = true
-		}
 		// A digest with signatures that do not satisfy the policy is refused for good;
 		// one with no signature at all is looked at again at the next poll (an interval
 		// later, never sooner): CI tags an artifact before it signs it, and a puller
-		// polling in between must not be stuck on it until the next push.
-		if errors.Is(err, verify.ErrVerificationFailed) && !errors.Is(err, verify.ErrNoSignatures) {
+		// polling in between must not be stuck on it until the next push. Either is one
+		// verdict for the metric, however many polls look at it.
+		switch {
+		case errors.Is(err, verify.ErrNoSignatures):
+			if s.st.unsigned != pinned.Digest {
+				s.st.unsigned = pinned.Digest
+				s.res.VerificationFailed = true
+			}
+		case errors.Is(err, verify.ErrVerificationFailed):
+			s.res.VerificationFailed = true
 			s.reject(pinned.Digest, err)
 		}
 		return "", err
