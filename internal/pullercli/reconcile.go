@@ -59,8 +59,7 @@ func (w *waitFlags) finish(ctx context.Context, env Env, c *puller.Control, name
 }
 
 func newReconcileCmd(env Env, k *kubeFlags) *cobra.Command {
-	var w waitFlags
-	cmd := &cobra.Command{
+	return requestCmd(env, k, &cobra.Command{
 		Use:   "reconcile SOURCE",
 		Short: "Ask the running puller to sync a source now",
 		Long: `Reconcile records a request on the source's ApplySet parent (the annotation
@@ -69,21 +68,28 @@ the running puller (its leader) sees it at once and syncs the source, checking t
 objects even if the artifact has not changed. With --wait it waits for that sync and
 prints its outcome; the exit code is 1 if it failed.`,
 		Example: `  gitless-puller reconcile apps --wait`,
-		Args:    clikit.Args(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := w.out.Resolve(nil, env.Err); err != nil {
-				return err
-			}
-			c, err := k.control(env)
-			if err != nil {
-				return err
-			}
-			token, err := c.RequestReconcile(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			return w.finish(cmd.Context(), env, c, args[0], token, "sync")
-		},
+	}, (*puller.Control).RequestReconcile, "sync")
+}
+
+// requestCmd completes cmd (SOURCE, --wait and -o) as a command that records a
+// request on the source's parent with request and, with --wait, waits for the sync
+// that answers it; what names it in the messages.
+func requestCmd(env Env, k *kubeFlags, cmd *cobra.Command, request func(*puller.Control, context.Context, string) (string, error), what string) *cobra.Command {
+	var w waitFlags
+	cmd.Args = clikit.Args(cobra.ExactArgs(1))
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := w.out.Resolve(nil, env.Err); err != nil {
+			return err
+		}
+		c, err := k.control(env)
+		if err != nil {
+			return err
+		}
+		token, err := request(c, cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		return w.finish(cmd.Context(), env, c, args[0], token, what)
 	}
 	w.add(cmd)
 	return cmd
