@@ -474,16 +474,20 @@ func (s *syncRun) run(ctx context.Context) error {
 	if fresh {
 		p.secrets.applied(src.Name)
 	}
-	s.st.digest, s.st.spec, s.st.checked = d, spec, p.now()
-	if s.st.objects, err = pack(objs); err != nil {
+	// Packed first, then recorded together: a digest is never paired with the
+	// objects of another.
+	packedObjs, err := pack(objs)
+	if err != nil {
 		return err
 	}
-	s.st.built = nil
+	var packedBuilt packedObjects
 	if src.PostBuild != nil {
-		if s.st.built, err = pack(built); err != nil {
+		if packedBuilt, err = pack(built); err != nil {
 			return err
 		}
 	}
+	s.st.digest, s.st.spec, s.st.checked = d, spec, p.now()
+	s.st.objects, s.st.built = packedObjs, packedBuilt
 	s.st.rejected, s.st.rejectedErr = "", nil
 	if d != last || specChanged || cs.Writes() > 0 {
 		s.st.lastEvent = ""
@@ -554,7 +558,10 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 }
 
 func (s *syncRun) reject(d digest.Digest, err error) {
-	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, err, specKey(s.src)
+	// Scrubbed now, while the values of the artifact refused are known: the error is
+	// returned again at later polls, when another artifact's values may have replaced
+	// them.
+	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), specKey(s.src)
 }
 
 // specKey identifies a source's configuration.

@@ -82,4 +82,30 @@ func TestSecretValuesNeverLeaveASync(t *testing.T) {
 			t.Logf("%v", err)
 		})
 	}
+
+	// A refused digest's error is returned again at later polls: it is scrubbed when
+	// it is refused, not when it is quoted again, by which time another artifact's
+	// values may have replaced the refused one's (a review finding).
+	t.Run("a refused digest quoted again after another artifact failed", func(t *testing.T) {
+		w.t = t
+		const value = "another-s3cret-literal"
+		w.pushSigned("app", "b", t2, map[string]string{
+			"kustomization.yaml": "namespace: NS\nresources: [a.yaml]\nsecretGenerator:\n- name: g\n  literals: [" + value + "]\n", "a.yaml": cm("a", "2")})
+		w.pushSigned("app", "c", t2, map[string]string{"s.yaml": secret("data", "9990001112"), "a.yaml": cm("a", "2")})
+		for _, tag := range []string{"b", "c", "b"} {
+			s := src
+			s.Ref.Tag = tag
+			logs.Reset()
+			res, err := w.sync(s)
+			if err == nil {
+				t.Fatalf("tag %s: the sync succeeded", tag)
+			}
+			out, _ := json.Marshal(res)
+			for where, text := range map[string]string{"error": err.Error(), "result": string(out), "status": w.status("app")[puller.AnnotationMessage], "logs": logs.String()} {
+				if strings.Contains(text, value) {
+					t.Fatalf("tag %s: the secret value is in the %s: %s", tag, where, text)
+				}
+			}
+		}
+	})
 }

@@ -51,6 +51,10 @@ func (t Tenancy) Identity(src Source, pullerNS string) (Identity, error) {
 	case strings.Contains(name, "/"):
 		ns, n, _ := strings.Cut(name, "/")
 		id = Identity{ServiceAccount: ns + "/" + n, Namespace: ns}
+	case field == "targetNamespace" && src.TargetNamespace == pullerNS:
+		// A tenant here would get the tenant's Role in the puller's own namespace: its
+		// Secrets, its configuration, its Deployment, and pods running as the puller.
+		return id, fieldErr(field, "%q is the puller's own namespace: defaultServiceAccount %q is not impersonated there (a tenant would reach the puller's Secrets and configuration); a platform source names its account as serviceAccountName: NAMESPACE/NAME", pullerNS, name)
 	case src.TargetNamespace != "":
 		id = Identity{ServiceAccount: src.TargetNamespace + "/" + name, Namespace: src.TargetNamespace}
 	case field == "targetNamespace":

@@ -240,7 +240,7 @@ func (o *Options) rbac() []doc {
 	}
 	own := []doc{
 		{"The puller's identity.", sa},
-		{"In its own namespace: the ApplySet parents (one ConfigMap per source, watched for\noperators' requests), the pull, certificate and webhook secrets it reads, the Events it\nrecords, and the leader election Lease.", role},
+		{"In its own namespace: the ApplySet parents (one ConfigMap per source, watched for\noperators' requests), the Secrets it reads itself (webhook and certificate Secrets,\npostBuild.substituteFrom, and the pull secrets of sources that act as the puller), the\nEvents it records, and the leader election Lease.", role},
 		{"", rb},
 	}
 	if o.lockedDown() {
@@ -275,10 +275,14 @@ func (o *Options) tenants() ([]doc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("install: source %s: %w", src.Name, err)
 		}
-		if id.ServiceAccount == "" || seen[id.ServiceAccount] {
+		// An account is a tenant's (made here, with its Role) when a source acts as it by
+		// default, and the platform's (impersonated only) when a source names it: one
+		// account may be both.
+		key := id.ServiceAccount + "|" + fmt.Sprint(src.ServiceAccountName == "")
+		if id.ServiceAccount == "" || seen[key] {
 			continue
 		}
-		seen[id.ServiceAccount] = true
+		seen[key] = true
 		ns, name, _ := strings.Cut(id.ServiceAccount, "/")
 		meta := func(n string) metav1.ObjectMeta {
 			m := o.meta(n)
@@ -287,12 +291,14 @@ func (o *Options) tenants() ([]doc, error) {
 		}
 		impName := Name + "-impersonate"
 		if src.ServiceAccountName == "" {
-			if ns != o.Namespace {
-				m := o.clusterMeta(ns)
-				m.Labels["pod-security.kubernetes.io/enforce"] = "baseline"
-				docs = append(docs, doc{fmt.Sprintf("Tenant %q: its namespace, the account its sources act as (the config's\ndefaultServiceAccount), what that account may do (workloads and their configuration, in\nits namespace only: no RBAC, no quotas or limit ranges, nothing cluster-wide, no other\nnamespace), and the one right the puller gets here: to impersonate that account, by\nname. Widen the Role to what the tenant ships.", ns),
-					&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: m}})
+			if ns == o.Namespace {
+				// Identity refuses it; never give a tenant's Role in the puller's namespace.
+				return nil, fmt.Errorf("install: source %s: a tenant in the puller's namespace %s", src.Name, ns)
 			}
+			m := o.clusterMeta(ns)
+			m.Labels["pod-security.kubernetes.io/enforce"] = "baseline"
+			docs = append(docs, doc{fmt.Sprintf("Tenant %q: its namespace, the account its sources act as (the config's\ndefaultServiceAccount), what that account may do (workloads and their configuration, in\nits namespace only: no RBAC, no quotas or limit ranges, nothing cluster-wide, no other\nnamespace), and the one right the puller gets here: to impersonate that account, by\nname. Widen the Role to what the tenant ships.", ns),
+				&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: m}})
 			all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 			docs = append(docs,
 				doc{"", &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(name)}},

@@ -46,6 +46,20 @@ func TestInstallFollowsTheTenancy(t *testing.T) {
 	if !strings.Contains(open, "name: cluster-admin") || strings.Contains(open, "tenants.yaml") {
 		t.Errorf("install without lockdown: want cluster-admin and no tenants.yaml:\n%s", open)
 	}
+	// A tenant in the puller's own namespace would get the tenant's Role there (its
+	// Secrets, its configuration, pods running as the puller): refused, named.
+	if _, err := files(t, "deployer", src("inside", "gitless-system", "")); err == nil || !strings.Contains(err.Error(), "source inside") || !strings.Contains(err.Error(), "puller's own namespace") {
+		t.Errorf("a locked-down source in the puller's namespace: %v", err)
+	}
+	// One account named by a source and taken by default by another: still a tenant's
+	// account, with its Role, whatever the order.
+	both, err := files(t, "deployer", src("named", "team-c", "deployer"), src("default", "team-c", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(both, "kind: ServiceAccount\nmetadata:\n  name: deployer\n  namespace: team-c") {
+		t.Errorf("the tenant account of team-c was not generated:\n%s", both)
+	}
 	if _, err := files(t, "deployer", src("loose", "", "")); err == nil || !strings.Contains(err.Error(), "source loose") || !strings.Contains(err.Error(), "targetNamespace") {
 		t.Errorf("a locked-down source without targetNamespace: %v", err)
 	}
