@@ -212,20 +212,14 @@ func (o *Options) namespace() any {
 
 func (o *Options) rbac() []doc {
 	sa := &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: o.meta(Name)}
-	role := &rbacv1.Role{
-		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: o.meta(Name),
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "patch", "update", "delete"}},
-			{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
-			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
-			{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
-		},
-	}
+	role := newRole(o.meta(Name),
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "patch", "update", "delete"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
+	)
 	subject := []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: o.Namespace}}
-	rb := &rbacv1.RoleBinding{
-		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: o.meta(Name),
-		Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: Name},
-	}
+	rb := newRoleBinding(o.meta(Name), subject[0])
 	admin := &rbacv1.ClusterRoleBinding{
 		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: o.clusterMeta(Name + "-cluster-admin"),
 		Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
@@ -302,18 +296,15 @@ func (o *Options) tenants() ([]doc, error) {
 			all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
 			docs = append(docs,
 				doc{"", &corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(name)}},
-				doc{"", &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(name),
-					Rules: []rbacv1.PolicyRule{
-						{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims", "pods"}, Verbs: all},
-						{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: all},
-						{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: all},
-						{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: all},
-						{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: all},
-						{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "networkpolicies"}, Verbs: all},
-					}}},
-				doc{"", &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(name),
-					Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}},
-					RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name}}})
+				doc{"", newRole(meta(name),
+					rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims", "pods"}, Verbs: all},
+					rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: all},
+					rbacv1.PolicyRule{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: all},
+					rbacv1.PolicyRule{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: all},
+					rbacv1.PolicyRule{APIGroups: []string{"policy"}, Resources: []string{"poddisruptionbudgets"}, Verbs: all},
+					rbacv1.PolicyRule{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses", "networkpolicies"}, Verbs: all},
+				)},
+				doc{"", newRoleBinding(meta(name), rbacv1.Subject{Kind: "ServiceAccount", Name: name, Namespace: ns})})
 		} else {
 			impName += "-" + name
 		}
@@ -322,13 +313,22 @@ func (o *Options) tenants() ([]doc, error) {
 			comment = fmt.Sprintf("Source %s acts as %s: the puller may impersonate that account, by name. The\naccount and its rights are yours to create.", src.Name, id.ServiceAccount)
 		}
 		docs = append(docs,
-			doc{comment, &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta(impName),
-				Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"impersonate"}, ResourceNames: []string{name}}}}},
-			doc{"", &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta(impName),
-				Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: o.Namespace}},
-				RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: impName}}})
+			doc{comment, newRole(meta(impName),
+				rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"impersonate"}, ResourceNames: []string{name}})},
+			doc{"", newRoleBinding(meta(impName), rbacv1.Subject{Kind: "ServiceAccount", Name: Name, Namespace: o.Namespace})})
 	}
 	return docs, nil
+}
+
+// newRole is a Role with meta's name and namespace.
+func newRole(meta metav1.ObjectMeta, rules ...rbacv1.PolicyRule) *rbacv1.Role {
+	return &rbacv1.Role{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"}, ObjectMeta: meta, Rules: rules}
+}
+
+// newRoleBinding binds subject to the Role of meta's name, in meta's namespace.
+func newRoleBinding(meta metav1.ObjectMeta, subject rbacv1.Subject) *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"}, ObjectMeta: meta,
+		Subjects: []rbacv1.Subject{subject}, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: meta.Name}}
 }
 
 func (o *Options) configMaps(cfgYAML []byte) []doc {
@@ -432,7 +432,7 @@ func (o *Options) service() any {
 }
 
 func (o *Options) pullSecretComment() string {
-	ns := o.pullSecret().(*corev1.Secret).Namespace
+	ns := o.pullSecretNamespace()
 	as := ""
 	if o.lockedDown() && ns != o.Namespace {
 		as = ", in the\ntenant's namespace, as the tenant's account,"
@@ -447,15 +447,23 @@ to the host its entry names (here ghcr.io, never ghcr.io.evil.com or another por
 Replace the placeholder before applying; never commit a real token.`
 }
 
-func (o *Options) pullSecret() any {
-	m := o.meta("ghcr")
-	// A locked-down source reads its pull secret as its account, from its namespace.
+// pullSecretNamespace is where the first source that uses the example pull secret
+// reads it: its account's namespace, which a locked-down source's tenant namespace is.
+func (o *Options) pullSecretNamespace() string {
 	for _, src := range o.Config.Sources {
-		if id, err := o.Config.Tenancy().Identity(src, o.Namespace); err == nil && src.PullSecret == "ghcr" {
-			m.Namespace = id.Namespace
-			break
+		if src.PullSecret != "ghcr" {
+			continue
+		}
+		if id, err := o.Config.Tenancy().Identity(src, o.Namespace); err == nil {
+			return id.Namespace
 		}
 	}
+	return o.Namespace
+}
+
+func (o *Options) pullSecret() any {
+	m := o.meta("ghcr")
+	m.Namespace = o.pullSecretNamespace()
 	return &corev1.Secret{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: m,
 		Type:       corev1.SecretTypeDockerConfigJson,
