@@ -15,24 +15,12 @@ import (
 	"time"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/manifest"
 )
 
 // writeTree writes files (slash paths → content) under a new temp dir.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		abs := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeTree(t *testing.T, files map[string]string) string { return fstree.Write(t, files) }
 
 func build(t *testing.T, dir string, opts artifact.BuildOptions) *artifact.Layer {
 	t.Helper()

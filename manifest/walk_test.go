@@ -2,28 +2,15 @@ package manifest_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/manifest"
 )
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		abs := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeTree(t *testing.T, files map[string]string) string { return fstree.Write(t, files) }
 
 // Walk lists what render's YAML loader and the puller read, with push's ignore rules.
 func TestWalk(t *testing.T) {

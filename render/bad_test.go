@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/render"
@@ -116,7 +117,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := golden.WriteTree(t, c.files)
+			dir := fstree.Write(t, c.files)
 			opts := render.DefaultOptions()
 			if c.opts != nil {
 				c.opts(&opts)
@@ -154,7 +155,7 @@ var aliasBomb = func() string {
 }()
 
 func TestIgnoredNonObjects(t *testing.T) {
-	dir := golden.WriteTree(t, map[string]string{"a.yaml": cmA, "values/values.yaml": "replicas: 3\n", "b/.gitlessignore": "extra.yaml\n", "b/extra.yaml": "x: 1\n"})
+	dir := fstree.Write(t, map[string]string{"a.yaml": cmA, "values/values.yaml": "replicas: 3\n", "b/.gitlessignore": "extra.yaml\n", "b/extra.yaml": "x: 1\n"})
 	opts := render.DefaultOptions()
 	opts.Ignore = []string{"values/"}
 	if _, err := render.Render(context.Background(), filepath.Join(t.TempDir(), "out"), opts, dir); err != nil {
@@ -163,7 +164,7 @@ func TestIgnoredNonObjects(t *testing.T) {
 }
 
 func TestAllowEmpty(t *testing.T) {
-	dir := golden.WriteTree(t, map[string]string{"README.md": "nothing\n"})
+	dir := fstree.Write(t, map[string]string{"README.md": "nothing\n"})
 	opts := render.DefaultOptions()
 	opts.AllowEmpty = true
 	out, _ := renderTo(t, opts, dir)
@@ -175,8 +176,8 @@ func TestAllowEmpty(t *testing.T) {
 
 // TestSeparateAllowsOverlap: objects may repeat across units with Separate only.
 func TestSeparateAllowsOverlap(t *testing.T) {
-	a := golden.WriteTree(t, map[string]string{"a.yaml": cm("x", "ns")})
-	b := golden.WriteTree(t, map[string]string{"b.yaml": cm("x", "ns")})
+	a := fstree.Write(t, map[string]string{"a.yaml": cm("x", "ns")})
+	b := fstree.Write(t, map[string]string{"b.yaml": cm("x", "ns")})
 	opts := render.DefaultOptions()
 	_, err := render.Render(context.Background(), filepath.Join(t.TempDir(), "out"), opts, a, b)
 	var de *render.DuplicateError
@@ -196,7 +197,7 @@ func TestOutputLeftUntouchedOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := golden.Tree(t, out)
-	bad := golden.WriteTree(t, map[string]string{"a.yaml": cmA, "b.yaml": "- not an object\n"})
+	bad := fstree.Write(t, map[string]string{"a.yaml": cmA, "b.yaml": "- not an object\n"})
 	if _, err := render.Render(context.Background(), out, render.DefaultOptions(), bad); err == nil {
 		t.Fatal("bad source rendered")
 	}
@@ -222,7 +223,7 @@ func TestOutputInUse(t *testing.T) {
 		"a file beside a render":       {"kustomization.yaml": render.GeneratedHeader + "resources: []\n", "../notes.txt": "x"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			out := filepath.Join(golden.WriteTree(t, files))
+			out := filepath.Join(fstree.Write(t, files))
 			if name == "a file beside a render" {
 				out = filepath.Dir(out) // holds notes.txt and the render below it
 			}
@@ -240,7 +241,7 @@ func TestOutputInUse(t *testing.T) {
 }
 
 func TestSymlinkedDirectoryRefused(t *testing.T) {
-	dir := golden.WriteTree(t, map[string]string{"a.yaml": cmA})
+	dir := fstree.Write(t, map[string]string{"a.yaml": cmA})
 	if err := os.Symlink(t.TempDir(), filepath.Join(dir, "link")); err != nil {
 		t.Skip(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gitless-dev/gitless/internal/cli"
 	"github.com/gitless-dev/gitless/internal/pullercli"
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 )
@@ -50,18 +51,7 @@ func run(t *testing.T, env map[string]string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		abs := filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(abs), 0o755)
-		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeTree(t *testing.T, files map[string]string) string { return fstree.Write(t, files) }
 
 type pullerFixture struct {
 	t               *testing.T

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gitless-dev/gitless/artifact/auth"
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/internal/testenv/peers"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/render"
@@ -43,20 +44,7 @@ func serveRepo(t *testing.T, charts ...string) (*httptest.Server, string) {
 }
 
 // writeTree writes files (slash paths) into a new directory.
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, data := range files {
-		f := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeTree(t *testing.T, files map[string]string) string { return fstree.Write(t, files) }
 
 // renderTree renders a YAML tree with HelmReleases expanded.
 func renderTree(t *testing.T, e *helm.Engine, dir string) ([]*render.Unit, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/internal/golden"
 	"github.com/gitless-dev/gitless/render/jsonnet"
@@ -113,7 +114,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := golden.WriteTree(t, c.files)
+			dir := fstree.Write(t, c.files)
 			opts := options(c.jo)
 			opts.Kind = c.kind
 			if c.jo.JPath != nil { // relative -J paths: run where the tree is

@@ -16,23 +16,6 @@ import (
 // Update is the -update flag of the test binary.
 var Update = flag.Bool("update", false, "rewrite the golden trees under testdata from what the tests render")
 
-// WriteTree writes files (slash path to content) into a new temporary directory and
-// returns it.
-func WriteTree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		abs := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(abs, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 // Tree reads every regular file below dir: slash path to content.
 func Tree(t testing.TB, dir string) map[string]string {
 	t.Helper()
