@@ -69,20 +69,19 @@ on_exit "kill $PID 2>/dev/null; wait $PID 2>/dev/null"
 RESULTS_DIR=${BENCH_RESULTS:-$ROOT/bench/results}
 mkdir -p "$RESULTS_DIR"
 OUT=$RESULTS_DIR/soak-$(date -u +%Y%m%dT%H%M%SZ).tsv
-echo -e "second\trss_kb\thwm_kb\tgoroutines\tsynced" >"$OUT"
+echo -e "second\trss_kb\thwm_kb\tgoroutines\tsynced\tanon_kb\tfile_kb" >"$OUT"
 sample() {
-  local rss hwm g ready
-  rss=$(awk '/^VmRSS/ {print $2}' /proc/$PID/status)
-  hwm=$(awk '/^VmHWM/ {print $2}' /proc/$PID/status)
+  local rss hwm g ready anon file
+  read -r rss hwm anon file < <(awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} /^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {print r, h, a, f}' /proc/$PID/status)
   g=$(curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '/^go_goroutines / {print $2}')
   ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz" || true)
-  echo -e "$1\t$rss\t$hwm\t${g:-NaN}\t$ready" >>"$OUT"
+  echo -e "$1\t$rss\t$hwm\t${g:-NaN}\t$ready\t$anon\t$file" >>"$OUT"
 }
 blog "initial syncs of $SOURCES × $OBJECTS objects"
 T0=$SECONDS
 until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz" || true)" == 200 ]]; do
   kill -0 "$PID" 2>/dev/null || { tail -20 "$TMP/puller.log" >&2; bdie "the puller exited"; }
-  sample $((SECONDS - T0)); sleep 5
+  sample $((SECONDS - T0)); sleep 1
   ((SECONDS - T0 < 1800)) || bdie "not ready after 30 minutes"
 done
 INITIAL=$((SECONDS - T0))
@@ -99,12 +98,13 @@ sleep 5; sample $((SECONDS - T0))
 APPLIED=$(grep -c ': applied ' "$TMP/puller.log" || true)
 FAILED=$(grep -c ': failed: ' "$TMP/puller.log" || true)
 awk -v init="$INITIAL" -v soak=$((MINUTES * 60)) -F'\t' 'NR > 1 {
-    t = $1; if ($3 > peak) peak = $3
+    t = $1; if ($3 > peak) peak = $3; if ($6 > anon) anon = $6; if ($7 > file) file = $7
     if (t >= init && t < init + 120) { n1++; r1 += $2; g1 += $4; if ($4 > gmax1) gmax1 = $4 }
     if (t >= init + soak - 120) { n2++; r2 += $2; g2 += $4; if ($4 > gmax2) gmax2 = $4 }
     if (t >= init) { if (!gmin || $4 < gmin) gmin = $4; if ($4 > gmax) gmax = $4; if ($2 > rmax) rmax = $2 }
   } END {
     printf "peak_rss_mb\t%.1f\n", peak / 1024
+    printf "max_sampled_rss_anon_mb\t%.1f\nmax_sampled_rss_file_mb\t%.1f\n", anon / 1024, file / 1024
     printf "rss_mb_first_2min_after_sync\t%.1f\nrss_mb_last_2min\t%.1f\nrss_mb_max_after_sync\t%.1f\n", r1 / n1 / 1024, r2 / n2 / 1024, rmax / 1024
     printf "goroutines_first_2min\t%.0f\ngoroutines_last_2min\t%.0f\ngoroutines_min_max_after_sync\t%d-%d\n", g1 / n1, g2 / n2, gmin, gmax
   }' "$OUT" | tee "${OUT%.tsv}.summary"

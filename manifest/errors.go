@@ -24,6 +24,8 @@ var (
 	ErrChartInTree = errors.New("a Helm chart inside a YAML tree")
 	// ErrSyntax: a file that does not parse as YAML.
 	ErrSyntax = errors.New("invalid YAML")
+	// ErrNoContent: the content of an object asked of its [Object.Head].
+	ErrNoContent = errors.New("an object's head has no content")
 )
 
 // SourceError is an error about one place in a source: a file (and line and

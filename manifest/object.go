@@ -115,6 +115,10 @@ func (o *Object) String() string {
 
 // SetNamespace sets metadata.namespace.
 func (o *Object) SetNamespace(ns string) {
+	o.namespace = ns
+	if o.node == nil {
+		return // a head
+	}
 	meta := MappingValue(o.node, "metadata")
 	if v := MappingValue(meta, "namespace"); v != nil {
 		v.Kind, v.Tag, v.Value, v.Style, v.Content = yaml.ScalarNode, "!!str", ns, 0, nil
@@ -122,7 +126,6 @@ func (o *Object) SetNamespace(ns string) {
 		meta.Content = append(meta.Content, strScalar("namespace"), strScalar(ns))
 		sortMapping(meta)
 	}
-	o.namespace = ns
 }
 
 // SetDefaultLabels adds the labels in defaults that the object lacks.
@@ -135,7 +138,7 @@ func (o *Object) SetDefaultAnnotations(defaults map[string]string) {
 
 // setDefaults adds the entries of defaults that metadata.<field> lacks.
 func (o *Object) setDefaults(field string, defaults map[string]string) {
-	if len(defaults) == 0 {
+	if len(defaults) == 0 || o.node == nil {
 		return
 	}
 	meta := MappingValue(o.node, "metadata")
@@ -152,8 +155,21 @@ func (o *Object) setDefaults(field string, defaults map[string]string) {
 	canonicalize(m)
 }
 
+// Head returns o's origin and identity without its content: what an [Index] and
+// [Scopes.ID] need, for a caller that has taken the content (with Value) and lets the
+// YAML tree go, which takes about ten times the size of its text. A head's Value and
+// YAML fail with [ErrNoContent]; it defines no scope ([Scopes.Learn] needs the content).
+func (o *Object) Head() *Object {
+	h := *o
+	h.node = nil
+	return &h
+}
+
 // Value returns the object as generic data (maps, slices, strings, numbers, bools).
 func (o *Object) Value() (map[string]any, error) {
+	if o.node == nil {
+		return nil, fmt.Errorf("%s: %w", o, ErrNoContent)
+	}
 	var m map[string]any
 	if err := o.node.Decode(&m); err != nil {
 		return nil, err
@@ -164,6 +180,9 @@ func (o *Object) Value() (map[string]any, error) {
 // YAML returns the object's canonical encoding: one YAML document, two-space indent,
 // sequences not indented inside mappings (kustomize's style).
 func (o *Object) YAML() ([]byte, error) {
+	if o.node == nil {
+		return nil, fmt.Errorf("%s: %w", o, ErrNoContent)
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	if err := enc.Encode(o.node); err != nil {

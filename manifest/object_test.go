@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,5 +43,39 @@ func TestYAML11Quoting(t *testing.T) {
 		if want := slices.Contains(quoted, s); isQuoted != want {
 			t.Errorf("%q is written %s (quoted %v, want %v)", s, line, isQuoted, want)
 		}
+	}
+}
+
+// TestHead: a head keeps the identity and origin an Index needs and refuses to give
+// content it no longer has; the object it came from keeps its content.
+func TestHead(t *testing.T) {
+	objs, err := manifest.ParseYAML([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: prod}\nspec: {replicas: 2}\n"), "web.yaml", manifest.ParseYAMLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := objs[0].Head()
+	if h.String() != objs[0].String() || h.Origin != objs[0].Origin || h.GroupKind() != objs[0].GroupKind() {
+		t.Fatalf("head %s %v, object %s %v", h, h.Origin, objs[0], objs[0].Origin)
+	}
+	if _, err := h.Value(); !errors.Is(err, manifest.ErrNoContent) || !strings.Contains(err.Error(), "Deployment prod/web") {
+		t.Fatalf("Value of a head: %v", err)
+	}
+	if _, err := h.YAML(); !errors.Is(err, manifest.ErrNoContent) {
+		t.Fatalf("YAML of a head: %v", err)
+	}
+	h.SetNamespace("other") // a head's identity may still move, without content
+	h.SetDefaultLabels(map[string]string{"a": "b"})
+	if h.Namespace() != "other" {
+		t.Fatal(h)
+	}
+	x := manifest.NewIndex(manifest.NewScopes(nil))
+	if err := x.Add(objs[0].Head()); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Add(objs[0].Head()); !errors.Is(err, manifest.ErrDuplicate) || !strings.Contains(err.Error(), "web.yaml") {
+		t.Fatalf("duplicate heads: %v", err)
+	}
+	if v, err := objs[0].Value(); err != nil || v["spec"] == nil {
+		t.Fatalf("the object lost its content: %v %v", v, err)
 	}
 }

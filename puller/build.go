@@ -37,16 +37,34 @@ type KustomizeBuilder struct {
 
 // Build implements Builder.
 func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructured.Unstructured, error) {
-	objs, err := loadTree(ctx, dir)
+	// Each file's YAML tree, about ten times the size of its text, is let go as soon as
+	// its objects are maps: the tree is checked on the objects' heads.
+	var (
+		out    []*unstructured.Unstructured
+		heads  []*manifest.Object
+		scopes = manifest.NewScopes(nil)
+	)
+	err := loadTree(ctx, dir, func(objs []*manifest.Object) error {
+		for _, o := range objs {
+			scopes.Learn(o)
+			u, err := unstructuredOf(o)
+			if err != nil {
+				return err
+			}
+			out = append(out, u)
+			heads = append(heads, o.Head())
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if len(objs) == 0 && !b.AllowEmpty {
+	if len(out) == 0 && !b.AllowEmpty {
 		return nil, fmt.Errorf("%w in %s", manifest.ErrEmpty, dir)
 	}
 	var errs []error
-	index := manifest.NewIndex(manifest.NewScopes(objs))
-	for _, o := range objs {
+	index := manifest.NewIndex(scopes)
+	for _, o := range heads {
 		if err := index.Add(o); err != nil {
 			if errs = append(errs, err); len(errs) == manifest.DefaultMaxErrors {
 				break
@@ -59,63 +77,72 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]*unstructured.Unstructured, 0, len(objs))
-	for _, o := range objs {
-		v, err := o.Value()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", o, err)
-		}
-		obj, ok := jsonValue(v).(map[string]any)
-		if !ok {
-			// Something JSON has no direct form for: let encoding/json decide.
-			data, err := json.Marshal(v)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", o, err)
-			}
-			u := &unstructured.Unstructured{}
-			if err := u.UnmarshalJSON(data); err != nil {
-				return nil, fmt.Errorf("%s: %w", o, err)
-			}
-			obj = u.Object
-		}
-		out = append(out, &unstructured.Unstructured{Object: obj})
-	}
 	return out, nil
 }
 
-// loadTree reads dir's objects: kustomize build of dir, or its plain files and the
-// builds of the kustomizations below it.
-func loadTree(ctx context.Context, dir string) ([]*manifest.Object, error) {
+// unstructuredOf returns o's content as an unstructured object.
+func unstructuredOf(o *manifest.Object) (*unstructured.Unstructured, error) {
+	v, err := o.Value()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o, err)
+	}
+	obj, ok := jsonValue(v).(map[string]any)
+	if !ok {
+		// Something JSON has no direct form for: let encoding/json decide.
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o, err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", o, err)
+		}
+		obj = u.Object
+	}
+	return &unstructured.Unstructured{Object: obj}, nil
+}
+
+// loadTree reads dir's objects, a file or a kustomize build at a time, and passes them
+// to visit: kustomize build of dir, or its plain files and the builds of the
+// kustomizations below it.
+func loadTree(ctx context.Context, dir string, visit func([]*manifest.Object) error) error {
 	if kustomize.File(dir) != "" {
-		return kustomize.BuildObjects(ctx, dir)
+		objs, err := kustomize.BuildObjects(ctx, dir)
+		if err != nil {
+			return err
+		}
+		return visit(objs)
 	}
 	layout, err := manifest.Walk(ctx, dir, manifest.WalkOptions{})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(layout.Charts) > 0 {
-		return nil, fmt.Errorf("%s: %w: the puller applies manifests; render the chart in CI", layout.Charts[0], manifest.ErrChartInTree)
+		return fmt.Errorf("%s: %w: the puller applies manifests; render the chart in CI", layout.Charts[0], manifest.ErrChartInTree)
 	}
-	var objs []*manifest.Object
 	for _, f := range layout.Files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		got, err := manifest.ParseYAML(data, filepath.ToSlash(f), manifest.ParseYAMLOptions{})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		objs = append(objs, got...)
+		if err := visit(got); err != nil {
+			return err
+		}
 	}
 	for _, rel := range layout.Kustomizations {
 		got, err := kustomize.BuildObjects(ctx, filepath.Join(dir, filepath.FromSlash(rel)))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		objs = append(objs, got...)
+		if err := visit(got); err != nil {
+			return err
+		}
 	}
-	return objs, nil
+	return nil
 }
 
 // jsonValue converts what a YAML decoder gives into the types of JSON-decoded

@@ -456,6 +456,20 @@ func (s *syncRun) run(ctx context.Context) error {
 	if src.InsecureSkipVerify {
 		status[AnnotationSigner] = "none (insecureSkipVerify)"
 	}
+	// Packed before the apply, which is then the last to hold the objects as maps and
+	// lets them go once it has their JSON; recorded together after it, so that a digest
+	// is never paired with the objects of another.
+	packedObjs, err := pack(objs)
+	if err != nil {
+		return err
+	}
+	var packedBuilt packedObjects
+	if src.PostBuild != nil {
+		if packedBuilt, err = pack(built); err != nil {
+			return err
+		}
+	}
+	built = nil
 	cs, err := s.a.Apply(ctx, s.ps, objs, apply.SyncOptions{
 		TargetNamespace:        src.TargetNamespace,
 		Prune:                  src.Prune,
@@ -473,18 +487,6 @@ func (s *syncRun) run(ctx context.Context) error {
 	res.Outcome = Applied
 	if fresh {
 		p.secrets.applied(src.Name)
-	}
-	// Packed first, then recorded together: a digest is never paired with the
-	// objects of another.
-	packedObjs, err := pack(objs)
-	if err != nil {
-		return err
-	}
-	var packedBuilt packedObjects
-	if src.PostBuild != nil {
-		if packedBuilt, err = pack(built); err != nil {
-			return err
-		}
 	}
 	s.st.digest, s.st.spec, s.st.checked = d, spec, p.now()
 	s.st.objects, s.st.built = packedObjs, packedBuilt

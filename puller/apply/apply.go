@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -151,7 +150,6 @@ type SyncOptions struct {
 
 // object is one object of the set, prepared for applying.
 type object struct {
-	u       *unstructured.Unstructured
 	ref     ObjectRef
 	mapping *meta.RESTMapping // nil until its CRD is established
 	data    []byte            // the JSON sent
@@ -365,7 +363,7 @@ type plan struct {
 
 // dryRunAll dry-runs every object and returns what to do with each; it fails if any
 // object fails, naming them all.
-func (a *Applier) dryRunAll(ctx context.Context, st *ParentState, objs []*object, members map[objectKey]*unstructured.Unstructured, prev *previous) ([]*plan, error) {
+func (a *Applier) dryRunAll(ctx context.Context, st *ParentState, objs []*object, members map[objectKey]*member, prev *previous) ([]*plan, error) {
 	plans := make([]*plan, len(objs))
 	errs := make([]*ObjectError, len(objs))
 	a.forEach(ctx, len(objs), func(ctx context.Context, i int) {
@@ -424,7 +422,7 @@ func asObjectError(ref ObjectRef, kind error, err error) *ObjectError {
 }
 
 // dryRun runs the server-side dry-run of o and decides what to do with it.
-func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *unstructured.Unstructured, prev *previous) (*plan, error) {
+func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *member, prev *previous) (*plan, error) {
 	p := &plan{data: o.data}
 	full := live != nil // a member: compare the dry-run result with it
 	res, rv, err := a.patch(ctx, o, o.data, false, true, full)
@@ -443,7 +441,10 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 		if perr != nil {
 			a.log.DebugContext(ctx, "previous configuration unavailable; no field is taken back", "object", o.ref.String(), "error", perr)
 		}
-		stripped := o.u.DeepCopy()
+		stripped := &unstructured.Unstructured{}
+		if err := stripped.UnmarshalJSON(o.data); err != nil {
+			return nil, fmt.Errorf("decoding the object again: %w", err)
+		}
 		for _, c := range conflicts {
 			desc := c.Field + " (" + c.Manager + ")"
 			if prevObj != nil && hasPath(prevObj.Object, c.Field) {
@@ -471,7 +472,11 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 		p.action = Created
 	case live != nil:
 		p.action = Configured
-		if reflect.DeepEqual(live.Object, res.Object) {
+		sum, err := objectSum(res)
+		if err != nil {
+			return nil, err
+		}
+		if sum == live.sum {
 			p.action = Unchanged
 		}
 	default:

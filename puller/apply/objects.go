@@ -134,7 +134,7 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 			fail("encoding: %v", err)
 			continue
 		}
-		o := &object{u: u, ref: ref, mapping: mapping, data: data, stage: 1}
+		o := &object{ref: ref, mapping: mapping, data: data, stage: 1}
 		if isDefinition(gk) {
 			o.stage = 0
 		}
@@ -187,8 +187,7 @@ func (a *Applier) mapDeferred(ctx context.Context, objs []*object, timeout time.
 			if o.mapping != nil {
 				continue
 			}
-			gvk := o.u.GroupVersionKind()
-			m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			m, err := a.mapper.RESTMapping(o.ref.GroupKind(), o.ref.Version)
 			if err != nil {
 				last = err
 				return false, nil
