@@ -9,15 +9,17 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 )
 
 // denyConfigMap installs a ValidatingAdmissionPolicy (CEL, in the apiserver) that
 // denies ConfigMaps named name in the target namespace, and waits until it bites.
 func denyConfigMap(t *testing.T, w *world, name string) {
 	t.Helper()
-	policy := "deny-" + w.target
+	policy := "deny-" + w.Target
 	fail := admissionv1.Fail
-	_, err := w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.ctx, &admissionv1.ValidatingAdmissionPolicy{
+	_, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: policy},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: &fail,
@@ -28,7 +30,7 @@ func denyConfigMap(t *testing.T, w *world, name string) {
 				},
 			}}},
 			Validations: []admissionv1.Validation{{
-				Expression: fmt.Sprintf("object.metadata.namespace != %q || object.metadata.name != %q", w.target, name),
+				Expression: fmt.Sprintf("object.metadata.namespace != %q || object.metadata.name != %q", w.Target, name),
 				Message:    "denied by the test policy",
 			}},
 		},
@@ -36,7 +38,7 @@ func denyConfigMap(t *testing.T, w *world, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+	_, err = w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: policy},
 		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
 	}, metav1.CreateOptions{})
@@ -44,12 +46,12 @@ func denyConfigMap(t *testing.T, w *world, name string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.ctx, policy, metav1.DeleteOptions{})
-		w.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.ctx, policy, metav1.DeleteOptions{})
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{})
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.Ctx, policy, metav1.DeleteOptions{})
 	})
-	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, w.target))
+	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, w.Target))
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		_, err := w.dyn.Resource(gvrCM).Namespace(w.target).Patch(w.ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", DryRun: []string{"All"}})
+		_, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Patch(w.Ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", DryRun: []string{"All"}})
 		if err != nil && strings.Contains(err.Error(), "denied by the test policy") {
 			return
 		}

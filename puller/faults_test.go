@@ -32,8 +32,8 @@ func TestRegistryDownOrTagDeletedKeepsTheLastState(t *testing.T) {
 	before := w.status("app")[puller.AnnotationDigest]
 
 	// The registry goes away.
-	host := w.reg.Host()
-	if err := w.reg.Close(); err != nil {
+	host := w.Reg.Host()
+	if err := w.Reg.Close(); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.add(time.Hour) // a drift check is due too
@@ -41,7 +41,7 @@ func TestRegistryDownOrTagDeletedKeepsTheLastState(t *testing.T) {
 	if err == nil || !puller.Retry(err) || res.Outcome != puller.Failed || !strings.Contains(err.Error(), "cannot reach registry") {
 		t.Fatalf("registry down: %v %+v", err, res)
 	}
-	if w.cmData("a", "k") != "1" || w.cmData("b", "k") != "1" {
+	if w.CMData("a", "k") != "1" || w.CMData("b", "k") != "1" {
 		t.Fatal("objects changed while the registry was down")
 	}
 	st := w.status("app")
@@ -50,20 +50,20 @@ func TestRegistryDownOrTagDeletedKeepsTheLastState(t *testing.T) {
 	}
 
 	// It comes back, with a new artifact on the tag: the puller recovers.
-	reg, err := registry.Start(w.ctx, registry.Options{RootDir: dir, Addr: host})
+	reg, err := registry.Start(w.Ctx, registry.Options{RootDir: dir, Addr: host})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { reg.Close() })
-	w.reg = reg
+	w.Reg = reg
 	w.pushSigned("app", "prod", t2, map[string]string{"a.yaml": cm("a", "2")})
 	res = w.mustSync(src)
-	if res.Configured != 1 || res.Pruned != 1 || w.cmData("b", "k") != "<absent>" {
+	if res.Configured != 1 || res.Pruned != 1 || w.CMData("b", "k") != "<absent>" {
 		t.Fatalf("recovered: %+v", res)
 	}
 
 	// The tag is deleted: nothing is pruned, the state is kept.
-	req, _ := http.NewRequestWithContext(w.ctx, http.MethodDelete, reg.URL()+"/v2/app/manifests/prod", nil)
+	req, _ := http.NewRequestWithContext(w.Ctx, http.MethodDelete, reg.URL()+"/v2/app/manifests/prod", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("deleting the tag: %v %v", err, resp)
@@ -74,7 +74,7 @@ func TestRegistryDownOrTagDeletedKeepsTheLastState(t *testing.T) {
 	if !errors.Is(err, remote.ErrNotFound) || !puller.Retry(err) {
 		t.Fatalf("tag deleted: %v", err)
 	}
-	if w.cmData("a", "k") != "2" {
+	if w.CMData("a", "k") != "2" {
 		t.Fatal("objects changed after the tag was deleted")
 	}
 }
@@ -102,21 +102,21 @@ func TestTagSwappedBetweenVerifyAndFetch(t *testing.T) {
 			evil = w.push("app", "prod", t2, map[string]string{"a.yaml": cm("a", "evil"), "x.yaml": cm("x", "evil")})
 		}}
 	}})
-	res, err := p.Sync(w.ctx, w.source("app", "app", "prod"))
+	res, err := p.Sync(w.Ctx, w.source("app", "app", "prod"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if evil.Digest == "" || evil.Digest == good.Digest {
 		t.Fatal("the tag was not swapped")
 	}
-	if res.Digest != good.Digest || w.cmData("a", "k") != "good" || w.cmData("x", "k") != "<absent>" {
-		t.Fatalf("applied %s (%s), want the verified %s", res.Digest, w.cmData("a", "k"), good.Digest)
+	if res.Digest != good.Digest || w.CMData("a", "k") != "good" || w.CMData("x", "k") != "<absent>" {
+		t.Fatalf("applied %s (%s), want the verified %s", res.Digest, w.CMData("a", "k"), good.Digest)
 	}
 	// The next poll sees the swapped tag, and the unsigned artifact is refused.
-	if _, err := p.Sync(w.ctx, w.source("app", "app", "prod")); !errors.Is(err, verify.ErrVerificationFailed) {
+	if _, err := p.Sync(w.Ctx, w.source("app", "app", "prod")); !errors.Is(err, verify.ErrVerificationFailed) {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "good" {
+	if w.CMData("a", "k") != "good" {
 		t.Fatal("the swapped artifact was applied")
 	}
 }
@@ -131,13 +131,13 @@ func TestInvalidObjectNothingAppliedAndNamed(t *testing.T) {
 		"w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: NS\n"})
 	src.Ref.Tag = "v2"
 	_, err := w.sync(src)
-	if !errors.Is(err, apply.ErrInvalidObject) || !strings.Contains(err.Error(), "Widget.example.com "+w.target+"/w") {
+	if !errors.Is(err, apply.ErrInvalidObject) || !strings.Contains(err.Error(), "Widget.example.com "+w.Target+"/w") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "1" {
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("a was changed")
 	}
-	if msg := w.status("app")[puller.AnnotationMessage]; !strings.Contains(msg, "Widget.example.com "+w.target+"/w") {
+	if msg := w.status("app")[puller.AnnotationMessage]; !strings.Contains(msg, "Widget.example.com "+w.Target+"/w") {
 		t.Fatalf("status message %q", msg)
 	}
 	// A document without metadata.name is refused by the build, with its file and line.
@@ -146,7 +146,7 @@ func TestInvalidObjectNothingAppliedAndNamed(t *testing.T) {
 	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "1" {
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("a was changed")
 	}
 }
@@ -161,12 +161,12 @@ func TestEmptyArtifactRefusedUnlessAllowed(t *testing.T) {
 	if _, err := w.sync(src); !errors.Is(err, render.ErrEmpty) {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "1" {
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("a was pruned by an empty artifact")
 	}
 	src.AllowEmpty = true
 	res := w.mustSync(src)
-	if res.Pruned != 1 || w.cmData("a", "k") != "<absent>" {
+	if res.Pruned != 1 || w.CMData("a", "k") != "<absent>" {
 		t.Fatalf("%+v", res)
 	}
 }
@@ -185,7 +185,7 @@ func (w *world) hostileLevel(tag string, level int, entries func(tw *tar.Writer)
 	gz, _ := gzip.NewWriterLevel(&buf, level)
 	tw := tar.NewWriter(gz)
 	tw.WriteHeader(&tar.Header{Name: "a.yaml", Mode: 0o644, Size: int64(len(cm("a", "hostile"))), Typeflag: tar.TypeReg})
-	tw.Write([]byte(strings.ReplaceAll(cm("a", "hostile"), "NS", w.target)))
+	tw.Write([]byte(strings.ReplaceAll(cm("a", "hostile"), "NS", w.Target)))
 	entries(tw)
 	tw.Close()
 	gz.Close()
@@ -194,12 +194,12 @@ func (w *world) hostileLevel(tag string, level int, entries func(tw *tar.Writer)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	ref, _ := artifact.ParseReference(w.url("app") + ":" + tag)
-	res, err := w.client.PushManifest(w.ctx, ref, m, data, remote.PushOptions{Policy: artifact.TagPolicy{AllowOverwrite: true}})
+	ref, _ := artifact.ParseReference(w.URL("app") + ":" + tag)
+	res, err := w.Client.PushManifest(w.Ctx, ref, m, data, remote.PushOptions{Policy: artifact.TagPolicy{AllowOverwrite: true}})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.sign(res.Reference)
+	w.Sign(res.Reference)
 	return res.Reference
 }
 
@@ -246,7 +246,7 @@ func TestHostileTarIsRefused(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
-			if w.cmData("a", "k") != "1" {
+			if w.CMData("a", "k") != "1" {
 				t.Fatal("the hostile artifact was applied")
 			}
 		})
@@ -259,10 +259,10 @@ func TestObjectOfAnotherSourceIsUntouched(t *testing.T) {
 	w.pushSigned("two", "v1", t1, map[string]string{"shared.yaml": cm("shared", "two"), "b.yaml": cm("b", "two")})
 	w.mustSync(w.source("one", "one", "v1"))
 	_, err := w.sync(w.source("two", "two", "v1"))
-	if !errors.Is(err, apply.ErrForeignObject) || !strings.Contains(err.Error(), "ConfigMap "+w.target+"/shared") {
+	if !errors.Is(err, apply.ErrForeignObject) || !strings.Contains(err.Error(), "ConfigMap "+w.Target+"/shared") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("shared", "k") != "one" || w.cmData("b", "k") != "<absent>" {
+	if w.CMData("shared", "k") != "one" || w.CMData("b", "k") != "<absent>" {
 		t.Fatal("the other source's object was touched")
 	}
 }
@@ -290,11 +290,11 @@ func TestAdmissionDenialOnTheFifthObjectIsNamedAndNothingPruned(t *testing.T) {
 		t.Fatalf("err = %v, %+v", err, res.Requests)
 	}
 	msg := w.status("app")[puller.AnnotationMessage]
-	if !strings.Contains(msg, "ConfigMap "+w.target+"/fifth") || !strings.Contains(msg, "denied") {
+	if !strings.Contains(msg, "ConfigMap "+w.Target+"/fifth") || !strings.Contains(msg, "denied") {
 		t.Fatalf("status message %q", msg)
 	}
 	for _, n := range []string{"1", "2", "3", "4", "old"} {
-		if got := w.cmData("cm-"+n, "k"); got != "v1" {
+		if got := w.CMData("cm-"+n, "k"); got != "v1" {
 			t.Fatalf("cm-%s is %q", n, got)
 		}
 	}

@@ -17,7 +17,7 @@ import (
 func TestResolveFallsBackToGETWhenHEADIsRefused(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
-	target, _ := url.Parse(w.reg.URL())
+	target, _ := url.Parse(w.Reg.URL())
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var heads, gets atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,7 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 	root := ss.WriteTrustedRoot(t, sigstoretest.RootOptions{})
 	sign := func(ref artifact.Reference, repo string) {
 		g := sigstoretest.GitHubClaims{Repository: repo, Ref: "refs/heads/main", SHA: strings.Repeat("a", 40), Workflow: "release", EventName: "push"}
-		_, err := w.signer.Sign(w.ctx, ref, sign.Options{
+		_, err := w.Signer.Sign(w.Ctx, ref, sign.Options{
 			Keyless:    sign.KeylessOptions{FulcioURL: ss.FulcioURL, IDToken: ss.GitHubToken(g)},
 			TlogUpload: true, RekorURL: ss.RekorURL, Format: verify.FormatBundle,
 		})
@@ -50,7 +50,7 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 	if _, err := w.sync(src); !errors.Is(err, verify.ErrVerificationFailed) {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "acme" {
+	if w.CMData("a", "k") != "acme" {
 		t.Fatal("an artifact signed by another repository's workflow was applied")
 	}
 }

@@ -30,7 +30,7 @@ const (
 func TestEndlessTagListIsStoppedWithBoundedHeap(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	w.pushSigned("app", "1.0.0", t1, map[string]string{"a.yaml": cm("a", "1")})
-	hostile := registry.NewEndlessPager(t, w.reg, registry.EndlessPages{PerPage: 50000, TagBytes: 8})
+	hostile := registry.NewEndlessPager(t, w.Reg, registry.EndlessPages{PerPage: 50000, TagBytes: 8})
 	src := w.source("app", "app", "")
 	src.URL = "oci://" + hostile.Host + "/app"
 	src.Ref = puller.Ref{SemVer: ">=1.0.0"}
@@ -52,7 +52,7 @@ func TestEndlessTagListIsStoppedWithBoundedHeap(t *testing.T) {
 	if peak > maxHeapEndlessTags {
 		t.Errorf("peak heap +%d MiB, over %d MiB", peak>>20, maxHeapEndlessTags>>20)
 	}
-	if w.cmData("a", "k") != "<absent>" {
+	if w.CMData("a", "k") != "<absent>" {
 		t.Fatal("applied although the listing failed")
 	}
 }
@@ -86,7 +86,7 @@ func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
 	if peak > maxHeapDirArchive {
 		t.Errorf("peak heap +%d MiB, over %d MiB", peak>>20, maxHeapDirArchive>>20)
 	}
-	if w.cmData("a", "k") != "1" {
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("the hostile artifact changed the cluster")
 	}
 
@@ -100,7 +100,7 @@ func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
 	// The tag moves on: the new artifact is fetched and applied.
 	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2")})
 	w.mustSync(src)
-	if w.cmData("a", "k") != "2" {
+	if w.CMData("a", "k") != "2" {
 		t.Fatal("the good artifact after the refused one was not applied")
 	}
 }

@@ -59,7 +59,7 @@ func TestVerificationFailuresMetricCountsVerdicts(t *testing.T) {
 	}
 	w.pushSigned("app", "prod", t2.Add(time.Hour), map[string]string{"a.yaml": cm("a", "3")})
 	poll(2)
-	if got := failures(); got != 2 || w.cmData("a", "k") != "3" {
-		t.Fatalf("after a signed artifact: %v failures, a=%q", got, w.cmData("a", "k"))
+	if got := failures(); got != 2 || w.CMData("a", "k") != "3" {
+		t.Fatalf("after a signed artifact: %v failures, a=%q", got, w.CMData("a", "k"))
 	}
 }

@@ -15,42 +15,31 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
 )
 
-const deployment = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: NS
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: app, image: "nginx:1.27"}]}
-`
-
 func TestDriftIsCorrectedOnOwnFieldsOnly(t *testing.T) {
 	w := newWorld(t, registry.Options{})
-	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1"), "web.yaml": deployment})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1"), "web.yaml": pullertest.Deployment})
 	src := w.source("app", "app", "v1")
 	src.DriftInterval = metav1.Duration{Duration: 10 * time.Minute}
 	w.mustSync(src)
 
 	// By hand: a field the puller applied, and replicas, which the manifests leave to an
 	// autoscaler.
-	u, _ := w.get(gvrCM, w.target, "a")
+	u, _ := w.Get(pullertest.ConfigMaps, w.Target, "a")
 	unstructured.SetNestedField(u.Object, "edited", "data", "k")
-	if _, err := w.dyn.Resource(gvrCM).Namespace(w.target).Update(w.ctx, u, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	if _, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Update(w.Ctx, u, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.dyn.Resource(gvrDeploy).Namespace(w.target).Patch(w.ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":7}}`), metav1.PatchOptions{FieldManager: "hpa"}); err != nil {
+	if _, err := w.Dyn.Resource(pullertest.Deployments).Namespace(w.Target).Patch(w.Ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":7}}`), metav1.PatchOptions{FieldManager: "hpa"}); err != nil {
 		t.Fatal(err)
 	}
 	// Before the drift interval: nothing is looked at.
 	w.clock.add(time.Minute)
-	if res := w.mustSync(src); res.Outcome != puller.UpToDate || w.cmData("a", "k") != "edited" {
+	if res := w.mustSync(src); res.Outcome != puller.UpToDate || w.CMData("a", "k") != "edited" {
 		t.Fatalf("%+v", res)
 	}
 	// After it: the puller's field is put back, the autoscaler's is left alone.
@@ -59,10 +48,10 @@ func TestDriftIsCorrectedOnOwnFieldsOnly(t *testing.T) {
 	if !res.DriftCheck || res.Configured != 1 || res.Unchanged != 1 || res.Requests.Registry != 1 {
 		t.Fatalf("drift check: %+v", res)
 	}
-	if w.cmData("a", "k") != "1" {
-		t.Fatalf("a.data.k = %q", w.cmData("a", "k"))
+	if w.CMData("a", "k") != "1" {
+		t.Fatalf("a.data.k = %q", w.CMData("a", "k"))
 	}
-	d, _ := w.get(gvrDeploy, w.target, "web")
+	d, _ := w.Get(pullertest.Deployments, w.Target, "web")
 	if r, _, _ := unstructured.NestedInt64(d.Object, "spec", "replicas"); r != 7 {
 		t.Fatalf("replicas %d", r)
 	}
@@ -75,23 +64,23 @@ func TestDriftIsCorrectedOnOwnFieldsOnly(t *testing.T) {
 	// A field the puller never applied, now in v2 but owned by another manager, is
 	// left to it; the edited field of v1 is taken back (a new process: the previous
 	// configuration is fetched again by its digest).
-	theirs := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":%q},"data":{"theirs":"operator"}}`, w.target)
-	if _, err := w.dyn.Resource(gvrCM).Namespace(w.target).Patch(w.ctx, "a", types.ApplyPatchType, []byte(theirs), metav1.PatchOptions{FieldManager: "operator"}); err != nil {
+	theirs := fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","namespace":%q},"data":{"theirs":"operator"}}`, w.Target)
+	if _, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Patch(w.Ctx, "a", types.ApplyPatchType, []byte(theirs), metav1.PatchOptions{FieldManager: "operator"}); err != nil {
 		t.Fatal(err)
 	}
-	u, _ = w.get(gvrCM, w.target, "a")
+	u, _ = w.Get(pullertest.ConfigMaps, w.Target, "a")
 	unstructured.SetNestedField(u.Object, "edited", "data", "k")
-	if _, err := w.dyn.Resource(gvrCM).Namespace(w.target).Update(w.ctx, u, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	if _, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Update(w.Ctx, u, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "1") + "  theirs: git\n", "web.yaml": deployment})
+	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "1") + "  theirs: git\n", "web.yaml": pullertest.Deployment})
 	src.Ref.Tag = "v2"
-	res, err := w.newPuller(puller.Options{}).Sync(w.ctx, src)
+	res, err := w.newPuller(puller.Options{}).Sync(w.Ctx, src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.cmData("a", "k") != "1" || w.cmData("a", "theirs") != "operator" {
-		t.Fatalf("data k=%q theirs=%q", w.cmData("a", "k"), w.cmData("a", "theirs"))
+	if w.CMData("a", "k") != "1" || w.CMData("a", "theirs") != "operator" {
+		t.Fatalf("data k=%q theirs=%q", w.CMData("a", "k"), w.CMData("a", "theirs"))
 	}
 	for _, c := range res.Changes {
 		if c.Object.Name == "a" && (len(c.Forced) != 1 || len(c.LeftAlone) != 1) {
@@ -107,18 +96,18 @@ func TestRollbackRefusedUnlessAllowed(t *testing.T) {
 	src := w.source("app", "app", "prod")
 	w.mustSync(src)
 	// prod is moved back to the older artifact (signed, but older).
-	if _, err := w.client.Tag(w.ctx, old, []string{"prod"}, remote.TagOptions{Policy: puller_allowOverwrite()}); err != nil {
+	if _, err := w.Client.Tag(w.Ctx, old, []string{"prod"}, remote.TagOptions{Policy: puller_allowOverwrite()}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := w.sync(src)
 	if !errors.Is(err, puller.ErrRollback) || puller.Retry(err) {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "new" || countPrefix(w.events("app"), "Warning RollbackRefused") != 1 {
-		t.Fatalf("a=%q events %v", w.cmData("a", "k"), w.events("app"))
+	if w.CMData("a", "k") != "new" || countPrefix(w.events("app"), "Warning RollbackRefused") != 1 {
+		t.Fatalf("a=%q events %v", w.CMData("a", "k"), w.events("app"))
 	}
 	src.AllowRollback = true
-	if res := w.mustSync(src); res.Configured != 1 || w.cmData("a", "k") != "old" {
+	if res := w.mustSync(src); res.Configured != 1 || w.CMData("a", "k") != "old" {
 		t.Fatalf("%+v", res)
 	}
 
@@ -140,11 +129,11 @@ func TestSemverRangePicksTheHighestMatch(t *testing.T) {
 	}
 	src := w.source("app", "app", "")
 	src.Ref = puller.Ref{SemVer: "^1.0"}
-	if res := w.mustSync(src); res.Tag != "1.4.2" || w.cmData("a", "k") != "1.4.2" {
+	if res := w.mustSync(src); res.Tag != "1.4.2" || w.CMData("a", "k") != "1.4.2" {
 		t.Fatalf("%+v", res)
 	}
 	src.Ref = puller.Ref{SemVer: ">=1.0.0"}
-	if res := w.mustSync(src); res.Tag != "2.0.0" || w.cmData("a", "k") != "2.0.0" {
+	if res := w.mustSync(src); res.Tag != "2.0.0" || w.CMData("a", "k") != "2.0.0" {
 		t.Fatalf("%+v", res)
 	}
 	src.Ref = puller.Ref{SemVer: ">=3"}
@@ -155,7 +144,7 @@ func TestSemverRangePicksTheHighestMatch(t *testing.T) {
 
 func dockerConfigSecret(t *testing.T, w *world, name, host, user, password string) {
 	t.Helper()
-	dockerConfigSecretIn(t, w, w.ns, name, host, user, password)
+	dockerConfigSecretIn(t, w, w.NS, name, host, user, password)
 }
 
 // dockerConfigSecretIn makes a kubernetes.io/dockerconfigjson Secret in namespace ns.
@@ -163,7 +152,7 @@ func dockerConfigSecretIn(t *testing.T, w *world, ns, name, host, user, password
 	t.Helper()
 	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	data, _ := json.Marshal(map[string]any{"auths": map[string]any{host: map[string]string{"auth": auth}}})
-	_, err := w.kube.CoreV1().Secrets(ns).Create(w.ctx, &corev1.Secret{
+	_, err := w.Kube.CoreV1().Secrets(ns).Create(w.Ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: data},
@@ -189,37 +178,37 @@ func TestPullSecretIsUsedOnlyForItsHost(t *testing.T) {
 		t.Fatalf("status message %q", msg)
 	}
 	// Credentials for another host (same IP, another port) are not sent.
-	other := strings.Replace(w.reg.Host(), "127.0.0.1", "127.0.0.2", 1)
-	dockerConfigSecret(t, w, "wrong-host", other, w.reg.Username, w.reg.Password)
+	other := strings.Replace(w.Reg.Host(), "127.0.0.1", "127.0.0.2", 1)
+	dockerConfigSecret(t, w, "wrong-host", other, w.Reg.Username, w.Reg.Password)
 	src.PullSecret = "wrong-host"
 	if _, err := w.sync(src); !errors.Is(err, remote.ErrUnauthorized) {
 		t.Fatalf("err = %v", err)
 	}
 	// The right host, in another namespace's notation too.
-	dockerConfigSecret(t, w, "regcred", w.reg.Host(), w.reg.Username, w.reg.Password)
-	src.PullSecret = w.ns + "/regcred"
+	dockerConfigSecret(t, w, "regcred", w.Reg.Host(), w.Reg.Username, w.Reg.Password)
+	src.PullSecret = w.NS + "/regcred"
 	res := w.mustSync(src)
-	if res.Created != 1 || w.reg.TokenRequests() == 0 {
+	if res.Created != 1 || w.Reg.TokenRequests() == 0 {
 		t.Fatalf("%+v", res)
 	}
 	// The password appears nowhere the puller writes.
 	for k, v := range w.status("app") {
-		if strings.Contains(v, w.reg.Password) {
+		if strings.Contains(v, w.Reg.Password) {
 			t.Fatalf("status %s leaks the password", k)
 		}
 	}
 	for _, e := range w.events("app") {
-		if strings.Contains(e, w.reg.Password) {
+		if strings.Contains(e, w.Reg.Password) {
 			t.Fatalf("event leaks the password: %s", e)
 		}
 	}
 	// Not a dockerconfigjson Secret: named in the error.
-	if _, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "opaque"}, StringData: map[string]string{"x": "y"}}, metav1.CreateOptions{}); err != nil {
+	if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "opaque"}, StringData: map[string]string{"x": "y"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	src.PullSecret = "opaque"
 	w.clock.add(time.Hour)
-	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "Secret "+w.ns+"/opaque") {
+	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "Secret "+w.NS+"/opaque") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -247,20 +236,8 @@ func TestRegistryOnMetadataAddressIsRefused(t *testing.T) {
 
 func TestCRDAndItsCustomResourceInOneArtifact(t *testing.T) {
 	w := newWorld(t, registry.Options{})
-	group := w.target + ".example.com"
-	crd := strings.ReplaceAll(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.GROUP}
-spec:
-  group: GROUP
-  scope: Namespaced
-  names: {kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true}}}}
-`, "GROUP", group)
+	group := w.Target + ".example.com"
+	crd := pullertest.CRD(group, "Gadget")
 	cr := "apiVersion: " + group + "/v1\nkind: Gadget\nmetadata:\n  name: g\n  namespace: NS\nspec:\n  size: 2\n"
 	w.pushSigned("app", "v1", t1, map[string]string{"crd.yaml": crd, "gadget.yaml": cr,
 		"kustomization.yaml": "resources: [crd.yaml, gadget.yaml]\n"})

@@ -27,7 +27,7 @@ func TestSecretValuesNeverLeaveASync(t *testing.T) {
 	src := w.source("app", "app", "v1")
 	w.mustSync(src)
 
-	if _, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vars", Namespace: w.ns},
+	if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vars", Namespace: w.NS},
 		StringData: map[string]string{"db_password": "5551234567"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestSecretValuesNeverLeaveASync(t *testing.T) {
 			if !strings.Contains(err.Error(), "[redacted]") || !strings.Contains(places["status message annotation"], "[redacted]") {
 				t.Errorf("the error does not show where the value was: %v", err)
 			}
-			if w.cmData("a", "k") != "1" {
+			if w.CMData("a", "k") != "1" {
 				t.Fatal("applied")
 			}
 			t.Logf("%v", err)

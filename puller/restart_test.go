@@ -19,15 +19,15 @@ import (
 func TestAPIServerRestartedMidRun(t *testing.T) {
 	own := kube.NewT(t)
 	w := newWorld(t, registry.Options{})
-	w.cfg = own.Config()
-	w.cfg.QPS, w.cfg.Burst = -1, 0
-	w.dyn = dynamic.NewForConfigOrDie(w.cfg)
-	w.ns, w.target = own.Namespace(t, "gitless"), own.Namespace(t, "apps")
+	w.Config = own.Config()
+	w.Config.QPS, w.Config.Burst = -1, 0
+	w.Dyn = dynamic.NewForConfigOrDie(w.Config)
+	w.NS, w.Target = own.Namespace(t, "gitless"), own.Namespace(t, "apps")
 	p := w.newPuller(puller.Options{Now: time.Now})
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 	src := w.source("app", "app", "v1")
 	src.Interval = metav1.Duration{Duration: time.Second}
-	ctx, cancel := context.WithCancel(w.ctx)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	defer cancel()
 	var failed atomic.Int32
 	done := make(chan error)
@@ -38,9 +38,9 @@ func TestAPIServerRestartedMidRun(t *testing.T) {
 			}
 		}})
 	}()
-	waitUntil(t, "the first sync", func() bool { return w.cmData("a", "k") == "1" })
+	waitUntil(t, "the first sync", func() bool { return w.CMData("a", "k") == "1" })
 	restarted := make(chan error)
-	go func() { restarted <- own.RestartAPIServer(w.ctx, 4*time.Second) }()
+	go func() { restarted <- own.RestartAPIServer(w.Ctx, 4*time.Second) }()
 	time.Sleep(time.Second) // the apiserver is down
 	w.pushSigned("app", "v1", t2, map[string]string{"a.yaml": cm("a", "2")})
 	if err := <-restarted; err != nil {
@@ -49,7 +49,7 @@ func TestAPIServerRestartedMidRun(t *testing.T) {
 	if failed.Load() == 0 {
 		t.Fatal("no sync failed while the apiserver was down")
 	}
-	waitUntil(t, "the artifact pushed while the apiserver was down", func() bool { return w.cmData("a", "k") == "2" })
+	waitUntil(t, "the artifact pushed while the apiserver was down", func() bool { return w.CMData("a", "k") == "2" })
 	cancel()
 	<-done
 }

@@ -39,7 +39,7 @@ func TestRollbackRuleHoldsForVersionTags(t *testing.T) {
 			if !errors.Is(err, puller.ErrRollback) || puller.Retry(err) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want a refused rollback: %s", err, tc.want)
 			}
-			if w.cmData("a", "k") != "1.0.0" {
+			if w.CMData("a", "k") != "1.0.0" {
 				t.Fatal("the older artifact was applied")
 			}
 		})
@@ -52,7 +52,7 @@ func TestRollbackRuleHoldsForVersionTags(t *testing.T) {
 	s.Ref.Tag = "1.3.0"
 	w.mustSync(s)
 	s.Ref.Tag, s.AllowRollback = "1.1.0", true
-	if w.mustSync(s); w.cmData("a", "k") != "evil" {
+	if w.mustSync(s); w.CMData("a", "k") != "evil" {
 		t.Fatal("allowRollback did not apply the older artifact")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
 )
@@ -18,20 +19,8 @@ import (
 // seed pushes the layout of the issue: infra-controllers (a CRD) → infra-configs (a
 // resource of that CRD) → apps.
 func seed(w *world) []puller.Source {
-	group := w.target + ".example.com"
-	crd := strings.ReplaceAll(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: issuers.GROUP}
-spec:
-  group: GROUP
-  scope: Namespaced
-  names: {kind: Issuer, plural: issuers, singular: issuer, listKind: IssuerList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true}}}}
-`, "GROUP", group)
+	group := w.Target + ".example.com"
+	crd := pullertest.CRD(group, "Issuer")
 	w.pushSigned("infra-controllers", "v1", t1, map[string]string{"crd.yaml": crd})
 	w.pushSigned("infra-configs", "v1", t1, map[string]string{"issuer.yaml": "apiVersion: " + group + "/v1\nkind: Issuer\nmetadata:\n  name: letsencrypt\n  namespace: NS\nspec: {acme: true}\n"})
 	w.pushSigned("apps", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
@@ -43,10 +32,24 @@ spec:
 	return []puller.Source{apps, configs, controllers}
 }
 
+// seededRun is a world with seed's sources, polled every interval, and a puller on the
+// real clock to Run them.
+func seededRun(t *testing.T, interval time.Duration) (*world, *puller.Puller, []puller.Source) {
+	t.Helper()
+	w := newWorld(t, registry.Options{})
+	w.clock = &clock{t: time.Now()}
+	p := w.newPuller(puller.Options{Now: time.Now})
+	sources := seed(w)
+	for i := range sources {
+		sources[i].Interval = metav1.Duration{Duration: interval}
+	}
+	return w, p, sources
+}
+
 func TestDependsOnOrder(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	sources := seed(w)
-	results, err := w.p.SyncAll(w.ctx, sources)
+	results, err := w.p.SyncAll(w.Ctx, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +69,11 @@ func TestDependsOnOrder(t *testing.T) {
 	w2 := newWorld(t, registry.Options{})
 	sources = seed(w2)
 	sources[1].DependsOn = nil // configs no longer wait for the controllers
-	results, err = w2.p.SyncAll(w2.ctx, sources[:2])
+	results, err = w2.p.SyncAll(w2.Ctx, sources[:2])
 	if !errors.Is(err, puller.ErrDependency) || len(results) != 2 || results[1].Source != "apps" || !strings.Contains(results[1].Error, "infra-configs") {
 		t.Fatalf("%v %+v", err, results)
 	}
-	if w2.cmData("a", "k") != "<absent>" {
+	if w2.CMData("a", "k") != "<absent>" {
 		t.Fatal("apps ran after its dependency failed")
 	}
 
@@ -87,14 +90,8 @@ func TestDependsOnOrder(t *testing.T) {
 }
 
 func TestRunKeepsSourcesSynced(t *testing.T) {
-	w := newWorld(t, registry.Options{})
-	w.clock = &clock{t: time.Now()}
-	p := w.newPuller(puller.Options{Now: time.Now})
-	sources := seed(w)
-	for i := range sources {
-		sources[i].Interval = metav1.Duration{Duration: time.Second}
-	}
-	ctx, cancel := context.WithCancel(w.ctx)
+	w, p, sources := seededRun(t, time.Second)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	var mu sync.Mutex
 	var results []*puller.Result
 	done := make(chan error)
@@ -113,7 +110,7 @@ func TestRunKeepsSourcesSynced(t *testing.T) {
 	})
 	// A new artifact is picked up at the next poll.
 	w.pushSigned("apps", "v1", t2, map[string]string{"a.yaml": cm("a", "2")})
-	waitUntil(t, "the new artifact", func() bool { return w.cmData("a", "k") == "2" })
+	waitUntil(t, "the new artifact", func() bool { return w.CMData("a", "k") == "2" })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
@@ -136,26 +133,14 @@ func TestRunKeepsSourcesSynced(t *testing.T) {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	pullertest.WaitUntil(t, 30*time.Second, what, cond)
 }
 
 // Health.Trigger (what a webhook receiver calls) syncs a source at once, not at its
 // next poll; an unknown source is reported as such.
 func TestTriggerSyncsAtOnce(t *testing.T) {
-	w := newWorld(t, registry.Options{})
-	w.clock = &clock{t: time.Now()}
-	p := w.newPuller(puller.Options{Now: time.Now})
-	sources := seed(w)
-	for i := range sources {
-		sources[i].Interval = metav1.Duration{Duration: time.Hour}
-	}
-	ctx, cancel := context.WithCancel(w.ctx)
+	w, p, sources := seededRun(t, time.Hour)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	done := make(chan error)
 	go func() { done <- p.Run(ctx, sources, puller.RunOptions{}) }()
 	waitUntil(t, "all sources ready", func() bool { ok, _ := p.Health().Ready(); return ok })
@@ -166,7 +151,7 @@ func TestTriggerSyncsAtOnce(t *testing.T) {
 	if p.Health().Trigger("nope") {
 		t.Fatal("nope is not a source")
 	}
-	waitUntil(t, "the triggered sync", func() bool { return w.cmData("a", "k") == "2" })
+	waitUntil(t, "the triggered sync", func() bool { return w.CMData("a", "k") == "2" })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
 )
@@ -29,7 +30,7 @@ func TestRunTakesUpdates(t *testing.T) {
 	updates := make(chan puller.Update)
 	var mu sync.Mutex
 	var updateErrs []error
-	ctx, cancel := context.WithCancel(w.ctx)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	done := make(chan error)
 	go func() {
 		done <- p.Run(ctx, []puller.Source{a}, puller.RunOptions{Updates: updates, OnUpdate: func(err error) {
@@ -38,14 +39,14 @@ func TestRunTakesUpdates(t *testing.T) {
 			mu.Unlock()
 		}})
 	}()
-	waitUntil(t, "a", func() bool { return w.cmData("a", "k") == "1" })
+	waitUntil(t, "a", func() bool { return w.CMData("a", "k") == "1" })
 	updates <- puller.Update{Sources: []puller.Source{a, b}}
-	waitUntil(t, "b, a new source", func() bool { return w.cmData("b", "k") == "1" })
+	waitUntil(t, "b, a new source", func() bool { return w.CMData("b", "k") == "1" })
 	b2 := b
 	b2.Ref.Tag = "v2"
 	updates <- puller.Update{Sources: []puller.Source{a, b2, c}}
-	waitUntil(t, "b changed, at once despite its 1h interval", func() bool { return w.cmData("b", "k") == "2" })
-	waitUntil(t, "c", func() bool { return w.cmData("c", "k") == "1" })
+	waitUntil(t, "b changed, at once despite its 1h interval", func() bool { return w.CMData("b", "k") == "2" })
+	waitUntil(t, "c", func() bool { return w.CMData("c", "k") == "1" })
 	// A cycle is refused, and what runs stays.
 	bad := a
 	bad.DependsOn = []string{"a"}
@@ -53,9 +54,9 @@ func TestRunTakesUpdates(t *testing.T) {
 	// Removed: a's objects stay; c's are pruned with PruneRemoved.
 	updates <- puller.Update{Sources: []puller.Source{b2, c}}
 	updates <- puller.Update{Sources: []puller.Source{b2}, PruneRemoved: true}
-	waitUntil(t, "c pruned", func() bool { return w.cmData("c", "k") == "<absent>" })
-	waitUntil(t, "c's parent deleted", func() bool { _, err := w.get(gvrCM, w.ns, "gitless-c"); return err != nil })
-	if w.cmData("a", "k") != "1" {
+	waitUntil(t, "c pruned", func() bool { return w.CMData("c", "k") == "<absent>" })
+	waitUntil(t, "c's parent deleted", func() bool { _, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-c"); return err != nil })
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("a source removed without PruneRemoved lost its objects")
 	}
 	ok, bad2 := p.Health().Ready()
@@ -73,11 +74,12 @@ func TestRunTakesUpdates(t *testing.T) {
 	}
 }
 
-// SIGTERM (ctx done) during an apply: the apply finishes and is recorded, and no new
-// sync starts.
-func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
+// slowBigSource is a world whose client is throttled to 40 requests a second, a puller
+// syncing one source at a time, and a source of 60 ConfigMaps: its sync takes seconds.
+func slowBigSource(t *testing.T) (*world, *puller.Puller, puller.Source) {
+	t.Helper()
 	w := newWorld(t, registry.Options{})
-	w.cfg.QPS, w.cfg.Burst = 40, 1 // a slow apply: about 120 objects take seconds
+	w.Config.QPS, w.Config.Burst = 40, 1
 	p := w.newPuller(puller.Options{Now: time.Now, Concurrency: 1})
 	files := map[string]string{}
 	for i := range 60 {
@@ -85,7 +87,14 @@ func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
 	}
 	w.pushSigned("big", "v1", t1, files)
 	src := w.source("big", "big", "v1")
-	ctx, cancel := context.WithCancel(w.ctx)
+	return w, p, src
+}
+
+// SIGTERM (ctx done) during an apply: the apply finishes and is recorded, and no new
+// sync starts.
+func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
+	w, p, src := slowBigSource(t) // a slow apply: about 120 objects take seconds
+	ctx, cancel := context.WithCancel(w.Ctx)
 	var results []*puller.Result
 	var mu sync.Mutex
 	done := make(chan error)
@@ -96,7 +105,7 @@ func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
 			mu.Unlock()
 		}})
 	}()
-	waitUntil(t, "the apply to start", func() bool { return w.cmData("obj-aa", "k") == "1" })
+	waitUntil(t, "the apply to start", func() bool { return w.CMData("obj-aa", "k") == "1" })
 	cancel()
 	<-done
 	mu.Lock()
@@ -111,17 +120,9 @@ func TestShutdownLetsTheApplyInFlightFinish(t *testing.T) {
 
 // Triggers while a sync is in flight are coalesced into one more sync after it.
 func TestTriggersAreCoalesced(t *testing.T) {
-	w := newWorld(t, registry.Options{})
-	w.cfg.QPS, w.cfg.Burst = 40, 1 // a sync of 60 objects takes seconds
-	p := w.newPuller(puller.Options{Now: time.Now, Concurrency: 1})
-	files := map[string]string{}
-	for i := range 60 {
-		files[string(rune('a'+i%26))+string(rune('a'+i/26))+".yaml"] = cm("obj-"+string(rune('a'+i%26))+string(rune('a'+i/26)), "1")
-	}
-	w.pushSigned("big", "v1", t1, files)
-	src := w.source("big", "big", "v1")
+	w, p, src := slowBigSource(t) // a sync of 60 objects takes seconds
 	src.Interval = metav1.Duration{Duration: time.Hour}
-	ctx, cancel := context.WithCancel(w.ctx)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	defer cancel()
 	var mu sync.Mutex
 	var outcomes []puller.Outcome
@@ -130,7 +131,7 @@ func TestTriggersAreCoalesced(t *testing.T) {
 		outcomes = append(outcomes, r.Outcome)
 		mu.Unlock()
 	}})
-	waitUntil(t, "the apply to start", func() bool { return w.cmData("obj-aa", "k") == "1" })
+	waitUntil(t, "the apply to start", func() bool { return w.CMData("obj-aa", "k") == "1" })
 	for range 10 {
 		if !p.Health().Trigger("big") {
 			t.Fatal("unknown source")
@@ -173,11 +174,11 @@ func TestMaxConcurrentSyncs(t *testing.T) {
 		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
 		sources = append(sources, w.source(n, n, "v1"))
 	}
-	ctx, cancel := context.WithCancel(w.ctx)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	defer cancel()
 	go p.Run(ctx, sources, puller.RunOptions{MaxConcurrentSyncs: 2})
 	waitUntil(t, "all four", func() bool {
-		return w.cmData("a", "k") == "1" && w.cmData("b", "k") == "1" && w.cmData("c", "k") == "1" && w.cmData("d", "k") == "1"
+		return w.CMData("a", "k") == "1" && w.CMData("b", "k") == "1" && w.CMData("c", "k") == "1" && w.CMData("d", "k") == "1"
 	})
 	b.mu.Lock()
 	defer b.mu.Unlock()

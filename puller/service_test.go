@@ -24,7 +24,7 @@ import (
 
 func (w *world) configMap(name string, data map[string]string) {
 	w.t.Helper()
-	_, err := w.kube.CoreV1().ConfigMaps(w.ns).Create(w.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}, metav1.CreateOptions{})
+	_, err := w.Kube.CoreV1().ConfigMaps(w.NS).Create(w.Ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}, metav1.CreateOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func (w *world) configMap(name string, data map[string]string) {
 func TestPostBuildSubstitution(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	w.configMap("cluster-vars", map[string]string{"cluster_name": "from-configmap", "region": "eu-west-1"})
-	if _, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-secrets"},
+	if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-secrets"},
 		Data: map[string][]byte{"db_password": []byte("hunter2")}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +51,11 @@ func TestPostBuildSubstitution(t *testing.T) {
 	}
 	w.mustSync(src)
 	for k, want := range map[string]string{"region": "eu-west-1", "tier": "gold", "password": "hunter2"} {
-		if got := w.cmData("app-prod-eu", k); got != want {
+		if got := w.CMData("app-prod-eu", k); got != want {
 			t.Errorf("app-prod-eu %s = %q, want %q", k, got, want)
 		}
 	}
-	if got := w.cmData("script", "run.sh"); got != "echo ${HOME} ${unset_here}" {
+	if got := w.CMData("script", "run.sh"); got != "echo ${HOME} ${unset_here}" {
 		t.Errorf("the opted-out object was changed: %q", got)
 	}
 }
@@ -72,10 +72,10 @@ func TestSubstitutionFailuresNameWhatIsMissing(t *testing.T) {
 	unset := w.source("unset", "unset", "v1")
 	unset.PostBuild = &puller.PostBuild{Substitute: map[string]string{"region": "eu"}}
 	_, err := w.sync(unset)
-	if !errors.Is(err, puller.ErrSubstitution) || !strings.Contains(err.Error(), "ConfigMap "+w.target+"/holey") || !strings.Contains(err.Error(), `"cluster_name"`) {
+	if !errors.Is(err, puller.ErrSubstitution) || !strings.Contains(err.Error(), "ConfigMap "+w.Target+"/holey") || !strings.Contains(err.Error(), `"cluster_name"`) {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("first", "k") != "<absent>" {
+	if w.CMData("first", "k") != "<absent>" {
 		t.Fatal("an object was applied although another one could not be substituted")
 	}
 
@@ -84,11 +84,11 @@ func TestSubstitutionFailuresNameWhatIsMissing(t *testing.T) {
 	missing := w.source("missing", "missing", "v1")
 	missing.PostBuild = &puller.PostBuild{SubstituteFrom: []puller.SubstituteReference{{Kind: "ConfigMap", Name: "cluster-vars"}}}
 	fine := w.source("fine", "fine", "v1")
-	results, err := w.p.SyncAll(w.ctx, []puller.Source{missing, fine})
-	if err == nil || !strings.Contains(err.Error(), "postBuild.substituteFrom[0]: ConfigMap "+w.ns+"/cluster-vars") || !strings.Contains(err.Error(), "not found") {
+	results, err := w.p.SyncAll(w.Ctx, []puller.Source{missing, fine})
+	if err == nil || !strings.Contains(err.Error(), "postBuild.substituteFrom[0]: ConfigMap "+w.NS+"/cluster-vars") || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("err = %v", err)
 	}
-	if results[1].Outcome != puller.Applied || w.cmData("f", "k") != "1" || w.cmData("m", "k") != "<absent>" {
+	if results[1].Outcome != puller.Applied || w.CMData("f", "k") != "1" || w.CMData("m", "k") != "<absent>" {
 		t.Fatalf("%+v", results)
 	}
 	if st := w.status("missing"); st[puller.AnnotationResult] != "Failed" || !strings.Contains(st[puller.AnnotationMessage], "cluster-vars") {
@@ -102,65 +102,65 @@ func TestSuspendResumeReconcile(t *testing.T) {
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 	src := w.source("app", "app", "v1")
 	w.mustSync(src)
-	c, err := puller.NewControl(w.cfg, w.ns)
+	c, err := puller.NewControl(w.Config, w.NS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Suspend(w.ctx, "app"); err != nil {
+	if err := c.Suspend(w.Ctx, "app"); err != nil {
 		t.Fatal(err)
 	}
 	w.pushSigned("app", "v1", t2, map[string]string{"a.yaml": cm("a", "2")})
 	res := w.mustSync(src)
-	if res.Outcome != puller.Suspended || res.Requests.Registry != 0 || res.Requests.APIWrites != 0 || w.cmData("a", "k") != "1" {
+	if res.Outcome != puller.Suspended || res.Requests.Registry != 0 || res.Requests.APIWrites != 0 || w.CMData("a", "k") != "1" {
 		t.Fatalf("%+v", res)
 	}
-	if _, err := c.RequestReconcile(w.ctx, "app"); !errors.Is(err, puller.ErrSuspended) {
+	if _, err := c.RequestReconcile(w.Ctx, "app"); !errors.Is(err, puller.ErrSuspended) {
 		t.Fatalf("err = %v", err)
 	}
-	list, err := c.List(w.ctx)
+	list, err := c.List(w.Ctx)
 	if err != nil || len(list) != 1 || list[0].Result != "Suspended" || list[0].Ready {
 		t.Fatalf("%v %+v", err, list)
 	}
-	token, err := c.Resume(w.ctx, "app")
+	token, err := c.Resume(w.Ctx, "app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := w.mustSync(src); res.Outcome != puller.Applied || w.cmData("a", "k") != "2" {
+	if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("a", "k") != "2" {
 		t.Fatalf("%+v", res)
 	}
-	s, err := c.WaitReconciled(w.ctx, "app", token)
+	s, err := c.WaitReconciled(w.Ctx, "app", token)
 	if err != nil || !s.Ready || s.Handled != token || s.Ref != "tag v1" || s.Digest == "" || !strings.HasPrefix(s.Signer, "key ") {
 		t.Fatalf("%v %+v", err, s)
 	}
 	// A reconcile request makes a sync with nothing new check the objects: a
 	// kubectl edit is put back at once instead of at the next drift check.
 	w.setCMData("a", "k", "edited")
-	if res := w.mustSync(src); res.Outcome != puller.UpToDate || w.cmData("a", "k") != "edited" {
+	if res := w.mustSync(src); res.Outcome != puller.UpToDate || w.CMData("a", "k") != "edited" {
 		t.Fatalf("%+v", res)
 	}
-	token, err = c.RequestReconcile(w.ctx, "app")
+	token, err = c.RequestReconcile(w.Ctx, "app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := w.mustSync(src); res.Outcome != puller.Applied || !res.DriftCheck || w.cmData("a", "k") != "2" {
+	if res := w.mustSync(src); res.Outcome != puller.Applied || !res.DriftCheck || w.CMData("a", "k") != "2" {
 		t.Fatalf("%+v", res)
 	}
-	if s, err := c.WaitReconciled(w.ctx, "app", token); err != nil || s.LastResult != "Applied" {
+	if s, err := c.WaitReconciled(w.Ctx, "app", token); err != nil || s.LastResult != "Applied" {
 		t.Fatalf("%v %+v", err, s)
 	}
-	if _, err := c.Get(w.ctx, "nope"); !errors.Is(err, puller.ErrUnknownSource) {
+	if _, err := c.Get(w.Ctx, "nope"); !errors.Is(err, puller.ErrUnknownSource) {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func (w *world) setCMData(name, key, value string) {
 	w.t.Helper()
-	cmObj, err := w.kube.CoreV1().ConfigMaps(w.target).Get(w.ctx, name, metav1.GetOptions{})
+	cmObj, err := w.Kube.CoreV1().ConfigMaps(w.Target).Get(w.Ctx, name, metav1.GetOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	cmObj.Data[key] = value
-	if _, err := w.kube.CoreV1().ConfigMaps(w.target).Update(w.ctx, cmObj, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	if _, err := w.Kube.CoreV1().ConfigMaps(w.Target).Update(w.Ctx, cmObj, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -170,17 +170,17 @@ func (w *world) setCMData(name, key, value string) {
 func TestRegistryPrivateCAAndClientCertificate(t *testing.T) {
 	for _, mtls := range []bool{false, true} {
 		w := newWorld(t, registry.Options{TLS: &registry.TLSOptions{RequireClientCert: mtls}})
-		ca := w.reg.CACertPEM()
-		cert, key := w.reg.ClientCertPEM()
-		w.client = remote.New(remote.Options{HTTPS: true, HTTPClient: tlsClient(t, ca, cert, key)})
-		w.signer = signClientTLS(w, tlsClient(t, ca, cert, key))
+		ca := w.Reg.CACertPEM()
+		cert, key := w.Reg.ClientCertPEM()
+		w.Client = remote.New(remote.Options{HTTPS: true, HTTPClient: tlsClient(t, ca, cert, key)})
+		w.Signer = signClientTLS(w, tlsClient(t, ca, cert, key))
 		w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 		src := w.source("app", "app", "v1")
 		if _, err := w.sync(src); err == nil {
 			t.Fatalf("mtls=%v: synced without the CA", mtls)
 		}
 		// Another CA (another registry's): the certificate check refuses it.
-		other, err := registry.Start(w.ctx, registry.Options{TLS: &registry.TLSOptions{}})
+		other, err := registry.Start(w.Ctx, registry.Options{TLS: &registry.TLSOptions{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestRegistryPrivateCAAndClientCertificate(t *testing.T) {
 		data := map[string][]byte{"ca.crt": ca}
 		if mtls {
 			secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ca-only"}, Data: data}
-			if _, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, secret, metav1.CreateOptions{}); err != nil {
+			if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, secret, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			src.CertSecretRef = &puller.LocalObjectReference{Name: "ca-only"}
@@ -207,11 +207,11 @@ func TestRegistryPrivateCAAndClientCertificate(t *testing.T) {
 			data = map[string][]byte{"ca.crt": ca, "tls.crt": cert, "tls.key": key}
 		}
 		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "registry-tls"}, Data: data}
-		if _, err := w.kube.CoreV1().Secrets(w.ns).Create(w.ctx, secret, metav1.CreateOptions{}); err != nil {
+		if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, secret, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		src.CertSecretRef = &puller.LocalObjectReference{Name: "registry-tls"}
-		if res := w.mustSync(src); res.Outcome != puller.Applied || w.cmData("a", "k") != "1" {
+		if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("a", "k") != "1" {
 			t.Fatalf("mtls=%v: %+v", mtls, res)
 		}
 	}
@@ -265,7 +265,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	src := w.source("app", "app", "v1")
 	src.Interval = metav1.Duration{Duration: time.Second}
 	p := w.newPuller(puller.Options{Now: time.Now})
-	ctx, cancel := context.WithCancel(w.ctx)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	defer cancel()
 	var first error
 	var once sync.Once
@@ -275,7 +275,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			once.Do(func() { first = err })
 		}})
 	}()
-	waitUntil(t, "the sync after the 429", func() bool { return w.cmData("a", "k") == "1" })
+	waitUntil(t, "the sync after the 429", func() bool { return w.CMData("a", "k") == "1" })
 	cancel()
 	<-done
 	mu.Lock()
@@ -289,5 +289,5 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func signClientTLS(w *world, c *http.Client) *sign.Client {
-	return sign.New(sign.ClientOptions{Registry: remote.New(remote.Options{Credentials: staticCreds(w.reg), HTTPS: true, HTTPClient: c})})
+	return sign.New(sign.ClientOptions{Registry: remote.New(remote.Options{Credentials: w.Credentials(), HTTPS: true, HTTPClient: c})})
 }

@@ -23,7 +23,7 @@ func TestChangedSourceSameDigest(t *testing.T) {
 	w.pushSigned("app", "v1", t1, map[string]string{"a/x.yaml": cm("x", "1"), "b/y.yaml": cm("y", "1")})
 	src := w.source("app", "app", "v1")
 	src.Path = "a"
-	if res := w.mustSync(src); res.Outcome != puller.Applied || w.cmData("x", "k") != "1" {
+	if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("x", "k") != "1" {
 		t.Fatalf("first sync: %+v", res)
 	}
 	applied := w.status("app")[puller.AnnotationAppliedAt]
@@ -45,8 +45,8 @@ func TestChangedSourceSameDigest(t *testing.T) {
 	w.clock.add(time.Minute)
 	src.Path = "b"
 	res := w.mustSync(src)
-	if res.Outcome != puller.Applied || res.DriftCheck || res.Signer == "" || w.cmData("y", "k") != "1" || w.cmData("x", "k") != "<absent>" {
-		t.Fatalf("path changed: %+v; y=%s x=%s", res, w.cmData("y", "k"), w.cmData("x", "k"))
+	if res.Outcome != puller.Applied || res.DriftCheck || res.Signer == "" || w.CMData("y", "k") != "1" || w.CMData("x", "k") != "<absent>" {
+		t.Fatalf("path changed: %+v; y=%s x=%s", res, w.CMData("y", "k"), w.CMData("x", "k"))
 	}
 	st := w.status("app")
 	if st[puller.AnnotationAppliedAt] == applied || st[puller.AnnotationSpec] == "" {
@@ -66,7 +66,7 @@ func TestChangedSourceSameDigest(t *testing.T) {
 			t.Fatalf("stricter policy, poll %d: %+v, %v", i, res, err)
 		}
 	}
-	if st := w.status("app"); st[puller.AnnotationResult] != string(puller.Failed) || w.cmData("y", "k") != "1" {
+	if st := w.status("app"); st[puller.AnnotationResult] != string(puller.Failed) || w.CMData("y", "k") != "1" {
 		t.Fatalf("after the refusal: %v", st)
 	}
 
@@ -83,10 +83,10 @@ func TestChangedSourceSameDigest(t *testing.T) {
 
 	// A new Puller (a restart) reads the configuration applied from the parent.
 	p2 := w.newPuller(puller.Options{})
-	if res, err := p2.Sync(w.ctx, both); err != nil || res.Outcome != puller.UpToDate {
+	if res, err := p2.Sync(w.Ctx, both); err != nil || res.Outcome != puller.UpToDate {
 		t.Fatalf("after a restart, same source: %+v, %v", res, err)
 	}
-	if res, err := p2.Sync(w.ctx, src); err != nil || res.Outcome != puller.Applied {
+	if res, err := p2.Sync(w.Ctx, src); err != nil || res.Outcome != puller.Applied {
 		t.Fatalf("after a restart, changed source: %+v, %v", res, err)
 	}
 }
@@ -100,13 +100,13 @@ func TestRunChangedSourceSameDigest(t *testing.T) {
 	src := w.source("app", "app", "v1")
 	src.Interval = metav1.Duration{Duration: time.Hour}
 	src.Path = "a"
-	if _, err := p.Sync(w.ctx, src); err != nil { // so that SpreadStart would delay it
+	if _, err := p.Sync(w.Ctx, src); err != nil { // so that SpreadStart would delay it
 		t.Fatal(err)
 	}
 	updates := make(chan puller.Update)
 	var mu sync.Mutex
 	var outcomes []puller.Outcome
-	ctx, cancel := context.WithCancel(w.ctx)
+	ctx, cancel := context.WithCancel(w.Ctx)
 	done := make(chan error)
 	go func() {
 		done <- p.Run(ctx, []puller.Source{src}, puller.RunOptions{Updates: updates, SpreadStart: true, OnResult: func(r *puller.Result, _ error) {
@@ -118,7 +118,7 @@ func TestRunChangedSourceSameDigest(t *testing.T) {
 	b := src
 	b.Path = "b"
 	updates <- puller.Update{Sources: []puller.Source{b}}
-	waitUntil(t, "path b applied", func() bool { return w.cmData("y", "k") == "1" && w.cmData("x", "k") == "<absent>" })
+	waitUntil(t, "path b applied", func() bool { return w.CMData("y", "k") == "1" && w.CMData("x", "k") == "<absent>" })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func TestSyncAppliesThenUpdatesAndPrunes(t *testing.T) {
 	if res.Created != 1 || res.Configured != 1 || res.Pruned != 1 || res.Digest != v2.Digest {
 		t.Fatalf("v2: %+v", res)
 	}
-	if w.cmData("a", "k") != "2" || w.cmData("b", "k") != "<absent>" || w.cmData("c", "k") != "1" {
+	if w.CMData("a", "k") != "2" || w.CMData("b", "k") != "<absent>" || w.CMData("c", "k") != "1" {
 		t.Fatal("cluster does not hold v2")
 	}
 }
@@ -59,7 +59,7 @@ func TestNoChangePollIsOneRequestAndNoWrite(t *testing.T) {
 	}
 	// A fresh puller (a new process, `sync --once`) knows the applied digest from the
 	// parent: the same single request.
-	res, err := w.newPuller(puller.Options{}).Sync(w.ctx, src)
+	res, err := w.newPuller(puller.Options{}).Sync(w.Ctx, src)
 	if err != nil || res.Outcome != puller.UpToDate || res.Requests.Registry != 1 || res.Requests.APIWrites != 0 {
 		t.Fatalf("fresh puller: %+v %v", res, err)
 	}
@@ -73,7 +73,7 @@ func TestUnsignedAndWronglySignedArtifactsAreNeverApplied(t *testing.T) {
 	if !errors.Is(err, verify.ErrVerificationFailed) || !errors.Is(err, verify.ErrNoSignatures) || res.Outcome != puller.Failed {
 		t.Fatalf("unsigned: %v %+v", err, res)
 	}
-	if w.cmData("a", "k") != "<absent>" {
+	if w.CMData("a", "k") != "<absent>" {
 		t.Fatal("an unsigned artifact was applied")
 	}
 	if got := w.events("app"); countPrefix(got, "Warning VerificationFailed") != 1 {
@@ -86,31 +86,31 @@ func TestUnsignedAndWronglySignedArtifactsAreNeverApplied(t *testing.T) {
 	// not repeated. A digest without any signature is looked at again at the next
 	// poll, though: CI tags before it signs, and the signature may follow.
 	res, err = w.sync(src)
-	if !errors.Is(err, verify.ErrNoSignatures) || res.Requests.APIWrites != 0 || puller.Retry(err) || w.cmData("a", "k") != "<absent>" {
+	if !errors.Is(err, verify.ErrNoSignatures) || res.Requests.APIWrites != 0 || puller.Retry(err) || w.CMData("a", "k") != "<absent>" {
 		t.Fatalf("second poll: %v %+v", err, res)
 	}
 	if got := w.events("app"); countPrefix(got, "Warning VerificationFailed") != 1 {
 		t.Fatalf("events %v", got)
 	}
-	w.sign(unsigned)
-	if res := w.mustSync(src); res.Outcome != puller.Applied || w.cmData("a", "k") != "0" {
+	w.Sign(unsigned)
+	if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("a", "k") != "0" {
 		t.Fatalf("signed since: %+v", res)
 	}
-	if err := w.kube.CoreV1().ConfigMaps(w.target).Delete(w.ctx, "a", metav1.DeleteOptions{}); err != nil {
+	if err := w.Kube.CoreV1().ConfigMaps(w.Target).Delete(w.Ctx, "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Signed, but by another key.
 	other, _ := newKey(t)
 	ref := w.push("app", "other-key", t1, map[string]string{"a.yaml": cm("a", "1")})
-	if _, err := w.signer.Sign(w.ctx, ref, sign.Options{Key: other, Format: verify.FormatCosign}); err != nil {
+	if _, err := w.Signer.Sign(w.Ctx, ref, sign.Options{Key: other, Format: verify.FormatCosign}); err != nil {
 		t.Fatal(err)
 	}
 	src.Ref.Tag = "other-key"
 	if _, err := w.sync(src); !errors.Is(err, verify.ErrVerificationFailed) || errors.Is(err, verify.ErrNoSignatures) {
 		t.Fatalf("wrong key: %v", err)
 	}
-	if w.cmData("a", "k") != "<absent>" {
+	if w.CMData("a", "k") != "<absent>" {
 		t.Fatal("a wrongly signed artifact was applied")
 	}
 }

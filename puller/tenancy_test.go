@@ -28,10 +28,10 @@ import (
 // pull secret, and cannot act as an account the RBAC does not name.
 func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 	w := newWorld(t, registry.Options{Auth: registry.AuthBasic}) // pull secrets are needed
-	tenantA, tenantB := w.target, env.Namespace(t, "tenant-b")
+	tenantA, tenantB := w.Target, env.Namespace(t, "tenant-b")
 
 	// The example's RBAC, its namespaces renamed to the test's.
-	objs, err := puller.KustomizeBuilder{}.Build(w.ctx, "../examples/cluster")
+	objs, err := puller.KustomizeBuilder{}.Build(w.Ctx, "../examples/cluster")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +44,10 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 		}
 		switch o.GetNamespace() {
 		case "gitless-system":
-			rbac = append(rbac, renamed(o, map[string]string{"gitless-system": w.ns}))
+			rbac = append(rbac, renamed(o, map[string]string{"gitless-system": w.NS}))
 		case "apps": // the tenant template, once per tenant
-			rbac = append(rbac, renamed(o, map[string]string{"gitless-system": w.ns, "apps": tenantA}),
-				renamed(o, map[string]string{"gitless-system": w.ns, "apps": tenantB}))
+			rbac = append(rbac, renamed(o, map[string]string{"gitless-system": w.NS, "apps": tenantA}),
+				renamed(o, map[string]string{"gitless-system": w.NS, "apps": tenantB}))
 		default:
 			t.Fatalf("%s %s/%s: the least-privilege RBAC holds only namespaced objects of the puller's and the tenant's namespaces", o.GetKind(), o.GetNamespace(), o.GetName())
 		}
@@ -56,31 +56,31 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 		gvr := map[string]string{"ServiceAccount": "serviceaccounts", "Role": "roles", "RoleBinding": "rolebindings"}[o.GetKind()]
 		gv := o.GroupVersionKind().GroupVersion()
 		b, _ := json.Marshal(o.Object)
-		if _, err := w.dyn.Resource(gv.WithResource(gvr)).Namespace(o.GetNamespace()).Patch(w.ctx, o.GetName(), types.ApplyPatchType, b,
+		if _, err := w.Dyn.Resource(gv.WithResource(gvr)).Namespace(o.GetNamespace()).Patch(w.Ctx, o.GetName(), types.ApplyPatchType, b,
 			metav1.PatchOptions{FieldManager: "tenancy-test", Force: ptr(true)}); err != nil {
 			t.Fatalf("%s %s/%s: %v", o.GetKind(), o.GetNamespace(), o.GetName(), err)
 		}
 	}
 	// A real token of the puller's account.
-	tr, err := w.kube.CoreV1().ServiceAccounts(w.ns).CreateToken(w.ctx, "gitless-puller",
+	tr, err := w.Kube.CoreV1().ServiceAccounts(w.NS).CreateToken(w.Ctx, "gitless-puller",
 		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(3600))}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := w.cfg
+	admin := w.Config
 	cfg := &rest.Config{Host: admin.Host, TLSClientConfig: rest.TLSClientConfig{CAData: admin.CAData, CAFile: admin.CAFile}, BearerToken: tr.Status.Token, QPS: -1}
-	p, err := puller.New(cfg, puller.Options{Namespace: w.ns, Now: w.clock.now, Tenancy: puller.Tenancy{DefaultServiceAccount: "gitless-tenant"}})
+	p, err := puller.New(cfg, puller.Options{Namespace: w.NS, Now: w.clock.now, Tenancy: puller.Tenancy{DefaultServiceAccount: "gitless-tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sync := func(src puller.Source) error {
 		t.Helper()
-		_, err := p.Sync(w.ctx, src)
+		_, err := p.Sync(w.Ctx, src)
 		return err
 	}
 	// Each tenant's registry credentials, in its own namespace.
-	dockerConfigSecretIn(t, w, tenantA, "regcred", w.reg.Host(), w.reg.Username, w.reg.Password)
-	dockerConfigSecretIn(t, w, tenantB, "regcred", w.reg.Host(), w.reg.Username, w.reg.Password)
+	dockerConfigSecretIn(t, w, tenantA, "regcred", w.Reg.Host(), w.Reg.Username, w.Reg.Password)
+	dockerConfigSecretIn(t, w, tenantB, "regcred", w.Reg.Host(), w.Reg.Username, w.Reg.Password)
 
 	// Tenant A's source works: its pull secret read as its account, its objects applied
 	// as its account, the parent written by the puller in its own namespace.
@@ -90,7 +90,7 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 	if err := sync(srcA); err != nil {
 		t.Fatalf("tenant A's own source: %v", err)
 	}
-	if w.cmData("a", "k") != "1" {
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("tenant A's ConfigMap was not applied")
 	}
 
@@ -108,10 +108,10 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 		s := srcA
 		s.Ref.Tag = "v2"
 		forbidden(t, sync(s), "system:serviceaccount:"+tenantA+":gitless-tenant")
-		if w.cmData("a", "k") != "1" {
+		if w.CMData("a", "k") != "1" {
 			t.Fatal("part of the refused set was applied")
 		}
-		if _, err := w.kube.RbacV1().ClusterRoleBindings().Get(w.ctx, "tenant-a-escalates", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		if _, err := w.Kube.RbacV1().ClusterRoleBindings().Get(w.Ctx, "tenant-a-escalates", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("the ClusterRoleBinding exists: %v", err)
 		}
 	})
@@ -122,7 +122,7 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 		s.Name, s.Ref.Tag = "tenant-a-wide", "v3"
 		s.TargetNamespace, s.ServiceAccountName = "", tenantA+"/gitless-tenant" // keep the artifact's namespaces
 		forbidden(t, sync(s), tenantB)
-		if _, err := w.kube.CoreV1().ConfigMaps(tenantB).Get(w.ctx, "intruder", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		if _, err := w.Kube.CoreV1().ConfigMaps(tenantB).Get(w.Ctx, "intruder", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("tenant A created a ConfigMap in tenant B's namespace: %v", err)
 		}
 	})
@@ -134,11 +134,11 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 			t.Fatalf("a cross-namespace pull secret: %v", err)
 		}
 		// Allowed by the lockdown, it is still read as tenant A, whom RBAC refuses.
-		open, err := puller.New(cfg, puller.Options{Namespace: w.ns, Tenancy: puller.Tenancy{DefaultServiceAccount: "gitless-tenant", AllowCrossNamespaceRefs: true}})
+		open, err := puller.New(cfg, puller.Options{Namespace: w.NS, Tenancy: puller.Tenancy{DefaultServiceAccount: "gitless-tenant", AllowCrossNamespaceRefs: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = open.Sync(w.ctx, s)
+		_, err = open.Sync(w.Ctx, s)
 		forbidden(t, err, `secrets "regcred"`)
 	})
 	t.Run("an account the RBAC does not name", func(t *testing.T) {
@@ -151,15 +151,15 @@ func TestLeastPrivilegeRBACBoundsTenants(t *testing.T) {
 		w.t = t
 		// Without the lockdown and without serviceAccountName a source acts as the
 		// puller, whose RBAC is its own namespace: nothing can be applied.
-		own, err := puller.New(cfg, puller.Options{Namespace: w.ns})
+		own, err := puller.New(cfg, puller.Options{Namespace: w.NS})
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := srcA
 		s.Name, s.PullSecret = "puller-itself", ""
 		s.PullSecretFile = writeDockerConfig(t, w)
-		_, err = own.Sync(w.ctx, s)
-		forbidden(t, err, "system:serviceaccount:"+w.ns+":gitless-puller")
+		_, err = own.Sync(w.Ctx, s)
+		forbidden(t, err, "system:serviceaccount:"+w.NS+":gitless-puller")
 		if !errors.Is(err, apply.ErrDryRun) {
 			t.Fatalf("refused elsewhere than at the dry-run: %v", err)
 		}
@@ -189,7 +189,7 @@ func renamed(o *unstructured.Unstructured, names map[string]string) *unstructure
 // writeDockerConfig writes the registry's credentials as a dockerconfigjson file.
 func writeDockerConfig(t *testing.T, w *world) string {
 	t.Helper()
-	b, _ := json.Marshal(map[string]any{"auths": map[string]any{w.reg.Host(): map[string]string{"username": w.reg.Username, "password": w.reg.Password}}})
+	b, _ := json.Marshal(map[string]any{"auths": map[string]any{w.Reg.Host(): map[string]string{"username": w.Reg.Username, "password": w.Reg.Password}}})
 	p := filepath.Join(t.TempDir(), "config.json")
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)

@@ -18,15 +18,15 @@ import (
 // account may not, whatever the artifact says.
 func TestServiceAccountImpersonation(t *testing.T) {
 	w := newWorld(t, registry.Options{})
-	ns := w.target
-	if _, err := w.kube.CoreV1().ServiceAccounts(ns).Create(w.ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
+	ns := w.Target
+	if _, err := w.Kube.CoreV1().ServiceAccounts(ns).Create(w.Ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.kube.RbacV1().Roles(ns).Create(w.ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
+	if _, err := w.Kube.RbacV1().Roles(ns).Create(w.Ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
 		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "patch", "delete"}}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.kube.RbacV1().RoleBindings(ns).Create(w.ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
+	if _, err := w.Kube.RbacV1().RoleBindings(ns).Create(w.Ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
 		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tenant", Namespace: ns}},
 		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func TestServiceAccountImpersonation(t *testing.T) {
 	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "system:serviceaccount:"+ns+":tenant") {
 		t.Fatalf("err = %v", err)
 	}
-	if w.cmData("a", "k") != "1" {
+	if w.CMData("a", "k") != "1" {
 		t.Fatal("a changed although the set was refused")
 	}
 }

@@ -29,7 +29,7 @@ func TestHelmFleetSync(t *testing.T) {
 	f := newPullerFixture(t)
 
 	// the chart, with helm package and helm push
-	chartDigest := peers.HelmPush(t, filepath.Join(examplesHelm, "charts", "infra-controllers"), "oci://"+f.reg.Host()+"/charts", "", "")
+	chartDigest := peers.HelmPush(t, filepath.Join(examplesHelm, "charts", "infra-controllers"), "oci://"+f.Reg.Host()+"/charts", "", "")
 
 	// the fleet layer, pointed at the test registry and the test's namespace
 	fleet := map[string]string{}
@@ -39,16 +39,16 @@ func TestHelmFleetSync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fleet[e.Name()] = strings.NewReplacer("ghcr.io/acme", f.reg.Host(), "infra-system", f.target).Replace(string(b))
+		fleet[e.Name()] = strings.NewReplacer("ghcr.io/acme", f.Reg.Host(), "infra-system", f.Target).Replace(string(b))
 	}
 	tree := writeTree(t, fleet)
 
 	sync := func(url string) (created, pruned int) {
 		t.Helper()
-		if r := run(t, f.env, "sign", url, "--key", strings.TrimSuffix(f.pub, ".pub")+".key", "--tlog-upload=false"); r.code != 0 {
+		if r := run(t, f.env, "sign", url, "--key", f.Key.Path, "--tlog-upload=false"); r.code != 0 {
 			t.Fatalf("sign: %+v", r)
 		}
-		r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url, "--name", "infra", "--key", f.pub, "--insecure-ignore-tlog",
+		r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url, "--name", "infra", "--key", f.Key.PubPath, "--insecure-ignore-tlog",
 			"--prune", "-o", "json"}, f.base...)...)
 		if r.code != 0 {
 			t.Fatalf("sync %s: %+v", url, r)
@@ -72,7 +72,7 @@ func TestHelmFleetSync(t *testing.T) {
 		}
 	}
 
-	fleetURL := "oci://" + f.reg.Host() + "/fleet/infra-controllers:v1"
+	fleetURL := "oci://" + f.Reg.Host() + "/fleet/infra-controllers:v1"
 	if r := run(t, f.env, "push", fleetURL, "--render", tree, "--created", "2026-01-01T00:00:00Z"); r.code != 0 {
 		t.Fatalf("push --render fleet: %+v", r)
 	}
@@ -97,32 +97,32 @@ func TestHelmFleetSync(t *testing.T) {
 	widgets := schema.GroupVersionResource{Group: "infra.example.com", Version: "v1", Resource: "widgets"}
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 	get(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}, "", "widgets.infra.example.com")
-	if size := get(widgets, f.target, "default")["spec"].(map[string]any)["size"]; size != "medium" {
+	if size := get(widgets, f.Target, "default")["spec"].(map[string]any)["size"]; size != "medium" {
 		t.Errorf("Widget size %v, want medium (from the values ConfigMap)", size)
 	}
-	dep := get(deployments, f.target, "controllers-infra-controllers")
+	dep := get(deployments, f.Target, "controllers-infra-controllers")
 	spec := dep["spec"].(map[string]any)
 	if spec["replicas"] != int64(2) || !strings.Contains(toJSON(spec), `"priorityClassName":"system-cluster-critical"`) {
 		t.Errorf("Deployment: replicas %v (want 2 from spec.values), post-renderer patch missing? %s", spec["replicas"], toJSON(spec))
 	}
-	get(schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, f.target, "controllers-infra-controllers-preflight")
-	get(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, f.target, "infra-values")
+	get(schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, f.Target, "controllers-infra-controllers-preflight")
+	get(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, f.Target, "infra-values")
 
 	// the chart from the registry directly, as another release of the same source
-	directURL := "oci://" + f.reg.Host() + "/fleet/infra-controllers:v2"
-	if r := run(t, f.env, "push", directURL, "--render", "oci://"+f.reg.Host()+"/charts/infra-controllers", "--chart-version", "0.3.x",
-		"--namespace", f.target, "--release-name", "infra", "--set", "defaultWidget.size=large", "--created", "2026-01-02T00:00:00Z"); r.code != 0 {
+	directURL := "oci://" + f.Reg.Host() + "/fleet/infra-controllers:v2"
+	if r := run(t, f.env, "push", directURL, "--render", "oci://"+f.Reg.Host()+"/charts/infra-controllers", "--chart-version", "0.3.x",
+		"--namespace", f.Target, "--release-name", "infra", "--set", "defaultWidget.size=large", "--created", "2026-01-02T00:00:00Z"); r.code != 0 {
 		t.Fatalf("push --render oci://: %+v", r)
 	}
 	inspectCharts(directURL)
 	if _, pruned := sync(directURL); pruned == 0 {
 		t.Error("nothing pruned when the release changed its name")
 	}
-	if size := get(widgets, f.target, "default")["spec"].(map[string]any)["size"]; size != "large" {
+	if size := get(widgets, f.Target, "default")["spec"].(map[string]any)["size"]; size != "large" {
 		t.Errorf("Widget size %v, want large", size)
 	}
-	get(deployments, f.target, "infra-infra-controllers")
-	if _, err := dyn.Resource(deployments).Namespace(f.target).Get(context.Background(), "controllers-infra-controllers", metav1.GetOptions{}); err == nil {
+	get(deployments, f.Target, "infra-infra-controllers")
+	if _, err := dyn.Resource(deployments).Namespace(f.Target).Get(context.Background(), "controllers-infra-controllers", metav1.GetOptions{}); err == nil {
 		t.Error("the first release's Deployment was not pruned")
 	}
 }

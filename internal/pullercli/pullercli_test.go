@@ -8,17 +8,18 @@ import (
 	"github.com/spf13/pflag"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/internal/cli"
 	"github.com/gitless-dev/gitless/internal/pullercli"
 	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 )
 
@@ -53,55 +54,39 @@ func run(t *testing.T, env map[string]string, args ...string) result {
 
 func writeTree(t *testing.T, files map[string]string) string { return fstree.Write(t, files) }
 
+// pullerFixture is the shared fixture, the environment of both CLIs and the flags that
+// point gitless-puller at the test's cluster and namespace.
 type pullerFixture struct {
-	t               *testing.T
-	reg             *registry.Registry
-	env             map[string]string
-	ns, target, pub string
-	base            []string // --kubeconfig and -n
+	*pullertest.Fixture
+	t    *testing.T
+	env  map[string]string
+	base []string // --kubeconfig and -n
 }
 
 func newPullerFixture(t *testing.T) *pullerFixture {
 	t.Helper()
-	k := kubeEnv.Use(t)
-	f := &pullerFixture{t: t, reg: registry.NewT(t, registry.Options{}), env: map[string]string{"HOME": t.TempDir(), "COSIGN_PASSWORD": "pw"}}
-	f.ns, f.target = k.Namespace(t, "gitless"), k.Namespace(t, "apps")
-	f.base = []string{"--kubeconfig", k.KubeconfigPath(), "-n", f.ns}
-	dir := t.TempDir()
-	if r := run(t, f.env, "key", "generate", "--output-key-prefix", filepath.Join(dir, "cosign")); r.code != 0 {
-		t.Fatalf("key generate: %+v", r)
-	}
-	f.pub = filepath.Join(dir, "cosign.pub")
+	f := &pullerFixture{Fixture: pullertest.New(t, kubeEnv, registry.Options{}), t: t, env: map[string]string{"HOME": t.TempDir(), "COSIGN_PASSWORD": pullertest.KeyPassword}}
+	f.base = []string{"--kubeconfig", f.Kubeconfig, "-n", f.NS}
 	return f
 }
 
-// pushSigned pushes files as repo:tag and signs it with the fixture's key.
+// pushSigned pushes files (NS → the target namespace) as repo:tag and, if sign, signs
+// it with the fixture's key.
 func (f *pullerFixture) pushSigned(repo, tag string, sign bool, files map[string]string) {
 	f.t.Helper()
-	for p, c := range files {
-		files[p] = strings.ReplaceAll(c, "NS", f.target)
-	}
-	src := writeTree(f.t, files)
-	url := "oci://" + f.reg.Host() + "/" + repo + ":" + tag
-	args := []string{"push", url, "--path", src, "--created", "2026-01-01T00:00:00Z", "--revision", "main@sha1:0123456789abcdef0123456789abcdef01234567", "--allow-overwrite"}
-	if r := run(f.t, f.env, args...); r.code != 0 {
-		f.t.Fatalf("push: %+v", r)
-	}
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ref := f.Push(repo, tag, f.InTarget(files), artifact.Metadata{Created: created, Revision: "main@sha1:0123456789abcdef0123456789abcdef01234567"})
 	if sign {
-		if r := run(f.t, f.env, "sign", url, "--key", strings.TrimSuffix(f.pub, ".pub")+".key", "--tlog-upload=false"); r.code != 0 {
-			f.t.Fatalf("sign: %+v", r)
-		}
+		f.Sign(ref)
 	}
 }
 
-func pcm(name, v string) string {
-	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: NS\ndata:\n  k: %q\n", name, v)
-}
+var pcm = pullertest.ConfigMap
 
 func TestPullerSyncFromFlags(t *testing.T) {
 	f := newPullerFixture(t)
 	f.pushSigned("app", "v1.0.0", true, map[string]string{"a.yaml": pcm("a", "1"), "b.yaml": pcm("b", "1")})
-	args := append([]string{"sync", "--url", "oci://" + f.reg.Host() + "/app", "--ref", "^1.0", "--key", f.pub, "--insecure-ignore-tlog", "--prune", "-o", "json"}, f.base...)
+	args := append([]string{"sync", "--url", "oci://" + f.Reg.Host() + "/app", "--ref", "^1.0", "--key", f.Key.PubPath, "--insecure-ignore-tlog", "--prune", "-o", "json"}, f.base...)
 	r := runPuller(t, t.Context(), f.env, args...)
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
@@ -129,9 +114,9 @@ func TestPullerSyncFromFlags(t *testing.T) {
 	}
 	// Text output.
 	f.pushSigned("app", "v1.1.0", true, map[string]string{"a.yaml": pcm("a", "2")})
-	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + f.reg.Host() + "/app", "--ref", "^1.0", "--key", f.pub, "--insecure-ignore-tlog", "--prune"}, f.base...)...)
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + f.Reg.Host() + "/app", "--ref", "^1.0", "--key", f.Key.PubPath, "--insecure-ignore-tlog", "--prune"}, f.base...)...)
 	if r.code != 0 || !strings.Contains(r.out, "app: applied") || !strings.Contains(r.out, "0 created, 1 configured, 0 unchanged, 1 pruned") ||
-		!strings.Contains(r.out, "pruned ConfigMap "+f.target+"/b") {
+		!strings.Contains(r.out, "pruned ConfigMap "+f.Target+"/b") {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -139,12 +124,12 @@ func TestPullerSyncFromFlags(t *testing.T) {
 func TestPullerSyncExitCodes(t *testing.T) {
 	f := newPullerFixture(t)
 	f.pushSigned("app", "unsigned", false, map[string]string{"a.yaml": pcm("a", "1")})
-	url := "oci://" + f.reg.Host() + "/app"
-	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":unsigned", "--key", f.pub, "--insecure-ignore-tlog"}, f.base...)...)
+	url := "oci://" + f.Reg.Host() + "/app"
+	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":unsigned", "--key", f.Key.PubPath, "--insecure-ignore-tlog"}, f.base...)...)
 	if r.code != pullercli.ExitVerifyFailed || !strings.Contains(r.out, "FAILED") {
 		t.Fatalf("unsigned: %+v", r)
 	}
-	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":nope", "--key", f.pub, "--insecure-ignore-tlog"}, f.base...)...)
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url + ":nope", "--key", f.Key.PubPath, "--insecure-ignore-tlog"}, f.base...)...)
 	if r.code != pullercli.ExitNotFound {
 		t.Fatalf("missing tag: %+v", r)
 	}
@@ -184,7 +169,7 @@ sources:
   url: oci://%[1]s/base:v1
   verify: {keys: [%[2]s], insecureIgnoreTlog: true}
   interval: 1s
-`, f.reg.Host(), f.pub)
+`, f.Reg.Host(), f.Key.PubPath)
 	os.WriteFile(cfg, []byte(doc), 0o644)
 	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg, "--once"}, f.base...)...)
 	if r.code != 0 || strings.Index(r.out, "base: applied") > strings.Index(r.out, "app: applied") || strings.Index(r.out, "base: applied") < 0 {
@@ -229,15 +214,7 @@ func (f *pullerFixture) runDaemon(cfg string, args ...string) (get func(path str
 	go func() {
 		done <- runPuller(f.t, ctx, f.env, append(append([]string{"run", "--config", cfg, "--listen", addr}, args...), f.base...)...)
 	}()
-	get = func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get = func(path string) (int, string) { return pullertest.HTTPGet("http://" + addr + path) }
 	stop = func() result {
 		cancel()
 		return <-done

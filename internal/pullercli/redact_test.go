@@ -19,8 +19,8 @@ func TestSecretValuesStayOutOfTheCLI(t *testing.T) {
 	f.pushSigned("app", "v1", true, map[string]string{
 		"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: NS\ndata:\n  token: " + value + "\n",
 	})
-	url := "oci://" + f.reg.Host() + "/app:v1"
-	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "-v", "--url", url, "--key", f.pub, "--insecure-ignore-tlog", "-o", "json"}, f.base...)...)
+	url := "oci://" + f.Reg.Host() + "/app:v1"
+	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "-v", "--url", url, "--key", f.Key.PubPath, "--insecure-ignore-tlog", "-o", "json"}, f.base...)...)
 	if r.code == 0 || !strings.Contains(r.out, "[redacted]") {
 		t.Fatalf("the sync should fail and say where the value was: %+v", r)
 	}
@@ -29,7 +29,7 @@ func TestSecretValuesStayOutOfTheCLI(t *testing.T) {
 	}
 
 	cfg := filepath.Join(t.TempDir(), "puller.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: app\n  url: %s\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n  interval: 1s\n", url, f.pub)), 0o644)
+	os.WriteFile(cfg, []byte(fmt.Sprintf("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: app\n  url: %s\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n  interval: 1s\n", url, f.Key.PubPath)), 0o644)
 	get, stop := f.runDaemon(cfg, "-v")
 	// Once a sync has failed, /readyz says so, without why.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {

@@ -52,17 +52,14 @@ func runDaemon(t *testing.T, f *pullerFixture, args ...string) string {
 	return addr
 }
 
+// config writes a PullerConfig with these sources.
 func (f *pullerFixture) config(t *testing.T, sources string) string {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "puller.yaml")
-	if err := os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n"+sources), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(f.ConfigYAML("", sources)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
-}
-
-func (f *pullerFixture) sourceEntry(name, repo, tag string) string {
-	return fmt.Sprintf("- name: %s\n  url: oci://%s/%s:%s\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n  prune: true\n  interval: 1h\n", name, f.reg.Host(), repo, tag, f.pub)
 }
 
 // status -o json has exactly the fields of the CLI's interface; reconcile --wait
@@ -71,7 +68,7 @@ func TestStatusReconcileSuspendResume(t *testing.T) {
 	f := newPullerFixture(t)
 	f.pushSigned("app", "v1", true, map[string]string{"a.yaml": pcm("a", "1")})
 	f.pushSigned("bad", "v1", false, map[string]string{"b.yaml": pcm("b", "1")}) // unsigned: fails
-	cfg := f.config(t, f.sourceEntry("app", "app", "v1")+f.sourceEntry("bad", "bad", "v1"))
+	cfg := f.config(t, f.SourceYAML("app", "app", "v1", "")+f.SourceYAML("bad", "bad", "v1", ""))
 	runDaemon(t, f, "--config", cfg)
 	var list []map[string]any
 	deadline := time.Now().Add(30 * time.Second)
@@ -152,14 +149,14 @@ func TestStatusReconcileSuspendResume(t *testing.T) {
 // ConfigMap and Deployment takes them over, and never prunes them.
 func TestInstallAndSelfManagement(t *testing.T) {
 	f := newPullerFixture(t)
-	url := "oci://" + f.reg.Host() + "/fleet"
-	args := append([]string{"install", "--source", url, "--ref", "v1", "--key", f.pub, "--insecure-ignore-tlog", "--prune", "--image", "example.com/puller:v1"}, f.base...)
+	url := "oci://" + f.Reg.Host() + "/fleet"
+	args := append([]string{"install", "--source", url, "--ref", "v1", "--key", f.Key.PubPath, "--insecure-ignore-tlog", "--prune", "--image", "example.com/puller:v1"}, f.base...)
 	r := runPuller(t, t.Context(), f.env, args...)
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
 	}
-	pub, _ := os.ReadFile(f.pub)
-	if !strings.Contains(r.out, "-----BEGIN PUBLIC KEY-----") || strings.Contains(r.out, f.pub) || !strings.Contains(r.out, "url: "+url) ||
+	pub, _ := os.ReadFile(f.Key.PubPath)
+	if !strings.Contains(r.out, "-----BEGIN PUBLIC KEY-----") || strings.Contains(r.out, f.Key.PubPath) || !strings.Contains(r.out, "url: "+url) ||
 		!strings.Contains(r.out, "--leader-elect") || !strings.Contains(r.out, "replicas: 2") || len(pub) == 0 {
 		t.Fatalf("%s", r.out)
 	}
@@ -184,7 +181,7 @@ func TestInstallAndSelfManagement(t *testing.T) {
 	// --apply, then the fleet artifact holds the same ConfigMap and Deployment (as a
 	// repository made with `install --dir` would): the puller's source adopts them.
 	r = runPuller(t, t.Context(), f.env, append(args, "--apply")...)
-	if r.code != 0 || !strings.Contains(r.out, "applied Deployment "+f.ns+"/gitless-puller") {
+	if r.code != 0 || !strings.Contains(r.out, "applied Deployment "+f.NS+"/gitless-puller") {
 		t.Fatalf("%+v", r)
 	}
 	var own strings.Builder
@@ -195,12 +192,12 @@ func TestInstallAndSelfManagement(t *testing.T) {
 		}
 	}
 	f.pushSigned("fleet", "v1", true, map[string]string{"puller.yaml": own.String(), "app.yaml": pcm("app", "1")})
-	sync := append([]string{"sync", "--url", url, "--ref", "v1", "--key", f.pub, "--insecure-ignore-tlog", "--prune", "--name", "fleet"}, f.base...)
+	sync := append([]string{"sync", "--url", url, "--ref", "v1", "--key", f.Key.PubPath, "--insecure-ignore-tlog", "--prune", "--name", "fleet"}, f.base...)
 	if r := runPuller(t, t.Context(), f.env, sync...); r.code != 0 || !strings.Contains(r.out, "fleet: applied") {
 		t.Fatalf("%+v", r)
 	}
 	kc := kubernetes.NewForConfigOrDie(kubeEnv.Config())
-	d, err := kc.AppsV1().Deployments(f.ns).Get(t.Context(), "gitless-puller", metav1.GetOptions{})
+	d, err := kc.AppsV1().Deployments(f.NS).Get(t.Context(), "gitless-puller", metav1.GetOptions{})
 	if err != nil || d.Labels["applyset.kubernetes.io/part-of"] == "" {
 		t.Fatalf("%v %v", err, d.Labels)
 	}
@@ -209,7 +206,7 @@ func TestInstallAndSelfManagement(t *testing.T) {
 	if r := runPuller(t, t.Context(), f.env, sync...); r.code != 0 || !strings.Contains(r.out, "0 pruned, 2 kept") {
 		t.Fatalf("%+v", r)
 	}
-	if _, err := kc.AppsV1().Deployments(f.ns).Get(t.Context(), "gitless-puller", metav1.GetOptions{}); err != nil {
+	if _, err := kc.AppsV1().Deployments(f.NS).Get(t.Context(), "gitless-puller", metav1.GetOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -267,7 +264,7 @@ func TestProxyForRegistries(t *testing.T) {
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	hc := &http.Client{Transport: tr}
 	ref, _ := artifact.ParseReference("oci://" + reg.Host() + "/app:v1")
-	layer, err := artifact.BuildFromFiles(map[string][]byte{"a.yaml": []byte(strings.ReplaceAll(pcm("a", "1"), "NS", f.target))})
+	layer, err := artifact.BuildFromFiles(map[string][]byte{"a.yaml": []byte(strings.ReplaceAll(pcm("a", "1"), "NS", f.Target))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,17 +272,12 @@ func TestProxyForRegistries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := strings.TrimSuffix(f.pub, ".pub") + ".key"
-	sk, err := sign.LoadSigningKey(t.Context(), key, sign.KeyOptions{Password: func() ([]byte, error) { return []byte("pw"), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sign.New(sign.ClientOptions{Registry: remote.New(remote.Options{HTTPS: true, HTTPClient: hc})}).Sign(t.Context(), res.Reference, sign.Options{Key: sk, Format: verify.FormatCosign}); err != nil {
+	if _, err := sign.New(sign.ClientOptions{Registry: remote.New(remote.Options{HTTPS: true, HTTPClient: hc})}).Sign(t.Context(), res.Reference, sign.Options{Key: f.Key.Signing, Format: verify.FormatCosign}); err != nil {
 		t.Fatal(err)
 	}
 	ca := filepath.Join(t.TempDir(), "ca.crt")
 	os.WriteFile(ca, reg.CACertPEM(), 0o600)
-	cfg := f.config(t, fmt.Sprintf("- name: app\n  url: oci://registry.test:%s/app:v1\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n  caFile: %s\n", port, f.pub, ca))
+	cfg := f.config(t, fmt.Sprintf("- name: app\n  url: oci://registry.test:%s/app:v1\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n  caFile: %s\n", port, f.Key.PubPath, ca))
 
 	env := map[string]string{}
 	for k, v := range f.env {

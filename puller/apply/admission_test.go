@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -27,7 +28,7 @@ func denyPolicy(t *testing.T, f *fixture, ns, name string) {
 	t.Helper()
 	policyName := "deny-" + ns
 	fail := admissionv1.Deny
-	_, err := f.cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(f.ctx, &admissionv1.ValidatingAdmissionPolicy{
+	_, err := f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: policyName},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
 			FailurePolicy: ptr(admissionv1.Fail),
@@ -46,7 +47,7 @@ func denyPolicy(t *testing.T, f *fixture, ns, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(f.ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+	_, err = f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: policyName},
 		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policyName, ValidationActions: []admissionv1.ValidationAction{fail}},
 	}, metav1.CreateOptions{})
@@ -54,13 +55,13 @@ func denyPolicy(t *testing.T, f *fixture, ns, name string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		f.cs.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(f.ctx, policyName, metav1.DeleteOptions{})
-		f.cs.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(f.ctx, policyName, metav1.DeleteOptions{})
+		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(f.Ctx, policyName, metav1.DeleteOptions{})
+		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(f.Ctx, policyName, metav1.DeleteOptions{})
 	})
 	// The policy takes effect asynchronously: wait until a dry-run is denied.
 	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, ns))
 	waitFor(t, "the admission policy", func() bool {
-		_, err := f.dyn.Resource(gvrCM).Namespace(ns).Patch(f.ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", DryRun: []string{"All"}})
+		_, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(ns).Patch(f.Ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", DryRun: []string{"All"}})
 		return err != nil && strings.Contains(err.Error(), "denied by test policy")
 	})
 }
@@ -71,7 +72,7 @@ func TestAdmissionDenialOnTheFifthObject(t *testing.T) {
 	f := newFixture(t)
 	parent := f.parent("gitless-admission")
 	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
-	denyPolicy(t, f, f.target, "fifth")
+	denyPolicy(t, f, f.Target, "fifth")
 
 	// v2 changes a, drops b and the Service, and adds a fifth object that admission denies.
 	objs := f.objects(strings.ReplaceAll(v1, `data: {k: "1"}`, `data: {k: "2"}`))[:3]
@@ -98,12 +99,12 @@ metadata: {name: fifth, namespace: NS}
 		t.Fatalf("%d writes after a failed dry-run", w)
 	}
 	for _, name := range []string{"a", "b"} {
-		u := f.mustGet(gvrCM, f.target, name)
+		u := f.mustGet(pullertest.ConfigMaps, f.Target, name)
 		if v, _, _ := unstructured.NestedString(u.Object, "data", "k"); v != "1" {
 			t.Fatalf("%s changed: %v", name, v)
 		}
 	}
-	if _, err := f.get(gvrCM, f.target, "c"); err == nil {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "c"); err == nil {
 		t.Fatal("c was created")
 	}
 }
@@ -111,24 +112,24 @@ metadata: {name: fifth, namespace: NS}
 func TestImpersonatedServiceAccountCannotExceedItsRBAC(t *testing.T) {
 	f := newFixture(t)
 	// A tenant service account that may manage ConfigMaps in the target namespace only.
-	if _, err := f.cs.CoreV1().ServiceAccounts(f.target).Create(f.ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
+	if _, err := f.Kube.CoreV1().ServiceAccounts(f.Target).Create(f.Ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.cs.RbacV1().Roles(f.target).Create(f.ctx, &rbacv1.Role{
+	if _, err := f.Kube.RbacV1().Roles(f.Target).Create(f.Ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete"}}},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.cs.RbacV1().RoleBindings(f.target).Create(f.ctx, &rbacv1.RoleBinding{
+	if _, err := f.Kube.RbacV1().RoleBindings(f.Target).Create(f.Ctx, &rbacv1.RoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tenant", Namespace: f.target}},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tenant", Namespace: f.Target}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "tenant"},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	opts := apply.DefaultOptions()
-	opts.ServiceAccount = f.target + "/tenant"
+	opts.ServiceAccount = f.Target + "/tenant"
 	tenant := f.newApplier(opts)
 	parent := f.parent("gitless-tenant")
 
@@ -151,10 +152,10 @@ kind: Secret
 metadata: {name: s, namespace: NS}
 stringData: {k: v}
 `)...), apply.SyncOptions{Prune: true})
-	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "system:serviceaccount:"+f.target+":tenant") {
+	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "system:serviceaccount:"+f.Target+":tenant") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := f.cs.CoreV1().Secrets(f.target).Get(f.ctx, "s", metav1.GetOptions{}); err == nil {
+	if _, err := f.Kube.CoreV1().Secrets(f.Target).Get(f.Ctx, "s", metav1.GetOptions{}); err == nil {
 		t.Fatal("secret created")
 	}
 }

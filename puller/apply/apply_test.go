@@ -11,57 +11,21 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
-const v1 = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: a, namespace: NS}
-data: {k: "1"}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: b, namespace: NS}
-data: {k: "1"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: NS}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: app, image: "nginx:1.27"}]}
----
-apiVersion: v1
+// v1 and v2 are two versions of one set: v2 changes a, adds c, drops b and the Service.
+var (
+	v1 = manifests(configMap("a", "1"), configMap("b", "1"), pullertest.Deployment, `apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: NS}
 spec:
   selector: {app: web}
   ports: [{port: 80}]
-`
-
-const v2 = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: a, namespace: NS}
-data: {k: "2"}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: c, namespace: NS}
-data: {k: "1"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: NS}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: app, image: "nginx:1.27"}]}
-`
+`)
+	v2 = manifests(configMap("a", "2"), configMap("c", "1"), pullertest.Deployment)
+)
 
 func TestApplyThenChangeAddRemove(t *testing.T) {
 	f := newFixture(t)
@@ -73,17 +37,17 @@ func TestApplyThenChangeAddRemove(t *testing.T) {
 	}
 
 	// The parent is a KEP-3659 ApplySet parent; the members carry its ID.
-	p := f.mustGet(gvrCM, f.ns, "gitless-app")
+	p := f.mustGet(pullertest.ConfigMaps, f.NS, "gitless-app")
 	id := p.GetLabels()[apply.LabelID]
 	if id != parent.ID() || !strings.HasPrefix(id, "applyset-") || !strings.HasSuffix(id, "-v1") {
 		t.Fatalf("parent id label %q, want %q", id, parent.ID())
 	}
 	ann := p.GetAnnotations()
 	if ann[apply.AnnotationGroupKinds] != "ConfigMap,Deployment.apps,Service" ||
-		ann[apply.AnnotationNamespaces] != f.target || !strings.HasPrefix(ann[apply.AnnotationTooling], "gitless-puller/") {
+		ann[apply.AnnotationNamespaces] != f.Target || !strings.HasPrefix(ann[apply.AnnotationTooling], "gitless-puller/") {
 		t.Fatalf("parent annotations %v", ann)
 	}
-	if got := f.mustGet(gvrCM, f.target, "a").GetLabels()[apply.LabelPartOf]; got != id {
+	if got := f.mustGet(pullertest.ConfigMaps, f.Target, "a").GetLabels()[apply.LabelPartOf]; got != id {
 		t.Fatalf("member label %q, want %q", got, id)
 	}
 
@@ -93,13 +57,13 @@ func TestApplyThenChangeAddRemove(t *testing.T) {
 	if got := actions(cs); !maps.Equal(got, want) {
 		t.Fatalf("v2: %v, want %v", got, want)
 	}
-	if _, err := f.get(gvrCM, f.target, "b"); !apierrors.IsNotFound(err) {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); !apierrors.IsNotFound(err) {
 		t.Fatalf("b after prune: %v", err)
 	}
-	if v, _, _ := unstructured.NestedString(f.mustGet(gvrCM, f.target, "a").Object, "data", "k"); v != "2" {
+	if v, _, _ := unstructured.NestedString(f.mustGet(pullertest.ConfigMaps, f.Target, "a").Object, "data", "k"); v != "2" {
 		t.Fatalf("a.data.k = %q", v)
 	}
-	ann = f.mustGet(gvrCM, f.ns, "gitless-app").GetAnnotations()
+	ann = f.mustGet(pullertest.ConfigMaps, f.NS, "gitless-app").GetAnnotations()
 	if ann[apply.AnnotationGroupKinds] != "ConfigMap,Deployment.apps" {
 		t.Fatalf("group-kinds after v2: %q", ann[apply.AnnotationGroupKinds])
 	}
@@ -124,8 +88,8 @@ func TestUnchangedSetWritesNothing(t *testing.T) {
 
 func TestCRDAndCustomResourceAndNamespaceInOneSet(t *testing.T) {
 	f := newFixture(t)
-	newNS := "gl-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:20] + "-" + f.target[len(f.target)-5:]
-	suffix := f.target[len(f.target)-5:]
+	newNS := "gl-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:20] + "-" + f.Target[len(f.Target)-5:]
+	suffix := f.Target[len(f.Target)-5:]
 	crdDocs := `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -167,7 +131,7 @@ metadata: {name: in-new-ns, namespace: NEWNS}
 	if size, _, _ := unstructured.NestedInt64(w.Object, "spec", "size"); size != 3 {
 		t.Fatalf("widget %v", w.Object)
 	}
-	ann := f.mustGet(gvrCM, f.ns, "gitless-crd").GetAnnotations()
+	ann := f.mustGet(pullertest.ConfigMaps, f.NS, "gitless-crd").GetAnnotations()
 	if !strings.Contains(ann[apply.AnnotationGroupKinds], "CustomResourceDefinition.apiextensions.k8s.io") ||
 		!strings.Contains(ann[apply.AnnotationGroupKinds], "Widget.") || ann[apply.AnnotationNamespaces] != newNS {
 		t.Fatalf("parent annotations %v", ann)
@@ -180,7 +144,7 @@ metadata: {name: in-new-ns, namespace: NEWNS}
 	if got["Widget w"] != apply.Pruned || got["ConfigMap in-new-ns"] != apply.Pruned || got["Namespace "+newNS] != apply.Skipped {
 		t.Fatalf("after shrinking: %v", got)
 	}
-	ann = f.mustGet(gvrCM, f.ns, "gitless-crd").GetAnnotations()
+	ann = f.mustGet(pullertest.ConfigMaps, f.NS, "gitless-crd").GetAnnotations()
 	if !strings.Contains(ann[apply.AnnotationGroupKinds], "Namespace") {
 		t.Fatalf("a kept Namespace must stay in the set's scope: %v", ann)
 	}
@@ -204,12 +168,12 @@ metadata: {name: no-namespace}
 	if !errors.Is(err, apply.ErrInvalidObject) || !errors.As(err, &se) || len(se.Errors) != 2 {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"Unknown.example.com " + f.target + "/u", "ConfigMap no-namespace"} {
+	for _, want := range []string{"Unknown.example.com " + f.Target + "/u", "ConfigMap no-namespace"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
 	}
-	if _, err := f.get(gvrCM, f.target, "a"); !apierrors.IsNotFound(err) {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "a"); !apierrors.IsNotFound(err) {
 		t.Fatalf("a was applied: %v", err)
 	}
 	if f.count.writes.Load() != 0 {
@@ -225,10 +189,10 @@ metadata: {name: typo, namespace: NS}
 dta: {k: v}
 `)
 	_, err = f.sync(f.applier, parent, objs, apply.SyncOptions{Prune: true})
-	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "ConfigMap "+f.target+"/typo") || !strings.Contains(err.Error(), "dta") {
+	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "ConfigMap "+f.Target+"/typo") || !strings.Contains(err.Error(), "dta") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := f.get(gvrCM, f.target, "a"); !apierrors.IsNotFound(err) {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "a"); !apierrors.IsNotFound(err) {
 		t.Fatalf("a was applied: %v", err)
 	}
 }
@@ -240,7 +204,7 @@ func TestEmptySetRefusedUnlessAllowed(t *testing.T) {
 	if _, err := f.sync(f.applier, parent, nil, apply.SyncOptions{Prune: true}); !errors.Is(err, apply.ErrEmptySet) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := f.get(gvrCM, f.target, "a"); err != nil {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "a"); err != nil {
 		t.Fatal(err)
 	}
 	cs := f.mustSync(f.applier, parent, nil, apply.SyncOptions{Prune: true, AllowEmpty: true})
@@ -254,9 +218,9 @@ func TestPruneOffAndOptOut(t *testing.T) {
 	parent := f.parent("gitless-keep")
 	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
 	// b opts out of pruning in the cluster.
-	b := f.mustGet(gvrCM, f.target, "b")
+	b := f.mustGet(pullertest.ConfigMaps, f.Target, "b")
 	b.SetAnnotations(map[string]string{apply.AnnotationPrune: "disabled"})
-	if _, err := f.dyn.Resource(gvrCM).Namespace(f.target).Update(f.ctx, b, metav1.UpdateOptions{}); err != nil {
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Update(f.Ctx, b, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	cs := f.mustSync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: false})
@@ -267,7 +231,7 @@ func TestPruneOffAndOptOut(t *testing.T) {
 	if got := actions(cs); got["ConfigMap b"] != apply.Skipped || got["Service web"] != apply.Pruned {
 		t.Fatalf("prune on: %v", got)
 	}
-	if _, err := f.get(gvrCM, f.target, "b"); err != nil {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
 		t.Fatalf("b: %v", err)
 	}
 }

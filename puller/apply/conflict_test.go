@@ -12,41 +12,20 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
-const conflictV1 = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: cfg, namespace: NS}
-data: {mine: "1", shared: "1"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: NS}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: app, image: "nginx:1.27"}]}
-`
+// conflictSet is the ConfigMap cfg with this data, and the Deployment web.
+func conflictSet(data string) string {
+	return manifests("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: NS}\ndata: "+data+"\n", pullertest.Deployment)
+}
 
-// v2 also sets .data.theirs, which the puller never applied before.
-const conflictV2 = `
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: cfg, namespace: NS}
-data: {mine: "1", shared: "1", theirs: "from-git"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: NS}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: app, image: "nginx:1.27"}]}
-`
+// conflictV2 also sets .data.theirs, which the puller never applied before.
+var (
+	conflictV1 = conflictSet(`{mine: "1", shared: "1"}`)
+	conflictV2 = conflictSet(`{mine: "1", shared: "1", theirs: "from-git"}`)
+)
 
 func TestConflictsForcedOnlyOnOwnFields(t *testing.T) {
 	f := newFixture(t)
@@ -57,28 +36,28 @@ func TestConflictsForcedOnlyOnOwnFields(t *testing.T) {
 	// Someone edits a field the puller applied (kubectl edit: an Update), another
 	// manager applies a field the puller never set, and an autoscaler sets replicas
 	// (which the manifests leave out).
-	cm := f.mustGet(gvrCM, f.target, "cfg")
+	cm := f.mustGet(pullertest.ConfigMaps, f.Target, "cfg")
 	unstructured.SetNestedField(cm.Object, "edited", "data", "shared")
-	if _, err := f.dyn.Resource(gvrCM).Namespace(f.target).Update(f.ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Update(f.Ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	theirs := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg","namespace":%q},"data":{"theirs":"by-hand"}}`, f.target))
-	if _, err := f.dyn.Resource(gvrCM).Namespace(f.target).Patch(f.ctx, "cfg", types.ApplyPatchType, theirs, metav1.PatchOptions{FieldManager: "operator"}); err != nil {
+	theirs := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cfg","namespace":%q},"data":{"theirs":"by-hand"}}`, f.Target))
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Patch(f.Ctx, "cfg", types.ApplyPatchType, theirs, metav1.PatchOptions{FieldManager: "operator"}); err != nil {
 		t.Fatal(err)
 	}
 	scale := []byte(`{"spec":{"replicas":5}}`)
-	if _, err := f.dyn.Resource(gvrDeploy).Namespace(f.target).Patch(f.ctx, "web", types.MergePatchType, scale, metav1.PatchOptions{FieldManager: "autoscaler"}); err != nil {
+	if _, err := f.Dyn.Resource(pullertest.Deployments).Namespace(f.Target).Patch(f.Ctx, "web", types.MergePatchType, scale, metav1.PatchOptions{FieldManager: "autoscaler"}); err != nil {
 		t.Fatal(err)
 	}
 
 	previous := func(context.Context) ([]*unstructured.Unstructured, error) { return v1objs, nil }
 	cs := f.mustSync(f.applier, parent, f.objects(conflictV2), apply.SyncOptions{Prune: true, Previous: previous})
 
-	data, _, _ := unstructured.NestedStringMap(f.mustGet(gvrCM, f.target, "cfg").Object, "data")
+	data, _, _ := unstructured.NestedStringMap(f.mustGet(pullertest.ConfigMaps, f.Target, "cfg").Object, "data")
 	if data["shared"] != "1" || data["theirs"] != "by-hand" || data["mine"] != "1" {
 		t.Fatalf("data after sync: %v", data)
 	}
-	if r, _, _ := unstructured.NestedInt64(f.mustGet(gvrDeploy, f.target, "web").Object, "spec", "replicas"); r != 5 {
+	if r, _, _ := unstructured.NestedInt64(f.mustGet(pullertest.Deployments, f.Target, "web").Object, "spec", "replicas"); r != 5 {
 		t.Fatalf("replicas %d: the autoscaler's field must be left alone", r)
 	}
 	var ch apply.Change
@@ -92,13 +71,13 @@ func TestConflictsForcedOnlyOnOwnFields(t *testing.T) {
 	}
 
 	// Without the previous configuration nothing is taken back.
-	cm = f.mustGet(gvrCM, f.target, "cfg")
+	cm = f.mustGet(pullertest.ConfigMaps, f.Target, "cfg")
 	unstructured.SetNestedField(cm.Object, "edited-again", "data", "shared")
-	if _, err := f.dyn.Resource(gvrCM).Namespace(f.target).Update(f.ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Update(f.Ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
 	f.mustSync(f.applier, parent, f.objects(conflictV2), apply.SyncOptions{Prune: true})
-	data, _, _ = unstructured.NestedStringMap(f.mustGet(gvrCM, f.target, "cfg").Object, "data")
+	data, _, _ = unstructured.NestedStringMap(f.mustGet(pullertest.ConfigMaps, f.Target, "cfg").Object, "data")
 	if data["shared"] != "edited-again" {
 		t.Fatalf("data %v", data)
 	}
@@ -128,14 +107,14 @@ kind: ConfigMap
 metadata: {name: shared, namespace: NS}
 data: {owner: mine}
 `), apply.SyncOptions{Prune: true})
-	if !errors.Is(err, apply.ErrForeignObject) || !strings.Contains(err.Error(), "ConfigMap "+f.target+"/shared") || !strings.Contains(err.Error(), other.ID()) {
+	if !errors.Is(err, apply.ErrForeignObject) || !strings.Contains(err.Error(), "ConfigMap "+f.Target+"/shared") || !strings.Contains(err.Error(), other.ID()) {
 		t.Fatalf("err = %v", err)
 	}
-	u := f.mustGet(gvrCM, f.target, "shared")
+	u := f.mustGet(pullertest.ConfigMaps, f.Target, "shared")
 	if v, _, _ := unstructured.NestedString(u.Object, "data", "owner"); v != "other" || u.GetLabels()[apply.LabelPartOf] != other.ID() {
 		t.Fatalf("shared changed: %v", u.Object)
 	}
-	if _, err := f.get(gvrCM, f.target, "a"); err == nil {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "a"); err == nil {
 		t.Fatal("a was applied")
 	}
 
@@ -143,14 +122,14 @@ data: {owner: mine}
 	f.mustSync(f.applier, mine, f.objects(v1), apply.SyncOptions{Prune: true})
 	f.mustSync(f.applier, mine, nil, apply.SyncOptions{Prune: true, AllowEmpty: true})
 	for _, name := range []string{"shared", "other-only"} {
-		if _, err := f.get(gvrCM, f.target, name); err != nil {
+		if _, err := f.Get(pullertest.ConfigMaps, f.Target, name); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
 
 	// kubectl's own sets (another field manager owns the label) are refused the same way.
-	kubectlOwned := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"k","namespace":%q,"labels":{%q:"applyset-xyz-v1"}}}`, f.target, apply.LabelPartOf))
-	if _, err := f.dyn.Resource(gvrCM).Namespace(f.target).Patch(f.ctx, "k", types.ApplyPatchType, kubectlOwned, metav1.PatchOptions{FieldManager: "kubectl"}); err != nil {
+	kubectlOwned := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"k","namespace":%q,"labels":{%q:"applyset-xyz-v1"}}}`, f.Target, apply.LabelPartOf))
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Patch(f.Ctx, "k", types.ApplyPatchType, kubectlOwned, metav1.PatchOptions{FieldManager: "kubectl"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.sync(f.applier, mine, f.objects(`
@@ -168,18 +147,18 @@ func TestParentOfAnotherToolIsRefused(t *testing.T) {
 	f := newFixture(t)
 	parent := f.parent("kubectl-set")
 	cm := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kubectl-set","namespace":%q,"labels":{%q:%q},"annotations":{%q:"kubectl/v1.37.2"}}}`,
-		f.ns, apply.LabelID, parent.ID(), apply.AnnotationTooling))
-	if _, err := f.dyn.Resource(gvrCM).Namespace(f.ns).Patch(f.ctx, "kubectl-set", types.ApplyPatchType, cm, metav1.PatchOptions{FieldManager: "kubectl-applyset"}); err != nil {
+		f.NS, apply.LabelID, parent.ID(), apply.AnnotationTooling))
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.NS).Patch(f.Ctx, "kubectl-set", types.ApplyPatchType, cm, metav1.PatchOptions{FieldManager: "kubectl-applyset"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.applier.ReadParent(f.ctx, parent); !errors.Is(err, apply.ErrParentConflict) || !strings.Contains(err.Error(), "kubectl/v1.37.2") {
+	if _, err := f.applier.ReadParent(f.Ctx, parent); !errors.Is(err, apply.ErrParentConflict) || !strings.Contains(err.Error(), "kubectl/v1.37.2") {
 		t.Fatalf("err = %v", err)
 	}
 	plain := f.parent("plain")
-	if _, err := f.cs.CoreV1().ConfigMaps(f.ns).Create(f.ctx, mustConfigMap("plain"), metav1.CreateOptions{}); err != nil {
+	if _, err := f.Kube.CoreV1().ConfigMaps(f.NS).Create(f.Ctx, mustConfigMap("plain"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.applier.ReadParent(f.ctx, plain); !errors.Is(err, apply.ErrParentConflict) {
+	if _, err := f.applier.ReadParent(f.Ctx, plain); !errors.Is(err, apply.ErrParentConflict) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
 	"github.com/gitless-dev/gitless/internal/testenv/peers"
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -50,7 +51,7 @@ func runKubectl(t *testing.T, bin string, args ...string) (string, error) {
 func (f *fixture) writeManifests(docs string) string {
 	f.t.Helper()
 	p := filepath.Join(f.t.TempDir(), "m.yaml")
-	if err := os.WriteFile(p, []byte(strings.ReplaceAll(docs, "NS", f.target)), 0o644); err != nil {
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(docs, "NS", f.Target)), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
 	return p
@@ -59,18 +60,18 @@ func (f *fixture) writeManifests(docs string) string {
 func TestApplySetIDIsKubectls(t *testing.T) {
 	bin := kubectl(t)
 	f := newFixture(t)
-	out, err := runKubectl(t, bin, "apply", "--server-side", "--prune", "--applyset=configmap/kset", "-n", f.target, "-f", f.writeManifests(v1))
+	out, err := runKubectl(t, bin, "apply", "--server-side", "--prune", "--applyset=configmap/kset", "-n", f.Target, "-f", f.writeManifests(v1))
 	if err != nil {
 		t.Fatalf("kubectl: %v\n%s", err, out)
 	}
-	p := f.mustGet(gvrCM, f.target, "kset")
-	want := apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.target, Name: "kset"}.ID()
+	p := f.mustGet(pullertest.ConfigMaps, f.Target, "kset")
+	want := apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.Target, Name: "kset"}.ID()
 	if got := p.GetLabels()[apply.LabelID]; got != want {
 		t.Fatalf("kubectl's ID %q, ours %q", got, want)
 	}
 	// And a set kubectl made is another tool's: the puller refuses to touch it.
 	a := f.newApplier(apply.DefaultOptions())
-	if _, err := a.ReadParent(f.ctx, apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.target, Name: "kset"}); err == nil || !strings.Contains(err.Error(), "kubectl/") {
+	if _, err := a.ReadParent(f.Ctx, apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.Target, Name: "kset"}); err == nil || !strings.Contains(err.Error(), "kubectl/") {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -79,16 +80,16 @@ func TestKubectlSeesOurApplySet(t *testing.T) {
 	bin := kubectl(t)
 	f := newFixture(t)
 	// kubectl insists that -n names the parent's namespace and the objects' one.
-	parent := apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.target, Name: "gitless-app"}
+	parent := apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.Target, Name: "gitless-app"}
 
 	// With the puller's own tooling, kubectl refuses to change the set: tools must not
 	// mutate each other's sets.
 	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
-	out, err := runKubectl(t, bin, "apply", "--server-side", "--prune", "--applyset=configmap/gitless-app", "-n", f.target, "-f", f.writeManifests(v2))
+	out, err := runKubectl(t, bin, "apply", "--server-side", "--prune", "--applyset=configmap/gitless-app", "-n", f.Target, "-f", f.writeManifests(v2))
 	if err == nil || !strings.Contains(out, `managed by tooling "gitless-puller" instead of "kubectl"`) {
 		t.Fatalf("kubectl: %v\n%s", err, out)
 	}
-	out, err = runKubectl(t, bin, "get", "configmaps,deployments,services", "-n", f.target, "-l", apply.LabelPartOf+"="+parent.ID(), "-o", "name")
+	out, err = runKubectl(t, bin, "get", "configmaps,deployments,services", "-n", f.Target, "-l", apply.LabelPartOf+"="+parent.ID(), "-o", "name")
 	if err != nil || strings.Join(strings.Fields(out), " ") != "configmap/a configmap/b deployment.apps/web service/web" {
 		t.Fatalf("kubectl get by part-of: %v\n%s", err, out)
 	}
@@ -98,9 +99,9 @@ func TestKubectlSeesOurApplySet(t *testing.T) {
 	opts := apply.DefaultOptions()
 	opts.Tooling = "kubectl/v1.37.2"
 	asKubectl := f.newApplier(opts)
-	kparent := apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.target, Name: "shared-with-kubectl"}
+	kparent := apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.Target, Name: "shared-with-kubectl"}
 	f.mustSync(asKubectl, kparent, f.objects(strings.ReplaceAll(v1, "name: ", "name: k")), apply.SyncOptions{Prune: true})
-	out, err = runKubectl(t, bin, "apply", "--server-side", "--force-conflicts", "--prune", "--applyset=configmap/shared-with-kubectl", "-n", f.target,
+	out, err = runKubectl(t, bin, "apply", "--server-side", "--force-conflicts", "--prune", "--applyset=configmap/shared-with-kubectl", "-n", f.Target,
 		"-f", f.writeManifests(strings.ReplaceAll(v2, "name: ", "name: k")))
 	if err != nil {
 		t.Fatalf("kubectl: %v\n%s", err, out)
@@ -110,11 +111,11 @@ func TestKubectlSeesOurApplySet(t *testing.T) {
 			t.Errorf("kubectl did not prune a member of our set: want %q in\n%s", pruned, out)
 		}
 	}
-	if _, err := f.get(gvrCM, f.target, "kb"); !apierrors.IsNotFound(err) {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "kb"); !apierrors.IsNotFound(err) {
 		t.Fatalf("kb: %v", err)
 	}
 	// The other set in the namespace was not touched by kubectl's prune.
-	if _, err := f.get(gvrCM, f.target, "b"); err != nil {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
 		t.Fatalf("b: %v", err)
 	}
 }

@@ -1,7 +1,7 @@
 package apply_test
 
 import (
-	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -9,15 +9,13 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/internal/testenv/kube"
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -46,35 +44,25 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// fixture is the shared cluster part (the puller's namespace, where parents live, and
+// the target namespace, where the objects go), a request counter and an applier.
 type fixture struct {
+	*pullertest.Cluster
 	t       *testing.T
-	ctx     context.Context
-	cfg     *rest.Config
-	ns      string // the puller's namespace, where parents live
-	target  string // where the objects go
-	dyn     dynamic.Interface
-	cs      kubernetes.Interface
 	count   *counter
 	applier *apply.Applier
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	e := env.Use(t)
-	f := &fixture{t: t, ctx: t.Context(), count: &counter{}}
-	f.ns = e.Namespace(t, "puller")
-	f.target = e.Namespace(t, "apps")
-	f.cfg = e.Config()
-	f.cfg.QPS, f.cfg.Burst = -1, 0
-	f.dyn = dynamic.NewForConfigOrDie(f.cfg)
-	f.cs = kubernetes.NewForConfigOrDie(f.cfg)
+	f := &fixture{Cluster: pullertest.NewCluster(t, env), t: t, count: &counter{}}
 	f.applier = f.newApplier(apply.DefaultOptions())
 	return f
 }
 
 func (f *fixture) newApplier(opts apply.Options) *apply.Applier {
 	f.t.Helper()
-	a, err := apply.New(f.count.wrap(rest.CopyConfig(f.cfg)), opts)
+	a, err := apply.New(f.count.wrap(rest.CopyConfig(f.Config)), opts)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -82,17 +70,17 @@ func (f *fixture) newApplier(opts apply.Options) *apply.Applier {
 }
 
 func (f *fixture) parent(name string) apply.Parent {
-	return apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.ns, Name: name}
+	return apply.Parent{Kind: apply.ParentConfigMap, Namespace: f.NS, Name: name}
 }
 
 // sync reads the parent and applies objs to it.
 func (f *fixture) sync(a *apply.Applier, parent apply.Parent, objs []*unstructured.Unstructured, opts apply.SyncOptions) (*apply.ChangeSet, error) {
 	f.t.Helper()
-	st, err := a.ReadParent(f.ctx, parent)
+	st, err := a.ReadParent(f.Ctx, parent)
 	if err != nil {
 		return nil, err
 	}
-	return a.Apply(f.ctx, st, objs, opts)
+	return a.Apply(f.Ctx, st, objs, opts)
 }
 
 func (f *fixture) mustSync(a *apply.Applier, parent apply.Parent, objs []*unstructured.Unstructured, opts apply.SyncOptions) *apply.ChangeSet {
@@ -104,11 +92,20 @@ func (f *fixture) mustSync(a *apply.Applier, parent apply.Parent, objs []*unstru
 	return cs
 }
 
+// configMap is a ConfigMap in NS with data {k: value}, in flow style: tests edit sets
+// with strings.ReplaceAll(set, `data: {k: "1"}`, ...).
+func configMap(name, value string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s, namespace: NS}\ndata: {k: %q}\n", name, value)
+}
+
+// manifests joins YAML documents, each ending in a newline, into one stream.
+func manifests(docs ...string) string { return strings.Join(docs, "---\n") }
+
 // objects parses YAML documents, replacing NS with the target namespace.
 func (f *fixture) objects(docs string) []*unstructured.Unstructured {
 	f.t.Helper()
 	var out []*unstructured.Unstructured
-	for _, doc := range strings.Split(strings.ReplaceAll(docs, "NS", f.target), "\n---\n") {
+	for _, doc := range strings.Split(strings.ReplaceAll(docs, "NS", f.Target), "\n---\n") {
 		if strings.TrimSpace(doc) == "" {
 			continue
 		}
@@ -121,21 +118,9 @@ func (f *fixture) objects(docs string) []*unstructured.Unstructured {
 	return out
 }
 
-var (
-	gvrCM     = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
-	gvrDeploy = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-)
-
-func (f *fixture) get(gvr schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, error) {
-	if ns == "" {
-		return f.dyn.Resource(gvr).Get(f.ctx, name, metav1.GetOptions{})
-	}
-	return f.dyn.Resource(gvr).Namespace(ns).Get(f.ctx, name, metav1.GetOptions{})
-}
-
 func (f *fixture) mustGet(gvr schema.GroupVersionResource, ns, name string) *unstructured.Unstructured {
 	f.t.Helper()
-	u, err := f.get(gvr, ns, name)
+	u, err := f.Get(gvr, ns, name)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -153,11 +138,5 @@ func actions(cs *apply.ChangeSet) map[string]apply.Action {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	pullertest.WaitUntil(t, 20*time.Second, what, cond)
 }

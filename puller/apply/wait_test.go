@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -18,7 +19,7 @@ func TestWaitForReadiness(t *testing.T) {
 	parent := f.parent("gitless-wait")
 	// No controller-manager runs here: the Deployment never rolls out by itself.
 	_, err := f.sync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true, Wait: true, WaitTimeout: 2 * time.Second})
-	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.target+"/web") {
+	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.Target+"/web") {
 		t.Fatalf("err = %v", err)
 	}
 	// Until it is ready nothing is pruned: v2 drops b, and b stays while web is not ready.
@@ -26,16 +27,16 @@ func TestWaitForReadiness(t *testing.T) {
 	if !errors.Is(err, apply.ErrNotReady) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := f.get(gvrCM, f.target, "b"); err != nil {
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
 		t.Fatalf("b was pruned before the set was ready: %v", err)
 	}
 
 	// Play the Deployment controller.
 	go func() {
 		time.Sleep(500 * time.Millisecond)
-		d := f.mustGet(gvrDeploy, f.target, "web")
+		d := f.mustGet(pullertest.Deployments, f.Target, "web")
 		st := fmt.Sprintf(`{"status":{"observedGeneration":%d,"replicas":1,"updatedReplicas":1,"readyReplicas":1,"availableReplicas":1}}`, d.GetGeneration())
-		if _, err := f.dyn.Resource(gvrDeploy).Namespace(f.target).Patch(f.ctx, "web", types.MergePatchType, []byte(st), metav1.PatchOptions{}, "status"); err != nil {
+		if _, err := f.Dyn.Resource(pullertest.Deployments).Namespace(f.Target).Patch(f.Ctx, "web", types.MergePatchType, []byte(st), metav1.PatchOptions{}, "status"); err != nil {
 			t.Error(err)
 		}
 	}()

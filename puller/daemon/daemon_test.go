@@ -19,17 +19,17 @@ func TestLiveConfigReload(t *testing.T) {
 	f := newFixture(t)
 	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
 	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
-	f.writeConfig(f.configText("", f.source("a", "a", "v1", "")))
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", "")))
 	r := f.start(daemon.Options{})
-	waitUntil(t, 30*time.Second, "a", func() bool { return f.cmData("a") == "1" })
+	waitUntil(t, 30*time.Second, "a", func() bool { return f.CMData("a", "k") == "1" })
 
-	f.writeConfig(f.configText("", f.source("a", "a", "v1", ""), f.source("b", "b", "v1", "")))
-	waitUntil(t, 30*time.Second, "b, added by the new file", func() bool { return f.cmData("b") == "1" })
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
+	waitUntil(t, 30*time.Second, "b, added by the new file", func() bool { return f.CMData("b", "k") == "1" })
 	if ev := f.events("ConfigReloaded"); len(ev) != 1 || !strings.Contains(ev[0], "added b") {
 		t.Fatalf("%v", ev)
 	}
 
-	bad := strings.Replace(f.configText("", f.source("a", "a", "v1", ""), f.source("b", "b", "v1", "")), "  prune: true\n", "  prun: true\n", 1)
+	bad := strings.Replace(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")), "  prune: true\n", "  prun: true\n", 1)
 	f.writeConfig(bad)
 	waitUntil(t, 10*time.Second, "the refusal", func() bool { return len(f.events("ConfigRejected")) == 1 })
 	if ev := f.events("ConfigRejected")[0]; !strings.Contains(ev, "sources[0].prun: unknown field") || !strings.Contains(ev, "the previous configuration keeps running") {
@@ -41,7 +41,7 @@ func TestLiveConfigReload(t *testing.T) {
 	}
 	// Still running the previous configuration: a webhook for b still works.
 	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "2")})
-	f.writeConfig(f.configText("webhook: {secretFile: "+writeToken(t, "tok")+"}\n", f.source("a", "a", "v1", ""), f.source("b", "b", "v1", "")))
+	f.writeConfig(f.ConfigYAML("webhook: {secretFile: "+writeToken(t, "tok")+"}\n", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
 	waitUntil(t, 10*time.Second, "the good file", func() bool {
 		_, m := get("http://" + r.addr + "/metrics")
 		return strings.Contains(m, "gitless_puller_config_last_reload_successful 1")
@@ -49,7 +49,7 @@ func TestLiveConfigReload(t *testing.T) {
 	if code := post(t, "http://"+r.webhook+"/hook/b", "X-Gitlab-Token", "tok", ""); code != http.StatusAccepted {
 		t.Fatalf("webhook: %d", code)
 	}
-	waitUntil(t, 10*time.Second, "b's new artifact, by webhook", func() bool { return f.cmData("b") == "2" })
+	waitUntil(t, 10*time.Second, "b's new artifact, by webhook", func() bool { return f.CMData("b", "k") == "2" })
 	if code, body := get("http://" + r.addr + "/readyz"); code != 200 || !strings.HasPrefix(body, "ok: 2 sources synced") {
 		t.Fatalf("readyz %d %q", code, body)
 	}
@@ -94,11 +94,11 @@ func TestWebhookSyncsWithinASecond(t *testing.T) {
 	f.push("app", "v1", map[string]string{"a.yaml": cm("a", "1")})
 	f.push("other", "v1", map[string]string{"o.yaml": cm("o", "1")})
 	createSecret(t, f, "webhook-token", "shared")
-	f.writeConfig(f.configText("webhook: {secretRef: {name: webhook-token}}\n",
-		f.source("app", "app", "v1", ""),
-		f.source("other", "other", "v1", "  webhook: {secretFile: "+writeToken(t, "own")+"}\n")))
+	f.writeConfig(f.ConfigYAML("webhook: {secretRef: {name: webhook-token}}\n",
+		f.SourceYAML("app", "app", "v1", ""),
+		f.SourceYAML("other", "other", "v1", "  webhook: {secretFile: "+writeToken(t, "own")+"}\n")))
 	r := f.start(daemon.Options{})
-	waitUntil(t, 30*time.Second, "the first syncs", func() bool { return f.cmData("a") == "1" && f.cmData("o") == "1" })
+	waitUntil(t, 30*time.Second, "the first syncs", func() bool { return f.CMData("a", "k") == "1" && f.CMData("o", "k") == "1" })
 	f.push("app", "v1", map[string]string{"a.yaml": cm("a", "2")})
 	body := `{"action":"published","registry_package":{"name":"app"}}`
 	if code := post(t, "http://"+r.webhook+"/hook/app", "X-Hub-Signature-256", githubSignature("wrong", body), body); code != 401 {
@@ -111,14 +111,14 @@ func TestWebhookSyncsWithinASecond(t *testing.T) {
 		t.Fatalf("unknown source: %d", code)
 	}
 	time.Sleep(time.Second)
-	if f.cmData("a") != "1" {
+	if f.CMData("a", "k") != "1" {
 		t.Fatal("applied without a valid webhook")
 	}
 	start := time.Now()
 	if code := post(t, "http://"+r.webhook+"/hook/app", "X-Hub-Signature-256", githubSignature("shared", body), body); code != 202 {
 		t.Fatalf("valid: %d", code)
 	}
-	waitUntil(t, time.Second, "the new artifact within a second", func() bool { return f.cmData("a") == "2" })
+	waitUntil(t, time.Second, "the new artifact within a second", func() bool { return f.CMData("a", "k") == "2" })
 	t.Logf("applied %s after the webhook", time.Since(start))
 	// The per-source token wins over the shared one.
 	f.push("other", "v1", map[string]string{"o.yaml": cm("o", "2")})
@@ -128,5 +128,5 @@ func TestWebhookSyncsWithinASecond(t *testing.T) {
 	if code := post(t, "http://"+r.webhook+"/hook/other", "X-Gitlab-Token", "own", ""); code != 202 {
 		t.Fatalf("own token: %d", code)
 	}
-	waitUntil(t, time.Second, "other's new artifact", func() bool { return f.cmData("o") == "2" })
+	waitUntil(t, time.Second, "other's new artifact", func() bool { return f.CMData("o", "k") == "2" })
 }

@@ -22,7 +22,7 @@ import (
 // control plane runs neither): every Deployment rolls out and becomes available.
 func (f *fixture) kubelet(ctx context.Context, ns string) {
 	for ctx.Err() == nil {
-		l, err := f.kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		l, err := f.Kube.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 		if err == nil {
 			for i := range l.Items {
 				d := &l.Items[i]
@@ -34,7 +34,7 @@ func (f *fixture) kubelet(ctx context.Context, ns string) {
 					continue
 				}
 				d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: want, UpdatedReplicas: want, ReadyReplicas: want, AvailableReplicas: want}
-				_, _ = f.kube.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+				_, _ = f.Kube.AppsV1().Deployments(ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
 			}
 		}
 		select {
@@ -76,14 +76,14 @@ func (f *fixture) fleetConfig(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse(b, f.ns)
+	c, err := config.Parse(b, f.NS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		s.URL = "oci://" + f.reg.Host() + "/acme/fleet"
-		s.Verify = &verify.Policy{Keys: []string{f.pubPEM}, InsecureIgnoreTlog: true}
+		s.URL = "oci://" + f.Reg.Host() + "/acme/fleet"
+		s.Verify = &verify.Policy{Keys: []string{f.Key.PubPEM}, InsecureIgnoreTlog: true}
 		s.PullSecret = ""
 		s.Interval.Duration = time.Second
 		s.Path = "clusters/" + s.Path
@@ -103,7 +103,7 @@ func (f *fixture) fleetConfig(t *testing.T) string {
 // to a fixed build), they do.
 func TestLayeredFleet(t *testing.T) {
 	f := newFixture(t)
-	ctx, cancel := context.WithCancel(f.ctx)
+	ctx, cancel := context.WithCancel(f.Ctx)
 	defer cancel()
 	for _, ns := range []string{"fleet-system", "shop"} {
 		go f.kubelet(ctx, ns)
@@ -122,7 +122,7 @@ func TestLayeredFleet(t *testing.T) {
 	f.writeConfig(f.fleetConfig(t))
 	r := f.start(daemon.Options{})
 	parent := func(name string) map[string]string {
-		c, err := f.kube.CoreV1().ConfigMaps(f.ns).Get(f.ctx, "gitless-"+name, metav1.GetOptions{})
+		c, err := f.Kube.CoreV1().ConfigMaps(f.NS).Get(f.Ctx, "gitless-"+name, metav1.GetOptions{})
 		if err != nil {
 			return nil
 		}
@@ -135,11 +135,11 @@ func TestLayeredFleet(t *testing.T) {
 	if a := parent("infra-controllers"); a["gitless.dev/result"] != "Applied" {
 		t.Fatalf("infra-controllers: %v", a)
 	}
-	if d, err := f.kube.AppsV1().Deployments("fleet-system").Get(f.ctx, "gateway-controller", metav1.GetOptions{}); err != nil || d.Status.AvailableReplicas != 1 {
+	if d, err := f.Kube.AppsV1().Deployments("fleet-system").Get(f.Ctx, "gateway-controller", metav1.GetOptions{}); err != nil || d.Status.AvailableReplicas != 1 {
 		t.Fatalf("the controller was not waited for: %v %+v", err, d)
 	}
 	time.Sleep(3 * time.Second) // several polls of every source
-	if _, err := f.kube.AppsV1().Deployments("shop").Get(f.ctx, "shop", metav1.GetOptions{}); err == nil || parent("apps") != nil {
+	if _, err := f.Kube.AppsV1().Deployments("shop").Get(f.Ctx, "shop", metav1.GetOptions{}); err == nil || parent("apps") != nil {
 		t.Fatal("apps ran while infra-configs failed")
 	}
 	if code, body := get("http://" + r.addr + "/readyz"); code != 503 || !strings.Contains(body, "1 of 3 sources synced") || !strings.Contains(body, "apps, infra-configs") {
@@ -150,7 +150,7 @@ func TestLayeredFleet(t *testing.T) {
 	f.pushFiles("acme/fleet", "latest", good)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		d, err := f.kube.AppsV1().Deployments("shop").Get(f.ctx, "shop", metav1.GetOptions{})
+		d, err := f.Kube.AppsV1().Deployments("shop").Get(f.Ctx, "shop", metav1.GetOptions{})
 		if err == nil {
 			env := d.Spec.Template.Spec.Containers[0].Env
 			if len(env) != 2 || env[1].Name != "CLUSTER" || env[1].Value != "staging" || env[0].Value != "shop (staging)" || *d.Spec.Replicas != 1 {
@@ -174,7 +174,7 @@ func TestLayeredFleet(t *testing.T) {
 }
 
 func (f *fixture) dumpParents(t *testing.T) {
-	l, _ := f.kube.CoreV1().ConfigMaps(f.ns).List(f.ctx, metav1.ListOptions{})
+	l, _ := f.Kube.CoreV1().ConfigMaps(f.NS).List(f.Ctx, metav1.ListOptions{})
 	for _, c := range l.Items {
 		t.Logf("%s: %v", c.Name, c.Annotations)
 	}

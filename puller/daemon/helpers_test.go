@@ -12,7 +12,7 @@ func writeFile(path, content string) error { return os.WriteFile(path, []byte(co
 
 func createSecret(t *testing.T, f *fixture, name, token string) {
 	t.Helper()
-	_, err := f.kube.CoreV1().Secrets(f.ns).Create(f.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name},
+	_, err := f.Kube.CoreV1().Secrets(f.NS).Create(f.Ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Data: map[string][]byte{"token": []byte(token)}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -66,11 +66,11 @@ func (f *fixture) startReplica(t *testing.T, bin, name string, extra ...string) 
 	t.Helper()
 	r := &replica{name: name, addr: freeAddr(t)}
 	args := append([]string{"run", "--config", filepath.Join(f.configDir, "puller.yaml"), "--listen", r.addr,
-		"--kubeconfig", env.KubeconfigPath(), "-n", f.ns, "--leader-elect",
+		"--kubeconfig", env.KubeconfigPath(), "-n", f.NS, "--leader-elect",
 		"--leader-elect-lease-duration", leaseDuration.String(), "--leader-elect-renew-deadline", "3s",
 		"--leader-elect-retry-period", retryPeriod.String()}, extra...)
 	r.cmd = exec.Command(bin, args...)
-	r.cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_NAMESPACE="+f.ns)
+	r.cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_NAMESPACE="+f.NS)
 	r.cmd.Stdout, r.cmd.Stderr = r, r
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func (f *fixture) startReplica(t *testing.T, bin, name string, extra ...string) 
 }
 
 func (f *fixture) leaseHolder() string {
-	l, err := f.kube.CoordinationV1().Leases(f.ns).Get(f.ctx, "gitless-puller", metav1.GetOptions{})
+	l, err := f.Kube.CoordinationV1().Leases(f.NS).Get(f.Ctx, "gitless-puller", metav1.GetOptions{})
 	if err != nil || l.Spec.HolderIdentity == nil {
 		return ""
 	}
@@ -106,7 +106,7 @@ func TestLeaderElectionFailoverAfterKill9(t *testing.T) {
 		files[fmt.Sprintf("cm-%03d.yaml", i)] = cm(fmt.Sprintf("cm-%03d", i), "1")
 	}
 	f.push("big", "v1", files)
-	f.writeConfig(f.configText("", f.source("big", "big", "v1", "")))
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("big", "big", "v1", "")))
 	// One request in flight at 25 per second: the sync takes seconds.
 	slow := []string{"--concurrency", "1", "--kube-qps", "25"}
 	a := f.startReplica(t, bin, "replica-a", slow...)
@@ -122,8 +122,8 @@ func TestLeaderElectionFailoverAfterKill9(t *testing.T) {
 	if _, m := get("http://" + a.addr + "/metrics"); !strings.Contains(m, "gitless_puller_leader 1") {
 		t.Fatalf("leader metrics:\n%s", m)
 	}
-	waitUntil(t, 60*time.Second, "the leader's sync to be under way", func() bool { return f.cmData("cm-000") == "1" })
-	if f.cmData(fmt.Sprintf("cm-%03d", n-1)) != "<absent>" {
+	waitUntil(t, 60*time.Second, "the leader's sync to be under way", func() bool { return f.CMData("cm-000", "k") == "1" })
+	if f.CMData(fmt.Sprintf("cm-%03d", n-1), "k") != "<absent>" {
 		t.Fatal("the sync finished before the kill: make it slower")
 	}
 	killed := time.Now()
@@ -137,10 +137,10 @@ func TestLeaderElectionFailoverAfterKill9(t *testing.T) {
 		t.Fatalf("failover took %s, lease duration %s", failover, leaseDuration)
 	}
 	waitUntil(t, 90*time.Second, "the standby to finish the job", func() bool {
-		s, err := f.kube.CoreV1().ConfigMaps(f.ns).Get(f.ctx, "gitless-big", metav1.GetOptions{})
+		s, err := f.Kube.CoreV1().ConfigMaps(f.NS).Get(f.Ctx, "gitless-big", metav1.GetOptions{})
 		return err == nil && s.Annotations[puller.AnnotationResult] == "Applied"
 	})
-	l, err := f.kube.CoreV1().ConfigMaps(f.target).List(f.ctx, metav1.ListOptions{LabelSelector: "applyset.kubernetes.io/part-of"})
+	l, err := f.Kube.CoreV1().ConfigMaps(f.Target).List(f.Ctx, metav1.ListOptions{LabelSelector: "applyset.kubernetes.io/part-of"})
 	if err != nil {
 		t.Fatal(err)
 	}
