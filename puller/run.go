@@ -114,7 +114,9 @@ type RunOptions struct {
 	// OnResult is called after every sync, from the source's goroutine.
 	OnResult func(*Result, error)
 	// Jitter spreads polls: each wait is the interval times a random factor in
-	// [1-Jitter, 1+Jitter]. Default 0.1.
+	// [1-Jitter, 1], so that polls are never more than the interval apart (a registry
+	// that starts shedding load is heard by every puller within one interval).
+	// Default 0.05: polls come 2.5% more often than once an interval on average.
 	Jitter float64
 	// MinRetry is the first wait after a failure that is worth retrying; it doubles up
 	// to the source's interval. Default 5s.
@@ -158,7 +160,7 @@ type Update struct {
 
 func (o RunOptions) withDefaults() RunOptions {
 	if o.Jitter <= 0 {
-		o.Jitter = 0.1
+		o.Jitter = 0.05
 	}
 	if o.MinRetry <= 0 {
 		o.MinRetry = 5 * time.Second

@@ -9,7 +9,8 @@ import (
 )
 
 // Schedule decides when a source polls next. After a sync that succeeded, or failed in
-// a way retrying soon cannot fix (Retry), it waits the interval, jittered by ±Jitter.
+// a way retrying soon cannot fix (Retry), it waits the interval shortened by up to
+// Jitter (a fraction), never longer: a source polls at least once an interval.
 // After a failure worth retrying it backs off exponentially from MinRetry up to the
 // interval, with jitter (a random wait between half the bound and the bound), so that
 // sources failing together do not retry together. When the registry asks to come back
@@ -54,7 +55,7 @@ func (s *Schedule) First(spread bool) time.Duration {
 func (s *Schedule) Next(err error) time.Duration {
 	if err == nil || !Retry(err) {
 		s.failures = 0
-		return time.Duration(float64(s.Interval) * (1 - s.Jitter + 2*s.Jitter*rand.Float64()))
+		return time.Duration(float64(s.Interval) * (1 - s.Jitter*rand.Float64()))
 	}
 	s.failures++
 	shift := min(s.failures-1, 30)

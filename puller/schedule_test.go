@@ -22,7 +22,7 @@ func TestSchedule(t *testing.T) {
 		s := puller.NewSchedule(interval, puller.RunOptions{})
 		between("first, spread", s.First(true), 0, interval)
 		between("first", s.First(false), 0, 0)
-		between("after success", s.Next(nil), 54*time.Second, 66*time.Second)
+		between("after success", s.Next(nil), 57*time.Second, interval)
 		// Failures worth retrying back off from MinRetry (5s), with jitter, up to the interval.
 		boom := errors.New("connection refused")
 		between("1st failure", s.Next(boom), 2500*time.Millisecond, 5*time.Second)
@@ -31,9 +31,9 @@ func TestSchedule(t *testing.T) {
 			s.Next(boom)
 		}
 		between("many failures", s.Next(boom), interval/2, interval)
-		between("success again", s.Next(nil), 54*time.Second, 66*time.Second)
+		between("success again", s.Next(nil), 57*time.Second, interval)
 		// A verification failure waits for the next poll: retrying cannot help.
-		between("verification failed", s.Next(verify.ErrVerificationFailed), 54*time.Second, 66*time.Second)
+		between("verification failed", s.Next(verify.ErrVerificationFailed), 57*time.Second, interval)
 		// 429: two to four intervals, doubling up to eight, never before Retry-After.
 		limited := &remote.RetryAfterError{StatusCode: 429, After: 5 * time.Second}
 		between("1st 429", s.Next(limited), 2*interval, 4*interval)
