@@ -73,7 +73,7 @@ echo -e "second\trss_kb\thwm_kb\tgoroutines\tsynced\tanon_kb\tfile_kb" >"$OUT"
 sample() {
   local rss hwm g ready anon file
   read -r rss hwm anon file < <(awk '/^VmRSS/ {r = $2} /^VmHWM/ {h = $2} /^RssAnon/ {a = $2} /^RssFile/ {f = $2} END {print r, h, a, f}' /proc/$PID/status)
-  g=$(curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '/^go_goroutines / {print $2}')
+  g=$(curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '/^go_goroutines / {print $2}' || true) # not listening yet
   ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz" || true)
   echo -e "$1\t$rss\t$hwm\t${g:-NaN}\t$ready\t$anon\t$file" >>"$OUT"
 }
