@@ -2,14 +2,12 @@ package puller_test
 
 import (
 	"fmt"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/internal/testenv/heap"
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
@@ -17,9 +15,10 @@ import (
 
 // BenchmarkSyncLargeSet syncs a set of 1,000 objects (ConfigMaps, Deployments and
 // Services in 100 files, as bench/soak.sh pushes) in which one object changed since the
-// last sync: fetch, verify, build, a dry-run of all, one apply. It reports the peak of
-// the heap during a sync (objects live and not yet collected, what the process's RSS
-// follows) besides the time: the soak's memory is this, ten sources over.
+// last sync: fetch, verify, build, a dry-run of all, one apply. Besides the time it
+// reports how far the heap rose above its level before the sync (objects live and not
+// yet collected, what the process's RSS follows): the soak's memory is this, two
+// sources at a time.
 //
 //	KUBEBUILDER_ASSETS=$(hack/build-kube.sh) go test -run '^$' -bench SyncLargeSet -benchtime 5x ./puller/
 func BenchmarkSyncLargeSet(b *testing.B) {
@@ -44,12 +43,11 @@ func BenchmarkSyncLargeSet(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		push(i + 1)
-		runtime.GC()
-		stop := sampleHeap()
+		w := heap.Watch()
 		b.StartTimer()
 		res, err := p.Sync(f.Ctx, src)
 		b.StopTimer()
-		peak = max(peak, stop())
+		peak = max(peak, w.Stop())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -58,35 +56,7 @@ func BenchmarkSyncLargeSet(b *testing.B) {
 		}
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
-}
-
-// sampleHeap samples the heap's objects every millisecond until the function it
-// returns is called, which returns the highest value seen.
-func sampleHeap() func() uint64 {
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(s)
-			peak.Store(max(peak.Load(), s[0].Value.Uint64()))
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		<-stopped
-		return peak.Load()
-	}
+	b.ReportMetric(float64(peak)/1e6, "heap-peak-MB")
 }
 
 // largeSet is n objects in nfiles files: a ConfigMap, a Deployment and a Service per
