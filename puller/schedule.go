@@ -2,6 +2,7 @@ package puller
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -41,14 +42,24 @@ func NewSchedule(interval time.Duration, opts RunOptions) *Schedule {
 	return &Schedule{Interval: interval, Jitter: opts.Jitter, MinRetry: opts.MinRetry, MaxBackoff: max(maxBackoff, interval)}
 }
 
-// First is the wait before the first poll: none, or with spread a random part of the
-// interval, so that pullers started together (a fleet after a registry outage, a
-// rollout) do not poll together.
+// First is the wait before the first poll: none, or with spread a random wait, so that
+// pullers started together (a fleet after a registry outage, a rollout) do not poll
+// together. The wait is what a puller that has run for long has left to wait at a
+// random moment (the equilibrium residual of a renewal process): U·X, with X a wait
+// of Next drawn in proportion to its length. Pullers started together then poll at the
+// rate of a fleet that has run for long from the first second on. (A first wait
+// uniform over the interval does not: the second polls of the early starters, a little
+// less than an interval later, come while the late starters' first polls still do,
+// and the rate nearly doubles for a few seconds an interval after the start.)
 func (s *Schedule) First(spread bool) time.Duration {
 	if !spread || s.Interval <= 0 {
 		return 0
 	}
-	return rand.N(s.Interval)
+	// Next's waits after a success are uniform on [a, b]; weighted by length, their
+	// distribution function is (x²-a²)/(b²-a²).
+	a, b := float64(s.Interval)*(1-s.Jitter), float64(s.Interval)
+	x := math.Sqrt(a*a + rand.Float64()*(b*b-a*a))
+	return time.Duration(rand.Float64() * x)
 }
 
 // Next is the wait after a sync that ended with err.

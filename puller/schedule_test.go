@@ -44,3 +44,31 @@ func TestSchedule(t *testing.T) {
 		between("Retry-After beyond the backoff", s.Next(long), time.Hour, time.Hour)
 	}
 }
+
+// TestFleetStartedTogetherPollsEvenly: 20,000 schedules started at once with spread
+// (a fleet's restart), then polling every interval, in virtual time: no second of the
+// first three intervals gets more than 1.3 times the fleet's mean rate. With a first
+// wait uniform over the interval, the seconds just before the first interval ends get
+// nearly twice the mean (the early starters' second polls meet the late starters' first).
+func TestFleetStartedTogetherPollsEvenly(t *testing.T) {
+	const (
+		n        = 20000
+		interval = time.Minute
+		span     = 3 * interval
+	)
+	counts := make([]int, int(span/time.Second))
+	total := 0
+	for range n {
+		s := puller.NewSchedule(interval, puller.RunOptions{})
+		for at := s.First(true); at < span; at += s.Next(nil) {
+			counts[at/time.Second]++
+			total++
+		}
+	}
+	mean := float64(total) / float64(len(counts))
+	for sec, c := range counts {
+		if float64(c) > 1.3*mean {
+			t.Errorf("second %d: %d polls, mean %.0f a second", sec, c, mean)
+		}
+	}
+}
