@@ -55,7 +55,8 @@ bench:
 	@for s in $(BENCH_SCRIPTS); do echo "== bench/$$s.sh"; bash bench/$$s.sh || exit 1; done
 
 # The puller as a service: 10,000 simulated pullers against one registry (about 20 minutes)
-# and a 10-minute soak of 10 sources × 1,000 objects (about 30). Not part of `make bench`.
+# and a 10-minute soak of 10 sources × 1,000 objects, the puller then Flux's two controllers
+# (about 30). Not part of `make bench`.
 SERVICE_BENCH_SCRIPTS ?= fleet soak
 bench-service:
 	@for s in $(SERVICE_BENCH_SCRIPTS); do echo "== bench/$$s.sh"; bash bench/$$s.sh || exit 1; done

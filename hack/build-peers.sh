@@ -38,6 +38,7 @@ declare -A MODVER=(
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
   [kubectl]=k8s.io/kubectl@v0.37.2
   [source-controller]=github.com/fluxcd/source-controller@v1.9.0
+  [kustomize-controller]=github.com/fluxcd/kustomize-controller@v1.9.6
   [act]=github.com/nektos/act@v0.2.89
   [actionlint]=github.com/rhysd/actionlint@v1.7.12
   [cyclonedx-gomod]=github.com/CycloneDX/cyclonedx-gomod@v1.10.0
@@ -54,12 +55,13 @@ declare -A PKG=(
   [kustomize]=sigs.k8s.io/kustomize/kustomize/v5
   [kubectl]=.
   [source-controller]=github.com/fluxcd/source-controller
+  [kustomize-controller]=github.com/fluxcd/kustomize-controller
   [act]=github.com/nektos/act
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint
   [cyclonedx-gomod]=github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod
   [helm]=helm.sh/helm/v4/cmd/helm
 )
-ALL=(registry crane oras flux cosign cosign2 jsonnet kustomize kubectl source-controller act actionlint cyclonedx-gomod helm)
+ALL=(registry crane oras flux cosign cosign2 jsonnet kustomize kubectl source-controller kustomize-controller act actionlint cyclonedx-gomod helm)
 
 log() { printf '[build-peers %s] %s\n' "$(date +%T)" "$*" >&2; }
 have() { [[ "$FORCE" != 1 && -x "$BIN/$1" && "$(cat "$BIN/.$1.version" 2>/dev/null)" == "${MODVER[$1]}" ]]; }
@@ -180,6 +182,29 @@ build_source-controller() {
   rm -rf "$BIN/source-controller-crds"
   cp -r "$src/config/crd/bases" "$BIN/source-controller-crds"; chmod -R u+w "$BIN/source-controller-crds"
   install_tool source-controller
+}
+
+# Flux's kustomize-controller: with source-controller, what Flux runs to do what one
+# gitless-puller does (bench/soak.sh runs both side by side). v1.9.6: the last release for
+# Go 1.26 (v1.10 needs Go 1.27), the line of flux v2.9.5, built on source-controller/api
+# v1.9.0. Built like source-controller, with the replace directives of its own go.mod (which
+# a wrapper does not inherit: kustomize pinned to api/kyaml v0.21.1). CRDs to
+# BIN/kustomize-controller-crds.
+build_kustomize-controller() {
+  local mv=${MODVER[kustomize-controller]} d=$WORK/kustomize-controller src
+  wrapper kustomize-controller $'
+replace (
+	github.com/opencontainers/go-digest => github.com/opencontainers/go-digest v1.0.1-0.20220411205349-bde1400a84be
+	sigs.k8s.io/kustomize/api => sigs.k8s.io/kustomize/api v0.21.1
+	sigs.k8s.io/kustomize/kyaml => sigs.k8s.io/kustomize/kyaml v0.21.1
+	gopkg.in/yaml.v3 => gopkg.in/yaml.v3 v3.0.1
+)
+'
+  (cd "$d" && run get.log go get "$mv")
+  src=$(cd "$d" && go list -m -f '{{.Dir}}' "${mv%@*}")
+  rm -rf "$BIN/kustomize-controller-crds"
+  cp -r "$src/config/crd/bases" "$BIN/kustomize-controller-crds"; chmod -R u+w "$BIN/kustomize-controller-crds"
+  install_tool kustomize-controller
 }
 
 # ensure NAME: build NAME unless the right version is there. One builder per tool at a time:
