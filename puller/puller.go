@@ -456,9 +456,9 @@ func (s *syncRun) run(ctx context.Context) error {
 	if src.InsecureSkipVerify {
 		status[AnnotationSigner] = "none (insecureSkipVerify)"
 	}
-	// Packed before the apply, which is then the last to hold the objects as maps and
-	// lets them go once it has their JSON; recorded together after it, so that a digest
-	// is never paired with the objects of another.
+	// Packed before the apply, so that nothing after it uses the objects as maps and the
+	// apply can let them go once it has their JSON; recorded together after it, so that
+	// a digest is never paired with the objects of another.
 	packedObjs, err := pack(objs)
 	if err != nil {
 		return err
@@ -469,7 +469,6 @@ func (s *syncRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-	built = nil
 	cs, err := s.a.Apply(ctx, s.ps, objs, apply.SyncOptions{
 		TargetNamespace:        src.TargetNamespace,
 		Prune:                  src.Prune,
