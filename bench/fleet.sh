@@ -27,7 +27,7 @@ while [[ $# -gt 0 ]]; do
 done
 bench_init
 blog "building bench/fleetsim"
-(cd "$ROOT" && go build -trimpath -o "$TMP/fleetsim" ./bench/fleetsim) >&2
+build_release "$TMP/fleetsim" ./bench/fleetsim
 RESULTS_DIR=${BENCH_RESULTS:-$ROOT/bench/results}
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)

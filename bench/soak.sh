@@ -50,7 +50,7 @@ TOOLS=(registry)
 PEERS=$(bench_peers "${TOOLS[@]}")
 ASSETS=$("$ROOT/hack/build-kube.sh")
 blog "building gitless, gitless-puller, devkube"
-(cd "$ROOT" && go build -trimpath -o "$TMP/bin/" ./cmd/gitless ./cmd/gitless-puller ./internal/cmd/devkube) >&2
+build_release "$TMP/bin/" ./cmd/gitless ./cmd/gitless-puller ./internal/cmd/devkube
 B=$TMP/bin
 registry_start "$PEERS/registry"
 

@@ -36,7 +36,7 @@ PEERS=$(bench_peers kubectl registry)
 KUBECTL=$PEERS/kubectl
 ASSETS=$("$ROOT/hack/build-kube.sh")
 blog "building gitless, gitless-puller, ssaloop, devkube"
-(cd "$ROOT" && go build -trimpath -o "$TMP/bin/" ./cmd/gitless ./cmd/gitless-puller ./bench/ssaloop ./internal/cmd/devkube) >&2
+build_release "$TMP/bin/" ./cmd/gitless ./cmd/gitless-puller ./bench/ssaloop ./internal/cmd/devkube
 blog "building ssabench (fluxcd/pkg/ssa, a module of its own)"
 (cd "$ROOT/bench/ssabench" && go build -trimpath -o "$TMP/bin/ssabench" .) >&2
 B=$TMP/bin
