@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # bench/soak.sh [-sources N] [-objects N] [-minutes M] [-every S] [-peer flux|none] [-flux-interval D]
+#               [-puller-arg ARG]... [-puller-env NAME=VALUE]...
 # — the puller over time beside Flux: N sources of N objects, a push every S s for M minutes, each
 # tool on a fresh control plane, one after the other; peak RSS, goroutines, ratios gitless/flux.
 #
@@ -9,7 +10,9 @@
 # (bench/gentree: ConfigMaps, Deployments, Services), each source applying into its own
 # namespace (targetNamespace), interval = S. Then, for each tool in turn (gitless first, then
 # flux), on its own fresh test control plane (etcd + kube-apiserver, stopped after the run):
-#   gitless: `gitless-puller run` with one source per artifact (keys: cosign.pub);
+#   gitless: `gitless-puller run` with one source per artifact (keys: cosign.pub), plus any
+#     -puller-arg flags (`--max-concurrent-syncs 1`: one per -puller-arg) and -puller-env
+#     variables (GOMEMLIMIT=64MiB) given to that process alone;
 #   flux: both controllers run out of cluster as processes with the kubeconfig (their own
 #     defaults: --concurrent 2 and 4, no GOMEMLIMIT; leader election off), CRDs installed,
 #     one OCIRepository (tag live, cosign.pub in a Secret, insecure: plain-http registry,
@@ -30,6 +33,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 SOURCES=10 OBJECTS=1000 MINUTES=10 EVERY=30 PEER=flux FLUX_INTERVAL=
+PULLER_ARGS=() PULLER_ENV=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     -sources) SOURCES=${2:?}; shift 2 ;;
@@ -38,6 +42,10 @@ while [[ $# -gt 0 ]]; do
     -every) EVERY=${2:?}; shift 2 ;;
     -peer) PEER=${2:?}; shift 2 ;;
     -flux-interval) FLUX_INTERVAL=${2:?}; shift 2 ;;
+    -puller-arg) PULLER_ARGS+=("${2:?}"); shift 2 ;;
+    -puller-env)
+      [[ ${2:?} == [A-Za-z_]*=* ]] || bdie "-puller-env wants NAME=VALUE, got $2"
+      PULLER_ENV+=("$2"); shift 2 ;;
     -h | --help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     *) blog "unknown argument $1"; exit 2 ;;
   esac
@@ -172,7 +180,8 @@ run_gitless() {
   } >"$conf"
   "$B/gitless-puller" --kubeconfig "$kc" -n "$ns" install --apply --config "$conf" --image none --leader-elect=false >/dev/null
   port=$(free_port)
-  "$B/gitless-puller" run --kubeconfig "$kc" --config "$conf" --listen "127.0.0.1:$port" >"$TMP/puller.log" 2>&1 &
+  env ${PULLER_ENV[@]+"${PULLER_ENV[@]}"} "$B/gitless-puller" run --kubeconfig "$kc" --config "$conf" --listen "127.0.0.1:$port" \
+    ${PULLER_ARGS[@]+"${PULLER_ARGS[@]}"} >"$TMP/puller.log" 2>&1 &
   PIDS=($!) METRICS=("http://127.0.0.1:$port/metrics") LOGS=("$TMP/puller.log")
   on_exit "kill ${PIDS[0]} 2>/dev/null; wait ${PIDS[0]} 2>/dev/null"
   READYZ=http://127.0.0.1:$port/readyz
@@ -187,6 +196,7 @@ synced_gitless() {
 }
 counts_gitless() {
   printf 'applied_syncs\t%d\nfailed_syncs\t%d\n' "$(grep -c ': applied ' "$TMP/puller.log" || true)" "$(grep -c ': failed: ' "$TMP/puller.log" || true)"
+  printf 'puller_args\t%s\npuller_env\t%s\n' "${PULLER_ARGS[*]-}" "${PULLER_ENV[*]-}"
 }
 
 # flux: source-controller (artifacts served on a loopback port to kustomize-controller) and
