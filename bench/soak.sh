@@ -104,6 +104,8 @@ PIDS=() METRICS=() LOGS=()
 stop_tool() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+  # Keep the tool's logs beside its samples: failures and errors are counted from them.
+  for p in "${LOGS[@]}"; do cp "$p" "${OUT%.tsv}-$(basename "$p")"; done
   PIDS=() METRICS=() LOGS=()
 }
 alive() {
