@@ -37,15 +37,18 @@ bench_init() {
 # bench_peers TOOL...: build (once, cached) the named peer tools; prints their directory.
 bench_peers() { "$ROOT/hack/build-peers.sh" "$@"; }
 
-# build_release OUTDIR PKG...: build PKGs into OUTDIR the way hack/release.sh builds what
-# users run (static: CGO_ENABLED=0, -trimpath, -ldflags "-s -w"), so a benchmark measures the
-# shipped binary and compares like with like (hack/build-peers.sh builds the peers so too).
+# build_release [-C DIR] OUT PKG...: build PKGs (of this module, or of the module in DIR) into
+# OUT the way hack/release.sh builds what users run (static: CGO_ENABLED=0, -trimpath,
+# -ldflags "-s -w"), so a benchmark measures the shipped binary and compares like with like
+# (hack/build-peers.sh builds the peers so too; sync.sh builds its fluxcd/pkg/ssa side so).
 # A cgo build differs in more than linking: kustomize's plugin loader imports Go's plugin
 # package, and with cgo the linker then exports every symbol: the puller maps 22 MB more
 # (18 MB of them dynamic symbol tables).
 build_release() {
-  local out=$1; shift
-  (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" "$@") >&2
+  local dir=$ROOT out
+  if [[ $1 == -C ]]; then dir=$2; shift 2; fi
+  out=$1; shift
+  (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out" "$@") >&2
 }
 
 # bench_gitless: the gitless binary to measure. GITLESS_BIN overrides; otherwise built once

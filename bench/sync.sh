@@ -38,7 +38,7 @@ ASSETS=$("$ROOT/hack/build-kube.sh")
 blog "building gitless, gitless-puller, ssaloop, devkube"
 build_release "$TMP/bin/" ./cmd/gitless ./cmd/gitless-puller ./bench/ssaloop ./internal/cmd/devkube
 blog "building ssabench (fluxcd/pkg/ssa, a module of its own)"
-(cd "$ROOT/bench/ssabench" && go build -trimpath -o "$TMP/bin/ssabench" .) >&2
+build_release -C "$ROOT/bench/ssabench" "$TMP/bin/ssabench" .
 B=$TMP/bin
 
 TREE=$TMP/tree
