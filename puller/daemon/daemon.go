@@ -259,8 +259,8 @@ func (d *daemon) reload(ctx context.Context, data []byte) {
 	if err == nil {
 		err = puller.CheckPolicies(ctx, c.Sources)
 	}
-	if err == nil && c.Namespace != old.Namespace {
-		err = &puller.FieldError{Field: "namespace", Err: fmt.Errorf("changing the puller's namespace (%s to %s) needs a restart", old.Namespace, c.Namespace)}
+	if err == nil {
+		err = restartOnly(old, c)
 	}
 	if err != nil {
 		d.dm.ConfigReloaded(false)
@@ -281,11 +281,38 @@ func (d *daemon) reload(ctx context.Context, data []byte) {
 	d.updates <- puller.Update{Sources: c.Sources, PruneRemoved: c.PruneRemovedSources}
 	d.dm.ConfigReloaded(true)
 	msg := "puller config reloaded: " + diffSources(old.Sources, c.Sources)
-	if old.Concurrency != c.Concurrency || old.AllowLinkLocalRegistries != c.AllowLinkLocalRegistries {
-		msg += "; concurrency and allowLinkLocalRegistries take effect at the next restart"
+	if old.Concurrency != c.Concurrency {
+		msg += "; concurrency takes effect at the next restart"
 	}
 	d.log.InfoContext(ctx, "configuration reloaded", "file", d.o.ConfigPath, "change", msg)
 	d.event(ctx, "Normal", "ConfigReloaded", msg)
+}
+
+// restartOnly refuses a new file that changes a setting the running puller was built
+// with and keeps until it restarts: its namespace, the tenancy lockdown, the
+// link-local guard and the limits. Taking the file's sources while such a change waits
+// would apply them under other rules than the file says: a defaultServiceAccount added
+// by the same edit as a source would not be impersonated for it, a lowered limit or a
+// guard switched back on would not hold. concurrency alone may wait for the restart.
+func restartOnly(old, c *config.PullerConfig) error {
+	changed := func(field string, from, to any) error {
+		return &puller.FieldError{Field: field, Err: fmt.Errorf("changed from %v to %v, which takes effect only when the puller restarts", from, to)}
+	}
+	switch {
+	case c.Namespace != old.Namespace:
+		return changed("namespace", old.Namespace, c.Namespace)
+	case c.DefaultServiceAccount != old.DefaultServiceAccount:
+		return changed("defaultServiceAccount", fmt.Sprintf("%q", old.DefaultServiceAccount), fmt.Sprintf("%q", c.DefaultServiceAccount))
+	case c.AllowCrossNamespaceRefs != old.AllowCrossNamespaceRefs:
+		return changed("allowCrossNamespaceRefs", old.AllowCrossNamespaceRefs, c.AllowCrossNamespaceRefs)
+	case c.AllowLinkLocalRegistries != old.AllowLinkLocalRegistries:
+		return changed("allowLinkLocalRegistries", old.AllowLinkLocalRegistries, c.AllowLinkLocalRegistries)
+	case c.Limits != old.Limits:
+		from, _ := json.Marshal(old.Limits)
+		to, _ := json.Marshal(c.Limits)
+		return changed("limits", string(from), string(to))
+	}
+	return nil
 }
 
 // diffSources says which sources an update adds, removes and changes.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,29 @@ func TestLiveConfigReload(t *testing.T) {
 	waitUntil(t, 10*time.Second, "b's new artifact, by webhook", func() bool { return f.CMData("b", "k") == "2" })
 	if code, body := get("http://" + r.addr + "/readyz"); code != 200 || !strings.HasPrefix(body, "ok: 2 sources synced") {
 		t.Fatalf("readyz %d %q", code, body)
+	}
+
+	// A setting the running puller keeps until it restarts is not changed by a reload:
+	// the whole file is refused, and its new source does not start under a lockdown
+	// that is not in effect.
+	for i, c := range []struct{ top, field string }{
+		{"defaultServiceAccount: deployer\n", "defaultServiceAccount: changed from \"\" to \"deployer\""},
+		{"limits: {extract: {maxFileSize: 1024}}\n", "limits: changed from"},
+		{"allowLinkLocalRegistries: true\n", "allowLinkLocalRegistries: changed from false to true"},
+	} {
+		f.push("c", "v1", map[string]string{"c.yaml": cm("c", "1")})
+		// (under a lockdown every source names the namespace it is applied as)
+		tn := "  targetNamespace: " + f.Target + "\n"
+		f.writeConfig(f.ConfigYAML(c.top, f.SourceYAML("a", "a", "v1", tn), f.SourceYAML("b", "b", "v1", tn), f.SourceYAML("c", "c", "v1", tn)))
+		waitUntil(t, 10*time.Second, "the refusal of "+c.field, func() bool { return len(f.events("ConfigRejected")) == 2+i })
+		if evs := f.events("ConfigRejected"); !slices.ContainsFunc(evs, func(ev string) bool {
+			return strings.Contains(ev, c.field) && strings.Contains(ev, "takes effect only when the puller restarts")
+		}) {
+			t.Fatalf("no ConfigRejected event names %q: %q", c.field, evs)
+		}
+		if got := f.CMData("c", "k"); got != "<absent>" {
+			t.Fatalf("source c of a refused file applied: %q", got)
+		}
 	}
 }
 
