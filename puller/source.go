@@ -70,7 +70,7 @@ type Source struct {
 	// DependsOn names sources that must have synced successfully (and be ready, if
 	// they wait) before this one runs.
 	DependsOn []string `json:"dependsOn,omitempty"`
-	// Interval between polls; jittered by ±10%. Default 1m.
+	// Interval between polls; each wait is 95-100% of it (jittered). Default 1m.
 	Interval metav1.Duration `json:"interval,omitzero"`
 	// DriftInterval is how often the objects are checked and put back when the
 	// artifact has not changed. Default 10m.
