@@ -33,6 +33,12 @@ type Builder interface {
 type KustomizeBuilder struct {
 	// AllowEmpty accepts a directory with no objects.
 	AllowEmpty bool
+	// MaxBuildBytes caps what the kustomize builds of one Build read from files and
+	// give, together (kustomize.Budget): a generator or base that reads the same files
+	// over and over fails the build instead of taking the puller's memory. 0: no cap.
+	// The puller sets it to the artifact's cap on file content (limits.extract
+	// .maxTotalSize): a build may take in as much as an artifact may hold.
+	MaxBuildBytes int64
 }
 
 // Build implements Builder.
@@ -44,7 +50,11 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 		heads  []*manifest.Object
 		scopes = manifest.NewScopes(nil)
 	)
-	err := loadTree(ctx, dir, func(objs []*manifest.Object) error {
+	var kopts kustomize.BuildOptions
+	if b.MaxBuildBytes > 0 {
+		kopts.Budget = kustomize.NewBudget(b.MaxBuildBytes)
+	}
+	err := loadTree(ctx, dir, kopts, func(objs []*manifest.Object) error {
 		for _, o := range objs {
 			scopes.Learn(o)
 			u, err := unstructuredOf(o)
@@ -105,9 +115,9 @@ func unstructuredOf(o *manifest.Object) (*unstructured.Unstructured, error) {
 // loadTree reads dir's objects, a file or a kustomize build at a time, and passes them
 // to visit: kustomize build of dir, or its plain files and the builds of the
 // kustomizations below it.
-func loadTree(ctx context.Context, dir string, visit func([]*manifest.Object) error) error {
+func loadTree(ctx context.Context, dir string, kopts kustomize.BuildOptions, visit func([]*manifest.Object) error) error {
 	if kustomize.File(dir) != "" {
-		objs, err := kustomize.BuildObjects(ctx, dir)
+		objs, err := kustomize.BuildObjects(ctx, dir, kopts)
 		if err != nil {
 			return err
 		}
@@ -134,7 +144,7 @@ func loadTree(ctx context.Context, dir string, visit func([]*manifest.Object) er
 		}
 	}
 	for _, rel := range layout.Kustomizations {
-		got, err := kustomize.BuildObjects(ctx, filepath.Join(dir, filepath.FromSlash(rel)))
+		got, err := kustomize.BuildObjects(ctx, filepath.Join(dir, filepath.FromSlash(rel)), kopts)
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/testenv/heap"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/puller"
 )
 
@@ -20,6 +21,7 @@ import (
 const (
 	maxHeapEndlessTags = 256 << 20
 	maxHeapDirArchive  = 128 << 20
+	maxHeapAmplifier   = 128 << 20
 )
 
 // A registry that pages its tag list forever (pages of 20,000 tags of 120 bytes, 2.4 MB
@@ -102,5 +104,44 @@ func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
 	w.mustSync(src)
 	if w.CMData("a", "k") != "2" {
 		t.Fatal("the good artifact after the refused one was not applied")
+	}
+}
+
+// A signed artifact of 1 MiB whose kustomization names that file 300 times in a
+// configMapGenerator (kustomize reads it 300 times: gigabytes of heap, minutes of CPU
+// under the build lock every source shares) fails its build at the read that goes
+// over the artifact's cap on content (16 MiB here): nothing applied, the peak heap
+// bounded, the digest remembered as refused, and the error names the artifact.
+func TestAmplifyingKustomizationIsRefused(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.p = w.newPuller(puller.Options{Extract: artifact.Limits{MaxTotalSize: 16 << 20}})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+
+	var k strings.Builder
+	k.WriteString("resources: [a.yaml]\nconfigMapGenerator:\n- name: big\n  namespace: NS\n  files:\n")
+	for i := range 300 {
+		fmt.Fprintf(&k, "  - k%d=big.txt\n", i)
+	}
+	bad := w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2"), "big.txt": strings.Repeat("x", 1<<20), "kustomization.yaml": k.String()})
+	src.Ref.Tag = "v2"
+	watch := heap.Watch()
+	res, err := w.sync(src)
+	peak := watch.Stop()
+	t.Logf("peak heap +%d MiB: %.300v", peak>>20, err)
+	if !errors.Is(err, kustomize.ErrTooLarge) || res.Outcome != puller.Failed || !strings.Contains(err.Error(), bad.Repo()) {
+		t.Fatalf("got %v (%+v), want the build budget's error naming %s", err, res.Outcome, bad.Repo())
+	}
+	if peak > maxHeapAmplifier {
+		t.Errorf("peak heap +%d MiB, over %d MiB", peak>>20, maxHeapAmplifier>>20)
+	}
+	if w.CMData("a", "k") != "1" {
+		t.Fatal("the hostile artifact changed the cluster")
+	}
+	// Refused for what it holds: the next poll does not download it again.
+	w.clock.add(time.Minute)
+	if res, err = w.sync(src); !errors.Is(err, kustomize.ErrTooLarge) || res.Requests.Registry != 1 {
+		t.Fatalf("second poll: %d registry requests, %v", res.Requests.Registry, err)
 	}
 }

@@ -704,7 +704,11 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *reda
 	}
 	b := s.p.opts.Builder
 	if b == nil {
-		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty}
+		limits, err := s.p.opts.Extract.WithDefaults()
+		if err != nil {
+			return nil, err
+		}
+		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty, MaxBuildBytes: limits.MaxTotalSize}
 	}
 	t = time.Now()
 	objs, err := b.Build(ctx, dir)

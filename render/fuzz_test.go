@@ -96,7 +96,7 @@ func FuzzPlan(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		built, err := kustomize.BuildObjects(context.Background(), dir)
+		built, err := kustomize.BuildObjects(context.Background(), dir, kustomize.BuildOptions{})
 		if err != nil {
 			t.Fatalf("the generated kustomization does not build: %v\n%v", err, tree.Result().Files)
 		}

@@ -86,7 +86,7 @@ func buildsWithKustomize(t *testing.T, out string, separate bool) {
 	}
 	objects := 0
 	for _, d := range dirs {
-		y, err := kustomize.Build(context.Background(), d)
+		y, err := kustomize.Build(context.Background(), d, kustomize.BuildOptions{})
 		if err != nil {
 			t.Fatalf("kustomize build of the rendered tree: %v", err)
 		}

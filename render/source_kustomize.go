@@ -9,7 +9,7 @@ import (
 // loadKustomize builds a kustomization with manifest/kustomize (root-only loading, no
 // plugins, no remote bases) and reads what it gives.
 func loadKustomize(ctx context.Context, req Request) ([]*Unit, error) {
-	objs, err := kustomize.BuildObjects(ctx, req.Path)
+	objs, err := kustomize.BuildObjects(ctx, req.Path, kustomize.BuildOptions{})
 	if err != nil {
 		return nil, err
 	}

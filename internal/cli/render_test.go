@@ -83,7 +83,7 @@ func TestRenderPushPullBuild(t *testing.T) {
 			name: "kustomize",
 			src:  func() string { return examples + "/kustomize/overlays/production" },
 			want: func(src string) map[string]string {
-				y, err := kustomize.Build(context.Background(), src)
+				y, err := kustomize.Build(context.Background(), src, kustomize.BuildOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -120,7 +120,7 @@ func TestRenderPushPullBuild(t *testing.T) {
 			if r := run(t, env, "pull", url, "-o", pulled); r.code != 0 {
 				t.Fatalf("pull: %+v", r)
 			}
-			y, err := kustomize.Build(context.Background(), pulled)
+			y, err := kustomize.Build(context.Background(), pulled, kustomize.BuildOptions{})
 			if err != nil {
 				t.Fatalf("kustomize build of the pulled tree: %v", err)
 			}

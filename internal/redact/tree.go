@@ -31,6 +31,9 @@ func (s *Set) AddTree(ctx context.Context, dir string) error {
 	}
 	defer root.Close()
 	fsys := root.FS()
+	// A file that generators name many times (a hostile kustomization may list one
+	// 8 MiB file a thousand times) is read and added once.
+	seen := map[string]bool{}
 	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -52,7 +55,7 @@ func (s *Set) AddTree(ctx context.Context, dir string) error {
 			return nil // the build reports what cannot be read
 		}
 		if bytes.Contains(data, []byte("secretGenerator")) && kust {
-			s.addGenerators(fsys, path.Dir(p), data)
+			s.addGenerators(ctx, fsys, path.Dir(p), data, seen)
 		}
 		if bytes.Contains(data, []byte("Secret")) {
 			s.addDocuments(data)
@@ -144,8 +147,8 @@ func (s *Set) addScalars(n *yaml.Node) {
 
 // addGenerators adds the inputs of a kustomization's secretGenerators: each literal
 // (whole and its value), each line of its env files (whole and its value) and the
-// content of its files, read from dir inside fsys.
-func (s *Set) addGenerators(fsys fs.FS, dir string, data []byte) {
+// content of its files, read from dir inside fsys; files in seen are not read again.
+func (s *Set) addGenerators(ctx context.Context, fsys fs.FS, dir string, data []byte, seen map[string]bool) {
 	var k struct {
 		SecretGenerator []struct {
 			Literals []string `yaml:"literals"`
@@ -166,7 +169,12 @@ func (s *Set) addGenerators(fsys fs.FS, dir string, data []byte) {
 			envs = append(envs, g.Env)
 		}
 		for _, e := range envs {
-			b, err := readCapped(fsys, path.Join(dir, e))
+			p := path.Join(dir, e)
+			if seen[p] || ctx.Err() != nil {
+				continue
+			}
+			seen[p] = true
+			b, err := readCapped(fsys, p)
 			if err != nil {
 				continue
 			}
@@ -182,7 +190,12 @@ func (s *Set) addGenerators(fsys fs.FS, dir string, data []byte) {
 			if _, p, ok := strings.Cut(f, "="); ok {
 				f = p
 			}
-			if b, err := readCapped(fsys, path.Join(dir, f)); err == nil {
+			p := path.Join(dir, f)
+			if seen[p] || ctx.Err() != nil {
+				continue
+			}
+			seen[p] = true
+			if b, err := readCapped(fsys, p); err == nil {
 				s.Add(string(b))
 				s.Add(strings.TrimSpace(string(b)))
 			}

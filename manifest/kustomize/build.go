@@ -42,9 +42,19 @@ func Options() *krusty.Options {
 	return o
 }
 
+// BuildOptions bound a build. The zero value bounds nothing.
+type BuildOptions struct {
+	// Budget, when set, caps the bytes the build reads from files (every read: a file
+	// a generator names ten times counts ten times) and the YAML it gives, shared
+	// with every other build given the same Budget. A build over it fails with
+	// ErrTooLarge. Set it where the tree is not trusted (the puller).
+	Budget *Budget
+}
+
 // Build runs kustomize build on dir and returns the YAML stream it gives. The
 // kustomization and every local base it reaches are checked first ([CheckLocal]).
-func Build(ctx context.Context, dir string) ([]byte, error) {
+// A done ctx stops the build at its next file read.
+func Build(ctx context.Context, dir string, opts BuildOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -55,13 +65,17 @@ func Build(ctx context.Context, dir string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	fs := budgetFS{FileSystem: filesys.MakeFsOnDisk(), ctx: ctx, budget: opts.Budget}
 	buildMu.Lock()
-	m, err := krusty.MakeKustomizer(Options()).Run(filesys.MakeFsOnDisk(), abs)
+	m, err := krusty.MakeKustomizer(Options()).Run(fs, abs)
 	buildMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
 	out, err := m.AsYaml()
+	if err == nil {
+		err = opts.Budget.take(len(out), "the YAML it gives")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
@@ -116,8 +130,8 @@ func File(dir string) string { return manifest.KustomizationFile(dir) }
 
 // BuildObjects is Build read into objects, each with the origin "DIR (kustomize
 // build)".
-func BuildObjects(ctx context.Context, dir string) ([]*manifest.Object, error) {
-	out, err := Build(ctx, dir)
+func BuildObjects(ctx context.Context, dir string, opts BuildOptions) ([]*manifest.Object, error) {
+	out, err := Build(ctx, dir, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func TestBuildIsKustomizeBuild(t *testing.T) {
 		"../../render/testdata/golden/tanka-project",
 		"../../render/testdata/golden/yaml-format",
 	} {
-		got, err := kustomize.Build(context.Background(), dir)
+		got, err := kustomize.Build(context.Background(), dir, kustomize.BuildOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestCheckRefusesWhatKustomizeRefuses(t *testing.T) {
 			dir := t.TempDir()
 			os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources: [a.yaml]\n"), 0o644)
 			os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(doc), 0o644)
-			_, kerr := kustomize.Build(context.Background(), dir)
+			_, kerr := kustomize.Build(context.Background(), dir, kustomize.BuildOptions{})
 			cerr := manifest.CheckFiles(context.Background(), []manifest.File{{Path: "a.yaml", Data: []byte(doc)}}, manifest.CheckOptions{})
 			if strings.HasPrefix(name, "valid") {
 				if kerr != nil || cerr != nil {

@@ -8,7 +8,7 @@
 // kustomize sources, and gitless-puller for the trees it pulls, without linking
 // anything of render.
 //
-//	yaml, err := kustomize.Build(ctx, "deploy/overlays/production")
+//	yaml, err := kustomize.Build(ctx, "deploy/overlays/production", kustomize.BuildOptions{})
 //	if err != nil {
 //		return err // names the kustomization and what kustomize refused
 //	}
