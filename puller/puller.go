@@ -361,7 +361,7 @@ func (s *syncRun) run(ctx context.Context) error {
 	last := digest.Digest(s.ps.Status[AnnotationDigest])
 	specChanged := s.ps.Status[AnnotationSpec] != spec
 	if d == last && specChanged {
-		s.log.InfoContext(ctx, "the source's configuration changed: verifying and applying its artifact again", "digest", d)
+		s.log.InfoContext(ctx, "the source's configuration or its key files changed: verifying and applying its artifact again", "digest", d)
 	}
 	if d == last && !specChanged {
 		checked := s.st.checked
@@ -377,7 +377,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		res.DriftCheck = true
 	}
-	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == specKey(src) && s.request == "" {
+	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == rejectKey(src) && s.request == "" {
 		return s.st.rejectedErr
 	}
 
@@ -562,13 +562,20 @@ func (s *syncRun) reject(d digest.Digest, err error) {
 	// Scrubbed now, while the values of the artifact refused are known: the error is
 	// returned again at later polls, when another artifact's values may have replaced
 	// them.
-	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), specKey(s.src)
+	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), rejectKey(s.src)
 }
 
 // specKey identifies a source's configuration.
 func specKey(src Source) string {
 	b, _ := json.Marshal(src)
 	return string(b)
+}
+
+// rejectKey identifies what refused a digest: the source's configuration and the
+// policy's key and root files as they are now (a key file replaced at its path, as a
+// rotated Secret is, verifies the refused digest again).
+func rejectKey(src Source) string {
+	return specKey(src) + src.Verify.FilesDigest()
 }
 
 // appliedSpec identifies what of a source's configuration decides what is verified and
@@ -580,6 +587,9 @@ func appliedSpec(src Source) string {
 	src.Interval.Duration, src.DriftInterval.Duration, src.Timeout.Duration = 0, 0, 0
 	src.DependsOn, src.Webhook = nil, nil
 	b, _ := json.Marshal(src)
+	// The key and root files the policy names, as they are now: a key replaced at its
+	// path (rotated, or revoked after a compromise) verifies the applied digest again.
+	b = append(b, src.Verify.FilesDigest()...)
 	return digest.FromBytes(b).String()
 }
 

@@ -3,12 +3,15 @@ package puller_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/verify"
@@ -128,5 +131,51 @@ func TestRunChangedSourceSameDigest(t *testing.T) {
 	// The first configuration's poll is spread over the hour (it may rarely come first).
 	if len(outcomes) == 0 || len(outcomes) > 2 || outcomes[len(outcomes)-1] != puller.Applied {
 		t.Fatalf("outcomes %v: want the changed source Applied, at once", outcomes)
+	}
+}
+
+// A key file replaced at its path (a rotated Secret, a compromised key revoked) is a
+// new policy, though the configuration names the same path: the applied digest,
+// signed by the old key alone, is verified again at the next poll and refused (the
+// cluster stays as it was, nothing pruned); a digest refused under the old key is
+// verified again, not answered from memory, and applied once the file holds the key
+// that signed it. The tag never moves.
+func TestKeyFileReplacedVerifiesAgain(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	keyFile := filepath.Join(t.TempDir(), "cosign.pub")
+	writeKey := func(pem string) {
+		t.Helper()
+		if err := os.WriteFile(keyFile, []byte(pem), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeKey(w.Key.PubPEM)
+	src := w.source("app", "app", "v1")
+	src.Verify = &verify.Policy{Keys: []string{keyFile}, InsecureIgnoreTlog: true}
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	w.mustSync(src)
+
+	other := pullertest.NewKey(t)
+	writeKey(other.PubPEM) // the key that signed v1 is revoked
+	w.clock.add(time.Minute)
+	res, err := w.sync(src)
+	if !errors.Is(err, verify.ErrVerificationFailed) || res.Outcome != puller.Failed {
+		t.Fatalf("after the key file changed: %v (%+v), want the applied digest verified again and refused", err, res.Outcome)
+	}
+	if w.CMData("a", "k") != "1" {
+		t.Fatal("a refused verification changed the cluster")
+	}
+
+	// v2, signed by the fixture's key, is refused while the file holds the other one...
+	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2")})
+	src.Ref.Tag = "v2"
+	if _, err := w.sync(src); !errors.Is(err, verify.ErrVerificationFailed) {
+		t.Fatalf("v2 under the other key: %v", err)
+	}
+	// ...and applied once the file holds the key that signed it again.
+	writeKey(w.Key.PubPEM)
+	w.clock.add(time.Minute)
+	if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("a", "k") != "2" {
+		t.Fatalf("after the key file came back: %+v", res)
 	}
 }
