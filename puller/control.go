@@ -247,6 +247,9 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	res := &Result{Source: src.Name, Outcome: Failed}
 	start := p.now()
 	fail := func(err error) (*Result, error) {
+		// Scrubbed as a sync's errors are: an apiserver or admission webhook that
+		// refuses a delete may quote the object.
+		err = p.secrets.error(err)
 		res.Error = err.Error()
 		res.Duration = p.now().Sub(start)
 		return res, fmt.Errorf("removing source %s: %w", src.Name, err)
