@@ -27,7 +27,8 @@
 # (peak), RssAnon, RssFile and go_goroutines, summed over the tool's processes (for flux the
 # peak is the sum of the two processes' peaks). Reports per tool the initial sync time, the
 # peak, RSS in the first and the last two minutes after the initial syncs, the largest
-# sampled anon and file RSS, then the ratios gitless/flux. -peer none runs gitless only.
+# sampled anon and file RSS, the CPU time (user + system) of the initial syncs and of the soak
+# after them, then the ratios gitless/flux. -peer none runs gitless only.
 # Samples: bench/results/soak-TIME-{gitless,flux}.tsv, summaries beside them.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +124,11 @@ sample() {
   echo -e "$1\t$rss\t$hwm\t$g\t$2\t$anon\t$file" >>"$OUT"
 }
 
+# cpu_s: the CPU time (user + system, seconds) the tool's processes have used so far.
+cpu_s() {
+  (cd /proc && awk -v tck="$(getconf CLK_TCK)" '{t += $14 + $15} END {printf "%.1f", t / tck}' "${PIDS[@]/%//stat}")
+}
+
 # measure TOOL: the initial syncs, then MINUTES of pushes every EVERY s, sampled; writes
 # OUT (samples) and its .summary.
 measure() {
@@ -139,6 +145,8 @@ measure() {
     ((SECONDS - t0 < 1800)) || bdie "$TOOL: not synced after 30 minutes"
   done
   INITIAL=$((SECONDS - t0))
+  local cpu0 cpu1
+  cpu0=$(cpu_s)
   blog "$TOOL: all sources synced after ${INITIAL}s; soak for $MINUTES minutes, a push every ${EVERY}s"
   t1=$SECONDS next=0
   while ((SECONDS - t1 < MINUTES * 60)); do
@@ -149,6 +157,7 @@ measure() {
     sample $((SECONDS - t0)) "$("synced_$TOOL" || true)"; sleep 5
   done
   sleep 5; sample $((SECONDS - t0)) "$("synced_$TOOL" || true)"
+  cpu1=$(cpu_s)
   local each
   each=$(cd /proc && awk '/^VmHWM/ {printf "%s%.1f", sep, $2 / 1024; sep = " + "}' "${PIDS[@]/%//status}")
   awk -v init="$INITIAL" -v soak=$((MINUTES * 60)) -F'\t' 'NR > 1 {
@@ -163,6 +172,7 @@ measure() {
       printf "goroutines_first_2min\t%.0f\ngoroutines_last_2min\t%.0f\ngoroutines_min_max_after_sync\t%d-%d\n", g1 / n1, g2 / n2, gmin, gmax
     }' "$OUT" >"${OUT%.tsv}.summary"
   printf 'peak_rss_mb_each_process\t%s\ninitial_sync_s\t%d\npushes\t%d\n' "$each" "$INITIAL" "$pushes" >>"${OUT%.tsv}.summary"
+  printf 'cpu_s_initial_syncs\t%s\ncpu_s_soak\t%s\n' "$cpu0" "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN {printf "%.1f", b - a}')" >>"${OUT%.tsv}.summary"
   "counts_$TOOL" >>"${OUT%.tsv}.summary"
   printf 'load_start_end\t%s / %s\n' "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"${OUT%.tsv}.summary"
   blog "$TOOL:"; sed 's/^/  /' "${OUT%.tsv}.summary" >&2
@@ -271,7 +281,7 @@ run_gitless
 if [[ $PEER == flux ]]; then
   blog "gitless / flux (same sources, keys, pushes; one after the other, each on a fresh control plane)"
   awk -F'\t' 'FNR == NR {g[$1] = $2; next} {f[$1] = $2} END {
-      n = split("initial_sync_s peak_rss_mb rss_mb_first_2min_after_sync rss_mb_last_2min rss_mb_max_after_sync max_sampled_rss_anon_mb max_sampled_rss_file_mb", k, " ")
+      n = split("initial_sync_s cpu_s_initial_syncs cpu_s_soak peak_rss_mb rss_mb_first_2min_after_sync rss_mb_last_2min rss_mb_max_after_sync max_sampled_rss_anon_mb max_sampled_rss_file_mb", k, " ")
       printf "%-30s %10s %10s %8s\n", "", "gitless", "flux", "ratio"
       for (i = 1; i <= n; i++) printf "%-30s %10s %10s %8s\n", k[i], g[k[i]], f[k[i]], (f[k[i]] > 0 ? sprintf("%.2f", g[k[i]] / f[k[i]]) : "NaN")
     }' "$RESULTS_DIR/soak-$STAMP-gitless.summary" "$RESULTS_DIR/soak-$STAMP-flux.summary" | tee "$RESULTS_DIR/soak-$STAMP.ratios"
