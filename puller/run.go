@@ -185,7 +185,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	// Syncs run under work, which outlives ctx by the grace period.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, ctx: ctx, work: work}
+	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]chan struct{}{}, ctx: ctx, work: work}
 	if opts.MaxConcurrentSyncs > 0 {
 		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
 	}
@@ -242,6 +242,9 @@ type runner struct {
 	pruneRemoved bool
 	// slots bounds the syncs in flight (RunOptions.MaxConcurrentSyncs); nil: no bound.
 	slots chan struct{}
+	// removing: per source name, closed when its Remove (PruneRemoved) has ended; a
+	// source added again waits for it, or its first sync and the Remove would race.
+	removing map[string]chan struct{}
 }
 
 type loopHandle struct {
@@ -253,6 +256,13 @@ type loopHandle struct {
 
 // set makes the running loops those of sources.
 func (r *runner) set(sources []Source) {
+	for name, removed := range r.removing {
+		select {
+		case <-removed:
+			delete(r.removing, name)
+		default:
+		}
+	}
 	want := map[string]Source{}
 	for _, s := range sources {
 		want[s.Name] = s.WithDefaults()
@@ -264,9 +274,12 @@ func (r *runner) set(sources []Source) {
 				delete(r.loops, name)
 				r.health.remove(name)
 				if r.pruneRemoved {
+					removed := make(chan struct{})
+					r.removing[name] = removed
 					r.wg.Add(1)
 					go func() {
 						defer r.wg.Done()
+						defer close(removed)
 						<-l.done
 						res, err := r.p.Remove(r.work, l.src)
 						if r.opts.OnResult != nil {
@@ -290,6 +303,8 @@ func (r *runner) set(sources []Source) {
 		var after chan struct{}
 		if old != nil {
 			after = old.done
+		} else if removed, ok := r.removing[src.Name]; ok {
+			after = removed // removed, then added again before its Remove ended
 		}
 		r.wg.Add(1)
 		go func() {

@@ -186,3 +186,42 @@ func TestMaxConcurrentSyncs(t *testing.T) {
 		t.Fatalf("%d syncs at once, want 2", b.max)
 	}
 }
+
+// A source removed with PruneRemoved and added again before its Remove ended syncs only
+// after it: run side by side, the new loop's sync found the parent (UpToDate) and the
+// Remove then deleted what it had just checked.
+func TestSourceAddedAgainWaitsForItsRemove(t *testing.T) {
+	w, p, src := slowBigSource(t) // deleting 60 objects at 40 requests a second takes seconds
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	updates := make(chan puller.Update)
+	var mu sync.Mutex
+	var outcomes []puller.Outcome
+	ctx, cancel := context.WithCancel(w.Ctx)
+	defer cancel()
+	go p.Run(ctx, []puller.Source{src}, puller.RunOptions{Updates: updates, OnResult: func(r *puller.Result, _ error) {
+		mu.Lock()
+		outcomes = append(outcomes, r.Outcome)
+		mu.Unlock()
+	}})
+	synced := func(n int) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return len(outcomes) == n }
+	}
+	waitUntil(t, "the first sync", synced(1))
+	updates <- puller.Update{PruneRemoved: true}
+	updates <- puller.Update{Sources: []puller.Source{src}, PruneRemoved: true}
+	waitUntil(t, "the Remove and the sync after it", synced(3))
+	mu.Lock()
+	got := append([]puller.Outcome(nil), outcomes...)
+	mu.Unlock()
+	if got[1] != puller.Removed || got[2] != puller.Applied {
+		t.Fatalf("outcomes %v, want [Applied Removed Applied]", got)
+	}
+	for _, name := range []string{"obj-aa", "obj-zb"} {
+		if v := w.CMData(name, "k"); v != "1" {
+			t.Fatalf("%s after the source came back: %s", name, v)
+		}
+	}
+	if _, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-big"); err != nil {
+		t.Fatalf("the parent after the source came back: %v", err)
+	}
+}
