@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +64,11 @@ type PullerConfig struct {
 	// Limits caps what the registry and the artifacts may cost; zero fields take the
 	// defaults.
 	Limits Limits `json:"limits,omitzero"`
+
+	// Sum is the SHA-256 of the document Parse read (zero for a configuration built in
+	// code): a watcher of the file compares the file's bytes with it, so that an edit
+	// made after this read and before the watch began is not taken for what runs.
+	Sum [sha256.Size]byte `json:"-"`
 }
 
 // Limits caps registry listings and archive extraction.
@@ -117,6 +123,7 @@ func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c.Sum = sha256.Sum256(data)
 	return &c, nil
 }
 

@@ -226,8 +226,13 @@ func (d *daemon) runPuller(ctx context.Context) error {
 // watchConfig reads the configuration file every ConfigCheckInterval and applies a
 // valid change.
 func (d *daemon) watchConfig(ctx context.Context) {
-	last, _ := os.ReadFile(d.o.ConfigPath)
-	lastSum := sha256.Sum256(last)
+	// What runs is what Config was parsed from: a file changed since (while the puller
+	// started) differs from it and is reloaded at the first tick.
+	lastSum := d.o.Config.Sum
+	if lastSum == ([sha256.Size]byte{}) {
+		last, _ := os.ReadFile(d.o.ConfigPath)
+		lastSum = sha256.Sum256(last)
+	}
 	t := time.NewTicker(d.o.ConfigCheckInterval)
 	defer t.Stop()
 	for {

@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gitless-dev/gitless/puller/config"
 	"github.com/gitless-dev/gitless/puller/daemon"
 )
 
@@ -153,4 +155,20 @@ func TestWebhookSyncsWithinASecond(t *testing.T) {
 		t.Fatalf("own token: %d", code)
 	}
 	waitUntil(t, time.Second, "other's new artifact", func() bool { return f.CMData("o", "k") == "2" })
+}
+
+// The file changes after the puller read it and before its watch began (a slow start:
+// the apiserver, the Lease): the edit is reloaded, not taken for what already runs.
+func TestConfigChangedWhileStartingIsReloaded(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", "")))
+	c, err := config.Load(filepath.Join(f.configDir, "puller.yaml"), f.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
+	f.start(daemon.Options{Config: c})
+	waitUntil(t, 30*time.Second, "b, added while the puller started", func() bool { return f.CMData("b", "k") == "1" })
 }

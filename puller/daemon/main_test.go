@@ -84,13 +84,16 @@ type running struct {
 	cancel        context.CancelFunc
 }
 
-// start runs the daemon on the mounted configuration.
+// start runs the daemon on the mounted configuration, or on opts.Config when set.
 func (f *fixture) start(opts daemon.Options) *running {
 	f.t.Helper()
 	path := filepath.Join(f.configDir, "puller.yaml")
-	c, err := config.Load(path, f.NS)
-	if err != nil {
-		f.t.Fatal(err)
+	c := opts.Config // read before this call, as a slow start would
+	if c == nil {
+		var err error
+		if c, err = config.Load(path, f.NS); err != nil {
+			f.t.Fatal(err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
