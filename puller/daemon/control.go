@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
@@ -92,19 +93,29 @@ func (d *daemon) webhookToken(ctx context.Context, name string) ([]byte, error) 
 	if ws == nil {
 		return nil, webhook.ErrNoToken
 	}
-	return d.tokens.get(ctx, d.kube, c.Namespace, ws)
+	key := "file:" + ws.SecretFile
+	if ws.SecretRef != nil {
+		key = "secret:" + c.Namespace + "/" + ws.SecretRef.Name
+	}
+	return d.tokens.get(ctx, key, func(ctx context.Context) ([]byte, error) {
+		return readToken(ctx, d.kube, c.Namespace, ws)
+	})
 }
 
 // tokenCache keeps webhook tokens for a short while, so that a flood of requests does
-// not become a flood of Secret reads.
+// not become a flood of Secret reads: a read that failed is kept as long as one that
+// worked (a request for a missing Secret is not answered with a read per request), and
+// requests that miss at once share one read.
 type tokenCache struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	m   map[string]cachedToken
+	mu     sync.Mutex
+	ttl    time.Duration
+	m      map[string]cachedToken
+	flight singleflight.Group
 }
 
 type cachedToken struct {
 	token []byte
+	err   error
 	at    time.Time
 }
 
@@ -114,38 +125,51 @@ func (t *tokenCache) clear() {
 	t.m = nil
 }
 
-func (t *tokenCache) get(ctx context.Context, kube kubernetes.Interface, ns string, ws *puller.WebhookSecret) ([]byte, error) {
-	key := "file:" + ws.SecretFile
-	if ws.SecretRef != nil {
-		key = "secret:" + ws.SecretRef.Name
-	}
+// get returns the token under key, read with read when it is not kept. The read runs
+// apart from the request that asked for it (its own timeout), as other requests may
+// wait for it.
+func (t *tokenCache) get(ctx context.Context, key string, read func(context.Context) ([]byte, error)) ([]byte, error) {
 	t.mu.Lock()
 	if c, ok := t.m[key]; ok && time.Since(c.at) < t.ttl {
 		t.mu.Unlock()
-		return c.token, nil
+		return c.token, c.err
 	}
 	t.mu.Unlock()
-	var tok []byte
+	ch := t.flight.DoChan(key, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		tok, err := read(rctx)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.m == nil {
+			t.m = map[string]cachedToken{}
+		}
+		t.m[key] = cachedToken{token: tok, err: err, at: time.Now()}
+		return tok, err
+	})
+	select {
+	case r := <-ch:
+		tok, _ := r.Val.([]byte)
+		return tok, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// readToken reads the token a webhook field names: the Secret's token key, or the file.
+func readToken(ctx context.Context, kube kubernetes.Interface, ns string, ws *puller.WebhookSecret) ([]byte, error) {
 	if ws.SecretRef != nil {
 		s, err := kube.CoreV1().Secrets(ns).Get(ctx, ws.SecretRef.Name, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading webhook Secret %s/%s: %w", ns, ws.SecretRef.Name, err)
 		}
-		tok = s.Data[puller.WebhookTokenKey]
-	} else {
-		b, err := os.ReadFile(ws.SecretFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading webhook token: %w", err)
-		}
-		tok = []byte(strings.TrimSpace(string(b)))
+		return s.Data[puller.WebhookTokenKey], nil
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[string]cachedToken{}
+	b, err := os.ReadFile(ws.SecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading webhook token: %w", err)
 	}
-	t.m[key] = cachedToken{token: tok, at: time.Now()}
-	return tok, nil
+	return []byte(strings.TrimSpace(string(b))), nil
 }
 
 // recordPodEvent records an Event about the puller's own pod.
