@@ -110,6 +110,7 @@ type tokenCache struct {
 	mu     sync.Mutex
 	ttl    time.Duration
 	m      map[string]cachedToken
+	gen    uint64 // counts clears: a read begun before one is not kept, nor joined
 	flight singleflight.Group
 }
 
@@ -123,6 +124,7 @@ func (t *tokenCache) clear() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.m = nil
+	t.gen++
 }
 
 // get returns the token under key, read with read when it is not kept. The read runs
@@ -134,13 +136,17 @@ func (t *tokenCache) get(ctx context.Context, key string, read func(context.Cont
 		t.mu.Unlock()
 		return c.token, c.err
 	}
+	gen := t.gen
 	t.mu.Unlock()
-	ch := t.flight.DoChan(key, func() (any, error) {
+	ch := t.flight.DoChan(fmt.Sprint(gen, " ", key), func() (any, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		tok, err := read(rctx)
 		t.mu.Lock()
 		defer t.mu.Unlock()
+		if t.gen != gen {
+			return tok, err // the config changed during the read: answer it, keep nothing
+		}
 		if t.m == nil {
 			t.m = map[string]cachedToken{}
 		}

@@ -61,3 +61,24 @@ func TestTokenCacheReadsOncePerTTL(t *testing.T) {
 		t.Fatalf("after the ttl: %q %v, %d reads", tok, err, reads.Load())
 	}
 }
+
+// A read begun before a config reload is not kept after it: the reload may have named
+// another Secret or rotated the token, and the next request reads again.
+func TestTokenCacheReloadDropsAReadInFlight(t *testing.T) {
+	c := &tokenCache{ttl: time.Hour}
+	ctx := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	old := func(ctx context.Context) ([]byte, error) { close(started); <-release; return []byte("old"), nil }
+	done := make(chan []byte)
+	go func() { tok, _ := c.get(ctx, "secret:ns/hook", old); done <- tok }()
+	<-started
+	c.clear() // a config reload while the read is out
+	close(release)
+	if tok := <-done; string(tok) != "old" {
+		t.Fatalf("the request that started the read: %q", tok)
+	}
+	tok, err := c.get(ctx, "secret:ns/hook", func(context.Context) ([]byte, error) { return []byte("new"), nil })
+	if err != nil || string(tok) != "new" {
+		t.Fatalf("after the reload: %q %v, want the token read again", tok, err)
+	}
+}
