@@ -17,7 +17,15 @@ import (
 // denies ConfigMaps named name in the target namespace, and waits until it bites.
 func denyConfigMap(t *testing.T, w *world, name string) {
 	t.Helper()
-	policy := "deny-" + w.Target
+	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, w.Target))
+	denyWhen(t, w, "deny-"+w.Target, fmt.Sprintf("object.metadata.namespace == %q && object.metadata.name == %q", w.Target, name), w.Target, name, probe)
+}
+
+// denyWhen installs a ValidatingAdmissionPolicy named policy that denies creating or
+// updating a ConfigMap where the CEL expression cond holds, and waits until it bites:
+// until a server-side dry-run apply of probe, the ConfigMap ns/name, is denied.
+func denyWhen(t *testing.T, w *world, policy, cond, ns, name string, probe []byte) {
+	t.Helper()
 	fail := admissionv1.Fail
 	_, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: policy},
@@ -30,7 +38,7 @@ func denyConfigMap(t *testing.T, w *world, name string) {
 				},
 			}}},
 			Validations: []admissionv1.Validation{{
-				Expression: fmt.Sprintf("object.metadata.namespace != %q || object.metadata.name != %q", w.Target, name),
+				Expression: "!(" + cond + ")",
 				Message:    "denied by the test policy",
 			}},
 		},
@@ -49,9 +57,9 @@ func denyConfigMap(t *testing.T, w *world, name string) {
 		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{})
 		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.Ctx, policy, metav1.DeleteOptions{})
 	})
-	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, w.Target))
+	force := true
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		_, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Patch(w.Ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", DryRun: []string{"All"}})
+		_, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(ns).Patch(w.Ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", Force: &force, DryRun: []string{"All"}})
 		if err != nil && strings.Contains(err.Error(), "denied by the test policy") {
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
@@ -297,5 +299,62 @@ func TestAdmissionDenialOnTheFifthObjectIsNamedAndNothingPruned(t *testing.T) {
 		if got := w.CMData("cm-"+n, "k"); got != "v1" {
 			t.Fatalf("cm-%s is %q", n, got)
 		}
+	}
+}
+
+// The last write of a sync, the parent's new status, is refused after every object was
+// applied and pruned: the parent records the failure on top of the last good state (the
+// digest applied before, the new one as attempted; the wider scope), not a mixed one
+// that names the new digest as applied; the next sync records it.
+func TestFinalParentWriteRefusedKeepsTheLastGoodStatus(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1"), "b.yaml": cm("b", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	before := w.status("app")[puller.AnnotationDigest]
+
+	v2 := w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2")})
+	parent := "gitless-app"
+	probe := fmt.Appendf(nil, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q,"annotations":{%q:%q}}}`,
+		parent, w.NS, puller.AnnotationDigest, v2.Digest)
+	cond := fmt.Sprintf("object.metadata.namespace == %q && object.metadata.name == %q && has(object.metadata.annotations) && "+
+		"%q in object.metadata.annotations && object.metadata.annotations[%q] == %q",
+		w.NS, parent, puller.AnnotationDigest, puller.AnnotationDigest, v2.Digest.String())
+	policy := "deny-parent-" + w.Target
+	denyWhen(t, w, policy, cond, w.NS, parent, probe)
+
+	src.Ref.Tag = "v2"
+	_, err := w.sync(src)
+	if err == nil || !strings.Contains(err.Error(), "writing ApplySet parent") {
+		t.Fatalf("err = %v", err)
+	}
+	if w.CMData("a", "k") != "2" || w.CMData("b", "k") != "<absent>" {
+		t.Fatal("the objects were not applied and pruned before the parent write")
+	}
+	st := w.status("app")
+	if st[puller.AnnotationResult] != string(puller.Failed) || st[puller.AnnotationDigest] != before ||
+		st[puller.AnnotationAttempted] != v2.Digest.String() || !strings.Contains(st[puller.AnnotationMessage], "denied") {
+		t.Fatalf("status after the refused write: %v", st)
+	}
+
+	// The policy goes: the next sync records v2, with nothing left to apply.
+	if err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		res, err := w.sync(src)
+		if err == nil {
+			if res.Configured != 0 || res.Pruned != 0 {
+				t.Fatalf("the retry: %+v", res)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the retry: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if st := w.status("app"); st[puller.AnnotationDigest] != v2.Digest.String() || st[puller.AnnotationResult] != string(puller.Applied) {
+		t.Fatalf("status after the retry: %v", st)
 	}
 }

@@ -286,19 +286,24 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	if perr != nil {
 		return cs, perr
 	}
+	// The new scope and status are st only once written: a refused write leaves st the
+	// parent as it is (the wider scope, the last good status), for the caller to record
+	// the failure on.
+	next := st.Clone()
 	keptGKs, keptNSs := scopeOf(kept)
-	st.GroupKinds = unionGK(newGKs, keptGKs)
-	st.Namespaces = unionStrings(newNSs, keptNSs)
+	next.GroupKinds = unionGK(newGKs, keptGKs)
+	next.Namespaces = unionStrings(newNSs, keptNSs)
 	for k, v := range opts.Status {
 		if v == "" {
-			delete(st.Status, k)
+			delete(next.Status, k)
 		} else {
-			st.Status[k] = v
+			next.Status[k] = v
 		}
 	}
-	if err := a.writeParent(pctx, st); err != nil {
+	if err := a.writeParent(pctx, next); err != nil {
 		return cs, err
 	}
+	*st = *next
 	return cs, nil
 }
 
