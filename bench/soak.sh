@@ -29,7 +29,8 @@
 # peak, RSS in the first and the last two minutes after the initial syncs, the largest
 # sampled anon and file RSS, the CPU time (user + system) of the initial syncs and of the soak
 # after them, then the ratios gitless/flux. -peer none runs gitless only.
-# Samples: bench/results/soak-TIME-{gitless,flux}.tsv, summaries beside them.
+# Samples: bench/results/soak-TIME-{gitless,flux}.tsv, summaries beside them, and .smaps: the
+# resident MB per mapping at the end (the binaries' pages are the file RSS).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -158,6 +159,10 @@ measure() {
   done
   sleep 5; sample $((SECONDS - t0)) "$("synced_$TOOL" || true)"
   cpu1=$(cpu_s)
+  # Where the resident memory is at the end, per mapping (the binary's pages are file RSS).
+  (cd /proc && awk '/^[0-9a-f]+-[0-9a-f]+ / {name = (NF >= 6 ? $6 : "[anon]")} /^Rss:/ {r[name] += $2}
+    END {for (n in r) if (r[n] >= 1024) printf "%.1f\t%s\n", r[n] / 1024, n}' "${PIDS[@]/%//smaps}" 2>/dev/null |
+    sort -rn >"${OUT%.tsv}.smaps") || true
   local each
   each=$(cd /proc && awk '/^VmHWM/ {printf "%s%.1f", sep, $2 / 1024; sep = " + "}' "${PIDS[@]/%//status}")
   awk -v init="$INITIAL" -v soak=$((MINUTES * 60)) -F'\t' 'NR > 1 {
