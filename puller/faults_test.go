@@ -305,7 +305,8 @@ func TestAdmissionDenialOnTheFifthObjectIsNamedAndNothingPruned(t *testing.T) {
 // The last write of a sync, the parent's new status, is refused after every object was
 // applied and pruned: the parent records the failure on top of the last good state (the
 // digest applied before, the new one as attempted; the wider scope), not a mixed one
-// that names the new digest as applied; the next sync records it.
+// that names the new digest as applied; a move of the tag back to the digest recorded
+// is applied again, not taken for up to date; the next sync of the new one records it.
 func TestFinalParentWriteRefusedKeepsTheLastGoodStatus(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1"), "b.yaml": cm("b", "1")})
@@ -337,15 +338,25 @@ func TestFinalParentWriteRefusedKeepsTheLastGoodStatus(t *testing.T) {
 		t.Fatalf("status after the refused write: %v", st)
 	}
 
-	// The policy goes: the next sync records v2, with nothing left to apply.
+	// The tag goes back to v1, the digest the parent records as applied, within the
+	// drift interval: the last sync failed, so v1 is applied again (not UpToDate over
+	// v2's objects).
+	src.Ref.Tag = "v1"
+	res, err := w.sync(src)
+	if err != nil || res.Outcome != puller.Applied || w.CMData("a", "k") != "1" || w.CMData("b", "k") != "1" {
+		t.Fatalf("back to v1: %v %+v; a=%s b=%s", err, res, w.CMData("a", "k"), w.CMData("b", "k"))
+	}
+
+	// The policy goes: v2 again is applied and recorded.
 	if err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	src.Ref.Tag = "v2"
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		res, err := w.sync(src)
+		_, err := w.sync(src)
 		if err == nil {
-			if res.Configured != 0 || res.Pruned != 0 {
-				t.Fatalf("the retry: %+v", res)
+			if w.CMData("a", "k") != "2" || w.CMData("b", "k") != "<absent>" {
+				t.Fatal("v2 again: not applied")
 			}
 			break
 		}

@@ -368,7 +368,11 @@ func (s *syncRun) run(ctx context.Context) error {
 		if s.st.digest != d || checked.IsZero() {
 			checked = parseTime(s.ps.Status[AnnotationAppliedAt])
 		}
-		if p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" {
+		// After a failed sync the cluster may hold part of another artifact (one
+		// applied, then refused at its last write): the digest recorded is applied
+		// again rather than taken for up to date.
+		lastOK := s.ps.Status[AnnotationResult] == string(Applied)
+		if lastOK && p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" {
 			res.Outcome = UpToDate
 			res.Revision = s.ps.Status[AnnotationRevision]
 			res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
