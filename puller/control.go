@@ -269,7 +269,10 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 		res.Outcome = Removed
 		return res, nil
 	}
-	cs, err := a.Apply(ctx, ps, nil, apply.SyncOptions{Prune: true, AllowEmpty: true, PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs, TargetNamespace: src.TargetNamespace})
+	// The values of the set's Secrets are learned from the cluster as they are listed:
+	// after a restart the puller may not have built the source's artifact.
+	cs, err := a.Apply(ctx, ps, nil, apply.SyncOptions{Prune: true, AllowEmpty: true, PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs,
+		TargetNamespace: src.TargetNamespace, MemberListed: p.secrets.lastApplied(src.Name).AddObject})
 	res.setChanges(cs)
 	if err != nil {
 		return fail(err)

@@ -482,6 +482,8 @@ func (s *syncRun) run(ctx context.Context) error {
 		WaitTimeout:            src.Timeout.Duration / 2,
 		Previous:               s.previous(last),
 		Status:                 s.successStatus(status, d, last, specChanged),
+		// Secrets of the set that this artifact no longer has (pruned) are learned too.
+		MemberListed: s.secrets.AddObject,
 	})
 	res.setChanges(cs)
 	if err != nil {

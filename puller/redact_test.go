@@ -2,11 +2,15 @@ package puller_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -108,4 +112,79 @@ func TestSecretValuesNeverLeaveASync(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Removing a source after a restart: the new process never built the source's
+// artifact, so it learns the values of the set's Secrets from the cluster as it lists
+// them. An admission policy that refuses the Secret's delete and quotes its value (as a
+// webhook may; here in the base64 form the object holds) leaves the value out of the error and the result. Without the listing
+// hook the value leaks.
+func TestSecretValuesNeverLeaveARemoveAfterARestart(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	const value = "removal-s3cret-9r7q"
+	encoded := base64.StdEncoding.EncodeToString([]byte(value)) // what the policy quotes
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: NS\ndata:\n  password: " + encoded + "\n",
+		"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+
+	policy := "deny-delete-" + w.Target
+	fail := admissionv1.Fail
+	_, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: policy},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionv1.RuleWithOperations{
+					Operations: []admissionv1.OperationType{admissionv1.Delete},
+					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}},
+				},
+			}}},
+			Validations: []admissionv1.Validation{{
+				Expression:        fmt.Sprintf("oldObject.metadata.namespace != %q", w.Target),
+				MessageExpression: `"refusing to delete a Secret holding " + string(oldObject.data["password"])`,
+			}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy},
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{})
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.Ctx, policy, metav1.DeleteOptions{})
+	})
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		err := w.Kube.CoreV1().Secrets(w.Target).Delete(w.Ctx, "creds", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && strings.Contains(err.Error(), encoded) {
+			break // the policy bites, and quotes the value
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the admission policy does not take effect: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	restarted := w.newPuller(puller.Options{}) // knows no value of the source's artifact
+	res, err := restarted.Remove(w.Ctx, src)
+	if err == nil {
+		t.Fatal("the Remove succeeded")
+	}
+	out, _ := json.Marshal(res)
+	for where, text := range map[string]string{"error": err.Error(), "result (-o json)": string(out)} {
+		if strings.Contains(text, value) || strings.Contains(text, encoded) {
+			t.Errorf("the secret value is in the %s: %s", where, text)
+		}
+	}
+	if !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("the error does not show where the value was: %v", err)
+	}
+	t.Logf("%v", err)
 }

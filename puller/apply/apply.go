@@ -146,6 +146,11 @@ type SyncOptions struct {
 	// Status annotations (keys under gitless.dev/) written on the parent with the new
 	// scope when the sync succeeds; "" removes a key.
 	Status map[string]string
+	// MemberListed, when set, is called with every member of the set as it is listed
+	// from the cluster, before anything is applied or pruned; calls may come from
+	// several goroutines at once. The caller learns there, say, the values of the
+	// Secrets whose refusal an error may quote.
+	MemberListed func(obj map[string]any)
 }
 
 // object is one object of the set, prepared for applying.
@@ -196,7 +201,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	// Members can only be where the parent says: the scope is widened on the parent
 	// before anything is applied.
 	t := time.Now()
-	members, err := a.listMembers(ctx, st)
+	members, err := a.listMembers(ctx, st, opts.MemberListed)
 	cs.phase("list", t)
 	if err != nil {
 		return cs, err

@@ -67,7 +67,7 @@ const listPageSize = 250
 
 // listMembers lists the objects labelled as members of the set, in every group-kind
 // and namespace the parent records (and the parent's own namespace).
-func (a *Applier) listMembers(ctx context.Context, st *ParentState) (map[objectKey]*member, error) {
+func (a *Applier) listMembers(ctx context.Context, st *ParentState, listed func(map[string]any)) (map[objectKey]*member, error) {
 	var lists []scopeList
 	namespaces := unionStrings(st.Namespaces, []string{st.Parent.Namespace})
 	for _, gk := range st.GroupKinds {
@@ -122,6 +122,9 @@ func (a *Applier) listMembers(ctx context.Context, st *ParentState) (map[objectK
 			for j := range ul.Items {
 				u := &ul.Items[j]
 				u.SetGroupVersionKind(l.mapping.GroupVersionKind) // lists leave it out of items
+				if listed != nil {
+					listed(u.Object)
+				}
 				if page[j], err = memberOf(u); err != nil {
 					errs[i] = err
 					return
