@@ -242,8 +242,9 @@ type runner struct {
 	pruneRemoved bool
 	// slots bounds the syncs in flight (RunOptions.MaxConcurrentSyncs); nil: no bound.
 	slots chan struct{}
-	// removing: per source name, closed when its Remove (PruneRemoved) has ended; a
-	// source added again waits for it, or its first sync and the Remove would race.
+	// removing: per removed source name, closed when its last sync, and its Remove
+	// (PruneRemoved), have ended; a source added again waits for it, or its first
+	// sync and the one in flight, or the Remove, would race.
 	removing map[string]chan struct{}
 }
 
@@ -286,6 +287,8 @@ func (r *runner) set(sources []Source) {
 							r.opts.OnResult(res, err)
 						}
 					}()
+				} else {
+					r.removing[name] = l.done // its sync in flight goes on
 				}
 			}
 		}

@@ -225,3 +225,32 @@ func TestSourceAddedAgainWaitsForItsRemove(t *testing.T) {
 		t.Fatalf("the parent after the source came back: %v", err)
 	}
 }
+
+// A source removed from the configuration without pruneRemovedSources while its sync
+// is in flight, and added back before that sync ended: its new loop waits for it (one
+// sync of a source at a time), so the two syncs do not overlap.
+func TestSourceAddedAgainWaitsForItsSyncInFlight(t *testing.T) {
+	w, p, src := slowBigSource(t)
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	updates := make(chan puller.Update)
+	type span struct{ start, end time.Time }
+	var mu sync.Mutex
+	var spans []span
+	ctx, cancel := context.WithCancel(w.Ctx)
+	defer cancel()
+	go p.Run(ctx, []puller.Source{src}, puller.RunOptions{Updates: updates, OnResult: func(r *puller.Result, _ error) {
+		end := time.Now()
+		mu.Lock()
+		spans = append(spans, span{end.Add(-r.Duration), end})
+		mu.Unlock()
+	}})
+	waitUntil(t, "the apply to start", func() bool { return w.CMData("obj-aa", "k") == "1" })
+	updates <- puller.Update{}                              // removed, objects kept
+	updates <- puller.Update{Sources: []puller.Source{src}} // and back
+	waitUntil(t, "both syncs", func() bool { mu.Lock(); defer mu.Unlock(); return len(spans) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if first, second := spans[0], spans[1]; second.start.Before(first.end.Add(-50 * time.Millisecond)) {
+		t.Fatalf("the second sync started %v before the first ended", first.end.Sub(second.start))
+	}
+}
