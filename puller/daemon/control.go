@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -103,21 +106,23 @@ func (d *daemon) webhookToken(ctx context.Context, name string) ([]byte, error) 
 }
 
 // tokenCache keeps webhook tokens for a short while, so that a flood of requests does
-// not become a flood of Secret reads: a read that failed is kept as long as one that
-// worked (a request for a missing Secret is not answered with a read per request), and
-// requests that miss at once share one read.
+// not become a flood of Secret reads: a Secret or file found missing is kept as long
+// as a token (a request for a missing Secret is not answered with a read per request),
+// another failure (the apiserver unreachable, a timeout) for retryTTL, and requests
+// that miss at once share one read.
 type tokenCache struct {
-	mu     sync.Mutex
-	ttl    time.Duration
-	m      map[string]cachedToken
-	gen    uint64 // counts clears: a read begun before one is not kept, nor joined
-	flight singleflight.Group
+	mu       sync.Mutex
+	ttl      time.Duration
+	retryTTL time.Duration
+	m        map[string]cachedToken
+	gen      uint64 // counts clears: a read begun before one is not kept, nor joined
+	flight   singleflight.Group
 }
 
 type cachedToken struct {
 	token []byte
 	err   error
-	at    time.Time
+	until time.Time
 }
 
 func (t *tokenCache) clear() {
@@ -132,7 +137,7 @@ func (t *tokenCache) clear() {
 // wait for it.
 func (t *tokenCache) get(ctx context.Context, key string, read func(context.Context) ([]byte, error)) ([]byte, error) {
 	t.mu.Lock()
-	if c, ok := t.m[key]; ok && time.Since(c.at) < t.ttl {
+	if c, ok := t.m[key]; ok && time.Now().Before(c.until) {
 		t.mu.Unlock()
 		return c.token, c.err
 	}
@@ -150,7 +155,11 @@ func (t *tokenCache) get(ctx context.Context, key string, read func(context.Cont
 		if t.m == nil {
 			t.m = map[string]cachedToken{}
 		}
-		t.m[key] = cachedToken{token: tok, err: err, at: time.Now()}
+		ttl := t.ttl
+		if err != nil && !apierrors.IsNotFound(err) && !errors.Is(err, fs.ErrNotExist) {
+			ttl = min(ttl, t.retryTTL)
+		}
+		t.m[key] = cachedToken{token: tok, err: err, until: time.Now().Add(ttl)}
 		return tok, err
 	})
 	select {

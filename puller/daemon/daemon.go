@@ -131,7 +131,7 @@ func Run(ctx context.Context, o Options) error {
 		m: metrics.New(o.Registry), dm: metrics.NewDaemon(o.Registry),
 		updates: make(chan puller.Update, 1), election: o.LeaderElection != nil,
 	}
-	d.tokens.ttl = 10 * time.Second
+	d.tokens.ttl, d.tokens.retryTTL = 10*time.Second, time.Second
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
