@@ -26,21 +26,35 @@ func denyConfigMap(t *testing.T, w *world, name string) {
 // until a server-side dry-run apply of probe, the ConfigMap ns/name, is denied.
 func denyWhen(t *testing.T, w *world, policy, cond, ns, name string, probe []byte) {
 	t.Helper()
+	installPolicy(t, w, policy, admissionv1.RuleWithOperations{
+		Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+		Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+	}, admissionv1.Validation{Expression: "!(" + cond + ")", Message: "denied by the test policy"})
+	force := true
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(ns).Patch(w.Ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", Force: &force, DryRun: []string{"All"}})
+		if err != nil && strings.Contains(err.Error(), "denied by the test policy") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the admission policy does not take effect: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// installPolicy installs a ValidatingAdmissionPolicy named policy (failing closed) with
+// one rule and one validation, bound with the Deny action, and removes both at the end
+// of the test. The caller waits until it bites.
+func installPolicy(t *testing.T, w *world, policy string, rule admissionv1.RuleWithOperations, v admissionv1.Validation) {
+	t.Helper()
 	fail := admissionv1.Fail
 	_, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: policy},
 		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: &fail,
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionv1.RuleWithOperations{
-					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
-				},
-			}}},
-			Validations: []admissionv1.Validation{{
-				Expression: "!(" + cond + ")",
-				Message:    "denied by the test policy",
-			}},
+			FailurePolicy:    &fail,
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: rule}}},
+			Validations:      []admissionv1.Validation{v},
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
@@ -57,15 +71,4 @@ func denyWhen(t *testing.T, w *world, policy, cond, ns, name string, probe []byt
 		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{})
 		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.Ctx, policy, metav1.DeleteOptions{})
 	})
-	force := true
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		_, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(ns).Patch(w.Ctx, name, types.ApplyPatchType, probe, metav1.PatchOptions{FieldManager: "probe", Force: &force, DryRun: []string{"All"}})
-		if err != nil && strings.Contains(err.Error(), "denied by the test policy") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the admission policy does not take effect: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -130,36 +130,12 @@ func TestSecretValuesNeverLeaveARemoveAfterARestart(t *testing.T) {
 	w.mustSync(src)
 
 	policy := "deny-delete-" + w.Target
-	fail := admissionv1.Fail
-	_, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: policy},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: &fail,
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionv1.RuleWithOperations{
-					Operations: []admissionv1.OperationType{admissionv1.Delete},
-					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}},
-				},
-			}}},
-			Validations: []admissionv1.Validation{{
-				Expression:        fmt.Sprintf("oldObject.metadata.namespace != %q", w.Target),
-				MessageExpression: `"refusing to delete a Secret holding " + string(oldObject.data["password"])`,
-			}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policy},
-		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{})
-		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.Ctx, policy, metav1.DeleteOptions{})
+	installPolicy(t, w, policy, admissionv1.RuleWithOperations{
+		Operations: []admissionv1.OperationType{admissionv1.Delete},
+		Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}},
+	}, admissionv1.Validation{
+		Expression:        fmt.Sprintf("oldObject.metadata.namespace != %q", w.Target),
+		MessageExpression: `"refusing to delete a Secret holding " + string(oldObject.data["password"])`,
 	})
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		err := w.Kube.CoreV1().Secrets(w.Target).Delete(w.Ctx, "creds", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
