@@ -64,11 +64,17 @@ func TestLiveConfigReload(t *testing.T) {
 		{"defaultServiceAccount: deployer\n", "defaultServiceAccount: changed from \"\" to \"deployer\""},
 		{"limits: {extract: {maxFileSize: 1024}}\n", "limits: changed from"},
 		{"allowLinkLocalRegistries: true\n", "allowLinkLocalRegistries: changed from false to true"},
+		{"allowCrossNamespaceRefs: true\n", "allowCrossNamespaceRefs: changed from false to true"},
+		{"namespace: elsewhere\n", "namespace: changed from " + f.NS + " to elsewhere"},
 	} {
 		f.push("c", "v1", map[string]string{"c.yaml": cm("c", "1")})
 		// (under a lockdown every source names the namespace it is applied as)
 		tn := "  targetNamespace: " + f.Target + "\n"
-		f.writeConfig(f.ConfigYAML(c.top, f.SourceYAML("a", "a", "v1", tn), f.SourceYAML("b", "b", "v1", tn), f.SourceYAML("c", "c", "v1", tn)))
+		text := f.ConfigYAML(c.top, f.SourceYAML("a", "a", "v1", tn), f.SourceYAML("b", "b", "v1", tn), f.SourceYAML("c", "c", "v1", tn))
+		if strings.HasPrefix(c.top, "namespace:") { // in place of the fixture's own
+			text = strings.Replace(text, "namespace: "+f.NS+"\n", "", 1)
+		}
+		f.writeConfig(text)
 		waitUntil(t, 10*time.Second, "the refusal of "+c.field, func() bool { return len(f.events("ConfigRejected")) == 2+i })
 		if evs := f.events("ConfigRejected"); !slices.ContainsFunc(evs, func(ev string) bool {
 			return strings.Contains(ev, c.field) && strings.Contains(ev, "takes effect only when the puller restarts")
@@ -79,6 +85,14 @@ func TestLiveConfigReload(t *testing.T) {
 			t.Fatalf("source c of a refused file applied: %q", got)
 		}
 	}
+
+	// concurrency alone is taken, and waits for the restart; the Event says so.
+	f.writeConfig(f.ConfigYAML("concurrency: 2\n", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
+	waitUntil(t, 10*time.Second, "the reload with a new concurrency", func() bool {
+		return slices.ContainsFunc(f.events("ConfigReloaded"), func(ev string) bool {
+			return strings.Contains(ev, "concurrency takes effect at the next restart")
+		})
+	})
 }
 
 func writeToken(t *testing.T, tok string) string {
