@@ -369,3 +369,55 @@ func TestFinalParentWriteRefusedKeepsTheLastGoodStatus(t *testing.T) {
 		t.Fatalf("status after the retry: %v", st)
 	}
 }
+
+// A sync cut short after it began writing objects, with no failure recorded (the
+// failure write refused too, as a kill or an apiserver lost for good would leave it):
+// the parent still says the last digest was applied, but names the one attempted, so a
+// puller started afresh does not take a move of the tag back to the recorded digest for
+// up to date over the other's objects.
+func TestSyncCutShortIsNotTakenForUpToDate(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	v1 := w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1"), "b.yaml": cm("b", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+
+	v2 := w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2")})
+	parent := "gitless-app"
+	probe := fmt.Appendf(nil, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q,"annotations":{%q:%q}}}`,
+		parent, w.NS, puller.AnnotationDigest, v2.Digest)
+	has := func(key, value string) string {
+		return fmt.Sprintf("(%q in object.metadata.annotations && object.metadata.annotations[%q] == %q)", key, key, value)
+	}
+	// The parent's last write (v2 applied) and the failure record are refused.
+	cond := fmt.Sprintf("object.metadata.namespace == %q && object.metadata.name == %q && has(object.metadata.annotations) && (%s || %s)",
+		w.NS, parent, has(puller.AnnotationDigest, v2.Digest.String()), has(puller.AnnotationResult, string(puller.Failed)))
+	policy := "deny-parent-" + w.Target
+	denyWhen(t, w, policy, cond, w.NS, parent, probe)
+
+	src.Ref.Tag = "v2"
+	if _, err := w.sync(src); err == nil {
+		t.Fatal("the sync of v2 succeeded")
+	}
+	if w.CMData("a", "k") != "2" || w.CMData("b", "k") != "<absent>" {
+		t.Fatal("v2 was not applied and pruned before the parent write")
+	}
+	st := w.status("app")
+	if st[puller.AnnotationResult] != string(puller.Applied) || st[puller.AnnotationDigest] != v1.Digest.String() ||
+		st[puller.AnnotationAttempted] != v2.Digest.String() {
+		t.Fatalf("status of the sync cut short: %v", st)
+	}
+
+	// A puller started afresh, the tag back at v1 within the drift interval.
+	src.Ref.Tag = "v1"
+	res, err := w.newPuller(puller.Options{}).Sync(w.Ctx, src)
+	if err != nil || res.Outcome != puller.Applied || w.CMData("a", "k") != "1" || w.CMData("b", "k") != "1" {
+		t.Fatalf("back to v1: %v %+v; a=%s b=%s", err, res, w.CMData("a", "k"), w.CMData("b", "k"))
+	}
+	if st := w.status("app"); st[puller.AnnotationAttempted] != "" || st[puller.AnnotationResult] != string(puller.Applied) {
+		t.Fatalf("status after v1 again: %v", st)
+	}
+	// And now it is up to date.
+	if res, err := w.newPuller(puller.Options{}).Sync(w.Ctx, src); err != nil || res.Outcome != puller.UpToDate {
+		t.Fatalf("v1 once more: %v %+v", err, res)
+	}
+}

@@ -312,6 +312,9 @@ type syncRun struct {
 	// secrets learns the Secret values of what this sync builds and substitutes, so
 	// that errors and logs never quote them.
 	secrets *redact.Set
+	// rejectFor is rejectKey of the source, taken before anything is verified: a key
+	// file replaced during the sync makes the next poll verify again, never the reverse.
+	rejectFor string
 }
 
 func (s *syncRun) run(ctx context.Context) error {
@@ -368,10 +371,11 @@ func (s *syncRun) run(ctx context.Context) error {
 		if s.st.digest != d || checked.IsZero() {
 			checked = parseTime(s.ps.Status[AnnotationAppliedAt])
 		}
-		// After a failed sync the cluster may hold part of another artifact (one
-		// applied, then refused at its last write): the digest recorded is applied
-		// again rather than taken for up to date.
-		lastOK := s.ps.Status[AnnotationResult] == string(Applied)
+		// After a failed sync, or one cut short once it had begun writing objects (the
+		// attempted digest on the parent), the cluster may hold part of another
+		// artifact: the digest recorded is applied again rather than taken for up to
+		// date.
+		lastOK := s.ps.Status[AnnotationResult] == string(Applied) && s.ps.Status[AnnotationAttempted] == ""
 		if lastOK && p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" {
 			res.Outcome = UpToDate
 			res.Revision = s.ps.Status[AnnotationRevision]
@@ -381,7 +385,8 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		res.DriftCheck = true
 	}
-	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == rejectKey(src) && s.request == "" {
+	s.rejectFor = rejectKey(src)
+	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == s.rejectFor && s.request == "" {
 		return s.st.rejectedErr
 	}
 
@@ -482,6 +487,9 @@ func (s *syncRun) run(ctx context.Context) error {
 		WaitTimeout:            src.Timeout.Duration / 2,
 		Previous:               s.previous(last),
 		Status:                 s.successStatus(status, d, last, specChanged),
+		// Marks the sync on the parent before its first write; the success status
+		// clears it.
+		Writing: map[string]string{AnnotationAttempted: d.String()},
 		// Secrets of the set that this artifact no longer has (pruned) are learned too.
 		MemberListed: s.secrets.AddObject,
 	})
@@ -568,7 +576,7 @@ func (s *syncRun) reject(d digest.Digest, err error) {
 	// Scrubbed now, while the values of the artifact refused are known: the error is
 	// returned again at later polls, when another artifact's values may have replaced
 	// them.
-	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), rejectKey(s.src)
+	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), s.rejectFor
 }
 
 // specKey identifies a source's configuration.

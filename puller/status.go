@@ -22,7 +22,8 @@ const (
 	AnnotationAppliedAt = "gitless.dev/applied-at"
 	AnnotationResult    = "gitless.dev/result"  // Applied or Failed: the last attempt
 	AnnotationMessage   = "gitless.dev/message" // its summary or error
-	// AnnotationAttempted is the digest of the last failed attempt ("" after success).
+	// AnnotationAttempted is the digest of the last failed attempt, or of the sync
+	// writing objects now or cut short while it did ("" after success).
 	AnnotationAttempted = "gitless.dev/attempted-digest"
 	// AnnotationSpec is the digest of the source's configuration applied last (all but
 	// its scheduling fields): a source whose configuration changed is verified and

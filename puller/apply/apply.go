@@ -146,6 +146,12 @@ type SyncOptions struct {
 	// Status annotations (keys under gitless.dev/) written on the parent with the new
 	// scope when the sync succeeds; "" removes a key.
 	Status map[string]string
+	// Writing, when set, are status annotations written on the parent (with the
+	// widened scope) before the first object is created, changed or deleted, so that a
+	// sync cut short after that point (a refused write, a kill) is seen as one when the
+	// parent is read again. Status should remove them ("") or replace them: the success
+	// write ends the sync. A sync that writes no object writes none of them.
+	Writing map[string]string
 	// MemberListed, when set, is called with every member of the set as it is listed
 	// from the cluster, before anything is applied or pruned; calls may come from
 	// several goroutines at once. The caller learns there, say, the values of the
@@ -219,6 +225,15 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		cs.sort()
 		return cs, err
 	}
+	marked := len(opts.Writing) == 0
+	mark := func() { // into st, for the next parent write
+		if !marked {
+			for k, v := range opts.Writing {
+				st.Status[k] = v
+			}
+			marked = true
+		}
+	}
 
 	var defs, rest []*object
 	for _, o := range set {
@@ -235,6 +250,9 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		cs.phase("dry-run", t)
 		if err != nil {
 			return err
+		}
+		if slices.ContainsFunc(plans, func(p *plan) bool { return p.action != Unchanged }) {
+			mark()
 		}
 		if err := widen(); err != nil {
 			return err
@@ -284,7 +302,14 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pruneTimeout)
 	defer cancel()
 	t = time.Now()
-	pruned, kept, perr := a.prune(pctx, st, members, desired, opts)
+	beforeDelete := func() error {
+		if marked {
+			return nil
+		}
+		mark()
+		return a.writeParent(pctx, st)
+	}
+	pruned, kept, perr := a.prune(pctx, st, members, desired, opts, beforeDelete)
 	cs.phase("prune", t)
 	cs.Changes = append(cs.Changes, pruned...)
 	cs.sort()

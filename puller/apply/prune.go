@@ -153,7 +153,7 @@ func (a *Applier) listMembers(ctx context.Context, st *ParentState, listed func(
 
 // prune deletes the members not in desired, as opts allows, and returns what it did and
 // the members it kept.
-func (a *Applier) prune(ctx context.Context, st *ParentState, members map[objectKey]*member, desired map[objectKey]bool, opts SyncOptions) ([]Change, []*object, error) {
+func (a *Applier) prune(ctx context.Context, st *ParentState, members map[objectKey]*member, desired map[objectKey]bool, opts SyncOptions, beforeDelete func() error) ([]Change, []*object, error) {
 	var (
 		changes []Change
 		kept    []*object
@@ -181,6 +181,11 @@ func (a *Applier) prune(ctx context.Context, st *ParentState, members map[object
 			doomed[1] = append(doomed[1], u)
 		default:
 			doomed[0] = append(doomed[0], u)
+		}
+	}
+	if len(doomed[0])+len(doomed[1]) > 0 {
+		if err := beforeDelete(); err != nil {
+			return changes, kept, fmt.Errorf("marking the sync on its parent before pruning: %w", err)
 		}
 	}
 	for _, batch := range doomed {
