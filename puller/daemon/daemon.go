@@ -87,6 +87,9 @@ type daemon struct {
 	leader   atomic.Pointer[string]
 	election bool
 	tokens   tokenCache
+	// refused is the last refusal recorded (the file's sum and the error), so that a
+	// file read again and refused for the same reason is not recorded again.
+	refused string
 }
 
 // Run runs the daemon until ctx is done (then it returns nil, after the graceful
@@ -105,9 +108,13 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// What the configuration decides for every source, as the one-shot sync takes it
+	// (restartOnly keeps a reload from changing it under the running puller).
 	po := o.Puller
 	po.Namespace = o.Config.Namespace
 	po.AllowLinkLocalRegistries = o.Config.AllowLinkLocalRegistries
+	po.Tenancy = o.Config.Tenancy()
+	po.Lists, po.Extract = o.Config.Limits.List, o.Config.Limits.Extract
 	if po.Concurrency == 0 {
 		po.Concurrency = o.Config.Concurrency
 	}
@@ -249,31 +256,42 @@ func (d *daemon) watchConfig(ctx context.Context) {
 		if sum == lastSum {
 			continue
 		}
-		lastSum = sum
-		d.reload(ctx, data)
+		if d.reload(ctx, data, sum) {
+			lastSum = sum
+		}
 	}
 }
 
-// reload checks a new configuration file and applies it, or refuses it.
-func (d *daemon) reload(ctx context.Context, data []byte) {
+// reload checks a new configuration file and applies it, or refuses it. It returns
+// whether the file is done with: applied, or refused for what it says. A file refused
+// for what it names outside itself (a key file not there yet: the kubelet updates each
+// mounted Secret on its own) is checked again at the next tick, and recorded again
+// only when the reason changes.
+func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte) bool {
 	old := d.config()
 	c, err := config.Parse(data, d.o.DefaultNamespace)
 	if err == nil && d.o.NamespaceOverride != "" {
 		c.Namespace = d.o.NamespaceOverride
 	}
 	if err == nil {
-		err = puller.CheckPolicies(ctx, c.Sources)
-	}
-	if err == nil {
 		err = restartOnly(old, c)
 	}
-	if err != nil {
-		d.dm.ConfigReloaded(false)
-		msg := fmt.Sprintf("puller config %s refused, the previous configuration keeps running: %v", d.o.ConfigPath, err)
-		d.log.ErrorContext(ctx, "configuration refused", "file", d.o.ConfigPath, "error", err)
-		d.event(ctx, "Warning", "ConfigRejected", msg)
-		return
+	outside := false
+	if err == nil {
+		err = puller.CheckPolicies(ctx, c.Sources)
+		outside = err != nil
 	}
+	if err != nil {
+		msg := fmt.Sprintf("puller config %s refused, the previous configuration keeps running: %v", d.o.ConfigPath, err)
+		if seen := fmt.Sprintf("%x %s", sum, msg); seen != d.refused {
+			d.refused = seen
+			d.dm.ConfigReloaded(false)
+			d.log.ErrorContext(ctx, "configuration refused", "file", d.o.ConfigPath, "error", err)
+			d.event(ctx, "Warning", "ConfigRejected", msg)
+		}
+		return !outside
+	}
+	d.refused = ""
 	d.mu.Lock()
 	d.cfg = c
 	d.mu.Unlock()
@@ -291,6 +309,7 @@ func (d *daemon) reload(ctx context.Context, data []byte) {
 	}
 	d.log.InfoContext(ctx, "configuration reloaded", "file", d.o.ConfigPath, "change", msg)
 	d.event(ctx, "Normal", "ConfigReloaded", msg)
+	return true
 }
 
 // restartOnly refuses a new file that changes a setting the running puller was built

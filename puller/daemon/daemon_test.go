@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -185,4 +186,71 @@ func TestConfigChangedWhileStartingIsReloaded(t *testing.T) {
 	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
 	f.start(daemon.Options{Config: c})
 	waitUntil(t, 30*time.Second, "b, added while the puller started", func() bool { return f.CMData("b", "k") == "1" })
+}
+
+// The daemon runs its sources under the configuration's tenancy lockdown and limits, as
+// the one-shot sync does: a source without serviceAccountName is applied as the
+// defaultServiceAccount (which RBAC grants nothing here), and an artifact with a file
+// over limits.extract.maxFileSize is refused.
+func TestRunHoldsTheLockdownAndLimitsOfItsConfig(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("big", "v1", map[string]string{"big.yaml": cm("big", strings.Repeat("x", 4096))})
+	tn := "  targetNamespace: " + f.Target + "\n"
+	f.writeConfig(f.ConfigYAML("defaultServiceAccount: nobody\nlimits: {extract: {maxFileSize: 1024}}\n",
+		f.SourceYAML("a", "a", "v1", tn), f.SourceYAML("big", "big", "v1", tn)))
+	f.start(daemon.Options{})
+
+	failed := func(source string, want ...string) func() bool {
+		return func() bool {
+			return slices.ContainsFunc(f.events("SyncFailed"), func(ev string) bool {
+				for _, w := range append(want, source) {
+					if !strings.Contains(ev, w) {
+						return false
+					}
+				}
+				return true
+			})
+		}
+	}
+	waitUntil(t, 20*time.Second, "a applied as the default service account, refused", failed("a", "forbidden", "system:serviceaccount:"+f.Target+":nobody"))
+	waitUntil(t, 20*time.Second, "big refused for its file over the cap", failed("big", "big.yaml", "the cap per file is 1024"))
+	for _, name := range []string{"a", "big"} {
+		if got := f.CMData(name, "k"); got != "<absent>" {
+			t.Errorf("ConfigMap %s applied: %q", name, got)
+		}
+	}
+}
+
+// A file refused for a key file it names that is not there yet (the kubelet updates the
+// mounted ConfigMap and Secret each on its own) is taken once the key file arrives,
+// without another edit; the refusal is recorded once, not at every check.
+func TestConfigRefusedForAMissingKeyFileIsTakenWhenItArrives(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", "")))
+	f.start(daemon.Options{})
+	waitUntil(t, 10*time.Second, "a applied", func() bool { return f.CMData("a", "k") == "1" })
+
+	keyFile := filepath.Join(t.TempDir(), "cosign.pub")
+	b := strings.Replace(f.SourceYAML("b", "b", "v1", ""), "    keys:\n", "    keys:\n    - "+keyFile+"\n", 1)
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), b))
+	waitUntil(t, 10*time.Second, "the refusal of the missing key file", func() bool {
+		return slices.ContainsFunc(f.events("ConfigRejected"), func(ev string) bool {
+			return strings.Contains(ev, "sources[1].verify.keys[0]") && strings.Contains(ev, keyFile)
+		})
+	})
+	time.Sleep(time.Second) // ten more checks of the same file
+	if evs := f.events("ConfigRejected"); len(evs) != 1 {
+		t.Fatalf("the refusal recorded %d times: %q", len(evs), evs)
+	}
+	if got := f.CMData("b", "k"); got != "<absent>" {
+		t.Fatalf("b of the refused file applied: %q", got)
+	}
+
+	if err := os.WriteFile(keyFile, []byte(f.Key.PubPEM), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "b applied once its key file is there", func() bool { return f.CMData("b", "k") == "1" })
 }
