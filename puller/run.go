@@ -215,6 +215,9 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 				opts.Updates = nil
 				continue
 			}
+			if ctx.Err() != nil {
+				continue // taken as ctx ended: no source starts or is removed after
+			}
 			o, err := Order(u.Sources)
 			if err == nil {
 				r.pruneRemoved = u.PruneRemoved
@@ -327,7 +330,7 @@ func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts Run
 	sched := NewSchedule(src.Interval.Duration, opts)
 	spread := mayWait && opts.SpreadStart && p.lastSucceeded(ctx, src)
 	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
-		if !h.waitFor(ctx, src.DependsOn) {
+		if !h.waitFor(ctx, src.DependsOn) || ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if slots != nil {
@@ -335,6 +338,9 @@ func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts Run
 			case slots <- struct{}{}:
 				defer func() { <-slots }()
 			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if ctx.Err() != nil { // a slot freed as the loop stopped: no new sync
 				return ctx.Err()
 			}
 		}
@@ -365,7 +371,7 @@ func PollLoop(ctx context.Context, sched *Schedule, spread bool, trigger <-chan 
 		case <-t.C:
 		case <-trigger:
 		}
-		return true
+		return ctx.Err() == nil // done at the same moment: select picks either
 	}
 	if !sleep(sched.First(spread)) {
 		return
@@ -386,8 +392,8 @@ func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
 		return false
 	}
 	ps, err := a.ReadParent(ctx, p.Parent(src.Name))
-	if err != nil || ps.Status[AnnotationResult] != string(Applied) {
-		return false
+	if err != nil || ps.Status[AnnotationResult] != string(Applied) || ps.Status[AnnotationAttempted] != "" {
+		return false // failed, or cut short while it wrote objects: sync at once
 	}
 	// A configuration changed while the puller was down is applied at once. A parent
 	// written before the puller recorded it (no AnnotationSpec) is spread like the

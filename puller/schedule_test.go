@@ -1,6 +1,7 @@
 package puller_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -70,5 +71,21 @@ func TestFleetStartedTogetherPollsEvenly(t *testing.T) {
 		if float64(c) > 1.3*mean {
 			t.Errorf("second %d: %d polls, mean %.0f a second", sec, c, mean)
 		}
+	}
+}
+
+// A loop whose context is done polls no more, even when its timer or a trigger is ready
+// at the same moment (select would pick either).
+func TestPollLoopDoesNotPollAfterItsContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sched := puller.NewSchedule(time.Millisecond, puller.RunOptions{})
+	for range 200 {
+		trigger := make(chan struct{}, 1)
+		trigger <- struct{}{}
+		puller.PollLoop(ctx, sched, true, trigger, func() error {
+			t.Fatal("polled after the context ended")
+			return nil
+		})
 	}
 }

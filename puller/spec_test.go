@@ -2,6 +2,7 @@ package puller_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,10 +11,12 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/apply"
 	"github.com/gitless-dev/gitless/verify"
 )
 
@@ -177,5 +180,53 @@ func TestKeyFileReplacedVerifiesAgain(t *testing.T) {
 	w.clock.add(time.Minute)
 	if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("a", "k") != "2" {
 		t.Fatalf("after the key file came back: %+v", res)
+	}
+}
+
+// Run, started after a puller was killed while it applied (the parent names the digest
+// attempted, as it did before the first object write): the source syncs at once and is
+// applied again, not spread over its interval as a source that last succeeded is.
+func TestRunSyncsASourceCutShortAtOnce(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	v1 := w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	if _, err := p.Sync(w.Ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	// What a sync killed after its first write leaves on the parent, written as the
+	// puller writes it (its field manager applies the whole of what it owns).
+	parent, err := w.Kube.CoreV1().ConfigMaps(w.NS).Get(w.Ctx, "gitless-app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := parent.Annotations
+	ann[puller.AnnotationAttempted] = v1.Digest.String()
+	marked, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": parent.Name, "namespace": parent.Namespace, "labels": parent.Labels, "annotations": ann}})
+	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Patch(w.Ctx, parent.Name, types.ApplyPatchType, marked,
+		metav1.PatchOptions{FieldManager: apply.FieldManager, Force: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan *puller.Result, 4)
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- w.newPuller(puller.Options{Now: time.Now}).Run(ctx, []puller.Source{src}, puller.RunOptions{SpreadStart: true,
+			OnResult: func(r *puller.Result, _ error) { results <- r }})
+	}()
+	select {
+	case r := <-results:
+		if r.Outcome != puller.Applied {
+			t.Errorf("the first sync: %s, want it applied again", r.Outcome)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("no sync within 15 s: the first poll was spread over the hour")
+	}
+	cancel()
+	<-done
+	if st := w.status("app"); st[puller.AnnotationAttempted] != "" {
+		t.Fatalf("the marker stayed: %v", st)
 	}
 }
