@@ -138,6 +138,10 @@ type RunOptions struct {
 	// on for this long to finish (a prune that has started always finishes; see
 	// puller/apply). 0 cancels syncs in flight at once.
 	ShutdownGrace time.Duration
+	// Abort, once closed, ends the grace: the syncs in flight are cancelled at once (a
+	// prune that has started still finishes). For a leader that lost its Lease, whose
+	// successor may already be writing; ctx is cancelled too, as for any stop.
+	Abort <-chan struct{}
 	// MaxConcurrentSyncs bounds the sources that sync at once (their polls too); 0
 	// means no bound. A sync holds its slot until it ends, its wait for readiness
 	// included. Each sync of a large set holds its objects in memory, so this bounds
@@ -203,6 +207,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 			select {
 			case <-t.C:
 			case <-stopped:
+			case <-opts.Abort:
 			}
 		}
 		cancelWork()

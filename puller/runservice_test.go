@@ -3,6 +3,7 @@ package puller_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,5 +253,38 @@ func TestSourceAddedAgainWaitsForItsSyncInFlight(t *testing.T) {
 	defer mu.Unlock()
 	if first, second := spans[0], spans[1]; second.start.Before(first.end.Add(-50 * time.Millisecond)) {
 		t.Fatalf("the second sync started %v before the first ended", first.end.Sub(second.start))
+	}
+}
+
+// Abort (a leader that lost its Lease) ends the grace: the apply in flight is cancelled
+// at once, not let finish as on SIGTERM, and Run returns.
+func TestAbortCancelsTheApplyInFlight(t *testing.T) {
+	w, p, src := slowBigSource(t) // a slow apply: about 120 objects take seconds
+	ctx, cancel := context.WithCancel(w.Ctx)
+	abort := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{src}, puller.RunOptions{ShutdownGrace: time.Minute, Abort: abort})
+	}()
+	waitUntil(t, "the apply to start", func() bool { return w.CMData("obj-aa", "k") == "1" })
+	close(abort)
+	cancel()
+	<-done
+	list, err := w.Kube.CoreV1().ConfigMaps(w.Target).List(w.Ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range list.Items {
+		if strings.HasPrefix(c.Name, "obj-") {
+			n++
+		}
+	}
+	if n == 60 {
+		t.Fatal("the apply went on to the end after the abort")
+	}
+	time.Sleep(time.Second) // and nothing is written after Run returned
+	if again, _ := w.Kube.CoreV1().ConfigMaps(w.Target).List(w.Ctx, metav1.ListOptions{}); len(again.Items) != len(list.Items) {
+		t.Fatalf("%d objects when Run returned, %d a second later", len(list.Items), len(again.Items))
 	}
 }

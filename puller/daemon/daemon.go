@@ -200,7 +200,7 @@ func (d *daemon) config() *config.PullerConfig {
 }
 
 // runPuller runs the puller's loops with the configuration in force until ctx is done.
-func (d *daemon) runPuller(ctx context.Context) error {
+func (d *daemon) runPuller(ctx context.Context, abort <-chan struct{}) error {
 	// An update queued before this run is older than the configuration read here.
 	select {
 	case <-d.updates:
@@ -221,6 +221,7 @@ func (d *daemon) runPuller(ctx context.Context) error {
 		},
 		Updates:            d.updates,
 		ShutdownGrace:      d.o.ShutdownGrace,
+		Abort:              abort,
 		MaxConcurrentSyncs: d.o.MaxConcurrentSyncs,
 		SpreadStart:        true,
 	})

@@ -48,7 +48,7 @@ func (d *daemon) lead(ctx context.Context) error {
 	if le == nil {
 		d.leading.Store(true)
 		d.dm.SetLeader(true)
-		return d.runPuller(ctx)
+		return d.runPuller(ctx, nil)
 	}
 	d.dm.SetLeader(false)
 	cfg := *le
@@ -96,7 +96,13 @@ func (d *daemon) lead(ctx context.Context) error {
 				d.log.InfoContext(ctx, "leading", "identity", cfg.Identity, "lease", d.config().Namespace+"/"+cfg.LeaseName)
 				runCtx, cancel := context.WithCancel(leadCtx)
 				stop := context.AfterFunc(ctx, cancel)
-				runErr = d.runPuller(runCtx)
+				// The Lease lost (leadCtx ends before the puller stopped, whether or
+				// not a shutdown began): a standby may lead within RetryPeriod, so the
+				// syncs in flight are cancelled at once rather than given the grace.
+				lost := make(chan struct{})
+				stopLost := context.AfterFunc(leadCtx, func() { close(lost) })
+				runErr = d.runPuller(runCtx, lost)
+				stopLost()
 				stop()
 				cancel()
 				stopElection()
@@ -134,5 +140,6 @@ func (d *daemon) lead(ctx context.Context) error {
 		<-ran // the puller stopped, then the Lease was released
 		return runErr
 	}
+	<-ran // its syncs cancelled: nothing of this replica writes when the process ends
 	return fmt.Errorf("%w: %s could not renew Lease %s/%s within %s", ErrLeadershipLost, cfg.Identity, d.config().Namespace, cfg.LeaseName, cfg.RenewDeadline)
 }

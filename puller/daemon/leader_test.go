@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/daemon"
 )
 
 // buildPuller builds cmd/gitless-puller, as users run it.
@@ -182,5 +184,69 @@ func TestLeaderElectionFailoverAfterKill9(t *testing.T) {
 		t.Fatalf("took %s: the Lease was not released", d)
 	} else {
 		t.Logf("handover after SIGTERM in %s", d)
+	}
+}
+
+// A leader whose Lease is taken (here by a write of another holder; in life an
+// apiserver it could not reach for RenewDeadline) cancels the apply in flight at once,
+// without the shutdown grace, as its successor may already be writing, and returns
+// ErrLeadershipLost once nothing of it writes.
+func TestLeaderThatLosesItsLeaseStopsWritingAtOnce(t *testing.T) {
+	f := newFixture(t)
+	f.Config.QPS, f.Config.Burst = 40, 1 // a slow apply: about 120 requests take seconds
+	files := map[string]string{}
+	for i := range 60 {
+		files[fmt.Sprintf("o%02d.yaml", i)] = cm(fmt.Sprintf("obj-%02d", i), "1")
+	}
+	f.push("big", "v1", files)
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("big", "big", "v1", "")))
+	r := f.start(daemon.Options{
+		Puller:         puller.Options{Concurrency: 1},
+		ShutdownGrace:  time.Minute,
+		LeaderElection: &daemon.LeaderElection{LeaseName: "lost", Identity: "me", LeaseDuration: 4 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond},
+	})
+	waitUntil(t, 20*time.Second, "the apply to start", func() bool { return f.CMData("obj-00", "k") == "1" })
+
+	lease, err := f.Kube.CoordinationV1().Leases(f.NS).Get(f.Ctx, "lost", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thief, now := "thief", metav1.NewMicroTime(time.Now())
+	lease.Spec.HolderIdentity, lease.Spec.RenewTime, lease.Spec.AcquireTime = &thief, &now, &now
+	sixty := int32(60)
+	lease.Spec.LeaseDurationSeconds = &sixty
+	if _, err := f.Kube.CoordinationV1().Leases(f.NS).Update(f.Ctx, lease, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var runErr error
+	select {
+	case runErr = <-r.done:
+		r.done <- runErr // for the cleanup
+	case <-time.After(15 * time.Second):
+		t.Fatal("the daemon still runs 15 s after its Lease was taken")
+	}
+	if !errors.Is(runErr, daemon.ErrLeadershipLost) {
+		t.Fatalf("Run: %v, want ErrLeadershipLost", runErr)
+	}
+	count := func() int {
+		list, err := f.Kube.CoreV1().ConfigMaps(f.Target).List(f.Ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range list.Items {
+			if strings.HasPrefix(c.Name, "obj-") {
+				n++
+			}
+		}
+		return n
+	}
+	n := count()
+	if n == 60 {
+		t.Fatal("the apply went on to the end after the Lease was lost")
+	}
+	time.Sleep(time.Second)
+	if m := count(); m != n {
+		t.Fatalf("%d objects when Run returned, %d a second later", n, m)
 	}
 }
