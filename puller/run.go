@@ -307,7 +307,7 @@ func (r *runner) set(sources []Source) {
 		if old != nil && old.spec == specKey(src) {
 			continue
 		}
-		r.health.add(src.Name)
+		gen := r.health.add(src.Name)
 		lctx, cancel := context.WithCancel(r.ctx)
 		l := &loopHandle{src: src, spec: specKey(src), cancel: cancel, done: make(chan struct{})}
 		r.loops[src.Name] = l
@@ -326,12 +326,12 @@ func (r *runner) set(sources []Source) {
 			}
 			// A changed source syncs at once: its new configuration is applied even
 			// when its artifact did not change (Sync compares appliedSpec).
-			r.p.loop(lctx, r.work, src, r.health, r.opts, r.slots, old == nil)
+			r.p.loop(lctx, r.work, src, gen, r.health, r.opts, r.slots, old == nil)
 		}()
 	}
 }
 
-func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts RunOptions, slots chan struct{}, mayWait bool) {
+func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Health, opts RunOptions, slots chan struct{}, mayWait bool) {
 	sched := NewSchedule(src.Interval.Duration, opts)
 	spread := mayWait && opts.SpreadStart && p.lastSucceeded(ctx, src)
 	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
@@ -351,7 +351,7 @@ func (p *Puller) loop(ctx, work context.Context, src Source, h *Health, opts Run
 		}
 		// The sync runs under work: a shutdown lets it finish, within the grace period.
 		res, err := p.Sync(work, src)
-		h.set(src.Name, err)
+		h.set(src.Name, gen, err)
 		if opts.OnResult != nil {
 			opts.OnResult(res, err)
 		}
@@ -415,6 +415,12 @@ type Health struct {
 	last     map[string]error
 	synced   map[string]bool
 	triggers map[string]chan struct{}
+	// gen is each source's configuration (a number new at every add, never reused);
+	// doneGen the configuration its last sync ran under. A dependent waits for a sync
+	// of the configuration that runs now, and a loop replaced or removed reports
+	// nothing.
+	gen, doneGen map[string]uint64
+	next         uint64
 }
 
 // Health returns the puller's health record.
@@ -422,18 +428,24 @@ func (p *Puller) Health() *Health {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.health == nil {
-		p.health = &Health{changed: make(chan struct{}), last: map[string]error{}, synced: map[string]bool{}, triggers: map[string]chan struct{}{}}
+		p.health = &Health{changed: make(chan struct{}), last: map[string]error{}, synced: map[string]bool{}, triggers: map[string]chan struct{}{},
+			gen: map[string]uint64{}, doneGen: map[string]uint64{}}
 	}
 	return p.health
 }
 
-func (h *Health) add(name string) {
+// add records a source's new or changed configuration and returns its generation,
+// for the loop that runs it to report with.
+func (h *Health) add(name string) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.synced[name]; !ok {
 		h.synced[name] = false
 		h.triggers[name] = make(chan struct{}, 1)
 	}
+	h.next++
+	h.gen[name] = h.next
+	return h.next
 }
 
 func (h *Health) remove(name string) {
@@ -442,18 +454,21 @@ func (h *Health) remove(name string) {
 	delete(h.synced, name)
 	delete(h.last, name)
 	delete(h.triggers, name)
+	delete(h.gen, name)
+	delete(h.doneGen, name)
 	close(h.changed)
 	h.changed = make(chan struct{})
 }
 
-func (h *Health) set(name string, err error) {
+func (h *Health) set(name string, gen uint64, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.synced[name]; !ok {
-		return // removed meanwhile
+	if h.gen[name] != gen {
+		return // removed or changed meanwhile: the result of a configuration gone
 	}
 	h.last[name] = err
 	h.synced[name] = true
+	h.doneGen[name] = gen
 	close(h.changed)
 	h.changed = make(chan struct{})
 }
@@ -479,13 +494,14 @@ func (h *Health) Trigger(name string) bool {
 	return ok
 }
 
-// waitFor blocks until every named source's last sync succeeded, or ctx is done.
+// waitFor blocks until every named source's last sync, under the configuration it
+// has now, succeeded, or ctx is done.
 func (h *Health) waitFor(ctx context.Context, names []string) bool {
 	for {
 		h.mu.Lock()
 		ok := true
 		for _, n := range names {
-			if !h.synced[n] || h.last[n] != nil {
+			if !h.synced[n] || h.last[n] != nil || h.doneGen[n] != h.gen[n] {
 				ok = false
 			}
 		}

@@ -288,3 +288,36 @@ func TestAbortCancelsTheApplyInFlight(t *testing.T) {
 		t.Fatalf("%d objects when Run returned, %d a second later", len(list.Items), len(again.Items))
 	}
 }
+
+// A source whose dependency changed in the same update waits for the dependency's new
+// configuration to sync, not for its old one's success, as Flux's dependsOn waits for
+// the dependency's latest generation.
+func TestDependentWaitsForItsDependencysNewConfiguration(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	w.pushSigned("a", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	w.pushSigned("b", "v1", t1, map[string]string{"b.yaml": cm("b", "1")})
+	w.pushSigned("b", "v2", t2, map[string]string{"b.yaml": cm("b", "2")})
+	slow := func(s puller.Source) puller.Source { s.Interval = metav1.Duration{Duration: time.Hour}; return s }
+	a, b := slow(w.source("a", "a", "v1")), slow(w.source("b", "b", "v1"))
+	b.DependsOn = []string{"a"}
+	updates := make(chan puller.Update)
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, []puller.Source{a, b}, puller.RunOptions{Updates: updates}) }()
+	waitUntil(t, "a and b", func() bool { return w.CMData("a", "k") == "1" && w.CMData("b", "k") == "1" })
+
+	// a now names a tag that is not there (it fails), b a new artifact.
+	a2, b2 := a, b
+	a2.Ref.Tag, b2.Ref.Tag = "missing", "v2"
+	updates <- puller.Update{Sources: []puller.Source{a2, b2}}
+	time.Sleep(3 * time.Second)
+	if got := w.CMData("b", "k"); got != "1" {
+		t.Fatalf("b applied its new artifact (%q) while its dependency's new configuration fails", got)
+	}
+	// a fixed: b follows.
+	updates <- puller.Update{Sources: []puller.Source{a, b2}}
+	waitUntil(t, "b's new artifact once a synced", func() bool { return w.CMData("b", "k") == "2" })
+	cancel()
+	<-done
+}
