@@ -246,13 +246,26 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	src = src.WithDefaults()
 	res := &Result{Source: src.Name, Outcome: Failed}
 	start := p.now()
+	parent := p.Parent(src.Name)
+	var a *apply.Applier
+	var ps *apply.ParentState
 	fail := func(err error) (*Result, error) {
 		// Scrubbed as a sync's errors are: an apiserver or admission webhook that
 		// refuses a delete may quote the object.
 		err = p.secrets.error(err)
 		res.Error = err.Error()
 		res.Duration = p.now().Sub(start)
-		return res, fmt.Errorf("removing source %s: %w", src.Name, err)
+		err = fmt.Errorf("removing source %s: %w", src.Name, err)
+		if ps != nil && ps.Exists { // recorded where status and alerts look, as a sync's failure is
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			msg := truncate(err.Error())
+			if werr := a.WriteStatus(wctx, ps, map[string]string{AnnotationResult: string(Failed), AnnotationMessage: msg}); werr != nil {
+				p.log.WarnContext(ctx, "recording status", "source", src.Name, "error", p.secrets.error(werr))
+			}
+			p.event(wctx, parent, src.Name, "Warning", ReasonRemoveFailed, msg)
+		}
+		return res, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, src.Timeout.Duration)
 	defer cancel()
@@ -260,8 +273,7 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
-	parent := p.Parent(src.Name)
-	ps, err := a.ReadParent(ctx, parent)
+	ps, err = a.ReadParent(ctx, parent)
 	if err != nil {
 		return fail(err)
 	}
@@ -272,7 +284,10 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	// The values of the set's Secrets are learned from the cluster as they are listed:
 	// after a restart the puller may not have built the source's artifact.
 	cs, err := a.Apply(ctx, ps, nil, apply.SyncOptions{Prune: true, AllowEmpty: true, PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs,
-		TargetNamespace: src.TargetNamespace, MemberListed: p.secrets.lastApplied(src.Name).AddObject})
+		TargetNamespace: src.TargetNamespace, MemberListed: p.secrets.lastApplied(src.Name).AddObject,
+		// A removal cut short leaves the parent marked, so that the source, added
+		// again, is applied in full rather than taken for up to date.
+		Writing: map[string]string{AnnotationAttempted: "removal"}})
 	res.setChanges(cs)
 	if err != nil {
 		return fail(err)

@@ -154,7 +154,15 @@ func TestSecretValuesNeverLeaveARemoveAfterARestart(t *testing.T) {
 		t.Fatal("the Remove succeeded")
 	}
 	out, _ := json.Marshal(res)
-	for where, text := range map[string]string{"error": err.Error(), "result (-o json)": string(out)} {
+	var events []string
+	for _, e := range w.Events("reason=" + puller.ReasonRemoveFailed) {
+		events = append(events, e.Message)
+	}
+	if len(events) == 0 || !strings.Contains(w.status("app")[puller.AnnotationMessage], "removing source app") {
+		t.Errorf("the failed removal is not recorded: %v %q", w.status("app"), events)
+	}
+	for where, text := range map[string]string{"error": err.Error(), "result (-o json)": string(out),
+		"parent's status": fmt.Sprint(w.status("app")), "Events": strings.Join(events, "\n")} {
 		if strings.Contains(text, value) || strings.Contains(text, encoded) {
 			t.Errorf("the secret value is in the %s: %s", where, text)
 		}

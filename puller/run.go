@@ -189,7 +189,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	// Syncs run under work, which outlives ctx by the grace period.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]chan struct{}{}, ctx: ctx, work: work}
+	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]chan struct{}{}, stopRemove: map[string]context.CancelFunc{}, ctx: ctx, work: work}
 	if opts.MaxConcurrentSyncs > 0 {
 		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
 	}
@@ -254,6 +254,37 @@ type runner struct {
 	// (PruneRemoved), have ended; a source added again waits for it, or its first
 	// sync and the one in flight, or the Remove, would race.
 	removing map[string]chan struct{}
+	// stopRemove: per removed source name, ends the tries of its Remove.
+	stopRemove map[string]context.CancelFunc
+}
+
+// remove removes a source taken out of the configuration (Puller.Remove), and tries
+// again while it fails (an admission webhook refusing a delete, the apiserver away),
+// backing off from MinRetry to the source's interval, until it succeeds, the source
+// is added again (ctx) or the Run stops.
+func (r *runner) remove(ctx context.Context, src Source) {
+	wait := r.opts.MinRetry
+	for {
+		// A try in flight runs to its end (under the Run's work, as a sync does): a
+		// source added again waits for it rather than meeting a set half removed.
+		res, err := r.p.Remove(r.work, src)
+		if r.opts.OnResult != nil {
+			r.opts.OnResult(res, err)
+		}
+		if err == nil {
+			return
+		}
+		t := time.NewTimer(halfJitter(wait))
+		select {
+		case <-t.C:
+		case <-ctx.Done(): // added again, or the Run stops
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			return
+		}
+		wait = min(wait*2, max(src.Interval.Duration, r.opts.MinRetry))
+	}
 }
 
 type loopHandle struct {
@@ -269,6 +300,7 @@ func (r *runner) set(sources []Source) {
 		select {
 		case <-removed:
 			delete(r.removing, name)
+			delete(r.stopRemove, name)
 		default:
 		}
 	}
@@ -284,16 +316,16 @@ func (r *runner) set(sources []Source) {
 				r.health.remove(name)
 				if r.pruneRemoved {
 					removed := make(chan struct{})
+					rctx, stop := context.WithCancel(r.ctx)
 					r.removing[name] = removed
+					r.stopRemove[name] = stop
 					r.wg.Add(1)
 					go func() {
 						defer r.wg.Done()
 						defer close(removed)
+						defer stop()
 						<-l.done
-						res, err := r.p.Remove(r.work, l.src)
-						if r.opts.OnResult != nil {
-							r.opts.OnResult(res, err)
-						}
+						r.remove(rctx, l.src)
 					}()
 				} else {
 					r.removing[name] = l.done // its sync in flight goes on
@@ -316,6 +348,9 @@ func (r *runner) set(sources []Source) {
 			after = old.done
 		} else if removed, ok := r.removing[src.Name]; ok {
 			after = removed // removed, then added again before its Remove ended
+			if stop := r.stopRemove[src.Name]; stop != nil {
+				stop() // no more tries after the one in flight: the sync puts its objects back
+			}
 		}
 		r.wg.Add(1)
 		go func() {

@@ -3,11 +3,13 @@ package puller_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -320,4 +322,54 @@ func TestDependentWaitsForItsDependencysNewConfiguration(t *testing.T) {
 	waitUntil(t, "b's new artifact once a synced", func() bool { return w.CMData("b", "k") == "2" })
 	cancel()
 	<-done
+}
+
+// A removal (pruneRemovedSources) that fails, here a delete an admission policy
+// refuses, is recorded on the parent (Failed, an Event) and tried again until it
+// succeeds: the objects do not stay behind with the source shown as healthy.
+func TestFailedRemovalIsRecordedAndTriedAgain(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	w.pushSigned("a", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	w.pushSigned("b", "v1", t1, map[string]string{"b.yaml": cm("b", "1")})
+	slow := func(s puller.Source) puller.Source { s.Interval = metav1.Duration{Duration: time.Hour}; return s }
+	a, b := slow(w.source("a", "a", "v1")), slow(w.source("b", "b", "v1"))
+	updates := make(chan puller.Update)
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{a, b}, puller.RunOptions{Updates: updates, MinRetry: 500 * time.Millisecond})
+	}()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "a and b", func() bool { return w.CMData("a", "k") == "1" && w.CMData("b", "k") == "1" })
+
+	policy := "deny-delete-a-" + w.Target
+	installPolicy(t, w, policy, admissionv1.RuleWithOperations{
+		Operations: []admissionv1.OperationType{admissionv1.Delete},
+		Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+	}, admissionv1.Validation{Expression: fmt.Sprintf("!(oldObject.metadata.namespace == %q && oldObject.metadata.name == 'a')", w.Target), Message: "a stays"})
+	waitUntil(t, "the policy to bite", func() bool {
+		err := w.Kube.CoreV1().ConfigMaps(w.Target).Delete(w.Ctx, "a", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+		return err != nil && strings.Contains(err.Error(), "a stays")
+	})
+
+	updates <- puller.Update{Sources: []puller.Source{b}, PruneRemoved: true}
+	waitUntil(t, "the failed removal recorded", func() bool {
+		st := w.status("a")
+		return st[puller.AnnotationResult] == string(puller.Failed) && strings.Contains(st[puller.AnnotationMessage], "removing source a") &&
+			strings.Contains(st[puller.AnnotationMessage], "a stays")
+	})
+	if evs := w.Events("reason=" + puller.ReasonRemoveFailed); len(evs) == 0 {
+		t.Error("no RemoveFailed Event")
+	}
+	if err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "a removed once the policy went", func() bool {
+		_, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-a")
+		return w.CMData("a", "k") == "<absent>" && err != nil
+	})
+	if w.CMData("b", "k") != "1" {
+		t.Fatal("b lost its objects")
+	}
 }

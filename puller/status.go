@@ -47,6 +47,9 @@ const (
 	ReasonVerificationFailed = "VerificationFailed"
 	ReasonRollbackRefused    = "RollbackRefused"
 	ReasonSyncFailed         = "SyncFailed"
+	// ReasonRemoveFailed: the removal of a source taken out of the configuration
+	// (pruneRemovedSources) failed; it is tried again.
+	ReasonRemoveFailed = "RemoveFailed"
 )
 
 // event records a Kubernetes Event on the source's parent. Failures to record are
