@@ -264,7 +264,7 @@ type runner struct {
 // is added again (ctx) or the Run stops.
 func (r *runner) remove(ctx context.Context, src Source) {
 	wait := r.opts.MinRetry
-	for {
+	for ctx.Err() == nil { // not once the source is back or the Run stops
 		// A try in flight runs to its end (under the Run's work, as a sync does): a
 		// source added again waits for it rather than meeting a set half removed.
 		res, err := r.p.Remove(r.work, src)
@@ -280,9 +280,6 @@ func (r *runner) remove(ctx context.Context, src Source) {
 		case <-ctx.Done(): // added again, or the Run stops
 		}
 		t.Stop()
-		if ctx.Err() != nil {
-			return
-		}
 		wait = min(wait*2, max(src.Interval.Duration, r.opts.MinRetry))
 	}
 }

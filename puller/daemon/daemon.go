@@ -255,6 +255,7 @@ func (d *daemon) watchConfig(ctx context.Context) {
 		}
 		sum := sha256.Sum256(data)
 		if sum == lastSum {
+			d.refused = "" // back to what runs: a refused file written again is told again
 			continue
 		}
 		if d.reload(ctx, data, sum) {

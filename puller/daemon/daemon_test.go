@@ -248,6 +248,11 @@ func TestConfigRefusedForAMissingKeyFileIsTakenWhenItArrives(t *testing.T) {
 	if got := f.CMData("b", "k"); got != "<absent>" {
 		t.Fatalf("b of the refused file applied: %q", got)
 	}
+	// Back to what runs, then the refused file again: it is told again.
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", "")))
+	time.Sleep(500 * time.Millisecond)
+	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), b))
+	waitUntil(t, 10*time.Second, "the second refusal", func() bool { return len(f.events("ConfigRejected")) == 2 })
 
 	if err := os.WriteFile(keyFile, []byte(f.Key.PubPEM), 0o644); err != nil {
 		t.Fatal(err)
