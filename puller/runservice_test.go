@@ -211,7 +211,7 @@ func TestSourceAddedAgainWaitsForItsRemove(t *testing.T) {
 	}
 	waitUntil(t, "the first sync", synced(1))
 	updates <- puller.Update{PruneRemoved: true}
-	waitUntil(t, "the Remove to start", func() bool { return countObjs(t, w) < 60 })
+	waitUntil(t, "the Remove to start", func() bool { return w.CountCMs("obj-") < 60 })
 	updates <- puller.Update{Sources: []puller.Source{src}, PruneRemoved: true}
 	waitUntil(t, "the Remove and the sync after it", synced(3))
 	mu.Lock()
@@ -273,30 +273,14 @@ func TestAbortCancelsTheApplyInFlight(t *testing.T) {
 	close(abort)
 	cancel()
 	<-done
-	n := countObjs(t, w)
+	n := w.CountCMs("obj-")
 	if n == 60 {
 		t.Fatal("the apply went on to the end after the abort")
 	}
 	time.Sleep(time.Second) // and nothing is written after Run returned
-	if m := countObjs(t, w); m != n {
+	if m := w.CountCMs("obj-"); m != n {
 		t.Fatalf("%d objects when Run returned, %d a second later", n, m)
 	}
-}
-
-// countObjs counts slowBigSource's ConfigMaps in the cluster.
-func countObjs(t *testing.T, w *world) int {
-	t.Helper()
-	list, err := w.Kube.CoreV1().ConfigMaps(w.Target).List(w.Ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, c := range list.Items {
-		if strings.HasPrefix(c.Name, "obj-") {
-			n++
-		}
-	}
-	return n
 }
 
 // A source whose dependency changed in the same update waits for the dependency's new

@@ -228,25 +228,12 @@ func TestLeaderThatLosesItsLeaseStopsWritingAtOnce(t *testing.T) {
 	if !errors.Is(runErr, daemon.ErrLeadershipLost) {
 		t.Fatalf("Run: %v, want ErrLeadershipLost", runErr)
 	}
-	count := func() int {
-		list, err := f.Kube.CoreV1().ConfigMaps(f.Target).List(f.Ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, c := range list.Items {
-			if strings.HasPrefix(c.Name, "obj-") {
-				n++
-			}
-		}
-		return n
-	}
-	n := count()
+	n := f.CountCMs("obj-")
 	if n == 60 {
 		t.Fatal("the apply went on to the end after the Lease was lost")
 	}
 	time.Sleep(time.Second)
-	if m := count(); m != n {
+	if m := f.CountCMs("obj-"); m != n {
 		t.Fatalf("%d objects when Run returned, %d a second later", n, m)
 	}
 }

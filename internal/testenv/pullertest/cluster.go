@@ -77,6 +77,23 @@ func (c *Cluster) CMData(name, key string) string {
 	return v
 }
 
+// CountCMs counts the ConfigMaps of the target namespace whose names start with
+// prefix; an error fails the test.
+func (c *Cluster) CountCMs(prefix string) int {
+	c.t.Helper()
+	l, err := c.Kube.CoreV1().ConfigMaps(c.Target).List(c.Ctx, metav1.ListOptions{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	n := 0
+	for _, cm := range l.Items {
+		if strings.HasPrefix(cm.Name, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // Events lists the events of the puller's namespace that match fieldSelector
 // ("reason=Applied", "involvedObject.name=gitless-app"); an error fails the test.
 func (c *Cluster) Events(fieldSelector string) []corev1.Event {
