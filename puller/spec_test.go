@@ -230,3 +230,36 @@ func TestRunSyncsASourceCutShortAtOnce(t *testing.T) {
 		t.Fatalf("the marker stayed: %v", st)
 	}
 }
+
+// An operator's reconcile request made while no puller led (a restart, a handover: the
+// informer of the new leader sees it as already there) is handled at the first poll,
+// not after a start spread over the interval.
+func TestRunHandlesARequestMadeWhileItWasDown(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	if _, err := p.Sync(w.Ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	control, err := puller.NewControl(w.Config, w.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := control.RequestReconcile(w.Ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- w.newPuller(puller.Options{Now: time.Now}).Run(ctx, []puller.Source{src}, puller.RunOptions{SpreadStart: true})
+	}()
+	defer func() { cancel(); <-done }()
+	wctx, wcancel := context.WithTimeout(w.Ctx, 15*time.Second)
+	defer wcancel()
+	if _, err := control.WaitReconciled(wctx, "app", token); err != nil {
+		t.Fatalf("the request made before the start: %v", err)
+	}
+}
