@@ -193,6 +193,19 @@ func (c *Client) extractLayer(ctx context.Context, a *Artifact, dir string, opts
 	vr := content.NewVerifyReader(rc, l)
 	files, err := artifact.Extract(ctx, vr, dir, opts)
 	if err != nil {
+		// A verdict on the content (unsafe, too large) stands only for the bytes the
+		// digest names: bytes that are not (a hostile or broken mirror, a stream cut
+		// short) are a mismatch, which says nothing of the artifact and may be fetched
+		// again. The rest is read to tell, within the layer's size, capped above.
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("pulling %s: layer %s: %w", a.Reference, l.Digest, err)
+		}
+		if _, cerr := io.Copy(io.Discard, vr); cerr != nil {
+			return nil, fmt.Errorf("pulling %s: layer %s: %w: %w (while extracting: %v)", a.Reference, l.Digest, ErrDigestMismatch, cerr, err)
+		}
+		if verr := vr.Verify(); verr != nil {
+			return nil, fmt.Errorf("pulling %s: layer %s: %w: %w (while extracting: %v)", a.Reference, l.Digest, ErrDigestMismatch, verr, err)
+		}
 		return nil, fmt.Errorf("pulling %s: layer %s: %w", a.Reference, l.Digest, err)
 	}
 	if _, err := io.Copy(io.Discard, vr); err != nil {

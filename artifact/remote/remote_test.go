@@ -1,6 +1,9 @@
 package remote_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -275,32 +278,50 @@ func TestTamperedLayerIsRefused(t *testing.T) {
 	if blob == "" {
 		t.Fatal("layer blob not found on disk")
 	}
-	tampered, err := artifact.BuildFromFiles(map[string][]byte{"deployment.yaml": []byte(strings.Repeat("x", int(layer.Descriptor.Size)))})
+	size := int(layer.Descriptor.Size)
+	fit := func(data []byte) []byte { // the layer's size exactly, as a careful liar serves
+		if len(data) > size {
+			return data[:size]
+		}
+		return append(data, make([]byte, size-len(data))...)
+	}
+	other, err := artifact.BuildFromFiles(map[string][]byte{"deployment.yaml": []byte(strings.Repeat("x", size))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := tampered.Data
-	if len(data) > int(layer.Descriptor.Size) {
-		data = data[:layer.Descriptor.Size]
-	} else {
-		data = append(data, make([]byte, int(layer.Descriptor.Size)-len(data))...)
-	}
-	if err := os.WriteFile(blob, data, 0o644); err != nil {
+	good, err := os.ReadFile(blob)
+	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(t.TempDir(), "out")
-	_, err = c.Pull(ctx, ref, out, remote.PullOptions{})
-	if err == nil {
-		t.Fatal("pulled a tampered layer")
-	}
-	if !strings.Contains(err.Error(), layer.Descriptor.Digest.String()) {
-		t.Fatalf("error does not name the layer digest: %v", err)
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Fatal("a failed pull left the output directory behind")
-	}
-	if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".gitless-pull-*")); len(leftovers) > 0 {
-		t.Fatalf("temporary directories left: %v", leftovers)
+	corrupt := bytes.Clone(good)
+	corrupt[len(corrupt)-6] ^= 0xff // the gzip trailer's checksum
+	// Bytes that would be refused for what they are (a path out of the tree), were
+	// they the artifact signed: the refusal must not be taken for the artifact's.
+	var unsafe bytes.Buffer
+	gz := gzip.NewWriter(&unsafe)
+	tw := tar.NewWriter(gz)
+	_ = tw.WriteHeader(&tar.Header{Name: "../escape.yaml", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+	_, _ = tw.Write([]byte("x"))
+	_ = tw.Close()
+	_ = gz.Close()
+	for name, data := range map[string][]byte{"other files": other.Data, "a corrupt stream": corrupt, "an unsafe archive": unsafe.Bytes()} {
+		if err := os.WriteFile(blob, fit(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		_, err = c.Pull(ctx, ref, out, remote.PullOptions{})
+		if !errors.Is(err, remote.ErrDigestMismatch) || errors.Is(err, artifact.ErrUnsafeArchive) || errors.Is(err, artifact.ErrTooLarge) {
+			t.Fatalf("%s: %v, want only a digest mismatch", name, err)
+		}
+		if !strings.Contains(err.Error(), layer.Descriptor.Digest.String()) {
+			t.Fatalf("%s: error does not name the layer digest: %v", name, err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatalf("%s: a failed pull left the output directory behind", name)
+		}
+		if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".gitless-pull-*")); len(leftovers) > 0 {
+			t.Fatalf("%s: temporary directories left: %v", name, leftovers)
+		}
 	}
 }
 
