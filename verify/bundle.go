@@ -29,7 +29,7 @@ func (st *verifyState) verifyBundle(ctx context.Context, what string, b *sgbundl
 			st.reject(what, errors.New("signed with a key, and the policy has no keys"))
 			return nil
 		}
-		for _, k := range st.cp.keys {
+		for _, k := range st.keysFor(what) {
 			err := sigstore.VerifyKeyBundle(b, st.ref.Digest, k.verifier, checks)
 			if err == nil {
 				return result(Signer{Key: k.ref, KeyID: k.id})

@@ -107,6 +107,14 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 	keylessSign(t, ss, evilRef, evil, verify.FormatCosign, false)
 	goodRef := pushArtifact(t, reg, "identity/good", "v1", "good")
 	keylessSign(t, ss, goodRef, acme, verify.FormatCosign, false)
+	// Signed with a key the policy below also names, beside an identity, under
+	// matchRevision: a key signature carries no commit and does not satisfy it.
+	priv, pub := keyPair(t, "k")
+	keyRefs := map[verify.Format]artifact.Reference{}
+	for _, f := range []verify.Format{verify.FormatCosign, verify.FormatBundle} {
+		keyRefs[f] = pushArtifact(t, reg, "identity/key-"+string(f), "v1", "key-"+string(f))
+		keySign(t, keyRefs[f], loadKey(t, priv, "k"), f)
+	}
 	otherSHA := pushArtifact(t, reg, "identity/othersha", "v1", "othersha")
 	keylessSign(t, ss, otherSHA, sigstoretest.GitHubClaims{Repository: "acme/app", Ref: "refs/heads/main", SHA: strings.Repeat("f", 40)}, verify.FormatCosign, false)
 
@@ -137,6 +145,9 @@ func TestKeylessIdentityPolicy(t *testing.T) {
 		{"revision matches the commit", goodRef, &verify.Policy{Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: root, InsecureIgnoreTlog: true, MatchRevision: true}, true, ""},
 		{"revision is another commit", otherSHA, &verify.Policy{Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: root, InsecureIgnoreTlog: true, MatchRevision: true}, false, "matchRevision"},
 		{"keyless signature, key policy", goodRef, &verify.Policy{Keys: []string{keyPub(t)}, InsecureIgnoreTlog: true}, false, "invalid signature"},
+		{"key signature (cosign), matchRevision", keyRefs[verify.FormatCosign], &verify.Policy{Keys: []string{pub}, Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: root, InsecureIgnoreTlog: true, MatchRevision: true}, false, "matchRevision"},
+		{"key signature (bundle), matchRevision", keyRefs[verify.FormatBundle], &verify.Policy{Keys: []string{pub}, Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: root, InsecureIgnoreTlog: true, MatchRevision: true}, false, "matchRevision"},
+		{"key signature, the same policy without matchRevision", keyRefs[verify.FormatBundle], &verify.Policy{Keys: []string{pub}, Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: root, InsecureIgnoreTlog: true}, true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -278,6 +278,17 @@ func (st *verifyState) artifactRevision(ctx context.Context) (string, error) {
 	return st.revision, nil
 }
 
+// keysFor returns the keys a signature may be checked with: none when the policy asks
+// for matchRevision, which a key signature cannot satisfy (it carries no commit), so
+// that a key of a policy that also has identities does not skip the commit check.
+func (st *verifyState) keysFor(what string) []*publicKey {
+	if st.cp.policy.MatchRevision && len(st.cp.keys) > 0 {
+		st.reject(what+", keys", errors.New("matchRevision: a key signature carries no commit"))
+		return nil
+	}
+	return st.cp.keys
+}
+
 // checkIdentity matches a verified certificate against the identities and, when the
 // policy asks, the artifact's revision.
 func (st *verifyState) checkIdentity(ctx context.Context, cert *x509.Certificate) (Signer, error) {
@@ -381,7 +392,14 @@ func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s
 	if len(st.cp.keys) > 0 && st.cp.requireTlog && s.Bundle != nil && !st.ensureRoot(ctx) {
 		return nil
 	}
-	for _, k := range st.cp.keys {
+	keys := st.cp.keys
+	switch {
+	case s.Cert == nil:
+		keys = st.keysFor(what)
+	case st.cp.policy.MatchRevision:
+		keys = nil // a keyless signature: its identity and commit are checked below
+	}
+	for _, k := range keys {
 		var tl *sigstore.TlogEntry
 		err := sigstore.Guard(func() (err error) {
 			tl, err = sigstore.CheckCosign(s, st.ref.Digest, k.verifier, st.cp.checks())
