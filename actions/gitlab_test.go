@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,5 +80,23 @@ func TestGitLabTemplateWithoutRegistry(t *testing.T) {
 	want := "has no registry: CI_REGISTRY_IMAGE is empty (is the project's container registry enabled?)"
 	if res.Code == 0 || !strings.Contains(res.Log, want) || strings.Contains(res.Log, "> gitless push oci") {
 		t.Fatalf("gitlab-ci-local: exit %d, want a failure saying %q before gitless push:\n%s", res.Code, want, res.Log)
+	}
+}
+
+// A signing-key input of env://NAME whose NAME is not a variable name is refused before
+// the shell evaluates it: it cannot run commands in the job.
+func TestGitLabTemplateRefusesAKeyVariableThatIsNotAName(t *testing.T) {
+	bin := gitlessDir(t)
+	marker := filepath.Join(t.TempDir(), "pwned")
+	repoFiles := files(t, filepath.Join(ci.Root(), "examples", "podinfo"), "deploy")
+	repoFiles[".gitlab-ci.yml"] = "include:\n  - local: actions/gitlab/gitless.yml\n    inputs:\n      path: deploy\n      repository: oci://127.0.0.1:9/x\n      username: u\n      password: p\n      sign: key\n" +
+		"      signing-key: 'env://X:-}\" ]; touch " + marker + "; [ \"'\n"
+	repo := ci.NewRepo(t, repoFiles, "actions")
+	res := ci.RunGitLab(t, repo.Dir, ci.GitLabOptions{Path: []string{bin}})
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatalf("the signing-key input ran a command in the job:\n%s", res.Log)
+	}
+	if want := "is not a variable name"; res.Code == 0 || !strings.Contains(res.Log, want) {
+		t.Fatalf("gitlab-ci-local: exit %d, want a failure saying %q:\n%s", res.Code, want, res.Log)
 	}
 }

@@ -413,7 +413,7 @@ func writeLayer(entries []*buildEntry) (*Layer, error) {
 			ModTime:  epoch,
 			Format:   tar.FormatPAX,
 		}
-		if len(e.rel) <= 100 {
+		if len(e.rel) <= 100 && isASCII(e.rel) { // USTAR holds neither longer nor other names
 			hdr.Format = tar.FormatUSTAR
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
@@ -478,4 +478,13 @@ func relOrRoot(rel string) string {
 		return "."
 	}
 	return rel
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -340,3 +340,28 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// A name outside ASCII (a configMapGenerator's café.yaml) is packaged, the same bytes
+// at every build, and extracted under its name; before, a short one failed to encode.
+func TestBuildNonASCIINames(t *testing.T) {
+	files := map[string]string{"café.yaml": cmNamed("cafe"), "naïve/x.yaml": cm}
+	l := build(t, writeTree(t, files), artifact.BuildOptions{})
+	if again := build(t, writeTree(t, files), artifact.BuildOptions{}); again.Descriptor.Digest != l.Descriptor.Digest {
+		t.Fatalf("two builds: %s and %s", l.Descriptor.Digest, again.Descriptor.Digest)
+	}
+	out := t.TempDir()
+	got, err := artifact.Extract(context.Background(), bytes.NewReader(l.Data), out, artifact.ExtractOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range got {
+		names = append(names, f.Path)
+	}
+	if strings.Join(names, ",") != "café.yaml,naïve/x.yaml" {
+		t.Fatalf("extracted %v", names)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "café.yaml")); err != nil || string(b) != cmNamed("cafe") {
+		t.Fatalf("café.yaml: %q %v", b, err)
+	}
+}
