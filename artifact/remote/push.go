@@ -46,6 +46,10 @@ type PushResult struct {
 	Unchanged bool `json:"unchanged"`
 	// Uploaded counts the blobs sent (the registry had the others).
 	Uploaded int `json:"uploaded"`
+	// BuiltBy is set when an immutable tag already named this artifact as another CI
+	// run built it (the same content and metadata, but its run URL: a retried job): that
+	// artifact is kept, and its run's URL is here.
+	BuiltBy string `json:"builtBy,omitempty"`
 }
 
 // Push uploads a built layer as an artifact and points the tags at it. The tags are
@@ -54,11 +58,7 @@ type PushResult struct {
 // first and the manifest last, so a failed push leaves every tag where it was. With no
 // tag at all, the manifest is pushed by digest. Push is StartPush and Finish.
 func (c *Client) Push(ctx context.Context, ref artifact.Reference, layer *artifact.Layer, meta artifact.Metadata, opts PushOptions) (*PushResult, error) {
-	m, err := artifact.NewManifest(layer.Descriptor, meta)
-	if err != nil {
-		return nil, err
-	}
-	return c.PushManifest(ctx, ref, m, layer.Data, opts)
+	return c.StartPush(ctx, ref, opts).Finish(ctx, layer, meta)
 }
 
 // PushManifest pushes a manifest made by artifact.NewManifest with its layer bytes.
@@ -147,7 +147,35 @@ func (p *PendingPush) Finish(ctx context.Context, layer *artifact.Layer, meta ar
 		p.Abort()
 		return nil, err
 	}
-	return p.finish(ctx, m, layer.Data)
+	res, err := p.finish(ctx, m, layer.Data)
+	// A retried CI job builds the same artifact but for its run's URL: the tag names
+	// the artifact the first try pushed, which is kept (and signed again by the
+	// caller) rather than refused as a conflict.
+	var conflict *artifact.TagConflictError
+	if errors.As(err, &conflict) && meta.BuildURL != "" {
+		if prev := p.builtByAnotherRun(ctx, conflict.Existing, layer, meta); prev != nil {
+			res, err = p.finish(ctx, prev, layer.Data)
+			if err == nil {
+				res.BuiltBy = prev.Manifest.Annotations[artifact.AnnotationBuildURL]
+			}
+		}
+	}
+	return res, err
+}
+
+// builtByAnotherRun returns the manifest of existing when it is the artifact meta and
+// layer make with another run's build URL, nil otherwise.
+func (p *PendingPush) builtByAnotherRun(ctx context.Context, existing digest.Digest, layer *artifact.Layer, meta artifact.Metadata) *artifact.Manifest {
+	a, err := p.c.Fetch(ctx, p.ref.WithDigest(existing))
+	if err != nil || a.Metadata.BuildURL == "" || a.Layer.Digest != layer.Descriptor.Digest {
+		return nil
+	}
+	meta.BuildURL = a.Metadata.BuildURL
+	m, err := artifact.NewManifest(layer.Descriptor, meta)
+	if err != nil || m.Descriptor.Digest != existing {
+		return nil
+	}
+	return m
 }
 
 func (p *PendingPush) finish(ctx context.Context, m *artifact.Manifest, layerData []byte) (*PushResult, error) {

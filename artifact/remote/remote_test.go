@@ -463,3 +463,42 @@ func TestStartPushFinishAndAbort(t *testing.T) {
 		t.Fatalf("the tag moved: %v %v", d.Digest, err)
 	}
 }
+
+// A retried CI job builds the same artifact but for its run URL: the commit tag keeps
+// the first try's artifact, which is returned (for the caller to sign), and the moving
+// tags point at it; other content, or other metadata, under the tag is still refused.
+func TestRetriedRunKeepsTheArtifactOfTheFirstTry(t *testing.T) {
+	ctx := context.Background()
+	host := registry.NewT(t, registry.Options{}).Host()
+	c := remote.New(remote.Options{})
+	ref := mustRef(t, "oci://"+host+"/app:1a2b3c4")
+	layer := buildFiles(t, map[string]string{"a.yaml": "a: 1\n"})
+	opts := remote.PushOptions{Tags: []string{"latest"}, Policy: artifact.TagPolicy{Moving: []string{"latest"}}}
+	first, second := meta, meta
+	first.BuildURL, second.BuildURL = "https://gitlab.example/acme/app/-/jobs/1", "https://gitlab.example/acme/app/-/jobs/2"
+
+	r1, err := c.Push(ctx, ref, layer, first, remote.PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := c.Push(ctx, ref, layer, second, opts)
+	if err != nil {
+		t.Fatalf("the retry: %v", err)
+	}
+	if r2.Digest != r1.Digest || r2.BuiltBy != first.BuildURL {
+		t.Fatalf("the retry: digest %s built by %q, want %s built by %q", r2.Digest, r2.BuiltBy, r1.Digest, first.BuildURL)
+	}
+	if d, _ := c.Resolve(ctx, ref.WithTag("latest")); d.Digest != r1.Digest {
+		t.Fatalf("latest points at %s, want the kept %s", d.Digest, r1.Digest)
+	}
+	var tc *artifact.TagConflictError
+	other := buildFiles(t, map[string]string{"a.yaml": "a: 2\n"})
+	if _, err := c.Push(ctx, ref, other, second, remote.PushOptions{}); !errors.As(err, &tc) {
+		t.Fatalf("other content under the commit tag: %v", err)
+	}
+	moved := second
+	moved.Revision = "main@sha1:" + strings.Repeat("9", 40)
+	if _, err := c.Push(ctx, ref, layer, moved, remote.PushOptions{}); !errors.As(err, &tc) {
+		t.Fatalf("other metadata under the commit tag: %v", err)
+	}
+}

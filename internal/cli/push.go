@@ -44,6 +44,9 @@ type pushOutput struct {
 	Files     int                `json:"files"`
 	Metadata  artifact.Metadata  `json:"metadata"`
 	Signature *sign.Result       `json:"signature,omitempty"`
+	// BuiltBy names the CI run whose artifact the tags kept: this run built the same
+	// artifact but for its own run URL (a retried job).
+	BuiltBy string `json:"builtBy,omitempty"`
 }
 
 func newPushCmd(env Env, g *globalFlags) *cobra.Command {
@@ -157,6 +160,9 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err != nil {
 				return err
 			}
+			if res.BuiltBy != "" {
+				meta.BuildURL = res.BuiltBy // what the digest says
+			}
 			sig, err := o.signing.sign(ctx, env, g, &o.reg, res.Reference)
 			if err != nil {
 				return err
@@ -165,12 +171,16 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 				out := pushOutput{
 					URL: res.Reference.String(), Repository: ref.Repo(), Tag: ref.Tag, Digest: res.Digest.String(),
 					Unchanged: res.Unchanged, Pushed: !res.Unchanged, DiffTag: o.diffTag.tag, Updates: res.Tags, Layer: layer.Descriptor.Digest.String(), Files: len(layer.Files), Metadata: meta, Signature: sig,
+					BuiltBy: res.BuiltBy,
 				}
 				out.Tags = []string{}
 				for _, t := range res.Tags {
 					out.Tags = append(out.Tags, t.Tag)
 				}
 				return o.out.Write(env.Out, out)
+			}
+			if res.BuiltBy != "" {
+				fmt.Fprintf(env.Err, "kept %s: the same artifact as built by %s (this run differs only in its run URL)\n", res.Digest, res.BuiltBy)
 			}
 			if res.Unchanged {
 				fmt.Fprintf(env.Err, "unchanged: every tag already points at %s; nothing uploaded\n", res.Digest)
