@@ -235,20 +235,11 @@ func newPuller(env Env, g *globalFlags, k *kubeFlags, c *config.PullerConfig) (*
 	if err != nil {
 		return nil, err
 	}
-	concurrency := c.Concurrency
-	if k.concurrency > 0 {
-		concurrency = k.concurrency
-	}
-	return puller.New(cfg, puller.Options{
-		Namespace:                c.Namespace,
-		Version:                  version(),
-		Instance:                 env.Getenv("POD_NAME"),
-		Concurrency:              concurrency,
-		AllowLinkLocalRegistries: c.AllowLinkLocalRegistries,
-		Tenancy:                  c.Tenancy(),
-		Lists:                    c.Limits.List,
-		Extract:                  c.Limits.Extract,
-		Logger:                   g.logger(env),
-		Proxy:                    registryProxy(env),
-	})
+	return puller.New(cfg, c.PullerOptions(puller.Options{
+		Version:     version(),
+		Instance:    env.Getenv("POD_NAME"),
+		Concurrency: k.concurrency, // else the file's
+		Logger:      g.logger(env),
+		Proxy:       registryProxy(env),
+	}))
 }

@@ -82,6 +82,20 @@ func (c *PullerConfig) Tenancy() puller.Tenancy {
 	return puller.Tenancy{DefaultServiceAccount: c.DefaultServiceAccount, AllowCrossNamespaceRefs: c.AllowCrossNamespaceRefs}
 }
 
+// PullerOptions returns o with what the file decides for every source of a puller:
+// its namespace, the lockdown, the limits, the link-local guard, and the concurrency
+// unless o gives one. The one-shot sync and the daemon both take them from here.
+func (c *PullerConfig) PullerOptions(o puller.Options) puller.Options {
+	o.Namespace = c.Namespace
+	o.AllowLinkLocalRegistries = c.AllowLinkLocalRegistries
+	o.Tenancy = c.Tenancy()
+	o.Lists, o.Extract = c.Limits.List, c.Limits.Extract
+	if o.Concurrency <= 0 {
+		o.Concurrency = c.Concurrency
+	}
+	return o
+}
+
 // Parse reads and checks a configuration document. Unknown fields, wrong types and
 // invalid values are refused with the offending field named
 // ("sources[1].ref.semver: ..."); every error matches puller.ErrInvalidSource.

@@ -43,8 +43,9 @@ type Options struct {
 	// environment's HTTPS_PROXY is for registries only (Puller.Proxy).
 	RestConfig *rest.Config
 	// Puller is the template of the puller's options: Version, Instance (the pod
-	// name, which also receives the daemon's Events), Logger, Proxy, ... Namespace,
-	// AllowLinkLocalRegistries and (unless set here) Concurrency come from Config.
+	// name, which also receives the daemon's Events), Logger, Proxy, ... What the file
+	// decides (config.PullerConfig.PullerOptions: namespace, lockdown, limits, and
+	// unless set here concurrency) comes from Config.
 	Puller puller.Options
 
 	// Listener serves /healthz, /readyz and /metrics; WebhookListener, if not nil,
@@ -110,14 +111,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// What the configuration decides for every source, as the one-shot sync takes it
 	// (restartOnly keeps a reload from changing it under the running puller).
-	po := o.Puller
-	po.Namespace = o.Config.Namespace
-	po.AllowLinkLocalRegistries = o.Config.AllowLinkLocalRegistries
-	po.Tenancy = o.Config.Tenancy()
-	po.Lists, po.Extract = o.Config.Limits.List, o.Config.Limits.Extract
-	if po.Concurrency == 0 {
-		po.Concurrency = o.Config.Concurrency
-	}
+	po := o.Config.PullerOptions(o.Puller)
 	if po.Logger == nil {
 		po.Logger = log
 	}
