@@ -189,7 +189,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	// Syncs run under work, which outlives ctx by the grace period.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]chan struct{}{}, stopRemove: map[string]context.CancelFunc{}, ctx: ctx, work: work}
+	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]removal{}, ctx: ctx, work: work}
 	if opts.MaxConcurrentSyncs > 0 {
 		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
 	}
@@ -250,12 +250,17 @@ type runner struct {
 	pruneRemoved bool
 	// slots bounds the syncs in flight (RunOptions.MaxConcurrentSyncs); nil: no bound.
 	slots chan struct{}
-	// removing: per removed source name, closed when its last sync, and its Remove
+	// removing: per removed source name, until its last sync, and its Remove
 	// (PruneRemoved), have ended; a source added again waits for it, or its first
 	// sync and the one in flight, or the Remove, would race.
-	removing map[string]chan struct{}
-	// stopRemove: per removed source name, ends the tries of its Remove.
-	stopRemove map[string]context.CancelFunc
+	removing map[string]removal
+}
+
+// removal is a removed source's last work: done is closed when it has ended; stop,
+// with PruneRemoved, ends the tries of its Remove.
+type removal struct {
+	done <-chan struct{}
+	stop context.CancelFunc
 }
 
 // remove removes a source taken out of the configuration (Puller.Remove), and tries
@@ -293,11 +298,10 @@ type loopHandle struct {
 
 // set makes the running loops those of sources.
 func (r *runner) set(sources []Source) {
-	for name, removed := range r.removing {
+	for name, rm := range r.removing {
 		select {
-		case <-removed:
+		case <-rm.done:
 			delete(r.removing, name)
-			delete(r.stopRemove, name)
 		default:
 		}
 	}
@@ -314,8 +318,7 @@ func (r *runner) set(sources []Source) {
 				if r.pruneRemoved {
 					removed := make(chan struct{})
 					rctx, stop := context.WithCancel(r.ctx)
-					r.removing[name] = removed
-					r.stopRemove[name] = stop
+					r.removing[name] = removal{done: removed, stop: stop}
 					r.wg.Add(1)
 					go func() {
 						defer r.wg.Done()
@@ -325,7 +328,7 @@ func (r *runner) set(sources []Source) {
 						r.remove(rctx, l.src)
 					}()
 				} else {
-					r.removing[name] = l.done // its sync in flight goes on
+					r.removing[name] = removal{done: l.done} // its sync in flight goes on
 				}
 			}
 		}
@@ -340,13 +343,13 @@ func (r *runner) set(sources []Source) {
 		lctx, cancel := context.WithCancel(r.ctx)
 		l := &loopHandle{src: src, spec: specKey(src), cancel: cancel, done: make(chan struct{})}
 		r.loops[src.Name] = l
-		var after chan struct{}
+		var after <-chan struct{}
 		if old != nil {
 			after = old.done
-		} else if removed, ok := r.removing[src.Name]; ok {
-			after = removed // removed, then added again before its Remove ended
-			if stop := r.stopRemove[src.Name]; stop != nil {
-				stop() // no more tries after the one in flight: the sync puts its objects back
+		} else if rm, ok := r.removing[src.Name]; ok {
+			after = rm.done // removed, then added again before its Remove ended
+			if rm.stop != nil {
+				rm.stop() // no more tries after the one in flight: the sync puts its objects back
 			}
 		}
 		r.wg.Add(1)
@@ -448,12 +451,11 @@ type Health struct {
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced on every change
 	last     map[string]error
-	synced   map[string]bool
 	triggers map[string]chan struct{}
-	// gen is each source's configuration (a number new at every add, never reused);
-	// doneGen the configuration its last sync ran under. A dependent waits for a sync
-	// of the configuration that runs now, and a loop replaced or removed reports
-	// nothing.
+	// gen is each source's configuration (a number new at every add, never reused,
+	// never 0); doneGen the configuration its last sync ran under, 0 before the first.
+	// A dependent waits for a sync of the configuration that runs now, and a loop
+	// replaced or removed reports nothing.
 	gen, doneGen map[string]uint64
 	next         uint64
 }
@@ -463,7 +465,7 @@ func (p *Puller) Health() *Health {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.health == nil {
-		p.health = &Health{changed: make(chan struct{}), last: map[string]error{}, synced: map[string]bool{}, triggers: map[string]chan struct{}{},
+		p.health = &Health{changed: make(chan struct{}), last: map[string]error{}, triggers: map[string]chan struct{}{},
 			gen: map[string]uint64{}, doneGen: map[string]uint64{}}
 	}
 	return p.health
@@ -474,8 +476,7 @@ func (p *Puller) Health() *Health {
 func (h *Health) add(name string) uint64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.synced[name]; !ok {
-		h.synced[name] = false
+	if _, ok := h.gen[name]; !ok {
 		h.triggers[name] = make(chan struct{}, 1)
 	}
 	h.next++
@@ -486,7 +487,6 @@ func (h *Health) add(name string) uint64 {
 func (h *Health) remove(name string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.synced, name)
 	delete(h.last, name)
 	delete(h.triggers, name)
 	delete(h.gen, name)
@@ -502,7 +502,6 @@ func (h *Health) set(name string, gen uint64, err error) {
 		return // removed or changed meanwhile: the result of a configuration gone
 	}
 	h.last[name] = err
-	h.synced[name] = true
 	h.doneGen[name] = gen
 	close(h.changed)
 	h.changed = make(chan struct{})
@@ -536,7 +535,7 @@ func (h *Health) waitFor(ctx context.Context, names []string) bool {
 		h.mu.Lock()
 		ok := true
 		for _, n := range names {
-			if !h.synced[n] || h.last[n] != nil || h.doneGen[n] != h.gen[n] {
+			if h.gen[n] == 0 || h.doneGen[n] != h.gen[n] || h.last[n] != nil {
 				ok = false
 			}
 		}
@@ -559,9 +558,9 @@ func (h *Health) Ready() (bool, map[string]string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	bad := map[string]string{}
-	for name, synced := range h.synced {
+	for name := range h.gen {
 		switch {
-		case !synced:
+		case h.doneGen[name] == 0:
 			bad[name] = "not synced yet"
 		case h.last[name] != nil:
 			bad[name] = h.last[name].Error()

@@ -392,14 +392,7 @@ func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s
 	if len(st.cp.keys) > 0 && st.cp.requireTlog && s.Bundle != nil && !st.ensureRoot(ctx) {
 		return nil
 	}
-	keys := st.cp.keys
-	switch {
-	case s.Cert == nil:
-		keys = st.keysFor(what)
-	case st.cp.policy.MatchRevision:
-		keys = nil // a keyless signature: its identity and commit are checked below
-	}
-	for _, k := range keys {
+	for _, k := range st.keysFor(what) {
 		var tl *sigstore.TlogEntry
 		err := sigstore.Guard(func() (err error) {
 			tl, err = sigstore.CheckCosign(s, st.ref.Digest, k.verifier, st.cp.checks())
