@@ -259,17 +259,7 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 		// Recorded where status and alerts look, as a sync's failure is; not a removal
 		// cancelled (a shutdown, a Lease lost: another replica may be writing).
 		if ps != nil && ps.Exists && !errors.Is(err, context.Canceled) {
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			msg := truncate(err.Error())
-			if werr := a.WriteStatus(wctx, ps, map[string]string{AnnotationResult: string(Failed), AnnotationMessage: msg}); werr != nil {
-				p.log.WarnContext(ctx, "recording status", "source", src.Name, "error", p.secrets.error(werr))
-			}
-			// One Event per distinct failure, however often the removal is tried.
-			if st := p.state(src.Name); st.lastEvent != ReasonRemoveFailed+" "+msg {
-				st.lastEvent = ReasonRemoveFailed + " " + msg
-				p.event(wctx, parent, src.Name, "Warning", ReasonRemoveFailed, msg)
-			}
+			p.recordFailure(ctx, a, ps, src.Name, p.state(src.Name), ReasonRemoveFailed, "", err, nil)
 		}
 		return res, err
 	}

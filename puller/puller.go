@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -544,32 +545,42 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	case errors.Is(err, ErrRollback):
 		reason = ReasonRollbackRefused
 	}
+	failed := map[string]string{
+		AnnotationAttempted: s.res.Digest.String(),
+		AnnotationRef:       s.src.Ref.String(),
+	}
+	if s.request != "" {
+		failed[AnnotationReconcileHandled] = s.request
+	}
+	if s.p.recordFailure(ctx, s.a, s.ps, s.src.Name, s.st, reason, s.res.Digest.String(), err, failed) {
+		s.log.WarnContext(ctx, "sync failed", "digest", s.res.Digest, "reason", reason, "error", err)
+	}
+}
+
+// recordFailure records a failed sync or removal where status and alerts look: the
+// result, the message and the extra annotations on the parent (ps; nil when it could
+// not be read), and a Warning Event once per distinct failure (reason, what and
+// message), however often it is tried. A context that ended still gets them written.
+// It reports whether the Event was new.
+func (p *Puller) recordFailure(ctx context.Context, a *apply.Applier, ps *apply.ParentState, source string, st *sourceState,
+	reason, what string, err error, extra map[string]string) bool {
 	msg := truncate(err.Error())
-	// A context that timed out still gets the status recorded.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if s.ps != nil {
-		failed := map[string]string{
-			AnnotationResult:    string(Failed),
-			AnnotationMessage:   msg,
-			AnnotationAttempted: s.res.Digest.String(),
-			AnnotationRef:       s.src.Ref.String(),
-		}
-		if s.request != "" {
-			failed[AnnotationReconcileHandled] = s.request
-		}
-		werr := s.a.WriteStatus(wctx, s.ps, failed)
-		if werr != nil {
-			s.log.WarnContext(ctx, "recording status", "error", werr)
+	if ps != nil {
+		status := map[string]string{AnnotationResult: string(Failed), AnnotationMessage: msg}
+		maps.Copy(status, extra)
+		if werr := a.WriteStatus(wctx, ps, status); werr != nil {
+			p.log.WarnContext(ctx, "recording status", "source", source, "error", werr)
 		}
 	}
-	key := reason + " " + s.res.Digest.String() + " " + msg
-	if s.st.lastEvent == key {
-		return
+	key := reason + " " + what + " " + msg
+	if st.lastEvent == key {
+		return false
 	}
-	s.st.lastEvent = key
-	s.p.event(wctx, s.parent, s.src.Name, "Warning", reason, msg)
-	s.log.WarnContext(ctx, "sync failed", "digest", s.res.Digest, "reason", reason, "error", err)
+	st.lastEvent = key
+	p.event(wctx, p.Parent(source), source, "Warning", reason, msg)
+	return true
 }
 
 func (s *syncRun) reject(d digest.Digest, err error) {
