@@ -191,27 +191,29 @@ func (c *Client) extractLayer(ctx context.Context, a *Artifact, dir string, opts
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, l)
+	// drain reads the rest of the layer, within its size (capped above), and checks
+	// the bytes against the digest.
+	drain := func() error {
+		if _, err := io.Copy(io.Discard, vr); err != nil {
+			return err
+		}
+		return vr.Verify()
+	}
 	files, err := artifact.Extract(ctx, vr, dir, opts)
 	if err != nil {
 		// A verdict on the content (unsafe, too large) stands only for the bytes the
 		// digest names: bytes that are not (a hostile or broken mirror, a stream cut
 		// short) are a mismatch, which says nothing of the artifact and may be fetched
-		// again. The rest is read to tell, within the layer's size, capped above.
+		// again.
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("pulling %s: layer %s: %w", a.Reference, l.Digest, err)
 		}
-		if _, cerr := io.Copy(io.Discard, vr); cerr != nil {
-			return nil, fmt.Errorf("pulling %s: layer %s: %w: %w (while extracting: %v)", a.Reference, l.Digest, ErrDigestMismatch, cerr, err)
-		}
-		if verr := vr.Verify(); verr != nil {
-			return nil, fmt.Errorf("pulling %s: layer %s: %w: %w (while extracting: %v)", a.Reference, l.Digest, ErrDigestMismatch, verr, err)
+		if derr := drain(); derr != nil {
+			return nil, fmt.Errorf("pulling %s: layer %s: %w: %w (while extracting: %v)", a.Reference, l.Digest, ErrDigestMismatch, derr, err)
 		}
 		return nil, fmt.Errorf("pulling %s: layer %s: %w", a.Reference, l.Digest, err)
 	}
-	if _, err := io.Copy(io.Discard, vr); err != nil {
-		return nil, fmt.Errorf("pulling %s: layer %s: %w", a.Reference, l.Digest, err)
-	}
-	if err := vr.Verify(); err != nil {
+	if err := drain(); err != nil {
 		return nil, fmt.Errorf("pulling %s: layer %s: %w: %w", a.Reference, l.Digest, ErrDigestMismatch, err)
 	}
 	return files, nil
