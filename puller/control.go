@@ -299,3 +299,56 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	p.log.InfoContext(ctx, "source removed", "source", src.Name, "changes", cs.Summary())
 	return res, nil
 }
+
+// removalSpec is what Remove needs of a source's configuration; it is recorded on the
+// parent (AnnotationRemoval) at each sync.
+type removalSpec struct {
+	ServiceAccountName     string `json:"serviceAccountName,omitempty"`
+	TargetNamespace        string `json:"targetNamespace,omitempty"`
+	PruneNamespacesAndCRDs bool   `json:"pruneNamespacesAndCRDs,omitempty"`
+}
+
+func removalSpecOf(src Source) string {
+	b, _ := json.Marshal(removalSpec{ServiceAccountName: src.ServiceAccountName, TargetNamespace: src.TargetNamespace, PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs})
+	return string(b)
+}
+
+// Orphans returns the sources that have an ApplySet parent in the puller's namespace
+// but are not in sources (taken out of the configuration while no puller ran), as
+// Remove needs them: their name and what their last sync recorded of their identity
+// and pruning. A parent written before the puller recorded that (AnnotationRemoval)
+// is not returned: removing it as another identity could delete what the source's
+// own could not.
+func (p *Puller) Orphans(ctx context.Context, sources []Source) ([]Source, error) {
+	l, err := p.kube.CoreV1().ConfigMaps(p.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apply.LabelID})
+	if err != nil {
+		return nil, fmt.Errorf("listing the sources' ApplySet parents in %s: %w", p.opts.Namespace, err)
+	}
+	known := map[string]bool{}
+	for _, s := range sources {
+		known[s.Name] = true
+	}
+	var out []Source
+	for i := range l.Items {
+		cm := &l.Items[i]
+		name := strings.TrimPrefix(cm.Name, parentPrefix)
+		if !isPullerParent(cm) || known[name] {
+			continue
+		}
+		raw, ok := cm.Annotations[AnnotationRemoval]
+		if !ok {
+			p.log.WarnContext(ctx, "a source's parent has no source in the configuration, and no record of how to remove it: left", "source", name, "parent", cm.Name)
+			continue
+		}
+		var rs removalSpec
+		if err := json.Unmarshal([]byte(raw), &rs); err != nil {
+			p.log.WarnContext(ctx, "a source's parent has no source in the configuration, and its removal record does not parse: left",
+				"source", name, "parent", cm.Name, "annotation", AnnotationRemoval, "error", err)
+			continue
+		}
+		out = append(out, Source{Name: name, ServiceAccountName: rs.ServiceAccountName, TargetNamespace: rs.TargetNamespace,
+			PruneNamespacesAndCRDs: rs.PruneNamespacesAndCRDs}.WithDefaults())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
