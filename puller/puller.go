@@ -459,7 +459,6 @@ func (s *syncRun) run(ctx context.Context) error {
 		AnnotationAttempted: "",
 		AnnotationRef:       src.Ref.String(),
 		AnnotationSpec:      spec,
-		AnnotationRemoval:   removalSpecOf(src),
 	}
 	if s.request != "" {
 		status[AnnotationReconcileHandled] = s.request
@@ -491,7 +490,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		Status:                 s.successStatus(status, d, last, specChanged),
 		// Marks the sync on the parent before its first write; the success status
 		// clears it.
-		Writing: map[string]string{AnnotationAttempted: d.String(), AnnotationRemoval: removalSpecOf(src)},
+		Writing: map[string]string{AnnotationAttempted: d.String()},
 		// Secrets of the set that this artifact no longer has (pruned) are learned too.
 		MemberListed: s.secrets.AddObject,
 	})

@@ -147,12 +147,6 @@ type RunOptions struct {
 	// included. Each sync of a large set holds its objects in memory, so this bounds
 	// the puller's memory as much as its load on the apiserver.
 	MaxConcurrentSyncs int
-	// PruneRemoved is Update.PruneRemoved for the sources Run starts with: when set,
-	// the sources that have an ApplySet parent but are not in the list (taken out of
-	// the configuration while no puller ran) are removed too (Puller.Orphans, then
-	// Puller.Remove, tried again as a removal is), unless an update brings them back
-	// first or turns PruneRemoved off.
-	PruneRemoved bool
 	// SpreadStart delays the first poll of each source whose last sync succeeded by a
 	// random part of its interval, so that pullers restarted together do not poll
 	// together. A source never synced, or whose last sync failed, or changed by an
@@ -199,17 +193,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	if opts.MaxConcurrentSyncs > 0 {
 		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
 	}
-	r.pruneRemoved = opts.PruneRemoved
 	r.set(ordered)
-	var orphans chan []Source
-	if opts.PruneRemoved {
-		orphans = make(chan []Source, 1)
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.findOrphans(ctx, ordered, orphans)
-		}()
-	}
 	stopped := make(chan struct{})
 	go func() {
 		select {
@@ -231,20 +215,6 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-		case found := <-orphans:
-			orphans = nil
-			if ctx.Err() != nil || !r.pruneRemoved {
-				continue
-			}
-			for _, src := range found {
-				if _, running := r.loops[src.Name]; running {
-					continue // added by an update since
-				}
-				if _, ok := r.removing[src.Name]; ok {
-					continue
-				}
-				r.startRemoval(src, nil)
-			}
 		case u, ok := <-opts.Updates:
 			if !ok {
 				opts.Updates = nil
@@ -319,49 +289,6 @@ func (r *runner) remove(ctx context.Context, src Source) {
 	}
 }
 
-// startRemoval removes src (remove) once after is closed (its loop has ended; nil:
-// at once), recorded in removing.
-func (r *runner) startRemoval(src Source, after <-chan struct{}) {
-	removed := make(chan struct{})
-	rctx, stop := context.WithCancel(r.ctx)
-	r.removing[src.Name] = removal{done: removed, stop: stop}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer close(removed)
-		defer stop()
-		if after != nil {
-			<-after
-		}
-		r.remove(rctx, src)
-	}()
-}
-
-// findOrphans lists the sources removed while no puller ran (Puller.Orphans), trying
-// again while the apiserver cannot answer, and sends them to found.
-func (r *runner) findOrphans(ctx context.Context, sources []Source, found chan<- []Source) {
-	wait := r.opts.MinRetry
-	for ctx.Err() == nil {
-		lctx, cancel := context.WithTimeout(ctx, time.Minute)
-		orphans, err := r.p.Orphans(lctx, sources)
-		cancel()
-		if err == nil {
-			if len(orphans) > 0 {
-				found <- orphans // buffered: never blocks
-			}
-			return
-		}
-		r.p.log.WarnContext(ctx, "looking for sources removed while no puller ran", "error", err)
-		t := time.NewTimer(halfJitter(wait))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		wait = min(wait*2, 5*time.Minute)
-	}
-}
-
 type loopHandle struct {
 	src    Source
 	spec   string
@@ -389,7 +316,17 @@ func (r *runner) set(sources []Source) {
 				delete(r.loops, name)
 				r.health.remove(name)
 				if r.pruneRemoved {
-					r.startRemoval(l.src, l.done)
+					removed := make(chan struct{})
+					rctx, stop := context.WithCancel(r.ctx)
+					r.removing[name] = removal{done: removed, stop: stop}
+					r.wg.Add(1)
+					go func() {
+						defer r.wg.Done()
+						defer close(removed)
+						defer stop()
+						<-l.done
+						r.remove(rctx, l.src)
+					}()
 				} else {
 					r.removing[name] = removal{done: l.done} // its sync in flight goes on
 				}

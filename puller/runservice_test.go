@@ -12,7 +12,6 @@ import (
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
@@ -371,65 +370,5 @@ func TestFailedRemovalIsRecordedAndTriedAgain(t *testing.T) {
 	})
 	if w.CMData("b", "k") != "1" {
 		t.Fatal("b lost its objects")
-	}
-}
-
-// A source taken out of the configuration while no puller ran is removed when Run
-// starts with PruneRemoved, as the identity its last sync recorded; without
-// PruneRemoved, or for a parent that recorded nothing of it, its objects stay.
-func TestSourceRemovedWhileNoPullerRanIsRemovedAtStart(t *testing.T) {
-	w := newWorld(t, registry.Options{})
-	for _, n := range []string{"a", "b", "c"} {
-		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
-		w.mustSync(w.source(n, n, "v1"))
-	}
-	if got := w.status("b")[puller.AnnotationRemoval]; got != "{}" {
-		t.Fatalf("b's parent records %s=%q, want {}", puller.AnnotationRemoval, got)
-	}
-	// c's parent as an older puller wrote it: no record of how to remove it.
-	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Patch(w.Ctx, "gitless-c", types.MergePatchType,
-		[]byte(`{"metadata":{"annotations":{"`+puller.AnnotationRemoval+`":null}}}`), metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	a := w.source("a", "a", "v1")
-	run := func(prune bool) {
-		t.Helper()
-		var mu sync.Mutex
-		outcomes := map[string]puller.Outcome{}
-		p := w.newPuller(puller.Options{Now: time.Now})
-		ctx, cancel := context.WithCancel(w.Ctx)
-		done := make(chan error)
-		go func() {
-			done <- p.Run(ctx, []puller.Source{a}, puller.RunOptions{PruneRemoved: prune, OnResult: func(r *puller.Result, err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				outcomes[r.Source] = r.Outcome
-			}})
-		}()
-		waitUntil(t, "a synced", func() bool { mu.Lock(); defer mu.Unlock(); return outcomes["a"] != "" })
-		if prune {
-			waitUntil(t, "b removed", func() bool { mu.Lock(); defer mu.Unlock(); return outcomes["b"] == puller.Removed })
-		}
-		cancel()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		if _, ok := outcomes["c"]; ok {
-			t.Fatalf("c, whose parent records nothing of its removal, was touched: %v", outcomes)
-		}
-	}
-	run(false)
-	if w.CMData("b", "k") != "1" {
-		t.Fatal("a source removed while no puller ran lost its objects without PruneRemoved")
-	}
-	run(true)
-	if w.CMData("b", "k") != "<absent>" {
-		t.Fatal("b's objects stay after a start with PruneRemoved")
-	}
-	if _, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-b"); err == nil {
-		t.Fatal("b's parent stays after a start with PruneRemoved")
-	}
-	if w.CMData("a", "k") != "1" || w.CMData("c", "k") != "1" {
-		t.Fatal("a (configured) or c (no removal record) lost its objects")
 	}
 }

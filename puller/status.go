@@ -29,11 +29,6 @@ const (
 	// its scheduling fields): a source whose configuration changed is verified and
 	// applied again even when its artifact's digest did not.
 	AnnotationSpec = "gitless.dev/spec"
-	// AnnotationRemoval holds what a removal of the source's objects needs of its
-	// configuration (removalSpec, JSON): so that a source taken out of the
-	// configuration while no puller ran can be removed at the next start, as the
-	// identity it was applied with.
-	AnnotationRemoval = "gitless.dev/removal"
 )
 
 // maxMessage bounds the message annotation and event messages.

@@ -200,10 +200,7 @@ func (d *daemon) runPuller(ctx context.Context, abort <-chan struct{}) error {
 	case <-d.updates:
 	default:
 	}
-	c := d.config()
-	err := d.p.Run(ctx, c.Sources, puller.RunOptions{
-		// Sources taken out of the file while no puller led are removed at start.
-		PruneRemoved: c.PruneRemovedSources,
+	err := d.p.Run(ctx, d.config().Sources, puller.RunOptions{
 		OnResult: func(r *puller.Result, err error) {
 			d.m.Observe(r, err)
 			if r != nil && r.Outcome != puller.UpToDate && r.Outcome != puller.Suspended {

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller/config"
 	"github.com/gitless-dev/gitless/puller/daemon"
 )
@@ -259,28 +258,4 @@ func TestConfigRefusedForAMissingKeyFileIsTakenWhenItArrives(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b applied once its key file is there", func() bool { return f.CMData("b", "k") == "1" })
-}
-
-// A source taken out of the file while no puller ran (the new ConfigMap and a restart at
-// once) is removed at the next start when the file says pruneRemovedSources.
-func TestSourceRemovedWhileStoppedIsPrunedAtStart(t *testing.T) {
-	f := newFixture(t)
-	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
-	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
-	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
-	r := f.start(daemon.Options{})
-	waitUntil(t, 30*time.Second, "a and b applied", func() bool { return f.CMData("a", "k") == "1" && f.CMData("b", "k") == "1" })
-	r.cancel()
-	err := <-r.done
-	r.done <- err // for the cleanup
-	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("a", "a", "v1", "")))
-	f.start(daemon.Options{})
-	waitUntil(t, 30*time.Second, "b pruned at start", func() bool { return f.CMData("b", "k") == "<absent>" })
-	waitUntil(t, 10*time.Second, "b's parent deleted", func() bool {
-		_, err := f.Get(pullertest.ConfigMaps, f.NS, "gitless-b")
-		return err != nil
-	})
-	if got := f.CMData("a", "k"); got != "1" {
-		t.Fatalf("a, still in the file: %q", got)
-	}
 }
