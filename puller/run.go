@@ -435,7 +435,7 @@ func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
 	if err != nil || ps.Status[AnnotationResult] != string(Applied) || ps.Status[AnnotationAttempted] != "" {
 		return false // failed, or cut short while it wrote objects: sync at once
 	}
-	if req := ps.Annotations[AnnotationReconcileRequested]; req != "" && req != ps.Status[AnnotationReconcileHandled] {
+	if reconcileRequest(ps) != "" {
 		return false // an operator's request not handled yet (made during a restart or a handover)
 	}
 	// A configuration changed while the puller was down is applied at once. A parent

@@ -389,10 +389,11 @@ func (st *verifyState) verifyCosignSignature(ctx context.Context, what string, s
 	result := func(signer Signer, tl *sigstore.TlogEntry) *Result {
 		return &Result{Reference: st.ref, Digest: st.ref.Digest, Format: FormatCosign, Signer: signer, Tlog: tlogEntry(tl), Signatures: st.found}
 	}
-	if len(st.cp.keys) > 0 && st.cp.requireTlog && s.Bundle != nil && !st.ensureRoot(ctx) {
+	keys := st.keysFor(what)
+	if len(keys) > 0 && st.cp.requireTlog && s.Bundle != nil && !st.ensureRoot(ctx) {
 		return nil
 	}
-	for _, k := range st.keysFor(what) {
+	for _, k := range keys {
 		var tl *sigstore.TlogEntry
 		err := sigstore.Guard(func() (err error) {
 			tl, err = sigstore.CheckCosign(s, st.ref.Digest, k.verifier, st.cp.checks())
