@@ -239,6 +239,11 @@ func (p *Puller) applier(sa string) (*apply.Applier, error) {
 // Nothing is applied unless every step before succeeded, and nothing is pruned unless
 // the apply did. The Result says what was done, also on error.
 func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
+	return p.sync(ctx, src, stamp{})
+}
+
+// sync is Sync recording st on the parent (AnnotationRemoval).
+func (p *Puller) sync(ctx context.Context, src Source, st stamp) (*Result, error) {
 	start := p.now()
 	src = src.WithDefaults()
 	res := &Result{Source: src.Name, Outcome: Failed}
@@ -278,8 +283,13 @@ func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
 		res.URL, res.Digest = ps.Status[AnnotationURL], digest.Digest(ps.Status[AnnotationDigest])
 		return finish(nil)
 	}
-	st := p.state(src.Name)
-	s := &syncRun{p: p, src: src, id: id, st: st, ps: ps, a: a, parent: parent, res: res, log: log, request: reconcileRequest(ps)}
+	s := &syncRun{p: p, src: src, id: id, st: p.state(src.Name), ps: ps, a: a, parent: parent, res: res, log: log, request: reconcileRequest(ps),
+		removal: st.record(src, id)}
+	if !recordChanged(ps.Status[AnnotationRemoval], s.removal) {
+		// The time recorded first stays: that of a file that had the source, which a
+		// newer file still is; a sync that finds nothing new writes nothing.
+		s.removal = ps.Status[AnnotationRemoval]
+	}
 	// Whatever the error quotes of a Secret of the artifact (or of a variable read
 	// from a Secret) is masked before it is recorded, logged or returned.
 	err = p.secrets.error(s.run(ctx))
@@ -306,6 +316,8 @@ type syncRun struct {
 	// request is an operator's reconcile request this sync handles ("" for none): the
 	// objects are checked even if the digest has not changed.
 	request string
+	// removal is the AnnotationRemoval value the parent is to hold ("": none).
+	removal string
 	// httpClient is the registry client of the source (its CA, its proxy); https
 	// says the source has its own TLS configuration.
 	httpClient *http.Client
@@ -378,6 +390,13 @@ func (s *syncRun) run(ctx context.Context) error {
 		// date.
 		lastOK := s.ps.Status[AnnotationResult] == string(Applied) && s.ps.Status[AnnotationAttempted] == ""
 		if lastOK && p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" {
+			// A parent applied before its removal was recorded (an older puller, the
+			// one-shot sync), or recorded otherwise, is written the record it now has.
+			if s.ps.Status[AnnotationRemoval] != s.removal {
+				if err := s.a.WriteStatus(ctx, s.ps, map[string]string{AnnotationRemoval: s.removal}); err != nil {
+					return fmt.Errorf("recording how source %s is removed: %w", src.Name, err)
+				}
+			}
 			res.Outcome = UpToDate
 			res.Revision = s.ps.Status[AnnotationRevision]
 			res.ArtifactCreated = parseTime(s.ps.Status[AnnotationCreated])
@@ -459,6 +478,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		AnnotationAttempted: "",
 		AnnotationRef:       src.Ref.String(),
 		AnnotationSpec:      spec,
+		AnnotationRemoval:   s.removal,
 	}
 	if s.request != "" {
 		status[AnnotationReconcileHandled] = s.request
@@ -490,7 +510,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		Status:                 s.successStatus(status, d, last, specChanged),
 		// Marks the sync on the parent before its first write; the success status
 		// clears it.
-		Writing: map[string]string{AnnotationAttempted: d.String()},
+		Writing: s.writing(d),
 		// Secrets of the set that this artifact no longer has (pruned) are learned too.
 		MemberListed: s.secrets.AddObject,
 	})
@@ -511,6 +531,16 @@ func (s *syncRun) run(ctx context.Context) error {
 	}
 	s.log.InfoContext(ctx, "synced", "digest", d, "changes", cs.Summary(), "driftCheck", res.DriftCheck)
 	return nil
+}
+
+// writing returns the annotations that mark a sync of d on the parent before its first
+// object write: the attempt, and how to remove what it writes.
+func (s *syncRun) writing(d digest.Digest) map[string]string {
+	w := map[string]string{AnnotationAttempted: d.String()}
+	if s.removal != "" {
+		w[AnnotationRemoval] = s.removal
+	}
+	return w
 }
 
 // successStatus completes the status annotations of a successful sync. The time and

@@ -147,6 +147,22 @@ type RunOptions struct {
 	// included. Each sync of a large set holds its objects in memory, so this bounds
 	// the puller's memory as much as its load on the apiserver.
 	MaxConcurrentSyncs int
+	// Owner names the installation this Run is (the daemon passes its Lease's name).
+	// When set, each sync records on its source's parent how to remove the source
+	// (AnnotationRemoval: this owner, the identity it was applied as, ConfigTime), and
+	// Run looks, at start and after each update, for the parents of this owner whose
+	// source is no longer configured (taken out while no puller ran): with
+	// PruneRemoved it removes them (Puller.Remove, as the identity recorded, tried again
+	// as a removal is), without it it clears their record so that their objects stay
+	// for good. Parents of other owners, of the one-shot sync, or recorded under a
+	// configuration file newer than ConfigTime, are left. "" records and removes
+	// nothing.
+	Owner string
+	// ConfigTime is the modification time of the configuration file the sources come
+	// from (config.PullerConfig.ModTime); Update.ConfigTime replaces it.
+	ConfigTime time.Time
+	// PruneRemoved is Update.PruneRemoved for the sources Run starts with (see Owner).
+	PruneRemoved bool
 	// SpreadStart delays the first poll of each source whose last sync succeeded by a
 	// random part of its interval, so that pullers restarted together do not poll
 	// together. A source never synced, or whose last sync failed, or changed by an
@@ -160,6 +176,9 @@ type Update struct {
 	// PruneRemoved deletes the objects of the sources the update removes, and their
 	// ApplySet parents (Puller.Remove), once their loops have stopped.
 	PruneRemoved bool
+	// ConfigTime is the modification time of the file the update comes from
+	// (RunOptions.ConfigTime).
+	ConfigTime time.Time
 }
 
 func (o RunOptions) withDefaults() RunOptions {
@@ -189,11 +208,22 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	// Syncs run under work, which outlives ctx by the grace period.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]removal{}, ctx: ctx, work: work}
+	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]removal{}, ctx: ctx, work: work,
+		pruneRemoved: opts.PruneRemoved, configTime: opts.ConfigTime}
 	if opts.MaxConcurrentSyncs > 0 {
 		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
 	}
+	var found chan []Source
+	if opts.Owner != "" {
+		r.scans, found = make(chan scan, 1), make(chan []Source)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.findOrphans(ctx, found)
+		}()
+	}
 	r.set(ordered)
+	r.scan(ordered)
 	stopped := make(chan struct{})
 	go func() {
 		select {
@@ -215,6 +245,8 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
+		case orphans := <-found:
+			r.takeOrphans(orphans)
 		case u, ok := <-opts.Updates:
 			if !ok {
 				opts.Updates = nil
@@ -225,8 +257,9 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 			}
 			o, err := Order(u.Sources)
 			if err == nil {
-				r.pruneRemoved = u.PruneRemoved
+				r.pruneRemoved, r.configTime = u.PruneRemoved, u.ConfigTime
 				r.set(o)
+				r.scan(o)
 			}
 			if opts.OnUpdate != nil {
 				opts.OnUpdate(err)
@@ -248,6 +281,11 @@ type runner struct {
 	wg        sync.WaitGroup
 	// pruneRemoved: the last update asked to prune removed sources.
 	pruneRemoved bool
+	// configTime is the time of the configuration file in force (RunOptions.ConfigTime).
+	configTime time.Time
+	// scans takes the configurations to look for orphans in (RunOptions.Owner); nil
+	// without an owner.
+	scans chan scan
 	// slots bounds the syncs in flight (RunOptions.MaxConcurrentSyncs); nil: no bound.
 	slots chan struct{}
 	// removing: per removed source name, until its last sync, and its Remove
@@ -296,8 +334,136 @@ type loopHandle struct {
 	done   chan struct{}
 }
 
-// set makes the running loops those of sources.
-func (r *runner) set(sources []Source) {
+// startRemoval removes src (remove) once after is closed (its loop has ended; nil:
+// at once), recorded in removing.
+func (r *runner) startRemoval(src Source, after <-chan struct{}) {
+	removed := make(chan struct{})
+	rctx, stop := context.WithCancel(r.ctx)
+	r.removing[src.Name] = removal{done: removed, stop: stop}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(removed)
+		defer stop()
+		if after != nil {
+			<-after
+		}
+		r.remove(rctx, src)
+	}()
+}
+
+// startKeep clears the removal record of a source taken out of the configuration
+// while pruneRemoved is off (Puller.keep), once after is closed (nil: at once),
+// recorded in removing. Not once the Run stops: the next start, whose file is newer
+// than the record, does it then (or removes the source if that file prunes).
+func (r *runner) startKeep(name string, after <-chan struct{}) {
+	kept := make(chan struct{})
+	r.removing[name] = removal{done: kept}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(kept)
+		if after != nil {
+			<-after
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, time.Minute)
+		defer cancel()
+		if err := r.p.keep(ctx, name); err != nil {
+			r.p.log.WarnContext(ctx, "recording that the objects of a source taken out of the configuration stay", "source", name, "error", err)
+		}
+	}()
+}
+
+// scan is a configuration to look for orphans in: the names of its sources and the
+// time of its file.
+type scan struct {
+	known      map[string]bool
+	configTime time.Time
+}
+
+// scan has findOrphans look for the orphans of sources, the configuration in force;
+// it replaces a scan not yet taken. Nothing without an owner.
+func (r *runner) scan(sources []Source) {
+	if r.scans == nil {
+		return
+	}
+	known := make(map[string]bool, len(sources))
+	for _, s := range sources {
+		known[s.Name] = true
+	}
+	select {
+	case <-r.scans:
+	default:
+	}
+	r.scans <- scan{known: known, configTime: r.configTime}
+}
+
+// findOrphans looks for the orphans of each scan (Puller.orphans) and sends them to
+// found, until ctx is done. A listing that fails is tried again with backoff, or
+// replaced by a newer scan.
+func (r *runner) findOrphans(ctx context.Context, found chan<- []Source) {
+	for {
+		var sc scan
+		select {
+		case <-ctx.Done():
+			return
+		case sc = <-r.scans:
+		}
+		for wait := r.opts.MinRetry; ; wait = min(wait*2, 5*time.Minute) {
+			lctx, cancel := context.WithTimeout(ctx, time.Minute)
+			orphans, err := r.p.orphans(lctx, r.opts.Owner, sc.known, sc.configTime)
+			cancel()
+			if err == nil {
+				if len(orphans) > 0 {
+					select {
+					case found <- orphans:
+					case <-ctx.Done():
+						return
+					}
+				}
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			r.p.log.WarnContext(ctx, "looking for sources taken out of the configuration while no puller ran", "error", err)
+			t := time.NewTimer(halfJitter(wait))
+			select {
+			case <-t.C:
+			case sc = <-r.scans: // a newer configuration
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+	}
+}
+
+// takeOrphans removes (pruneRemoved) or keeps the objects of the sources that
+// findOrphans found, unless an update has configured them again since, or their
+// removal is in progress.
+func (r *runner) takeOrphans(orphans []Source) {
+	r.reap()
+	for _, src := range orphans {
+		if _, running := r.loops[src.Name]; running {
+			continue
+		}
+		if _, ok := r.removing[src.Name]; ok {
+			continue
+		}
+		if r.pruneRemoved {
+			r.p.log.InfoContext(r.ctx, "removing a source taken out of the configuration while no puller ran", "source", src.Name)
+			r.startRemoval(src, nil)
+		} else {
+			r.startKeep(src.Name, nil)
+		}
+	}
+}
+
+// reap forgets the removals that have ended.
+func (r *runner) reap() {
 	for name, rm := range r.removing {
 		select {
 		case <-rm.done:
@@ -305,6 +471,11 @@ func (r *runner) set(sources []Source) {
 		default:
 		}
 	}
+}
+
+// set makes the running loops those of sources.
+func (r *runner) set(sources []Source) {
+	r.reap()
 	want := map[string]Source{}
 	for _, s := range sources {
 		want[s.Name] = s.WithDefaults()
@@ -315,19 +486,12 @@ func (r *runner) set(sources []Source) {
 			if !ok {
 				delete(r.loops, name)
 				r.health.remove(name)
-				if r.pruneRemoved {
-					removed := make(chan struct{})
-					rctx, stop := context.WithCancel(r.ctx)
-					r.removing[name] = removal{done: removed, stop: stop}
-					r.wg.Add(1)
-					go func() {
-						defer r.wg.Done()
-						defer close(removed)
-						defer stop()
-						<-l.done
-						r.remove(rctx, l.src)
-					}()
-				} else {
+				switch {
+				case r.pruneRemoved:
+					r.startRemoval(l.src, l.done)
+				case r.opts.Owner != "":
+					r.startKeep(name, l.done) // its sync in flight goes on first
+				default:
 					r.removing[name] = removal{done: l.done} // its sync in flight goes on
 				}
 			}
@@ -340,6 +504,7 @@ func (r *runner) set(sources []Source) {
 			continue
 		}
 		gen := r.health.add(src.Name)
+		st := stamp{owner: r.opts.Owner, configTime: r.configTime} // a file that has the source
 		lctx, cancel := context.WithCancel(r.ctx)
 		l := &loopHandle{src: src, spec: specKey(src), cancel: cancel, done: make(chan struct{})}
 		r.loops[src.Name] = l
@@ -361,12 +526,12 @@ func (r *runner) set(sources []Source) {
 			}
 			// A changed source syncs at once: its new configuration is applied even
 			// when its artifact did not change (Sync compares appliedSpec).
-			r.p.loop(lctx, r.work, src, gen, r.health, r.opts, r.slots, old == nil)
+			r.p.loop(lctx, r.work, src, gen, r.health, r.opts, r.slots, old == nil, st)
 		}()
 	}
 }
 
-func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Health, opts RunOptions, slots chan struct{}, mayWait bool) {
+func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Health, opts RunOptions, slots chan struct{}, mayWait bool, st stamp) {
 	sched := NewSchedule(src.Interval.Duration, opts)
 	spread := mayWait && opts.SpreadStart && p.lastSucceeded(ctx, src)
 	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
@@ -385,7 +550,7 @@ func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Heal
 			}
 		}
 		// The sync runs under work: a shutdown lets it finish, within the grace period.
-		res, err := p.Sync(work, src)
+		res, err := p.sync(work, src, st)
 		h.set(src.Name, gen, err)
 		if opts.OnResult != nil {
 			opts.OnResult(res, err)

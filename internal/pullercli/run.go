@@ -24,7 +24,7 @@ type leaderFlags struct {
 
 func (l *leaderFlags) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&l.enabled, "leader-elect", false, "run the puller only while this replica holds a coordination.k8s.io Lease in the puller's namespace (the install turns it on)")
-	f.StringVar(&l.lease, "leader-elect-lease", "gitless-puller", "the Lease's name")
+	f.StringVar(&l.lease, "leader-elect-lease", "gitless-puller", "the Lease's name; also the installation's name on the parents it writes, even without --leader-elect (two pullers in one namespace need two names)")
 	f.DurationVar(&l.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a standby waits after the leader's last renewal before taking over")
 	f.DurationVar(&l.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader tries to renew before giving up the lead (and exiting)")
 	f.DurationVar(&l.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often the replicas try to acquire or renew the Lease")
@@ -108,6 +108,7 @@ flight --shutdown-grace to finish, and exits 0.`,
 				},
 				Listener: ln, WebhookListener: wln, Registry: reg,
 				LeaderElection:     leader.options(env),
+				Name:               leader.lease,
 				ShutdownGrace:      grace,
 				MaxConcurrentSyncs: maxSyncs,
 				Logger:             g.logger(env),

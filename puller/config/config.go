@@ -69,6 +69,11 @@ type PullerConfig struct {
 	// code): a watcher of the file compares the file's bytes with it, so that an edit
 	// made after this read and before the watch began is not taken for what runs.
 	Sum [sha256.Size]byte `json:"-"`
+	// ModTime is the modification time of the file Load read (zero for a document
+	// parsed from bytes): the puller records it with each source it applies, so that
+	// only a puller with a newer file removes a source its file no longer has
+	// (puller.RunOptions.ConfigTime).
+	ModTime time.Time `json:"-"`
 }
 
 // Limits caps registry listings and archive extraction.
@@ -141,22 +146,38 @@ func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
 	return &c, nil
 }
 
-// Load reads the configuration file at path with Parse.
+// Load reads the configuration file at path with Parse, and its modification time.
 func Load(path, defaultNamespace string) (*PullerConfig, error) {
-	f, err := os.Open(path)
+	data, mtime, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading puller config: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(&limited{f, MaxSize + 1}); err != nil {
-		return nil, fmt.Errorf("reading puller config %s: %w", path, err)
-	}
-	c, err := Parse(buf.Bytes(), defaultNamespace)
+	c, err := Parse(data, defaultNamespace)
 	if err != nil {
 		return nil, fmt.Errorf("puller config %s: %w", path, err)
 	}
+	c.ModTime = mtime
 	return c, nil
+}
+
+// ReadFile reads the configuration file at path (at most MaxSize bytes, one more
+// fails Parse) and the modification time of the very file read: the kubelet replaces
+// a mounted ConfigMap's file by swapping a symbolic link, never by writing to it.
+func ReadFile(path string) ([]byte, time.Time, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("reading puller config: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("reading puller config %s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(&limited{f, MaxSize + 1}); err != nil {
+		return nil, time.Time{}, fmt.Errorf("reading puller config %s: %w", path, err)
+	}
+	return buf.Bytes(), fi.ModTime(), nil
 }
 
 type limited struct {

@@ -57,6 +57,11 @@ type Options struct {
 	// LeaderElection, if not nil, runs the puller only while this replica holds the
 	// Lease.
 	LeaderElection *LeaderElection
+	// Name names this installation among the pullers of its namespace (default the
+	// Lease's name, else "gitless-puller"). It is recorded on the parents it writes
+	// (puller.RunOptions.Owner): with pruneRemovedSources, a start removes the sources
+	// this installation applied that its file no longer has, and never another's.
+	Name string
 	// ShutdownGrace is how long a sync in flight may go on after ctx is done.
 	ShutdownGrace time.Duration
 	// MaxConcurrentSyncs bounds the sources syncing at once (puller.RunOptions).
@@ -200,7 +205,11 @@ func (d *daemon) runPuller(ctx context.Context, abort <-chan struct{}) error {
 	case <-d.updates:
 	default:
 	}
-	err := d.p.Run(ctx, d.config().Sources, puller.RunOptions{
+	c := d.config()
+	err := d.p.Run(ctx, c.Sources, puller.RunOptions{
+		Owner:        d.name(),
+		ConfigTime:   c.ModTime,
+		PruneRemoved: c.PruneRemovedSources,
 		OnResult: func(r *puller.Result, err error) {
 			d.m.Observe(r, err)
 			if r != nil && r.Outcome != puller.UpToDate && r.Outcome != puller.Suspended {
@@ -225,6 +234,17 @@ func (d *daemon) runPuller(ctx context.Context, abort <-chan struct{}) error {
 	return err
 }
 
+// name is Options.Name with its default.
+func (d *daemon) name() string {
+	switch {
+	case d.o.Name != "":
+		return d.o.Name
+	case d.o.LeaderElection != nil && d.o.LeaderElection.LeaseName != "":
+		return d.o.LeaderElection.LeaseName
+	}
+	return "gitless-puller"
+}
+
 // watchConfig reads the configuration file every ConfigCheckInterval and applies a
 // valid change.
 func (d *daemon) watchConfig(ctx context.Context) {
@@ -243,7 +263,7 @@ func (d *daemon) watchConfig(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		data, err := os.ReadFile(d.o.ConfigPath)
+		data, mtime, err := config.ReadFile(d.o.ConfigPath)
 		if err != nil {
 			continue // between the kubelet's renames, or gone: keep what runs
 		}
@@ -252,7 +272,7 @@ func (d *daemon) watchConfig(ctx context.Context) {
 			d.refused = "" // back to what runs: a refused file written again is told again
 			continue
 		}
-		if d.reload(ctx, data, sum) {
+		if d.reload(ctx, data, sum, mtime) {
 			lastSum = sum
 		}
 	}
@@ -263,11 +283,14 @@ func (d *daemon) watchConfig(ctx context.Context) {
 // for what it names outside itself (a key file not there yet: the kubelet updates each
 // mounted Secret on its own) is checked again at the next tick, and recorded again
 // only when the reason changes.
-func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte) bool {
+func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte, mtime time.Time) bool {
 	old := d.config()
 	c, err := config.Parse(data, d.o.DefaultNamespace)
-	if err == nil && d.o.NamespaceOverride != "" {
-		c.Namespace = d.o.NamespaceOverride
+	if err == nil {
+		c.ModTime = mtime
+		if d.o.NamespaceOverride != "" {
+			c.Namespace = d.o.NamespaceOverride
+		}
 	}
 	if err == nil {
 		err = restartOnly(old, c)
@@ -297,7 +320,7 @@ func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte)
 	case <-d.updates:
 	default:
 	}
-	d.updates <- puller.Update{Sources: c.Sources, PruneRemoved: c.PruneRemovedSources}
+	d.updates <- puller.Update{Sources: c.Sources, PruneRemoved: c.PruneRemovedSources, ConfigTime: c.ModTime}
 	d.dm.ConfigReloaded(true)
 	msg := "puller config reloaded: " + diffSources(old.Sources, c.Sources)
 	if old.Concurrency != c.Concurrency {

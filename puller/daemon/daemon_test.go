@@ -4,14 +4,18 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
+	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/config"
 	"github.com/gitless-dev/gitless/puller/daemon"
 )
@@ -258,4 +262,70 @@ func TestConfigRefusedForAMissingKeyFileIsTakenWhenItArrives(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "b applied once its key file is there", func() bool { return f.CMData("b", "k") == "1" })
+}
+
+// syncBuffer is a log destination that a test reads while the daemon writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A source taken out of the file while no puller ran (a new ConfigMap and a restart at
+// once, as helm upgrade does) is removed at the next start when the file prunes. A
+// replica whose file is older than the one the source was applied under (the kubelet
+// has not updated it yet, and the leader's newer file added the source) leaves it.
+func TestSourceRemovedWhileStoppedIsPrunedAtStart(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
+	path := f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
+	stop := func(r *running) {
+		r.cancel()
+		err := <-r.done
+		r.done <- err // for the cleanup
+	}
+	r := f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "a and b applied", func() bool { return f.CMData("a", "k") == "1" && f.CMData("b", "k") == "1" })
+	stop(r)
+
+	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("a", "a", "v1", "")))
+	touch := func(at time.Time) {
+		t.Helper()
+		if err := os.Chtimes(path, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	touch(time.Now().Add(-time.Hour))
+	var logs syncBuffer
+	r = f.start(daemon.Options{Puller: puller.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	waitUntil(t, 30*time.Second, "b left by a replica with an older file", func() bool {
+		return strings.Contains(logs.String(), "as new as this one or newer") && strings.Contains(logs.String(), "source=b")
+	})
+	stop(r)
+	if f.CMData("b", "k") != "1" {
+		t.Fatal("a replica whose file is older than the one b was applied under removed b")
+	}
+
+	touch(time.Now())
+	f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "b pruned at start", func() bool { return f.CMData("b", "k") == "<absent>" })
+	waitUntil(t, 10*time.Second, "b's parent deleted", func() bool {
+		_, err := f.Get(pullertest.ConfigMaps, f.NS, "gitless-b")
+		return err != nil
+	})
+	if got := f.CMData("a", "k"); got != "1" {
+		t.Fatalf("a, still in the file: %q", got)
+	}
 }

@@ -1,0 +1,147 @@
+package puller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+// AnnotationRemoval records, on a parent written by a Run with an Owner, what removing
+// the source needs when it leaves the configuration while no puller runs (removalRecord,
+// JSON). A sync outside such a Run (the one-shot gitless-puller sync) clears it, and
+// so does a source removed while pruneRemovedSources is off: its objects then stay
+// for good.
+const AnnotationRemoval = "gitless.dev/removal"
+
+// removalRecord is AnnotationRemoval's value.
+type removalRecord struct {
+	// Owner names the installation whose Run applied the source (RunOptions.Owner):
+	// another puller in the namespace, or the one-shot sync, never removes it.
+	Owner string `json:"owner"`
+	// ServiceAccount is the identity the source was applied as, resolved
+	// ("NAMESPACE/NAME", "" for the puller's own): a removal impersonates exactly it.
+	ServiceAccount         string `json:"serviceAccount,omitempty"`
+	TargetNamespace        string `json:"targetNamespace,omitempty"`
+	PruneNamespacesAndCRDs bool   `json:"pruneNamespacesAndCRDs,omitempty"`
+	// ConfigTime is the time of a configuration file that had the source
+	// (RunOptions.ConfigTime): only a puller whose file is newer removes it, so that a
+	// replica taking over with a file the kubelet has not updated yet does not remove
+	// what the leader's newer file added.
+	ConfigTime time.Time `json:"configTime"`
+}
+
+// sameSource reports whether r and o record the same removal, whatever their times.
+func (r removalRecord) sameSource(o removalRecord) bool {
+	r.ConfigTime, o.ConfigTime = time.Time{}, time.Time{}
+	return r == o
+}
+
+func (r removalRecord) String() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// stamp is what a Run records of a source's sync: its owner ("" records nothing, and
+// clears a record) and the time of the configuration file it came from.
+type stamp struct {
+	owner      string
+	configTime time.Time
+}
+
+// record returns the AnnotationRemoval value a sync of src as id writes under st.
+func (st stamp) record(src Source, id Identity) string {
+	if st.owner == "" {
+		return ""
+	}
+	return removalRecord{Owner: st.owner, ServiceAccount: id.ServiceAccount, TargetNamespace: src.TargetNamespace,
+		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs, ConfigTime: st.configTime.UTC()}.String()
+}
+
+// recordChanged reports whether a parent holding old must be written to hold want:
+// the times alone differing does not count (a record's time is the time of some file
+// that had the source, which an older one still is).
+func recordChanged(old, want string) bool {
+	if old == want {
+		return false
+	}
+	if old == "" || want == "" {
+		return true
+	}
+	var o, w removalRecord
+	if json.Unmarshal([]byte(old), &o) != nil || json.Unmarshal([]byte(want), &w) != nil {
+		return true
+	}
+	return !o.sameSource(w)
+}
+
+// orphans lists, as Remove needs them (name, identity, pruning), the sources whose parents in the puller's namespace record owner
+// (AnnotationRemoval) but that known does not have: taken out of the configuration
+// while no puller of this installation ran. A parent whose record is as new as
+// configTime or newer is left (a file not yet updated on this replica's node), and so
+// is one applied as the puller's own identity when the lockdown now names a default
+// service account (removing as the puller would act with rights the lockdown takes
+// away, removing as the account with rights it never had); both are logged.
+func (p *Puller) orphans(ctx context.Context, owner string, known map[string]bool, configTime time.Time) ([]Source, error) {
+	l, err := p.kube.CoreV1().ConfigMaps(p.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apply.LabelID})
+	if err != nil {
+		return nil, fmt.Errorf("listing the sources' ApplySet parents in %s: %w", p.opts.Namespace, err)
+	}
+	var out []Source
+	for i := range l.Items {
+		cm := &l.Items[i]
+		name := strings.TrimPrefix(cm.Name, parentPrefix)
+		raw := cm.Annotations[AnnotationRemoval]
+		if !isPullerParent(cm) || known[name] || raw == "" {
+			continue
+		}
+		var rec removalRecord
+		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+			p.log.WarnContext(ctx, "a source not in the configuration has a removal record that does not parse: its objects are left",
+				"source", name, "parent", cm.Name, "annotation", AnnotationRemoval, "error", err)
+			continue
+		}
+		switch {
+		case rec.Owner != owner:
+			continue // another installation's
+		case !rec.ConfigTime.Before(configTime):
+			p.log.WarnContext(ctx, "a source not in the configuration was applied under a configuration file as new as this one or newer (this replica's file may not be updated yet): its objects are left",
+				"source", name, "recordedConfigTime", rec.ConfigTime, "configTime", configTime.UTC())
+			continue
+		case rec.ServiceAccount == "" && p.opts.Tenancy.DefaultServiceAccount != "":
+			p.log.WarnContext(ctx, "a source not in the configuration was applied as the puller itself, which the lockdown (defaultServiceAccount) now forbids: its objects are left",
+				"source", name, "parent", cm.Name)
+			continue
+		}
+		out = append(out, Source{Name: name, ServiceAccountName: rec.ServiceAccount, TargetNamespace: rec.TargetNamespace,
+			PruneNamespacesAndCRDs: rec.PruneNamespacesAndCRDs}.WithDefaults())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// keep clears the removal record of a source taken out of the configuration whose
+// objects stay (pruneRemovedSources off): no later start removes them.
+func (p *Puller) keep(ctx context.Context, name string) error {
+	a, err := p.applier("")
+	if err != nil {
+		return err
+	}
+	ps, err := a.ReadParent(ctx, p.Parent(name))
+	if err != nil {
+		return fmt.Errorf("source %s: %w", name, err)
+	}
+	if !ps.Exists || ps.Status[AnnotationRemoval] == "" {
+		return nil
+	}
+	if err := a.WriteStatus(ctx, ps, map[string]string{AnnotationRemoval: ""}); err != nil {
+		return fmt.Errorf("source %s: keeping its objects: %w", name, err)
+	}
+	return nil
+}

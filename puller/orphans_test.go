@@ -1,0 +1,247 @@
+package puller_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+)
+
+// record is the removal record on a source's parent ("" when there is none).
+func (w *world) record(name string) map[string]any {
+	w.t.Helper()
+	raw := w.status(name)[puller.AnnotationRemoval]
+	if raw == "" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		w.t.Fatalf("%s's removal record %q: %v", name, raw, err)
+	}
+	return m
+}
+
+func (w *world) parentExists(name string) bool {
+	_, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-"+name)
+	return err == nil
+}
+
+// runUntil runs p.Run on sources with opts until every source has a result and until
+// holds, then stops it. updates, when not nil, are sent once every source has a result.
+func (w *world) runUntil(p *puller.Puller, sources []puller.Source, opts puller.RunOptions, what string, until func() bool, updates ...puller.Update) {
+	w.t.Helper()
+	var mu sync.Mutex
+	outcomes := map[string]puller.Outcome{}
+	opts.OnResult = func(r *puller.Result, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		outcomes[r.Source] = r.Outcome
+	}
+	ch := make(chan puller.Update)
+	opts.Updates, opts.MinRetry = ch, 200*time.Millisecond
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() { done <- p.Run(ctx, sources, opts) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(w.t, "every source synced", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range sources {
+			if outcomes[s.Name] != puller.Applied && outcomes[s.Name] != puller.UpToDate {
+				return false
+			}
+		}
+		return true
+	})
+	for _, u := range updates {
+		ch <- u
+	}
+	waitUntil(w.t, what, until)
+}
+
+// A source taken out of the configuration while no puller ran is removed at the next
+// start of the installation that applied it, when that start's file prunes and is
+// newer than the last file that had the source. Left alone: a source whose parent the
+// one-shot sync wrote last, another installation's, one recorded under a newer file
+// (a replica whose file the kubelet has not updated yet), and one taken out while
+// pruning was off (its objects stay for good, even once pruning is turned on).
+func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	src := map[string]puller.Source{}
+	for _, n := range []string{"a", "b", "k", "m", "c", "d", "e"} {
+		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
+		src[n] = w.source(n, n, "v1")
+	}
+	list := func(names ...string) []puller.Source {
+		var out []puller.Source
+		for _, n := range names {
+			out = append(out, src[n])
+		}
+		return out
+	}
+	p := w.newPuller(puller.Options{Now: time.Now})
+	now := time.Now()
+	t0, tNow, tLater, tLatest := now.Add(-time.Hour), now, now.Add(time.Hour), now.Add(2*time.Hour)
+	always := func() bool { return true }
+
+	w.runUntil(p, list("a", "b", "k", "c"), puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
+	// e is added by a newer file; the others keep the time recorded first.
+	w.runUntil(p, list("a", "b", "k", "c", "e"), puller.RunOptions{Owner: "x", ConfigTime: tLater}, "", always)
+	if rec := w.record("b"); rec["owner"] != "x" || rec["serviceAccount"] != nil || rec["configTime"] != t0.UTC().Format(time.RFC3339Nano) {
+		t.Fatalf("b's removal record: %v", rec)
+	}
+	// c is synced by the one-shot sync since: up to date, its record is cleared.
+	if res := w.mustSync(src["c"]); res.Outcome != puller.UpToDate {
+		t.Fatalf("c: %s", res.Outcome)
+	}
+	if rec := w.record("c"); rec != nil {
+		t.Fatalf("c's record after a one-shot sync: %v", rec)
+	}
+	w.runUntil(p, list("d"), puller.RunOptions{Owner: "y", ConfigTime: t0}, "", always)
+
+	// Pruning off: k, taken out offline, and m, taken out by an update, are kept for
+	// good (their records cleared); e, recorded under a newer file, is not looked at.
+	w.runUntil(p, list("a", "b", "m"), puller.RunOptions{Owner: "x", ConfigTime: tNow}, "k and m kept", func() bool {
+		return w.record("k") == nil && w.record("m") == nil
+	}, puller.Update{Sources: list("a", "b"), ConfigTime: tNow.Add(time.Second)})
+	if w.record("e") == nil {
+		t.Fatal("e's record was cleared by a puller whose file is older than the one e was applied under")
+	}
+	if w.record("d")["owner"] != "y" {
+		t.Fatal("d's record was cleared by another installation")
+	}
+
+	// Pruning on: b goes; k and m (kept), c (one-shot), d (another owner) and e (a
+	// newer file) stay.
+	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: tNow, PruneRemoved: true}, "b removed", func() bool {
+		return w.CMData("b", "k") == "<absent>" && !w.parentExists("b")
+	})
+	time.Sleep(time.Second) // a removal started with b's would have ended
+	for _, n := range []string{"a", "k", "m", "c", "d", "e"} {
+		if w.CMData(n, "k") != "1" || !w.parentExists(n) {
+			t.Errorf("%s lost its objects or its parent", n)
+		}
+	}
+	// A file newer than e's record removes it.
+	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: tLatest, PruneRemoved: true}, "e removed", func() bool {
+		return w.CMData("e", "k") == "<absent>" && !w.parentExists("e")
+	})
+	time.Sleep(time.Second)
+	for _, n := range []string{"a", "k", "m", "c", "d"} {
+		if w.CMData(n, "k") != "1" {
+			t.Errorf("%s lost its objects", n)
+		}
+	}
+}
+
+// A source removed while no puller ran is removed as the identity it was applied as,
+// resolved then: its service account, named or the lockdown's default, whatever the
+// lockdown says now. One applied as the puller itself is left while the lockdown names
+// a default account.
+func TestSourceRemovedWhileNoPullerRanIsRemovedAsItsIdentity(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	ns := w.Target
+	if _, err := w.Kube.CoreV1().ServiceAccounts(ns).Create(w.Ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Kube.RbacV1().Roles(ns).Create(w.Ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "patch", "delete"}}}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tenant", Namespace: ns}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "tenant"}}
+	cfg := rest.CopyConfig(w.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":tenant"}
+	asTenant, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bind := func(on bool) {
+		t.Helper()
+		var err error
+		if on {
+			_, err = w.Kube.RbacV1().RoleBindings(ns).Create(w.Ctx, binding.DeepCopy(), metav1.CreateOptions{})
+		} else {
+			err = w.Kube.RbacV1().RoleBindings(ns).Delete(w.Ctx, "tenant", metav1.DeleteOptions{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "the tenant's rights to follow its binding", func() bool {
+			_, err := asTenant.CoreV1().ConfigMaps(ns).List(w.Ctx, metav1.ListOptions{})
+			return (err == nil) == on
+		})
+	}
+	bind(true)
+	for _, n := range []string{"named", "dflt", "own"} {
+		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
+	}
+	named := w.source("named", "named", "v1")
+	named.ServiceAccountName, named.TargetNamespace = "tenant", ns
+	dflt := w.source("dflt", "dflt", "v1")
+	dflt.TargetNamespace = ns
+	own := w.source("own", "own", "v1")
+	own.TargetNamespace = ns
+	t0 := time.Now().Add(-time.Hour)
+	open := w.newPuller(puller.Options{Now: time.Now})
+	locked := func(account string) *puller.Puller {
+		return w.newPuller(puller.Options{Now: time.Now, Tenancy: puller.Tenancy{DefaultServiceAccount: account}})
+	}
+	always := func() bool { return true }
+	w.runUntil(open, []puller.Source{named, own}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
+	w.runUntil(locked("tenant"), []puller.Source{dflt}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
+	for _, n := range []string{"named", "dflt"} {
+		if rec := w.record(n); rec["serviceAccount"] != ns+"/tenant" || rec["targetNamespace"] != ns {
+			t.Fatalf("%s's removal record: %v", n, rec)
+		}
+	}
+	refusedAsTenant := func(n string) bool {
+		st := w.status(n)
+		return st[puller.AnnotationResult] == string(puller.Failed) && strings.Contains(st[puller.AnnotationMessage], "system:serviceaccount:"+ns+":tenant")
+	}
+
+	// The account loses its rights: a removal as it fails, and says who it was. Under
+	// a lockdown, what the puller applied as itself is left.
+	bind(false)
+	w.runUntil(locked("deployer"), nil, puller.RunOptions{Owner: "x", ConfigTime: time.Now(), PruneRemoved: true},
+		"the removals as the tenant refused", func() bool { return refusedAsTenant("named") && refusedAsTenant("dflt") })
+	time.Sleep(time.Second) // a removal of own started with theirs would have ended
+	if st := w.status("own"); st[puller.AnnotationResult] != string(puller.Applied) {
+		t.Fatalf("own, applied as the puller itself, was removed as another identity: %s", st[puller.AnnotationMessage])
+	}
+	for _, o := range []string{"named", "dflt", "own"} {
+		if w.CMData(o, "k") != "1" {
+			t.Fatalf("%s lost its objects", o)
+		}
+	}
+	if w.record("own") == nil {
+		t.Fatal("own, applied as the puller itself, was kept for good under a lockdown that forbids acting as the puller")
+	}
+
+	// Without the lockdown, dflt is still removed as the account it was applied as,
+	// never as the puller; own, applied as the puller, is removed as it.
+	w.runUntil(open, nil, puller.RunOptions{Owner: "x", ConfigTime: time.Now(), PruneRemoved: true},
+		"own removed", func() bool { return w.CMData("own", "k") == "<absent>" && !w.parentExists("own") })
+	time.Sleep(time.Second) // a removal of dflt started with own's would have ended
+	if w.CMData("dflt", "k") != "1" || !refusedAsTenant("dflt") {
+		t.Fatal("dflt, applied as the lockdown's default account, was removed as another identity")
+	}
+
+	bind(true)
+	w.runUntil(open, nil, puller.RunOptions{Owner: "x", ConfigTime: time.Now(), PruneRemoved: true}, "named and dflt removed as the tenant", func() bool {
+		return w.CMData("named", "k") == "<absent>" && w.CMData("dflt", "k") == "<absent>" && !w.parentExists("named") && !w.parentExists("dflt")
+	})
+}
