@@ -10,6 +10,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -49,7 +52,8 @@ func (r removalRecord) String() string {
 }
 
 // stamp is what a Run records of a source's sync: its owner ("" records nothing, and
-// clears a record) and the time of the configuration file it came from.
+// clears a record) and the time of the configuration file it came from (zero: no file,
+// which records nothing either).
 type stamp struct {
 	owner      string
 	configTime time.Time
@@ -57,8 +61,8 @@ type stamp struct {
 
 // record returns the AnnotationRemoval value a sync of src as id writes under st.
 func (st stamp) record(src Source, id Identity) string {
-	if st.owner == "" {
-		return ""
+	if st.owner == "" || st.configTime.IsZero() {
+		return "" // no file to compare a later one with (run --url): nothing to remove by
 	}
 	return removalRecord{Owner: st.owner, ServiceAccount: id.ServiceAccount, TargetNamespace: src.TargetNamespace,
 		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs, ConfigTime: st.configTime.UTC()}.String()
@@ -81,14 +85,26 @@ func recordChanged(old, want string) bool {
 	return !o.sameSource(w)
 }
 
-// orphans lists, as Remove needs them (name, identity, pruning), the sources whose parents in the puller's namespace record owner
-// (AnnotationRemoval) but that known does not have: taken out of the configuration
-// while no puller of this installation ran. A parent whose record is as new as
-// configTime or newer is left (a file not yet updated on this replica's node), and so
-// is one applied as the puller's own identity when the lockdown now names a default
-// service account (removing as the puller would act with rights the lockdown takes
-// away, removing as the account with rights it never had); both are logged.
+// orphans lists, as Remove needs them (name, identity, pruning), the sources whose
+// parents in the puller's namespace record owner (AnnotationRemoval) but that known
+// does not have: taken out of the configuration while no puller of this installation
+// ran. Nothing is listed when another puller of the installation has run a newer
+// file than configTime (raiseConfigTime: this replica's file is not updated yet, and
+// may lack a source that left and came back in a file it never saw). A parent whose
+// record is as new as configTime or newer is left too, and so is one applied as the
+// puller's own identity when the lockdown now names a default service account
+// (removing as the puller would act with rights the lockdown takes away, removing as
+// the account with rights it never had); each is logged.
 func (p *Puller) orphans(ctx context.Context, owner string, known map[string]bool, configTime time.Time) ([]Source, error) {
+	newest, err := p.raiseConfigTime(ctx, owner, configTime)
+	if err != nil {
+		return nil, err
+	}
+	if newest.After(configTime) {
+		p.log.WarnContext(ctx, "another puller of this installation has run a newer configuration file than this one (this replica's file may not be updated yet): no source taken out of the configuration is removed until it is",
+			"configTime", configTime.UTC(), "newestConfigTime", newest, "configMap", installationName(owner))
+		return nil, nil
+	}
 	l, err := p.kube.CoreV1().ConfigMaps(p.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: apply.LabelID})
 	if err != nil {
 		return nil, fmt.Errorf("listing the sources' ApplySet parents in %s: %w", p.opts.Namespace, err)
@@ -108,8 +124,8 @@ func (p *Puller) orphans(ctx context.Context, owner string, known map[string]boo
 			continue
 		}
 		switch {
-		case rec.Owner != owner:
-			continue // another installation's
+		case rec.Owner != owner || rec.ConfigTime.IsZero():
+			continue // another installation's; or no file's, which no file is newer than
 		case !rec.ConfigTime.Before(configTime):
 			p.log.WarnContext(ctx, "a source not in the configuration was applied under a configuration file as new as this one or newer (this replica's file may not be updated yet): its objects are left",
 				"source", name, "recordedConfigTime", rec.ConfigTime, "configTime", configTime.UTC())
@@ -144,4 +160,56 @@ func (p *Puller) keep(ctx context.Context, name string) error {
 		return fmt.Errorf("source %s: keeping its objects: %w", name, err)
 	}
 	return nil
+}
+
+// installationName is the ConfigMap, in the puller's namespace, that records the time
+// of the newest configuration file a Run of the installation owner has taken
+// (raiseConfigTime). Its name has a dot, which no parent's has.
+func installationName(owner string) string { return owner + ".config-time" }
+
+// installationKey is the key of installationName's data that holds the time.
+const installationKey = "configTime"
+
+// raiseConfigTime records t as the time of the newest configuration file a Run of
+// owner has taken, unless a newer one is recorded, and returns the newest.
+func (p *Puller) raiseConfigTime(ctx context.Context, owner string, t time.Time) (time.Time, error) {
+	cms := p.kube.CoreV1().ConfigMaps(p.opts.Namespace)
+	name := installationName(owner)
+	t = t.UTC()
+	for range 5 {
+		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.opts.Namespace,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": apply.ToolName}},
+				Data: map[string]string{installationKey: t.Format(time.RFC3339Nano)}}
+			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				continue
+			}
+			if err != nil {
+				return time.Time{}, fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+			}
+			return t, nil
+		}
+		if err != nil {
+			return time.Time{}, fmt.Errorf("reading the time of the newest configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+		}
+		newest, perr := time.Parse(time.RFC3339Nano, cm.Data[installationKey])
+		if perr == nil && !newest.Before(t) {
+			return newest, nil
+		}
+		if cm.Data == nil {
+			cm.Data = map[string]string{}
+		}
+		cm.Data[installationKey] = t.Format(time.RFC3339Nano)
+		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return time.Time{}, fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("recording the time of the configuration file in %s/%s: changed by another writer at every try", p.opts.Namespace, name)
 }

@@ -1,8 +1,10 @@
 package puller_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -71,16 +73,37 @@ func (w *world) runUntil(p *puller.Puller, sources []puller.Source, opts puller.
 	waitUntil(w.t, what, until)
 }
 
+// lockedBuffer is a bytes.Buffer that a logger and a test may use at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // A source taken out of the configuration while no puller ran is removed at the next
 // start of the installation that applied it, when that start's file prunes and is
-// newer than the last file that had the source. Left alone: a source whose parent the
-// one-shot sync wrote last, another installation's, one recorded under a newer file
-// (a replica whose file the kubelet has not updated yet), and one taken out while
-// pruning was off (its objects stay for good, even once pruning is turned on).
+// newer than every file the installation ran. Left alone: a source whose parent the
+// one-shot sync wrote last, another installation's, one applied with no file (run
+// --url), every source while another puller of the installation has run a newer file
+// (a replica whose file the kubelet has not updated yet; a source that left and came
+// back in a file it never saw), one recorded under a newer file even when that
+// installation's time was lost, and one taken out while pruning was off (its objects
+// stay for good, even once pruning is turned on).
 func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	src := map[string]puller.Source{}
-	for _, n := range []string{"a", "b", "k", "m", "c", "d", "e"} {
+	for _, n := range []string{"a", "b", "k", "m", "c", "d", "e", "z"} {
 		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
 		src[n] = w.source(n, n, "v1")
 	}
@@ -91,15 +114,25 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 		}
 		return out
 	}
-	p := w.newPuller(puller.Options{Now: time.Now})
+	var logs lockedBuffer
+	p := w.newPuller(puller.Options{Now: time.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	now := time.Now()
-	t0, tNow, tLater, tLatest := now.Add(-time.Hour), now, now.Add(time.Hour), now.Add(2*time.Hour)
+	f0, f1, f2, f3 := now.Add(-4*time.Hour), now.Add(-3*time.Hour), now.Add(-2*time.Hour), now
 	always := func() bool { return true }
+	intact := func(names ...string) {
+		t.Helper()
+		time.Sleep(time.Second) // a removal started with the others would have ended
+		for _, n := range names {
+			if w.CMData(n, "k") != "1" || !w.parentExists(n) {
+				t.Errorf("%s lost its objects or its parent", n)
+			}
+		}
+	}
 
-	w.runUntil(p, list("a", "b", "k", "c"), puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
+	w.runUntil(p, list("a", "b", "k", "c"), puller.RunOptions{Owner: "x", ConfigTime: f0}, "", always)
 	// e is added by a newer file; the others keep the time recorded first.
-	w.runUntil(p, list("a", "b", "k", "c", "e"), puller.RunOptions{Owner: "x", ConfigTime: tLater}, "", always)
-	if rec := w.record("b"); rec["owner"] != "x" || rec["serviceAccount"] != nil || rec["configTime"] != t0.UTC().Format(time.RFC3339Nano) {
+	w.runUntil(p, list("a", "b", "k", "c", "e"), puller.RunOptions{Owner: "x", ConfigTime: f2}, "", always)
+	if rec := w.record("b"); rec["owner"] != "x" || rec["serviceAccount"] != nil || rec["configTime"] != f0.UTC().Format(time.RFC3339Nano) {
 		t.Fatalf("b's removal record: %v", rec)
 	}
 	// c is synced by the one-shot sync since: up to date, its record is cleared.
@@ -109,13 +142,28 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 	if rec := w.record("c"); rec != nil {
 		t.Fatalf("c's record after a one-shot sync: %v", rec)
 	}
-	w.runUntil(p, list("d"), puller.RunOptions{Owner: "y", ConfigTime: t0}, "", always)
+	w.runUntil(p, list("d"), puller.RunOptions{Owner: "y", ConfigTime: f0}, "", always)
+	w.runUntil(p, list("z"), puller.RunOptions{Owner: "x"}, "", always)
+	if rec := w.record("z"); rec != nil {
+		t.Fatalf("z, applied from no file, has a removal record: %v", rec)
+	}
 
-	// Pruning off: k, taken out offline, and m, taken out by an update, are kept for
-	// good (their records cleared); e, recorded under a newer file, is not looked at.
-	w.runUntil(p, list("a", "b", "m"), puller.RunOptions{Owner: "x", ConfigTime: tNow}, "k and m kept", func() bool {
+	// A replica whose file (f1) is older than the newest the installation ran (f2)
+	// removes nothing, not even b, recorded under an older file still (f0).
+	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: f1, PruneRemoved: true}, "the stale replica to say why it removes nothing", func() bool {
+		return strings.Contains(logs.String(), "has run a newer configuration file")
+	})
+	intact("b", "k", "e", "z")
+
+	// Pruning off, the installation's time lost: k, taken out offline, and m, taken out
+	// by an update, are kept for good (their records cleared); e, recorded under a
+	// newer file, is not looked at.
+	if err := w.Kube.CoreV1().ConfigMaps(w.NS).Delete(w.Ctx, "x.config-time", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.runUntil(p, list("a", "b", "m"), puller.RunOptions{Owner: "x", ConfigTime: f1}, "k and m kept", func() bool {
 		return w.record("k") == nil && w.record("m") == nil
-	}, puller.Update{Sources: list("a", "b"), ConfigTime: tNow.Add(time.Second)})
+	}, puller.Update{Sources: list("a", "b"), ConfigTime: f1.Add(time.Second)})
 	if w.record("e") == nil {
 		t.Fatal("e's record was cleared by a puller whose file is older than the one e was applied under")
 	}
@@ -123,27 +171,12 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 		t.Fatal("d's record was cleared by another installation")
 	}
 
-	// Pruning on: b goes; k and m (kept), c (one-shot), d (another owner) and e (a
-	// newer file) stay.
-	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: tNow, PruneRemoved: true}, "b removed", func() bool {
-		return w.CMData("b", "k") == "<absent>" && !w.parentExists("b")
+	// Pruning on, a newer file: b and e go; k and m (kept), c (one-shot), d (another
+	// owner) and z (no file) stay.
+	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: f3, PruneRemoved: true}, "b and e removed", func() bool {
+		return w.CMData("b", "k") == "<absent>" && !w.parentExists("b") && w.CMData("e", "k") == "<absent>" && !w.parentExists("e")
 	})
-	time.Sleep(time.Second) // a removal started with b's would have ended
-	for _, n := range []string{"a", "k", "m", "c", "d", "e"} {
-		if w.CMData(n, "k") != "1" || !w.parentExists(n) {
-			t.Errorf("%s lost its objects or its parent", n)
-		}
-	}
-	// A file newer than e's record removes it.
-	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: tLatest, PruneRemoved: true}, "e removed", func() bool {
-		return w.CMData("e", "k") == "<absent>" && !w.parentExists("e")
-	})
-	time.Sleep(time.Second)
-	for _, n := range []string{"a", "k", "m", "c", "d"} {
-		if w.CMData(n, "k") != "1" {
-			t.Errorf("%s lost its objects", n)
-		}
-	}
+	intact("a", "k", "m", "c", "d", "z")
 }
 
 // A source removed while no puller ran is removed as the identity it was applied as,
@@ -186,7 +219,7 @@ func TestSourceRemovedWhileNoPullerRanIsRemovedAsItsIdentity(t *testing.T) {
 		})
 	}
 	bind(true)
-	for _, n := range []string{"named", "dflt", "own"} {
+	for _, n := range []string{"named", "dflt", "own", "moved"} {
 		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
 	}
 	named := w.source("named", "named", "v1")
@@ -195,18 +228,37 @@ func TestSourceRemovedWhileNoPullerRanIsRemovedAsItsIdentity(t *testing.T) {
 	dflt.TargetNamespace = ns
 	own := w.source("own", "own", "v1")
 	own.TargetNamespace = ns
+	moved := w.source("moved", "moved", "v1")
+	moved.TargetNamespace = ns
 	t0 := time.Now().Add(-time.Hour)
 	open := w.newPuller(puller.Options{Now: time.Now})
 	locked := func(account string) *puller.Puller {
 		return w.newPuller(puller.Options{Now: time.Now, Tenancy: puller.Tenancy{DefaultServiceAccount: account}})
 	}
 	always := func() bool { return true }
-	w.runUntil(open, []puller.Source{named, own}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
+	w.runUntil(open, []puller.Source{named, own, moved}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
 	w.runUntil(locked("tenant"), []puller.Source{dflt}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "", always)
 	for _, n := range []string{"named", "dflt"} {
 		if rec := w.record(n); rec["serviceAccount"] != ns+"/tenant" || rec["targetNamespace"] != ns {
 			t.Fatalf("%s's removal record: %v", n, rec)
 		}
+	}
+	// A lockdown set at a restart applies moved again as the account it now acts as,
+	// and its record follows; lifted, moved is applied again as the puller. A record
+	// never names an identity its objects were not applied as.
+	spec := func() string { return w.status("moved")[puller.AnnotationSpec] }
+	asPuller := spec()
+	w.runUntil(locked("tenant"), []puller.Source{moved}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "moved's record to name the tenant", func() bool {
+		return w.record("moved")["serviceAccount"] == ns+"/tenant"
+	})
+	if spec() == asPuller {
+		t.Fatal("moved's record names the tenant, but moved was not applied again as the tenant")
+	}
+	w.runUntil(open, []puller.Source{moved}, puller.RunOptions{Owner: "x", ConfigTime: t0}, "moved's record to name the puller", func() bool {
+		return w.record("moved")["serviceAccount"] == nil
+	})
+	if spec() != asPuller {
+		t.Fatal("moved, applied as the puller again, does not record the spec it had as the puller")
 	}
 	refusedAsTenant := func(n string) bool {
 		st := w.status(n)

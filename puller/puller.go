@@ -373,7 +373,7 @@ func (s *syncRun) run(ctx context.Context) error {
 
 	// 2. nothing new? The same digest under another configuration is new: it is
 	// verified against the policy it now has and built and applied as it now says.
-	spec := appliedSpec(src)
+	spec := appliedSpec(src, s.id)
 	last := digest.Digest(s.ps.Status[AnnotationDigest])
 	specChanged := s.ps.Status[AnnotationSpec] != spec
 	if d == last && specChanged {
@@ -635,16 +635,23 @@ func rejectKey(src Source) string {
 
 // appliedSpec identifies what of a source's configuration decides what is verified and
 // applied: all of it but when and how often it syncs (interval, driftInterval,
-// timeout, dependsOn) and its webhook token. It is recorded on the parent
-// (AnnotationSpec) as a digest, never as the configuration itself. src has its
-// defaults.
-func appliedSpec(src Source) string {
+// timeout, dependsOn) and its webhook token, and the identity it acts as (id,
+// resolved: a lockdown set or lifted at a restart applies the source again as its new
+// identity, so that the identity recorded for its removal is the one its objects were
+// applied as). It is recorded on the parent (AnnotationSpec) as a digest, never as the
+// configuration itself. src has its defaults.
+func appliedSpec(src Source, id Identity) string {
 	src.Interval.Duration, src.DriftInterval.Duration, src.Timeout.Duration = 0, 0, 0
 	src.DependsOn, src.Webhook = nil, nil
 	b, _ := json.Marshal(src)
 	// The key and root files the policy names, as they are now: a key replaced at its
 	// path (rotated, or revoked after a compromise) verifies the applied digest again.
 	b = append(b, src.Verify.FilesDigest()...)
+	if id.ServiceAccount != "" {
+		// Only then: the puller's own identity gives the digest recorded before the
+		// identity was part of it, so an upgrade applies nothing again for it.
+		b = append(b, "\x00as "+id.ServiceAccount...)
+	}
 	return digest.FromBytes(b).String()
 }
 

@@ -155,11 +155,13 @@ type RunOptions struct {
 	// PruneRemoved it removes them (Puller.Remove, as the identity recorded, tried again
 	// as a removal is), without it it clears their record so that their objects stay
 	// for good. Parents of other owners, of the one-shot sync, or recorded under a
-	// configuration file newer than ConfigTime, are left. "" records and removes
-	// nothing.
+	// configuration file newer than ConfigTime, are left, and so is every parent while
+	// another Run of the owner has taken a newer file (recorded in the ConfigMap
+	// "OWNER.config-time" of the puller's namespace). "" records and removes nothing.
 	Owner string
 	// ConfigTime is the modification time of the configuration file the sources come
-	// from (config.PullerConfig.ModTime); Update.ConfigTime replaces it.
+	// from (config.PullerConfig.ModTime); Update.ConfigTime replaces it. Zero (sources
+	// from no file) records and removes nothing, as an empty Owner.
 	ConfigTime time.Time
 	// PruneRemoved is Update.PruneRemoved for the sources Run starts with (see Owner).
 	PruneRemoved bool
@@ -354,25 +356,40 @@ func (r *runner) startRemoval(src Source, after <-chan struct{}) {
 
 // startKeep clears the removal record of a source taken out of the configuration
 // while pruneRemoved is off (Puller.keep), once after is closed (nil: at once),
-// recorded in removing. Not once the Run stops: the next start, whose file is newer
-// than the record, does it then (or removes the source if that file prunes).
+// recorded in removing; a write that fails is tried again with backoff, until it
+// succeeds, the source comes back (stop) or the Run stops. Its last try may run
+// after ctx is done, within the grace period (work): the next start whose file
+// prunes would otherwise remove what this one kept.
 func (r *runner) startKeep(name string, after <-chan struct{}) {
 	kept := make(chan struct{})
-	r.removing[name] = removal{done: kept}
+	kctx, stop := context.WithCancel(r.work)
+	r.removing[name] = removal{done: kept, stop: stop}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer close(kept)
+		defer stop()
 		if after != nil {
 			<-after
 		}
-		if r.ctx.Err() != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.ctx, time.Minute)
-		defer cancel()
-		if err := r.p.keep(ctx, name); err != nil {
-			r.p.log.WarnContext(ctx, "recording that the objects of a source taken out of the configuration stay", "source", name, "error", err)
+		for wait := r.opts.MinRetry; kctx.Err() == nil; wait = min(wait*2, 5*time.Minute) {
+			ctx, cancel := context.WithTimeout(kctx, time.Minute)
+			err := r.p.keep(ctx, name)
+			cancel()
+			if err == nil {
+				return
+			}
+			r.p.log.WarnContext(kctx, "recording that the objects of a source taken out of the configuration stay", "source", name, "error", err)
+			if r.ctx.Err() != nil {
+				return // stopping: its grace was this one try
+			}
+			t := time.NewTimer(halfJitter(wait))
+			select {
+			case <-t.C:
+			case <-kctx.Done():
+			case <-r.ctx.Done():
+			}
+			t.Stop()
 		}
 	}()
 }
@@ -387,8 +404,8 @@ type scan struct {
 // scan has findOrphans look for the orphans of sources, the configuration in force;
 // it replaces a scan not yet taken. Nothing without an owner.
 func (r *runner) scan(sources []Source) {
-	if r.scans == nil {
-		return
+	if r.scans == nil || r.configTime.IsZero() {
+		return // no owner, or no file to compare the records' with
 	}
 	known := make(map[string]bool, len(sources))
 	for _, s := range sources {
@@ -592,7 +609,11 @@ func PollLoop(ctx context.Context, sched *Schedule, spread bool, trigger <-chan 
 // lastSucceeded reports whether the source's parent records a successful sync of its
 // present configuration.
 func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
-	a, err := p.sourceApplier(src)
+	id, err := p.opts.Tenancy.Identity(src, p.opts.Namespace)
+	if err != nil {
+		return false
+	}
+	a, err := p.applier(id.ServiceAccount)
 	if err != nil {
 		return false
 	}
@@ -607,7 +628,7 @@ func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
 	// written before the puller recorded it (no AnnotationSpec) is spread like the
 	// rest, so that an upgrade is not a burst; its first sync applies it again.
 	spec := ps.Status[AnnotationSpec]
-	return spec == "" || spec == appliedSpec(src.WithDefaults())
+	return spec == "" || spec == appliedSpec(src.WithDefaults(), id)
 }
 
 // Health is what the sources' loops report: whether each source's last sync

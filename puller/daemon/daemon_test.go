@@ -311,7 +311,7 @@ func TestSourceRemovedWhileStoppedIsPrunedAtStart(t *testing.T) {
 	var logs syncBuffer
 	r = f.start(daemon.Options{Puller: puller.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
 	waitUntil(t, 30*time.Second, "b left by a replica with an older file", func() bool {
-		return strings.Contains(logs.String(), "as new as this one or newer") && strings.Contains(logs.String(), "source=b")
+		return strings.Contains(logs.String(), "has run a newer configuration file")
 	})
 	stop(r)
 	if f.CMData("b", "k") != "1" {
