@@ -89,18 +89,19 @@ func recordChanged(old, want string) bool {
 // parents in the puller's namespace record owner (AnnotationRemoval) but that known
 // does not have: taken out of the configuration while no puller of this installation
 // ran. Nothing is listed when another puller of the installation has run a newer
-// file than configTime (raiseConfigTime: this replica's file is not updated yet, and
-// may lack a source that left and came back in a file it never saw). A parent whose
+// file than configTime with other content than configDigest (raiseConfigTime: this
+// replica's file is not updated yet, and may lack a source that left and came back
+// in a file it never saw). A parent whose
 // record is as new as configTime or newer is left too, and so is one applied as the
 // puller's own identity when the lockdown now names a default service account
 // (removing as the puller would act with rights the lockdown takes away, removing as
 // the account with rights it never had); each is logged.
-func (p *Puller) orphans(ctx context.Context, owner string, known map[string]bool, configTime time.Time) ([]Source, error) {
-	newest, err := p.raiseConfigTime(ctx, owner, configTime)
+func (p *Puller) orphans(ctx context.Context, owner string, known map[string]bool, configTime time.Time, configDigest string) ([]Source, error) {
+	newest, newestDigest, err := p.raiseConfigTime(ctx, owner, configTime, configDigest)
 	if err != nil {
 		return nil, err
 	}
-	if newest.After(configTime) {
+	if newest.After(configTime) && newestDigest != configDigest {
 		p.log.WarnContext(ctx, "another puller of this installation has run a newer configuration file than this one (this replica's file may not be updated yet): no source taken out of the configuration is removed until it is",
 			"configTime", configTime.UTC(), "newestConfigTime", newest, "configMap", installationName(owner))
 		return nil, nil
@@ -163,53 +164,54 @@ func (p *Puller) keep(ctx context.Context, name string) error {
 }
 
 // installationName is the ConfigMap, in the puller's namespace, that records the time
-// of the newest configuration file a Run of the installation owner has taken
-// (raiseConfigTime). Its name has a dot, which no parent's has.
+// and content digest of the newest configuration file a Run of the installation owner
+// has taken (raiseConfigTime). Its name has a dot, which no parent's has.
 func installationName(owner string) string { return owner + ".config-time" }
 
-// installationKey is the key of installationName's data that holds the time.
-const installationKey = "configTime"
+// The keys of installationName's data.
+const (
+	installationTimeKey   = "configTime"
+	installationDigestKey = "configDigest"
+)
 
-// raiseConfigTime records t as the time of the newest configuration file a Run of
-// owner has taken, unless a newer one is recorded, and returns the newest.
-func (p *Puller) raiseConfigTime(ctx context.Context, owner string, t time.Time) (time.Time, error) {
+// raiseConfigTime records t and dgst as the time and content digest of the newest
+// configuration file a Run of owner has taken, unless a file as new or newer is
+// recorded, and returns the newest.
+func (p *Puller) raiseConfigTime(ctx context.Context, owner string, t time.Time, dgst string) (time.Time, string, error) {
 	cms := p.kube.CoreV1().ConfigMaps(p.opts.Namespace)
 	name := installationName(owner)
 	t = t.UTC()
+	data := map[string]string{installationTimeKey: t.Format(time.RFC3339Nano), installationDigestKey: dgst}
 	for range 5 {
 		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.opts.Namespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": apply.ToolName}},
-				Data: map[string]string{installationKey: t.Format(time.RFC3339Nano)}}
+				Labels: map[string]string{"app.kubernetes.io/managed-by": apply.ToolName}}, Data: data}
 			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
 			if apierrors.IsAlreadyExists(err) {
 				continue
 			}
 			if err != nil {
-				return time.Time{}, fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+				return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
 			}
-			return t, nil
+			return t, dgst, nil
 		}
 		if err != nil {
-			return time.Time{}, fmt.Errorf("reading the time of the newest configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+			return time.Time{}, "", fmt.Errorf("reading the time of the newest configuration file in %s/%s: %w", p.opts.Namespace, name, err)
 		}
-		newest, perr := time.Parse(time.RFC3339Nano, cm.Data[installationKey])
+		newest, perr := time.Parse(time.RFC3339Nano, cm.Data[installationTimeKey])
 		if perr == nil && !newest.Before(t) {
-			return newest, nil
+			return newest, cm.Data[installationDigestKey], nil
 		}
-		if cm.Data == nil {
-			cm.Data = map[string]string{}
-		}
-		cm.Data[installationKey] = t.Format(time.RFC3339Nano)
+		cm.Data = data
 		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) {
 			continue
 		}
 		if err != nil {
-			return time.Time{}, fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+			return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
 		}
-		return t, nil
+		return t, dgst, nil
 	}
-	return time.Time{}, fmt.Errorf("recording the time of the configuration file in %s/%s: changed by another writer at every try", p.opts.Namespace, name)
+	return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: changed by another writer at every try", p.opts.Namespace, name)
 }

@@ -93,7 +93,7 @@ func (l *lockedBuffer) String() string {
 
 // A source taken out of the configuration while no puller ran is removed at the next
 // start of the installation that applied it, when that start's file prunes and is
-// newer than every file the installation ran. Left alone: a source whose parent the
+// newer than every file the installation ran, or has the newest one's content. Left alone: a source whose parent the
 // one-shot sync wrote last, another installation's, one applied with no file (run
 // --url), every source while another puller of the installation has run a newer file
 // (a replica whose file the kubelet has not updated yet; a source that left and came
@@ -129,9 +129,9 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 		}
 	}
 
-	w.runUntil(p, list("a", "b", "k", "c"), puller.RunOptions{Owner: "x", ConfigTime: f0}, "", always)
+	w.runUntil(p, list("a", "b", "k", "c"), puller.RunOptions{Owner: "x", ConfigTime: f0, ConfigDigest: "d0"}, "", always)
 	// e is added by a newer file; the others keep the time recorded first.
-	w.runUntil(p, list("a", "b", "k", "c", "e"), puller.RunOptions{Owner: "x", ConfigTime: f2}, "", always)
+	w.runUntil(p, list("a", "b", "k", "c", "e"), puller.RunOptions{Owner: "x", ConfigTime: f2, ConfigDigest: "d2"}, "", always)
 	if rec := w.record("b"); rec["owner"] != "x" || rec["serviceAccount"] != nil || rec["configTime"] != f0.UTC().Format(time.RFC3339Nano) {
 		t.Fatalf("b's removal record: %v", rec)
 	}
@@ -148,12 +148,19 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 		t.Fatalf("z, applied from no file, has a removal record: %v", rec)
 	}
 
-	// A replica whose file (f1) is older than the newest the installation ran (f2)
-	// removes nothing, not even b, recorded under an older file still (f0).
-	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: f1, PruneRemoved: true}, "the stale replica to say why it removes nothing", func() bool {
+	// A replica whose file (f1) is older than the newest the installation ran (f2), and
+	// has other content, removes nothing, not even b, recorded under an older file
+	// still (f0).
+	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: f1, ConfigDigest: "d1", PruneRemoved: true}, "the stale replica to say why it removes nothing", func() bool {
 		return strings.Contains(logs.String(), "has run a newer configuration file")
 	})
 	intact("b", "k", "e", "z")
+	// With the newest file's content, written on its node before (each kubelet writes
+	// its own copy), it is as current as the newest: b goes.
+	w.runUntil(p, list("a", "k", "e"), puller.RunOptions{Owner: "x", ConfigTime: f1, ConfigDigest: "d2", PruneRemoved: true}, "b removed by a replica with the newest content", func() bool {
+		return w.CMData("b", "k") == "<absent>" && !w.parentExists("b")
+	})
+	intact("a", "k", "e", "z")
 
 	// Pruning off, the installation's time lost: k, taken out offline, and m, taken out
 	// by an update, are kept for good (their records cleared); e, recorded under a
@@ -161,9 +168,9 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 	if err := w.Kube.CoreV1().ConfigMaps(w.NS).Delete(w.Ctx, "x.config-time", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	w.runUntil(p, list("a", "b", "m"), puller.RunOptions{Owner: "x", ConfigTime: f1}, "k and m kept", func() bool {
+	w.runUntil(p, list("a", "m"), puller.RunOptions{Owner: "x", ConfigTime: f1, ConfigDigest: "d1"}, "k and m kept", func() bool {
 		return w.record("k") == nil && w.record("m") == nil
-	}, puller.Update{Sources: list("a", "b"), ConfigTime: f1.Add(time.Second)})
+	}, puller.Update{Sources: list("a"), ConfigTime: f1.Add(time.Second), ConfigDigest: "d1b"})
 	if w.record("e") == nil {
 		t.Fatal("e's record was cleared by a puller whose file is older than the one e was applied under")
 	}
@@ -171,10 +178,10 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 		t.Fatal("d's record was cleared by another installation")
 	}
 
-	// Pruning on, a newer file: b and e go; k and m (kept), c (one-shot), d (another
-	// owner) and z (no file) stay.
-	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: f3, PruneRemoved: true}, "b and e removed", func() bool {
-		return w.CMData("b", "k") == "<absent>" && !w.parentExists("b") && w.CMData("e", "k") == "<absent>" && !w.parentExists("e")
+	// Pruning on, a newer file: e goes; k and m (kept), c (one-shot), d (another owner)
+	// and z (no file) stay.
+	w.runUntil(p, list("a"), puller.RunOptions{Owner: "x", ConfigTime: f3, ConfigDigest: "d3", PruneRemoved: true}, "e removed", func() bool {
+		return w.CMData("e", "k") == "<absent>" && !w.parentExists("e")
 	})
 	intact("a", "k", "m", "c", "d", "z")
 }

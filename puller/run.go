@@ -163,6 +163,11 @@ type RunOptions struct {
 	// from (config.PullerConfig.ModTime); Update.ConfigTime replaces it. Zero (sources
 	// from no file) records and removes nothing, as an empty Owner.
 	ConfigTime time.Time
+	// ConfigDigest is the digest of that file's content (config.PullerConfig.Digest):
+	// a puller whose file is older than the newest its installation ran, but has the
+	// same content, is as current as it (each node's kubelet writes its own copy, at
+	// its own time). Update.ConfigDigest replaces it.
+	ConfigDigest string
 	// PruneRemoved is Update.PruneRemoved for the sources Run starts with (see Owner).
 	PruneRemoved bool
 	// SpreadStart delays the first poll of each source whose last sync succeeded by a
@@ -179,8 +184,9 @@ type Update struct {
 	// ApplySet parents (Puller.Remove), once their loops have stopped.
 	PruneRemoved bool
 	// ConfigTime is the modification time of the file the update comes from
-	// (RunOptions.ConfigTime).
-	ConfigTime time.Time
+	// (RunOptions.ConfigTime), and ConfigDigest its content's (RunOptions.ConfigDigest).
+	ConfigTime   time.Time
+	ConfigDigest string
 }
 
 func (o RunOptions) withDefaults() RunOptions {
@@ -211,7 +217,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	r := &runner{p: p, opts: opts, health: p.Health(), loops: map[string]*loopHandle{}, removing: map[string]removal{}, ctx: ctx, work: work,
-		pruneRemoved: opts.PruneRemoved, configTime: opts.ConfigTime}
+		pruneRemoved: opts.PruneRemoved, configTime: opts.ConfigTime, configDigest: opts.ConfigDigest}
 	if opts.MaxConcurrentSyncs > 0 {
 		r.slots = make(chan struct{}, opts.MaxConcurrentSyncs)
 	}
@@ -259,7 +265,7 @@ func (p *Puller) Run(ctx context.Context, sources []Source, opts RunOptions) err
 			}
 			o, err := Order(u.Sources)
 			if err == nil {
-				r.pruneRemoved, r.configTime = u.PruneRemoved, u.ConfigTime
+				r.pruneRemoved, r.configTime, r.configDigest = u.PruneRemoved, u.ConfigTime, u.ConfigDigest
 				r.set(o)
 				r.scan(o)
 			}
@@ -283,8 +289,10 @@ type runner struct {
 	wg        sync.WaitGroup
 	// pruneRemoved: the last update asked to prune removed sources.
 	pruneRemoved bool
-	// configTime is the time of the configuration file in force (RunOptions.ConfigTime).
-	configTime time.Time
+	// configTime and configDigest are the time and content digest of the
+	// configuration file in force (RunOptions.ConfigTime, ConfigDigest).
+	configTime   time.Time
+	configDigest string
 	// scans takes the configurations to look for orphans in (RunOptions.Owner); nil
 	// without an owner.
 	scans chan scan
@@ -397,8 +405,9 @@ func (r *runner) startKeep(name string, after <-chan struct{}) {
 // scan is a configuration to look for orphans in: the names of its sources and the
 // time of its file.
 type scan struct {
-	known      map[string]bool
-	configTime time.Time
+	known        map[string]bool
+	configTime   time.Time
+	configDigest string
 }
 
 // scan has findOrphans look for the orphans of sources, the configuration in force;
@@ -415,7 +424,7 @@ func (r *runner) scan(sources []Source) {
 	case <-r.scans:
 	default:
 	}
-	r.scans <- scan{known: known, configTime: r.configTime}
+	r.scans <- scan{known: known, configTime: r.configTime, configDigest: r.configDigest}
 }
 
 // findOrphans looks for the orphans of each scan (Puller.orphans) and sends them to
@@ -431,7 +440,7 @@ func (r *runner) findOrphans(ctx context.Context, found chan<- []Source) {
 		}
 		for wait := r.opts.MinRetry; ; wait = min(wait*2, 5*time.Minute) {
 			lctx, cancel := context.WithTimeout(ctx, time.Minute)
-			orphans, err := r.p.orphans(lctx, r.opts.Owner, sc.known, sc.configTime)
+			orphans, err := r.p.orphans(lctx, r.opts.Owner, sc.known, sc.configTime, sc.configDigest)
 			cancel()
 			if err == nil {
 				if len(orphans) > 0 {
@@ -625,10 +634,12 @@ func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
 		return false // an operator's request not handled yet (made during a restart or a handover)
 	}
 	// A configuration changed while the puller was down is applied at once. A parent
-	// written before the puller recorded it (no AnnotationSpec) is spread like the
-	// rest, so that an upgrade is not a burst; its first sync applies it again.
+	// written before the puller recorded it (no AnnotationSpec), or before the spec
+	// had the identity (the same spec as the puller's own), is spread like the rest,
+	// so that an upgrade is not a burst; its first sync applies it again.
 	spec := ps.Status[AnnotationSpec]
-	return spec == "" || spec == appliedSpec(src.WithDefaults(), id)
+	src = src.WithDefaults()
+	return spec == "" || spec == appliedSpec(src, id) || spec == appliedSpec(src, Identity{})
 }
 
 // Health is what the sources' loops report: whether each source's last sync

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,6 +145,14 @@ func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
 	}
 	c.Sum = sha256.Sum256(data)
 	return &c, nil
+}
+
+// Digest is Sum as a digest ("sha256:..."), "" for a configuration built in code.
+func (c *PullerConfig) Digest() string {
+	if c.Sum == ([sha256.Size]byte{}) {
+		return ""
+	}
+	return "sha256:" + hex.EncodeToString(c.Sum[:])
 }
 
 // Load reads the configuration file at path with Parse, and its modification time.

@@ -209,6 +209,7 @@ func (d *daemon) runPuller(ctx context.Context, abort <-chan struct{}) error {
 	err := d.p.Run(ctx, c.Sources, puller.RunOptions{
 		Owner:        d.name(),
 		ConfigTime:   c.ModTime,
+		ConfigDigest: c.Digest(),
 		PruneRemoved: c.PruneRemovedSources,
 		OnResult: func(r *puller.Result, err error) {
 			d.m.Observe(r, err)
@@ -320,7 +321,7 @@ func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte,
 	case <-d.updates:
 	default:
 	}
-	d.updates <- puller.Update{Sources: c.Sources, PruneRemoved: c.PruneRemovedSources, ConfigTime: c.ModTime}
+	d.updates <- puller.Update{Sources: c.Sources, PruneRemoved: c.PruneRemovedSources, ConfigTime: c.ModTime, ConfigDigest: c.Digest()}
 	d.dm.ConfigReloaded(true)
 	msg := "puller config reloaded: " + diffSources(old.Sources, c.Sources)
 	if old.Concurrency != c.Concurrency {

@@ -234,7 +234,7 @@ func (o *Options) rbac() []doc {
 	}
 	own := []doc{
 		{"The puller's identity.", sa},
-		{"In its own namespace: the ApplySet parents (one ConfigMap per source, watched for\noperators' requests), the Secrets it reads itself (webhook and certificate Secrets,\npostBuild.substituteFrom, and the pull secrets of sources that act as the puller), the\nEvents it records, and the leader election Lease.", role},
+		{"In its own namespace: the ApplySet parents (one ConfigMap per source, watched for\noperators' requests) and the ConfigMap gitless-puller.config-time (the newest\nconfiguration it ran, for removals at start), the Secrets it reads itself (webhook\nand certificate Secrets, postBuild.substituteFrom, and the pull secrets of sources\nthat act as the puller), the Events it records, and the leader election Lease.", role},
 		{"", rb},
 	}
 	if o.lockedDown() {
