@@ -288,7 +288,7 @@ func TestAdmissionDenialOnTheFifthObjectIsNamedAndNothingPruned(t *testing.T) {
 	w.pushSigned("app", "v2", t2, files)
 	src.Ref.Tag = "v2"
 	res, err := w.sync(src)
-	if !errors.Is(err, apply.ErrDryRun) || res.Requests.APIWrites > 2 { // the status annotation and the event
+	if !errors.Is(err, apply.ErrDryRun) || res.Requests.APIWrites > 3 { // the mark of the sync (AnnotationSyncing), the status annotation and the event
 		t.Fatalf("err = %v, %+v", err, res.Requests)
 	}
 	msg := w.status("app")[puller.AnnotationMessage]

@@ -96,6 +96,8 @@ type Puller struct {
 	kube      kubernetes.Interface
 	transport http.RoundTripper
 	log       *slog.Logger
+	// process identifies this process on the parents it marks (AnnotationSyncing).
+	process string
 
 	secrets *secretValues // scrubbed from every error and log record
 
@@ -163,7 +165,7 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 		tr = newTransport(opts.AllowLinkLocalRegistries, opts.Proxy)
 	}
 	return &Puller{
-		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log, secrets: secrets,
+		opts: opts, cfg: cfg, kube: kube, transport: tr, log: log, secrets: secrets, process: newProcessID(opts.Instance),
 		appliers: map[string]*apply.Applier{}, sources: map[string]*sourceState{},
 	}, nil
 }
@@ -318,6 +320,8 @@ type syncRun struct {
 	request string
 	// removal is the AnnotationRemoval value the parent is to hold ("": none).
 	removal string
+	// marked: this sync marked the parent (AnnotationSyncing), which its end clears.
+	marked bool
 	// httpClient is the registry client of the source (its CA, its proxy); https
 	// says the source has its own TLS configuration.
 	httpClient *http.Client
@@ -433,6 +437,13 @@ func (s *syncRun) run(ctx context.Context) error {
 			}
 			res.Signer = signer
 		}
+		// A new artifact or configuration: marked until the sync ends, so that one
+		// that kills the puller is refused after a few tries.
+		if d != last || specChanged {
+			if err := s.markSyncing(ctx, d, spec); err != nil {
+				return err
+			}
+		}
 		t = time.Now()
 		art, err := s.client.Fetch(ctx, pinned)
 		res.phase("fetch", time.Since(t))
@@ -479,6 +490,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		AnnotationRef:       src.Ref.String(),
 		AnnotationSpec:      spec,
 		AnnotationRemoval:   s.removal,
+		AnnotationSyncing:   "",
 	}
 	if s.request != "" {
 		status[AnnotationReconcileHandled] = s.request
@@ -566,6 +578,9 @@ func (s *syncRun) successStatus(status map[string]string, d, last digest.Digest,
 // distinct failure).
 func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	if errors.Is(err, context.Canceled) {
+		if s.marked {
+			s.unmarkSyncing(ctx)
+		}
 		return
 	}
 	reason := ReasonSyncFailed
@@ -581,6 +596,9 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	}
 	if s.request != "" {
 		failed[AnnotationReconcileHandled] = s.request
+	}
+	if s.marked {
+		failed[AnnotationSyncing] = "" // this process saw the sync end
 	}
 	if s.p.recordFailure(ctx, s.a, s.ps, s.src.Name, s.st, reason, s.res.Digest.String(), err, failed) {
 		s.log.WarnContext(ctx, "sync failed", "digest", s.res.Digest, "reason", reason, "error", err)
