@@ -295,6 +295,10 @@ func TestAdmissionDenialOnTheFifthObjectIsNamedAndNothingPruned(t *testing.T) {
 	if !strings.Contains(msg, "ConfigMap "+w.Target+"/fifth") || !strings.Contains(msg, "denied") {
 		t.Fatalf("status message %q", msg)
 	}
+	// Tried again, failing the same way: nothing written (the mark stays, ended).
+	if res, err := w.sync(src); !errors.Is(err, apply.ErrDryRun) || res.Requests.APIWrites != 0 {
+		t.Fatalf("the retry: err = %v, %+v", err, res.Requests)
+	}
 	for _, n := range []string{"1", "2", "3", "4", "old"} {
 		if got := w.CMData("cm-"+n, "k"); got != "v1" {
 			t.Fatalf("cm-%s is %q", n, got)

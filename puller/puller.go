@@ -320,8 +320,10 @@ type syncRun struct {
 	request string
 	// removal is the AnnotationRemoval value the parent is to hold ("": none).
 	removal string
-	// marked: this sync marked the parent (AnnotationSyncing), which its end clears.
-	marked bool
+	// mark is this process's mark on the parent (AnnotationSyncing) once the sync
+	// marked it: a success clears it, a failure records it Ended, a process that
+	// stops in the middle leaves it.
+	mark *syncingMark
 	// httpClient is the registry client of the source (its CA, its proxy); https
 	// says the source has its own TLS configuration.
 	httpClient *http.Client
@@ -578,9 +580,6 @@ func (s *syncRun) successStatus(status map[string]string, d, last digest.Digest,
 // distinct failure).
 func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	if errors.Is(err, context.Canceled) {
-		if s.marked {
-			s.unmarkSyncing(ctx)
-		}
 		return
 	}
 	reason := ReasonSyncFailed
@@ -597,8 +596,8 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	if s.request != "" {
 		failed[AnnotationReconcileHandled] = s.request
 	}
-	if s.marked {
-		failed[AnnotationSyncing] = "" // this process saw the sync end
+	if s.mark != nil {
+		failed[AnnotationSyncing] = s.ended() // this process saw the sync end
 	}
 	if s.p.recordFailure(ctx, s.a, s.ps, s.src.Name, s.st, reason, s.res.Digest.String(), err, failed) {
 		s.log.WarnContext(ctx, "sync failed", "digest", s.res.Digest, "reason", reason, "error", err)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -37,9 +36,17 @@ type syncingMark struct {
 	Spec string `json:"spec"`
 	// Process identifies the puller process (Puller.process) that made the mark.
 	Process string `json:"process"`
-	// Starts counts the processes that began this sync, this one included; all but
-	// the one that made the mark stopped before it ended.
+	// Starts counts the processes that began this sync and did not see it end, this
+	// one included.
 	Starts int `json:"starts"`
+	// Ended says that the process saw its sync end, failed (recordFailure); a mark
+	// not Ended, of another process, is a process that stopped in the middle.
+	Ended bool `json:"ended,omitempty"`
+}
+
+func (m syncingMark) String() string {
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 // newProcessID returns an identifier of this puller process: instance (the pod) and
@@ -54,8 +61,12 @@ func newProcessID(instance string) string {
 }
 
 // markSyncing records on the parent that this process begins syncing d under spec,
-// counting the processes that began it before and never ended it; with
-// MaxUnfinishedSyncs of them, and no operator's request, d is refused instead.
+// counting the processes that began it before and stopped in the middle; with
+// MaxUnfinishedSyncs of them, and no operator's request, d is refused instead. An
+// operator's request is recorded as handled by the same write, so that a process the
+// artifact kills does not leave it pending for the next one to try again. A mark of
+// this process (an earlier try that failed) is not written again: retrying a digest
+// that fails writes nothing.
 func (s *syncRun) markSyncing(ctx context.Context, d digest.Digest, spec string) error {
 	var prev syncingMark
 	if raw := s.ps.Status[AnnotationSyncing]; raw != "" {
@@ -63,31 +74,38 @@ func (s *syncRun) markSyncing(ctx context.Context, d digest.Digest, spec string)
 	}
 	mark := syncingMark{Digest: d.String(), Spec: spec, Process: s.p.process, Starts: 1}
 	if prev.Digest == mark.Digest && prev.Spec == spec {
-		mark.Starts = max(prev.Starts, 1)
-		if prev.Process != s.p.process { // that process stopped before the sync ended
+		switch {
+		case prev.Process == s.p.process:
+			if s.request == "" {
+				s.mark = &prev
+				return nil
+			}
+			mark.Starts = max(prev.Starts, 1)
+		case !prev.Ended: // that process stopped before the sync ended
 			if prev.Starts >= MaxUnfinishedSyncs && s.request == "" {
 				err := fmt.Errorf("%s: %w: %d puller processes stopped while syncing it (killed, or out of memory?), the last %s; it is not tried again until the ref moves to another digest, the source's configuration changes, or an operator requests a reconcile",
 					d, ErrUnfinishedSyncs, prev.Starts, prev.Process)
 				s.reject(d, err)
 				return err
 			}
-			mark.Starts++
+			mark.Starts = prev.Starts + 1
 		}
 	}
-	b, _ := json.Marshal(mark)
-	if err := s.a.WriteStatus(ctx, s.ps, map[string]string{AnnotationSyncing: string(b)}); err != nil {
+	status := map[string]string{AnnotationSyncing: mark.String()}
+	if s.request != "" {
+		status[AnnotationReconcileHandled] = s.request
+	}
+	if err := s.a.WriteStatus(ctx, s.ps, status); err != nil {
 		return fmt.Errorf("marking the sync of %s on its parent: %w", d, err)
 	}
-	s.marked = true
+	s.mark = &mark
 	return nil
 }
 
-// unmarkSyncing removes this process's mark after a sync that ended without a status
-// write of its own (cancelled at shutdown): this process did not stop in the middle.
-func (s *syncRun) unmarkSyncing(ctx context.Context) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := s.a.WriteStatus(wctx, s.ps, map[string]string{AnnotationSyncing: ""}); err != nil {
-		s.log.WarnContext(ctx, "removing the mark of a sync cut short", "error", err)
-	}
+// ended returns the AnnotationSyncing value of a sync of this process that failed:
+// its mark, Ended (the same at every failed try, so a retry writes nothing).
+func (s *syncRun) ended() string {
+	m := *s.mark
+	m.Ended = true
+	return m.String()
 }

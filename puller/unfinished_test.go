@@ -1,6 +1,7 @@
 package puller_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -132,5 +133,63 @@ func TestSyncOfANewDigestIsMarkedWhileItFetches(t *testing.T) {
 	}
 	if st := w.status("app"); st[puller.AnnotationSyncing] != "" || w.CMData("a", "k") != "2" {
 		t.Fatalf("after the sync: %v", st)
+	}
+}
+
+// An operator's reconcile request lets a refused digest be tried once: the process
+// that takes it records it as handled when it marks the sync, so that when the
+// artifact kills that process too, the next refuses the digest again instead of
+// taking the request for pending and trying it in a crash loop.
+func TestRequestedSyncThatNeverEndsIsNotTriedAgain(t *testing.T) {
+	var armed atomic.Bool
+	fetching, release := make(chan struct{}), make(chan struct{})
+	w := newWorld(t, registry.Options{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && armed.CompareAndSwap(true, false) {
+				close(fetching)
+				<-release
+			}
+			h.ServeHTTP(rw, r)
+		})
+	}})
+	w.push("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	src.InsecureSkipVerify, src.Verify = true, nil
+	w.mustSync(src)
+	spec := w.status("app")[puller.AnnotationSpec]
+	v2 := w.push("app", "v1", t2, map[string]string{"a.yaml": cm("a", "2")})
+	w.markAsStopped("app", v2.Digest.String(), spec, puller.MaxUnfinishedSyncs)
+	control, err := puller.NewControl(w.Config, w.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := control.RequestReconcile(w.Ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The process taking the request is killed while it fetches: its context ends
+	// and nothing after the mark is written, as when the kernel kills it.
+	armed.Store(true)
+	ctx, kill := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() { _, err := w.newPuller(puller.Options{}).Sync(ctx, src); done <- err }()
+	select {
+	case <-fetching:
+	case err := <-done:
+		t.Fatalf("the requested sync ended without fetching: %v", err)
+	}
+	st := w.status("app")
+	kill()
+	close(release)
+	<-done
+	if st[puller.AnnotationReconcileHandled] != token {
+		t.Fatalf("the request is not recorded as handled when the sync is marked: %v", st)
+	}
+	w.markAsStopped("app", v2.Digest.String(), spec, puller.MaxUnfinishedSyncs+1) // what the killed process left
+
+	res, err := w.newPuller(puller.Options{}).Sync(w.Ctx, src)
+	if !errors.Is(err, puller.ErrUnfinishedSyncs) || w.CMData("a", "k") != "1" {
+		t.Fatalf("the next process: %v (%+v)", err, res)
 	}
 }
