@@ -1,7 +1,6 @@
 package puller_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -73,24 +70,6 @@ func (w *world) runUntil(p *puller.Puller, sources []puller.Source, opts puller.
 	waitUntil(w.t, what, until)
 }
 
-// lockedBuffer is a bytes.Buffer that a logger and a test may use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A source taken out of the configuration while no puller ran is removed at the next
 // start of the installation that applied it, when that start's file prunes and is
 // newer than every file the installation ran, or has the newest one's content. Left alone: a source whose parent the
@@ -114,7 +93,7 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 		}
 		return out
 	}
-	var logs lockedBuffer
+	var logs pullertest.LogBuffer
 	p := w.newPuller(puller.Options{Now: time.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	now := time.Now()
 	f0, f1, f2, f3 := now.Add(-4*time.Hour), now.Add(-3*time.Hour), now.Add(-2*time.Hour), now
@@ -193,16 +172,7 @@ func TestSourcesRemovedWhileNoPullerRan(t *testing.T) {
 func TestSourceRemovedWhileNoPullerRanIsRemovedAsItsIdentity(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	ns := w.Target
-	if _, err := w.Kube.CoreV1().ServiceAccounts(ns).Create(w.Ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tenant"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Kube.RbacV1().Roles(ns).Create(w.Ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "patch", "delete"}}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	binding := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "tenant"},
-		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tenant", Namespace: ns}},
-		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "tenant"}}
+	binding := w.tenantAccount(ns)
 	cfg := rest.CopyConfig(w.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + ns + ":tenant"}
 	asTenant, err := kubernetes.NewForConfig(cfg)

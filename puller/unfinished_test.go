@@ -90,15 +90,14 @@ func TestArtifactWhoseSyncsNeverEndIsRefused(t *testing.T) {
 	}
 }
 
-// A sync of a new digest marks its parent, with the digest and one start, before it
-// fetches the artifact, so that a puller killed while fetching, extracting, building
-// or applying it leaves the mark; the sync's end clears it.
-func TestSyncOfANewDigestIsMarkedWhileItFetches(t *testing.T) {
-	var armed atomic.Bool
-	fetching, release := make(chan struct{}), make(chan struct{})
-	w := newWorld(t, registry.Options{Wrap: func(h http.Handler) http.Handler {
+// holdingFirstBlob returns a world whose registry, once armed, holds the first blob
+// GET after it (fetching is closed then) until release is closed. With an unsigned
+// source and no verification, the first blob fetched is the artifact's.
+func holdingFirstBlob(t *testing.T) (w *world, armed *atomic.Bool, fetching, release chan struct{}) {
+	armed = new(atomic.Bool)
+	fetching, release = make(chan struct{}), make(chan struct{})
+	w = newWorld(t, registry.Options{Wrap: func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			// Unsigned and unverified: the first blob fetched is the artifact's.
 			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && armed.CompareAndSwap(true, false) {
 				close(fetching)
 				<-release
@@ -106,6 +105,14 @@ func TestSyncOfANewDigestIsMarkedWhileItFetches(t *testing.T) {
 			h.ServeHTTP(rw, r)
 		})
 	}})
+	return w, armed, fetching, release
+}
+
+// A sync of a new digest marks its parent, with the digest and one start, before it
+// fetches the artifact, so that a puller killed while fetching, extracting, building
+// or applying it leaves the mark; the sync's end clears it.
+func TestSyncOfANewDigestIsMarkedWhileItFetches(t *testing.T) {
+	w, armed, fetching, release := holdingFirstBlob(t)
 	w.push("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 	src := w.source("app", "app", "v1")
 	src.InsecureSkipVerify, src.Verify = true, nil
@@ -141,17 +148,7 @@ func TestSyncOfANewDigestIsMarkedWhileItFetches(t *testing.T) {
 // artifact kills that process too, the next refuses the digest again instead of
 // taking the request for pending and trying it in a crash loop.
 func TestRequestedSyncThatNeverEndsIsNotTriedAgain(t *testing.T) {
-	var armed atomic.Bool
-	fetching, release := make(chan struct{}), make(chan struct{})
-	w := newWorld(t, registry.Options{Wrap: func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && armed.CompareAndSwap(true, false) {
-				close(fetching)
-				<-release
-			}
-			h.ServeHTTP(rw, r)
-		})
-	}})
+	w, armed, fetching, release := holdingFirstBlob(t)
 	w.push("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 	src := w.source("app", "app", "v1")
 	src.InsecureSkipVerify, src.Verify = true, nil

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -264,24 +263,6 @@ func TestConfigRefusedForAMissingKeyFileIsTakenWhenItArrives(t *testing.T) {
 	waitUntil(t, 10*time.Second, "b applied once its key file is there", func() bool { return f.CMData("b", "k") == "1" })
 }
 
-// syncBuffer is a log destination that a test reads while the daemon writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A source taken out of the file while no puller ran (a new ConfigMap and a restart at
 // once, as helm upgrade does) is removed at the next start when the file prunes. A
 // replica whose file is older than the one the source was applied under (the kubelet
@@ -308,7 +289,7 @@ func TestSourceRemovedWhileStoppedIsPrunedAtStart(t *testing.T) {
 		}
 	}
 	touch(time.Now().Add(-time.Hour))
-	var logs syncBuffer
+	var logs pullertest.LogBuffer
 	r = f.start(daemon.Options{Puller: puller.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
 	waitUntil(t, 30*time.Second, "b left by a replica with an older file", func() bool {
 		return strings.Contains(logs.String(), "has run a newer configuration file")

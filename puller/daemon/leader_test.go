@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -9,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/daemon"
 )
@@ -32,23 +31,12 @@ func buildPuller(t *testing.T) string {
 }
 
 type replica struct {
-	name, addr string
-	cmd        *exec.Cmd
-	mu         sync.Mutex
-	log        bytes.Buffer
+	name, addr           string
+	cmd                  *exec.Cmd
+	pullertest.LogBuffer // its output
 }
 
-func (r *replica) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.log.Write(p)
-}
-
-func (r *replica) output() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.log.String()
-}
+func (r *replica) output() string { return r.String() }
 
 func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
