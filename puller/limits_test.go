@@ -12,6 +12,7 @@ import (
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/testenv/heap"
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/manifest/kustomize"
 	"github.com/gitless-dev/gitless/puller"
@@ -98,12 +99,40 @@ func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
 	if !errors.Is(err, artifact.ErrTooLarge) || res.Requests.Registry != 1 {
 		t.Fatalf("second poll: %d registry requests, %v", res.Requests.Registry, err)
 	}
+	// A puller started since (a restart, another replica) reads the refusal from the
+	// parent: one HEAD, no download, the parent not written (the one write is its
+	// Warning Event, which each process records once).
+	rv := func() string {
+		u, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.GetResourceVersion()
+	}
+	before := rv()
+	res, err = w.newPuller(puller.Options{}).Sync(w.Ctx, src)
+	if !errors.Is(err, artifact.ErrTooLarge) || res.Requests.Registry != 1 || res.Requests.APIWrites > 1 || rv() != before ||
+		!strings.Contains(err.Error(), fmt.Sprintf("more than %d entries", artifact.DefaultMaxEntries)) {
+		t.Fatalf("a new puller: %d registry requests, %d writes, %v", res.Requests.Registry, res.Requests.APIWrites, err)
+	}
+	// An operator's request downloads it again (and refuses it again).
+	control, err := puller.NewControl(w.Config, w.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := control.RequestReconcile(w.Ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	res, err = w.newPuller(puller.Options{}).Sync(w.Ctx, src)
+	if !errors.Is(err, artifact.ErrTooLarge) || res.Requests.Registry < 2 {
+		t.Fatalf("requested: %d registry requests, %v", res.Requests.Registry, err)
+	}
 
 	// The tag moves on: the new artifact is fetched and applied.
 	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("a", "2")})
 	w.mustSync(src)
-	if w.CMData("a", "k") != "2" {
-		t.Fatal("the good artifact after the refused one was not applied")
+	if w.CMData("a", "k") != "2" || w.status("app")[puller.AnnotationRefused] != "" {
+		t.Fatal("the good artifact after the refused one was not applied, or the refusal stayed recorded")
 	}
 }
 

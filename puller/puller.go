@@ -320,6 +320,8 @@ type syncRun struct {
 	request string
 	// removal is the AnnotationRemoval value the parent is to hold ("": none).
 	removal string
+	// refused is the AnnotationRefused value of a refusal of this sync (reject).
+	refused string
 	// mark is this process's mark on the parent (AnnotationSyncing) once the sync
 	// marked it: a success clears it, a failure records it Ended, a process that
 	// stops in the middle leaves it.
@@ -415,6 +417,13 @@ func (s *syncRun) run(ctx context.Context) error {
 	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == s.rejectFor && s.request == "" {
 		return s.st.rejectedErr
 	}
+	if s.request == "" {
+		// Refused by a puller process before this one: not downloaded again.
+		if err := refusedBefore(s.ps.Status, d, s.rejectFor); err != nil {
+			s.reject(d, err)
+			return err
+		}
+	}
 
 	var built []*unstructured.Unstructured
 	var meta artifact.Metadata
@@ -493,6 +502,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		AnnotationSpec:      spec,
 		AnnotationRemoval:   s.removal,
 		AnnotationSyncing:   "",
+		AnnotationRefused:   "",
 	}
 	if s.request != "" {
 		status[AnnotationReconcileHandled] = s.request
@@ -599,6 +609,9 @@ func (s *syncRun) recordFailure(ctx context.Context, err error) {
 	if s.mark != nil {
 		failed[AnnotationSyncing] = s.ended() // this process saw the sync end
 	}
+	if s.refused != "" {
+		failed[AnnotationRefused] = s.refused
+	}
 	if s.p.recordFailure(ctx, s.a, s.ps, s.src.Name, s.st, reason, s.res.Digest.String(), err, failed) {
 		s.log.WarnContext(ctx, "sync failed", "digest", s.res.Digest, "reason", reason, "error", err)
 	}
@@ -635,6 +648,7 @@ func (s *syncRun) reject(d digest.Digest, err error) {
 	// returned again at later polls, when another artifact's values may have replaced
 	// them.
 	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), s.rejectFor
+	s.refused = persistRefusal(d, s.rejectFor, s.st.rejectedErr)
 }
 
 // specKey identifies a source's configuration.

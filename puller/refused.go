@@ -1,0 +1,90 @@
+package puller
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/gitless-dev/gitless/artifact"
+)
+
+// AnnotationRefused records, on a source's parent, a digest refused for what it is (an
+// unsafe or too large archive, content that does not build, a rollback) under the
+// source's configuration (refusal): a puller started since refuses it again without
+// downloading it, until the ref moves, the configuration or the policy's files
+// change, or an operator requests a reconcile. A sync that applies removes it.
+const AnnotationRefused = "gitless.dev/refused"
+
+// refusal is AnnotationRefused's value.
+type refusal struct {
+	Digest string `json:"digest"`
+	// Key is the digest of rejectKey: the configuration and policy files refused under.
+	Key string `json:"key"`
+	// Kinds names the sentinel errors the refusal matched (refusalKinds).
+	Kinds []string `json:"kinds,omitempty"`
+	// Message is the refusal's error, scrubbed and truncated as the status message.
+	Message string `json:"message"`
+}
+
+// refusalKinds are the errors a refusal may match, by the name recorded.
+var refusalKinds = map[string]error{
+	"unsafe-archive": artifact.ErrUnsafeArchive,
+	"too-large":      artifact.ErrTooLarge,
+	"rollback":       ErrRollback,
+}
+
+// persistedRefusal is a refusal read back from the parent: it reads as the error
+// recorded and matches the sentinels it matched.
+type persistedRefusal struct {
+	msg   string
+	kinds []error
+}
+
+func (e *persistedRefusal) Error() string { return e.msg }
+
+func (e *persistedRefusal) Is(target error) bool {
+	for _, k := range e.kinds {
+		if errors.Is(k, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// persistRefusal returns the AnnotationRefused value of err, a refusal of d under
+// key, or "" when err is not one that holds across processes.
+func persistRefusal(d digest.Digest, key string, err error) string {
+	if !refusedContent(err) && !errors.Is(err, ErrRollback) {
+		return ""
+	}
+	r := refusal{Digest: d.String(), Key: digest.FromString(key).String(), Message: truncate(err.Error())}
+	for name, k := range refusalKinds {
+		if errors.Is(err, k) {
+			r.Kinds = append(r.Kinds, name)
+		}
+	}
+	slices.Sort(r.Kinds)
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// refusedBefore returns the refusal of d under key that the parent records, or nil.
+func refusedBefore(status map[string]string, d digest.Digest, key string) error {
+	raw := status[AnnotationRefused]
+	if raw == "" {
+		return nil
+	}
+	var r refusal
+	if json.Unmarshal([]byte(raw), &r) != nil || r.Digest != d.String() || r.Key != digest.FromString(key).String() {
+		return nil
+	}
+	e := &persistedRefusal{msg: r.Message}
+	for _, name := range r.Kinds {
+		if k := refusalKinds[name]; k != nil {
+			e.kinds = append(e.kinds, k)
+		}
+	}
+	return e
+}
