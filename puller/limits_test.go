@@ -115,6 +115,11 @@ func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
 		!strings.Contains(err.Error(), fmt.Sprintf("more than %d entries", artifact.DefaultMaxEntries)) {
 		t.Fatalf("a new puller: %d registry requests, %d writes, %v", res.Requests.Registry, res.Requests.APIWrites, err)
 	}
+	// A puller with other archive caps (raised, to take it) looks at it again.
+	res, err = w.newPuller(puller.Options{Extract: artifact.Limits{MaxEntries: artifact.DefaultMaxEntries + 1}}).Sync(w.Ctx, src)
+	if !errors.Is(err, artifact.ErrTooLarge) || res.Requests.Registry < 2 {
+		t.Fatalf("other caps: %d registry requests, %v", res.Requests.Registry, err)
+	}
 	// An operator's request downloads it again (and refuses it again).
 	control, err := puller.NewControl(w.Config, w.NS)
 	if err != nil {

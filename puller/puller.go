@@ -419,7 +419,7 @@ func (s *syncRun) run(ctx context.Context) error {
 	}
 	if s.request == "" {
 		// Refused by a puller process before this one: not downloaded again.
-		if err := refusedBefore(s.ps.Status, d, s.rejectFor); err != nil {
+		if err := refusedBefore(s.ps.Status, d, s.refusalKey()); err != nil {
 			s.reject(d, err)
 			return err
 		}
@@ -648,7 +648,7 @@ func (s *syncRun) reject(d digest.Digest, err error) {
 	// returned again at later polls, when another artifact's values may have replaced
 	// them.
 	s.st.rejected, s.st.rejectedErr, s.st.rejectedFor = d, s.p.secrets.error(err), s.rejectFor
-	s.refused = persistRefusal(d, s.rejectFor, s.st.rejectedErr)
+	s.refused = persistRefusal(d, s.refusalKey(), s.st.rejectedErr)
 }
 
 // specKey identifies a source's configuration.

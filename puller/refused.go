@@ -11,10 +11,12 @@ import (
 )
 
 // AnnotationRefused records, on a source's parent, a digest refused for what it is (an
-// unsafe or too large archive, content that does not build, a rollback) under the
-// source's configuration (refusal): a puller started since refuses it again without
-// downloading it, until the ref moves, the configuration or the policy's files
-// change, or an operator requests a reconcile. A sync that applies removes it.
+// unsafe or too large archive, content that does not build) under the source's
+// configuration and the puller's caps and version (refusal): a puller started since
+// refuses it again without downloading it, until one of them changes, the ref moves,
+// or an operator requests a reconcile. A sync that applies removes it. A rollback
+// refusal is not recorded: it depends on what was applied last and on the tag, which
+// move on their own.
 const AnnotationRefused = "gitless.dev/refused"
 
 // refusal is AnnotationRefused's value.
@@ -32,7 +34,6 @@ type refusal struct {
 var refusalKinds = map[string]error{
 	"unsafe-archive": artifact.ErrUnsafeArchive,
 	"too-large":      artifact.ErrTooLarge,
-	"rollback":       ErrRollback,
 }
 
 // persistedRefusal is a refusal read back from the parent: it reads as the error
@@ -56,7 +57,7 @@ func (e *persistedRefusal) Is(target error) bool {
 // persistRefusal returns the AnnotationRefused value of err, a refusal of d under
 // key, or "" when err is not one that holds across processes.
 func persistRefusal(d digest.Digest, key string, err error) string {
-	if !refusedContent(err) && !errors.Is(err, ErrRollback) {
+	if !refusedContent(err) {
 		return ""
 	}
 	r := refusal{Digest: d.String(), Key: digest.FromString(key).String(), Message: truncate(err.Error())}
@@ -87,4 +88,13 @@ func refusedBefore(status map[string]string, d digest.Digest, key string) error 
 		}
 	}
 	return e
+}
+
+// refusalKey identifies what a refusal recorded on the parent was decided under: the
+// source's configuration and policy files (rejectKey), and what of the puller decides
+// it too, its archive caps and its version (raised caps, or an upgrade whose build
+// takes the content, look at the digest again).
+func (s *syncRun) refusalKey() string {
+	caps, _ := json.Marshal(s.p.opts.Extract)
+	return s.rejectFor + "\x00" + string(caps) + "\x00" + s.p.opts.Version
 }
