@@ -265,7 +265,7 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, src.Timeout.Duration)
 	defer cancel()
-	a, err := p.sourceApplier(src)
+	_, a, err := p.sourceApplier(src)
 	if err != nil {
 		return fail(err)
 	}

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/gitless-dev/gitless/puller/apply"
 )
@@ -176,42 +176,36 @@ const (
 
 // raiseConfigTime records t and dgst as the time and content digest of the newest
 // configuration file a Run of owner has taken, unless a file as new or newer is
-// recorded, and returns the newest.
+// recorded, and returns the newest. A write that races another replica's is done
+// again (client-go's retry, on a conflict or a create that lost).
 func (p *Puller) raiseConfigTime(ctx context.Context, owner string, t time.Time, dgst string) (time.Time, string, error) {
 	cms := p.kube.CoreV1().ConfigMaps(p.opts.Namespace)
 	name := installationName(owner)
 	t = t.UTC()
 	data := map[string]string{installationTimeKey: t.Format(time.RFC3339Nano), installationDigestKey: dgst}
-	for range 5 {
+	newest, newestDigest := t, dgst
+	raced := func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }
+	err := retry.OnError(retry.DefaultRetry, raced, func() error {
+		newest, newestDigest = t, dgst
 		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.opts.Namespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": apply.ToolName}}, Data: data}
-			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				continue
-			}
-			if err != nil {
-				return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
-			}
-			return t, dgst, nil
+			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.opts.Namespace,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": apply.ToolName}}, Data: data}, metav1.CreateOptions{})
+			return err
 		}
 		if err != nil {
-			return time.Time{}, "", fmt.Errorf("reading the time of the newest configuration file in %s/%s: %w", p.opts.Namespace, name, err)
+			return err
 		}
-		newest, perr := time.Parse(time.RFC3339Nano, cm.Data[installationTimeKey])
-		if perr == nil && !newest.Before(t) {
-			return newest, cm.Data[installationDigestKey], nil
+		if recorded, perr := time.Parse(time.RFC3339Nano, cm.Data[installationTimeKey]); perr == nil && !recorded.Before(t) {
+			newest, newestDigest = recorded, cm.Data[installationDigestKey]
+			return nil
 		}
 		cm.Data = data
 		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			continue
-		}
-		if err != nil {
-			return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
-		}
-		return t, dgst, nil
+		return err
+	})
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: %w", p.opts.Namespace, name, err)
 	}
-	return time.Time{}, "", fmt.Errorf("recording the time of the configuration file in %s/%s: changed by another writer at every try", p.opts.Namespace, name)
+	return newest, newestDigest, nil
 }

@@ -188,13 +188,14 @@ func (p *Puller) state(name string) *sourceState {
 	return st
 }
 
-// sourceApplier is the applier of src's identity under the tenancy lockdown.
-func (p *Puller) sourceApplier(src Source) (*apply.Applier, error) {
+// sourceApplier is src's identity under the tenancy lockdown, and its applier.
+func (p *Puller) sourceApplier(src Source) (Identity, *apply.Applier, error) {
 	id, err := p.opts.Tenancy.Identity(src, p.opts.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		return Identity{}, nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
-	return p.applier(id.ServiceAccount)
+	a, err := p.applier(id.ServiceAccount)
+	return id, a, err
 }
 
 func (p *Puller) applier(sa string) (*apply.Applier, error) {

@@ -22,7 +22,8 @@ const AnnotationRefused = "gitless.dev/refused"
 // refusal is AnnotationRefused's value.
 type refusal struct {
 	Digest string `json:"digest"`
-	// Key is the digest of rejectKey: the configuration and policy files refused under.
+	// Key is the digest of refusalKey: the configuration, policy files, archive caps
+	// and puller version it was refused under.
 	Key string `json:"key"`
 	// Kinds names the sentinel errors the refusal matched (refusalKinds).
 	Kinds []string `json:"kinds,omitempty"`

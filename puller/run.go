@@ -344,22 +344,29 @@ type loopHandle struct {
 	done   chan struct{}
 }
 
-// startRemoval removes src (remove) once after is closed (its loop has ended; nil:
-// at once), recorded in removing.
-func (r *runner) startRemoval(src Source, after <-chan struct{}) {
-	removed := make(chan struct{})
-	rctx, stop := context.WithCancel(r.ctx)
-	r.removing[src.Name] = removal{done: removed, stop: stop}
+// start runs do in the background once after is closed (a loop's end; nil: at once),
+// under a context derived from parent that stop cancels (the source added again),
+// recorded in removing under name until do returns.
+func (r *runner) start(name string, parent context.Context, after <-chan struct{}, do func(ctx context.Context)) {
+	done := make(chan struct{})
+	ctx, stop := context.WithCancel(parent)
+	r.removing[name] = removal{done: done, stop: stop}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		defer close(removed)
+		defer close(done)
 		defer stop()
 		if after != nil {
 			<-after
 		}
-		r.remove(rctx, src)
+		do(ctx)
 	}()
+}
+
+// startRemoval removes src (remove) once after is closed (its loop has ended; nil:
+// at once), recorded in removing.
+func (r *runner) startRemoval(src Source, after <-chan struct{}) {
+	r.start(src.Name, r.ctx, after, func(ctx context.Context) { r.remove(ctx, src) })
 }
 
 // startKeep clears the removal record of a source taken out of the configuration
@@ -369,17 +376,7 @@ func (r *runner) startRemoval(src Source, after <-chan struct{}) {
 // after ctx is done, within the grace period (work): the next start whose file
 // prunes would otherwise remove what this one kept.
 func (r *runner) startKeep(name string, after <-chan struct{}) {
-	kept := make(chan struct{})
-	kctx, stop := context.WithCancel(r.work)
-	r.removing[name] = removal{done: kept, stop: stop}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer close(kept)
-		defer stop()
-		if after != nil {
-			<-after
-		}
+	r.start(name, r.work, after, func(kctx context.Context) {
 		for wait := r.opts.MinRetry; kctx.Err() == nil; wait = min(wait*2, 5*time.Minute) {
 			ctx, cancel := context.WithTimeout(kctx, time.Minute)
 			err := r.p.keep(ctx, name)
@@ -399,7 +396,7 @@ func (r *runner) startKeep(name string, after <-chan struct{}) {
 			}
 			t.Stop()
 		}
-	}()
+	})
 }
 
 // scan is a configuration to look for orphans in: the names of its sources and the
@@ -618,11 +615,7 @@ func PollLoop(ctx context.Context, sched *Schedule, spread bool, trigger <-chan 
 // lastSucceeded reports whether the source's parent records a successful sync of its
 // present configuration.
 func (p *Puller) lastSucceeded(ctx context.Context, src Source) bool {
-	id, err := p.opts.Tenancy.Identity(src, p.opts.Namespace)
-	if err != nil {
-		return false
-	}
-	a, err := p.applier(id.ServiceAccount)
+	id, a, err := p.sourceApplier(src)
 	if err != nil {
 		return false
 	}
