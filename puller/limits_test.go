@@ -121,13 +121,7 @@ func TestMillionDirectoryArchiveIsRefusedOnce(t *testing.T) {
 		t.Fatalf("other caps: %d registry requests, %v", res.Requests.Registry, err)
 	}
 	// An operator's request downloads it again (and refuses it again).
-	control, err := puller.NewControl(w.Config, w.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := control.RequestReconcile(w.Ctx, "app"); err != nil {
-		t.Fatal(err)
-	}
+	w.requestReconcile("app")
 	res, err = w.newPuller(puller.Options{}).Sync(w.Ctx, src)
 	if !errors.Is(err, artifact.ErrTooLarge) || res.Requests.Registry < 2 {
 		t.Fatalf("requested: %d registry requests, %v", res.Requests.Registry, err)

@@ -89,6 +89,27 @@ func (w *world) sync(src puller.Source) (*puller.Result, error) {
 	return w.p.Sync(w.Ctx, src)
 }
 
+// control returns what the `gitless-puller` status and reconcile commands use.
+func (w *world) control() *puller.Control {
+	w.t.Helper()
+	c, err := puller.NewControl(w.Config, w.NS)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// requestReconcile asks, as an operator's `gitless-puller reconcile` does, for an
+// immediate sync of the named source and returns the request's token.
+func (w *world) requestReconcile(name string) string {
+	w.t.Helper()
+	token, err := w.control().RequestReconcile(w.Ctx, name)
+	if err != nil {
+		w.t.Fatalf("request a reconcile of %s: %v", name, err)
+	}
+	return token
+}
+
 func (w *world) mustSync(src puller.Source) *puller.Result {
 	w.t.Helper()
 	res, err := w.sync(src)

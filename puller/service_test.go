@@ -102,10 +102,7 @@ func TestSuspendResumeReconcile(t *testing.T) {
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
 	src := w.source("app", "app", "v1")
 	w.mustSync(src)
-	c, err := puller.NewControl(w.Config, w.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := w.control()
 	if err := c.Suspend(w.Ctx, "app"); err != nil {
 		t.Fatal(err)
 	}

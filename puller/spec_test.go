@@ -243,14 +243,7 @@ func TestRunHandlesARequestMadeWhileItWasDown(t *testing.T) {
 	if _, err := p.Sync(w.Ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	control, err := puller.NewControl(w.Config, w.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := control.RequestReconcile(w.Ctx, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := w.requestReconcile("app")
 	ctx, cancel := context.WithCancel(w.Ctx)
 	done := make(chan error)
 	go func() {
@@ -259,7 +252,7 @@ func TestRunHandlesARequestMadeWhileItWasDown(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	wctx, wcancel := context.WithTimeout(w.Ctx, 15*time.Second)
 	defer wcancel()
-	if _, err := control.WaitReconciled(wctx, "app", token); err != nil {
+	if _, err := w.control().WaitReconciled(wctx, "app", token); err != nil {
 		t.Fatalf("the request made before the start: %v", err)
 	}
 }

@@ -78,13 +78,7 @@ func TestArtifactWhoseSyncsNeverEndIsRefused(t *testing.T) {
 	}
 
 	// An operator asks: tried once more, and it ends.
-	control, err := puller.NewControl(w.Config, w.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := control.RequestReconcile(w.Ctx, "app"); err != nil {
-		t.Fatal(err)
-	}
+	w.requestReconcile("app")
 	if res := w.mustSync(src); res.Outcome != puller.Applied || w.CMData("a", "k") != "3" || w.status("app")[puller.AnnotationSyncing] != "" {
 		t.Fatalf("after the operator's request: %+v", res)
 	}
@@ -156,14 +150,7 @@ func TestRequestedSyncThatNeverEndsIsNotTriedAgain(t *testing.T) {
 	spec := w.status("app")[puller.AnnotationSpec]
 	v2 := w.push("app", "v1", t2, map[string]string{"a.yaml": cm("a", "2")})
 	w.markAsStopped("app", v2.Digest.String(), spec, puller.MaxUnfinishedSyncs)
-	control, err := puller.NewControl(w.Config, w.NS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token, err := control.RequestReconcile(w.Ctx, "app")
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := w.requestReconcile("app")
 
 	// The process taking the request is killed while it fetches: its context ends
 	// and nothing after the mark is written, as when the kernel kills it.
