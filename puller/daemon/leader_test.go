@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -188,10 +189,20 @@ func TestLeaderThatLosesItsLeaseStopsWritingAtOnce(t *testing.T) {
 	}
 	f.push("big", "v1", files)
 	f.writeConfig(f.ConfigYAML("", f.SourceYAML("big", "big", "v1", "")))
+	// The sync the lost Lease cancels takes a second more to end (its callback
+	// sleeps): Run must not return before it has, or a caller that goes on (or a
+	// process that exits later) would have this replica's work still running.
+	var ended atomic.Bool
 	r := f.start(daemon.Options{
 		Puller:         puller.Options{Concurrency: 1},
 		ShutdownGrace:  time.Minute,
 		LeaderElection: &daemon.LeaderElection{LeaseName: "lost", Identity: "me", LeaseDuration: 4 * time.Second, RenewDeadline: time.Second, RetryPeriod: 200 * time.Millisecond},
+		OnResult: func(_ *puller.Result, err error) {
+			if err != nil {
+				time.Sleep(time.Second)
+				ended.Store(true)
+			}
+		},
 	})
 	waitUntil(t, 20*time.Second, "the apply to start", func() bool { return f.CMData("obj-00", "k") == "1" })
 
@@ -215,6 +226,9 @@ func TestLeaderThatLosesItsLeaseStopsWritingAtOnce(t *testing.T) {
 	}
 	if !errors.Is(runErr, daemon.ErrLeadershipLost) {
 		t.Fatalf("Run: %v, want ErrLeadershipLost", runErr)
+	}
+	if !ended.Load() {
+		t.Fatal("Run returned before the sync the lost Lease cancelled had ended")
 	}
 	n := f.CountCMs("obj-")
 	if n == 60 {
