@@ -3,6 +3,7 @@ package puller_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -273,4 +274,57 @@ func TestSourceRemovedWhileNoPullerRanIsRemovedAsItsIdentity(t *testing.T) {
 	w.runUntil(open, nil, puller.RunOptions{Owner: "x", ConfigTime: time.Now(), PruneRemoved: true}, "named and dflt removed as the tenant", func() bool {
 		return w.CMData("named", "k") == "<absent>" && w.CMData("dflt", "k") == "<absent>" && !w.parentExists("named") && !w.parentExists("dflt")
 	})
+}
+
+// A source taken out of the configuration while pruning is off keeps its objects, and
+// the record that would have a later start remove them is cleared; a clearing the
+// apiserver refuses (an admission policy on the parent) is tried again, with backoff,
+// until it is let through, and the objects stay all along.
+func TestKeepOfARemovedSourceIsTriedAgain(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	for _, n := range []string{"a", "m"} {
+		w.pushSigned(n, "v1", t1, map[string]string{n + ".yaml": cm(n, "1")})
+	}
+	a, m := w.source("a", "a", "v1"), w.source("m", "m", "v1")
+	var logs pullertest.LogBuffer
+	p := w.newPuller(puller.Options{Now: time.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	var synced sync.Map
+	updates := make(chan puller.Update)
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{a, m}, puller.RunOptions{Owner: "x", ConfigTime: time.Now(), ConfigDigest: "d0",
+			Updates: updates, MinRetry: 200 * time.Millisecond,
+			OnResult: func(r *puller.Result, err error) {
+				if err == nil {
+					synced.Store(r.Source, true)
+				}
+			}})
+	}()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, "both sources synced", func() bool {
+		_, okA := synced.Load("a")
+		_, okM := synced.Load("m")
+		return okA && okM
+	})
+	if w.record("m") == nil {
+		t.Fatal("m has no removal record after its sync")
+	}
+
+	parent := "gitless-m"
+	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, parent, w.NS))
+	denyWhen(t, w, "deny-keep", fmt.Sprintf("object.metadata.namespace == %q && object.metadata.name == %q", w.NS, parent), w.NS, parent, probe)
+	updates <- puller.Update{Sources: []puller.Source{a}, ConfigTime: time.Now(), ConfigDigest: "d1"}
+	const warning = "recording that the objects of a source taken out of the configuration stay"
+	waitUntil(t, "two refused tries", func() bool { return strings.Count(logs.String(), warning) >= 2 })
+	if w.record("m") == nil {
+		t.Fatal("m's record was cleared through the policy")
+	}
+	if err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, "deny-keep", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "m's record cleared once the policy is gone", func() bool { return w.record("m") == nil })
+	if w.CMData("m", "k") != "1" || !w.parentExists("m") || w.CMData("a", "k") != "1" {
+		t.Fatal("the kept source lost its objects or its parent")
+	}
 }
