@@ -1,6 +1,7 @@
 package puller_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -68,7 +69,9 @@ func installPolicy(t *testing.T, w *world, policy string, rule admissionv1.RuleW
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{})
-		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(w.Ctx, policy, metav1.DeleteOptions{})
+		// w.Ctx (the test's context) has ended by now.
+		ctx := context.Background()
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, policy, metav1.DeleteOptions{})
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy, metav1.DeleteOptions{})
 	})
 }

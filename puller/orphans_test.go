@@ -313,14 +313,15 @@ func TestKeepOfARemovedSourceIsTriedAgain(t *testing.T) {
 
 	parent := "gitless-m"
 	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, parent, w.NS))
-	denyWhen(t, w, "deny-keep", fmt.Sprintf("object.metadata.namespace == %q && object.metadata.name == %q", w.NS, parent), w.NS, parent, probe)
+	policy := "deny-keep-" + w.NS
+	denyWhen(t, w, policy, fmt.Sprintf("object.metadata.namespace == %q && object.metadata.name == %q", w.NS, parent), w.NS, parent, probe)
 	updates <- puller.Update{Sources: []puller.Source{a}, ConfigTime: time.Now(), ConfigDigest: "d1"}
 	const warning = "recording that the objects of a source taken out of the configuration stay"
 	waitUntil(t, "two refused tries", func() bool { return strings.Count(logs.String(), warning) >= 2 })
 	if w.record("m") == nil {
 		t.Fatal("m's record was cleared through the policy")
 	}
-	if err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, "deny-keep", metav1.DeleteOptions{}); err != nil {
+	if err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(w.Ctx, policy, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "m's record cleared once the policy is gone", func() bool { return w.record("m") == nil })
