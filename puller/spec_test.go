@@ -256,3 +256,112 @@ func TestRunHandlesARequestMadeWhileItWasDown(t *testing.T) {
 		t.Fatalf("the request made before the start: %v", err)
 	}
 }
+
+// An upgrade is not a burst: a source whose parent was written by a puller from before
+// the spec was recorded (no AnnotationSpec) and last succeeded has its first poll
+// spread over its interval, as one up to date is, while a source never synced syncs at
+// once; that first sync then applies it again and records the spec.
+func TestRunSpreadsSourcesAppliedByAnOlderPuller(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	p := w.newPuller(puller.Options{Now: time.Now})
+	w.pushSigned("old", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	w.pushSigned("fresh", "v1", t1, map[string]string{"b.yaml": cm("b", "1")})
+	old, fresh := w.source("old", "old", "v1"), w.source("fresh", "fresh", "v1")
+	old.Interval = metav1.Duration{Duration: 24 * time.Hour}
+	fresh.Interval = old.Interval
+	if _, err := p.Sync(w.Ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	// The parent as the older puller left it: the same status without the spec,
+	// written as the puller writes it (its field manager applies all it owns).
+	parent, err := w.Kube.CoreV1().ConfigMaps(w.NS).Get(w.Ctx, "gitless-old", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := parent.Annotations
+	if ann[puller.AnnotationSpec] == "" {
+		t.Fatalf("no spec recorded: %v", ann)
+	}
+	delete(ann, puller.AnnotationSpec)
+	older, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": parent.Name, "namespace": parent.Namespace, "labels": parent.Labels, "annotations": ann}})
+	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Patch(w.Ctx, parent.Name, types.ApplyPatchType, older,
+		metav1.PatchOptions{FieldManager: apply.FieldManager, Force: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if w.status("old")[puller.AnnotationSpec] != "" {
+		t.Fatal("the spec is still recorded")
+	}
+
+	// Spread over 24 h, the first poll comes in the first 3 s once in about 30,000 runs.
+	if n := w.firstPolls(w.newPuller(puller.Options{Now: time.Now}), fresh, old); n != 0 {
+		t.Fatalf("the source the older puller applied synced at once (%d syncs)", n)
+	}
+	res := w.mustSync(old)
+	if res.Outcome != puller.Applied || w.status("old")[puller.AnnotationSpec] == "" {
+		t.Fatalf("its first sync: %s, spec %q; want it applied again and the spec recorded", res.Outcome, w.status("old")[puller.AnnotationSpec])
+	}
+}
+
+// A source whose spec was recorded without its identity (the puller's own then, a
+// tenant's now: a lockdown set since, or a puller from before the spec had the
+// identity) is spread as well; its first sync applies it again, as its new identity.
+func TestRunSpreadsSourcesRecordedWithoutTheirIdentity(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("acct", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	w.pushSigned("fresh", "v1", t1, map[string]string{"b.yaml": cm("b", "1")})
+	acct, fresh := w.source("acct", "acct", "v1"), w.source("fresh", "fresh", "v1")
+	acct.Interval = metav1.Duration{Duration: 24 * time.Hour}
+	fresh.Interval = acct.Interval
+	acct.TargetNamespace, fresh.TargetNamespace = w.Target, w.Target
+	w.mustSync(acct)
+	spec := w.status("acct")[puller.AnnotationSpec]
+
+	locked := w.newPuller(puller.Options{Now: time.Now, Tenancy: puller.Tenancy{DefaultServiceAccount: "tenant"}})
+	if n := w.firstPolls(locked, fresh, acct); n != 0 {
+		t.Fatalf("the source recorded without its identity synced at once (%d syncs)", n)
+	}
+	if _, err := w.Kube.RbacV1().RoleBindings(w.Target).Create(w.Ctx, w.tenantAccount(w.Target), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var res *puller.Result
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if res, err = locked.Sync(w.Ctx, acct); err == nil {
+			break // the binding is in force
+		}
+	}
+	if err != nil || res.Outcome != puller.Applied || w.status("acct")[puller.AnnotationSpec] == spec {
+		t.Fatalf("its first sync as the tenant: %+v, %v; want it applied again and a new spec recorded", res, err)
+	}
+}
+
+// firstPolls runs p with SpreadStart on fresh, never synced, and spread, each with a
+// long interval, until fresh has synced (at once) and 2 s more, and returns how often
+// spread synced meanwhile: 0 unless its first poll was not spread.
+func (w *world) firstPolls(p *puller.Puller, fresh, spread puller.Source) int {
+	w.t.Helper()
+	var mu sync.Mutex
+	synced := map[string]int{}
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- p.Run(ctx, []puller.Source{fresh, spread}, puller.RunOptions{SpreadStart: true,
+			OnResult: func(r *puller.Result, _ error) {
+				mu.Lock()
+				defer mu.Unlock()
+				synced[r.Source]++
+			}})
+	}()
+	waitUntil(w.t, "the source never synced to sync at once", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return synced[fresh.Name] > 0
+	})
+	time.Sleep(2 * time.Second) // a first poll not spread would have come
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	return synced[spread.Name]
+}
