@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -233,5 +234,34 @@ func TestPruneOffAndOptOut(t *testing.T) {
 	}
 	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
 		t.Fatalf("b: %v", err)
+	}
+}
+
+// A set larger than a page of the member lists (100 objects) is listed whole: every
+// member found across the pages, the unchanged ones left alone, the one taken out
+// pruned.
+func TestSetListedOverSeveralPages(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-pages")
+	set := func(n int, changed string) []*unstructured.Unstructured {
+		var docs []string
+		for i := range n {
+			v := "1"
+			if name := fmt.Sprintf("cm-%03d", i); name == changed {
+				v = "2"
+			}
+			docs = append(docs, configMap(fmt.Sprintf("cm-%03d", i), v))
+		}
+		return f.objects(manifests(docs...))
+	}
+	if cs := f.mustSync(f.applier, parent, set(250, ""), apply.SyncOptions{Prune: true}); cs.Count(apply.Created) != 250 {
+		t.Fatalf("first sync: %s", cs.Summary())
+	}
+	cs := f.mustSync(f.applier, parent, set(249, "cm-150"), apply.SyncOptions{Prune: true})
+	if cs.Summary() != "1 configured, 248 unchanged, 1 pruned" {
+		t.Fatalf("second sync: %s", cs.Summary())
+	}
+	if a := actions(cs); a["ConfigMap cm-249"] != apply.Pruned || a["ConfigMap cm-150"] != apply.Configured {
+		t.Fatalf("second sync: %v", a)
 	}
 }
