@@ -195,20 +195,8 @@ func TestRunSyncsASourceCutShortAtOnce(t *testing.T) {
 	if _, err := p.Sync(w.Ctx, src); err != nil {
 		t.Fatal(err)
 	}
-	// What a sync killed after its first write leaves on the parent, written as the
-	// puller writes it (its field manager applies the whole of what it owns).
-	parent, err := w.Kube.CoreV1().ConfigMaps(w.NS).Get(w.Ctx, "gitless-app", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ann := parent.Annotations
-	ann[puller.AnnotationAttempted] = v1.Digest.String()
-	marked, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{"name": parent.Name, "namespace": parent.Namespace, "labels": parent.Labels, "annotations": ann}})
-	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Patch(w.Ctx, parent.Name, types.ApplyPatchType, marked,
-		metav1.PatchOptions{FieldManager: apply.FieldManager, Force: ptr(true)}); err != nil {
-		t.Fatal(err)
-	}
+	// What a sync killed after its first write leaves on the parent.
+	w.rewriteParent("app", func(ann map[string]string) { ann[puller.AnnotationAttempted] = v1.Digest.String() })
 	results := make(chan *puller.Result, 4)
 	ctx, cancel := context.WithCancel(w.Ctx)
 	done := make(chan error)
@@ -272,23 +260,13 @@ func TestRunSpreadsSourcesAppliedByAnOlderPuller(t *testing.T) {
 	if _, err := p.Sync(w.Ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	// The parent as the older puller left it: the same status without the spec,
-	// written as the puller writes it (its field manager applies all it owns).
-	parent, err := w.Kube.CoreV1().ConfigMaps(w.NS).Get(w.Ctx, "gitless-old", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ann := parent.Annotations
-	if ann[puller.AnnotationSpec] == "" {
-		t.Fatalf("no spec recorded: %v", ann)
-	}
-	delete(ann, puller.AnnotationSpec)
-	older, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{"name": parent.Name, "namespace": parent.Namespace, "labels": parent.Labels, "annotations": ann}})
-	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Patch(w.Ctx, parent.Name, types.ApplyPatchType, older,
-		metav1.PatchOptions{FieldManager: apply.FieldManager, Force: ptr(true)}); err != nil {
-		t.Fatal(err)
-	}
+	// The parent as the older puller left it: the same status without the spec.
+	w.rewriteParent("old", func(ann map[string]string) {
+		if ann[puller.AnnotationSpec] == "" {
+			t.Fatalf("no spec recorded: %v", ann)
+		}
+		delete(ann, puller.AnnotationSpec)
+	})
 	if w.status("old")[puller.AnnotationSpec] != "" {
 		t.Fatal("the spec is still recorded")
 	}
@@ -364,4 +342,22 @@ func (w *world) firstPolls(p *puller.Puller, fresh, spread puller.Source) int {
 	mu.Lock()
 	defer mu.Unlock()
 	return synced[spread.Name]
+}
+
+// rewriteParent changes the annotations of the named source's parent with edit, written
+// as the puller writes them (its field manager applies the whole of what it owns).
+func (w *world) rewriteParent(name string, edit func(ann map[string]string)) {
+	w.t.Helper()
+	parent, err := w.Kube.CoreV1().ConfigMaps(w.NS).Get(w.Ctx, "gitless-"+name, metav1.GetOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ann := parent.Annotations
+	edit(ann)
+	b, _ := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": parent.Name, "namespace": parent.Namespace, "labels": parent.Labels, "annotations": ann}})
+	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Patch(w.Ctx, parent.Name, types.ApplyPatchType, b,
+		metav1.PatchOptions{FieldManager: apply.FieldManager, Force: ptr(true)}); err != nil {
+		w.t.Fatal(err)
+	}
 }
