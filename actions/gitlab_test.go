@@ -13,13 +13,17 @@ import (
 // The GitLab template, included with inputs and run by gitlab-ci-local, pushes to the
 // project's registry (CI_REGISTRY_IMAGE/manifests) with CI_REGISTRY_USER/PASSWORD, signs
 // with a key the stock cosign CLI verifies, hands GITLESS_DIGEST/URL/PUSHED to a later
-// stage through its dotenv report, and pushes nothing on a second run with diff-tag.
+// stage through its dotenv report, and pushes nothing on a second run with diff-tag. A
+// second include pushes with the username and password inputs, which never appear on a
+// command line or in the log, and hands args to gitless split but not glob-expanded.
 func TestGitLabTemplate(t *testing.T) {
 	bin := gitlessDir(t)
 	reg := registry.NewT(t, registry.Options{Auth: registry.AuthBasic})
 	key, password, pub := keyPair(t, bin)
 	repoFiles := files(t, filepath.Join(ci.Root(), "examples", "podinfo"), "deploy")
 	repoFiles[".gitlab-ci.yml"] = testdata(t, "gitlab-ci.yml")
+	repoFiles["README.md"] = "# app\n"
+	repoFiles["deploy/NOTES.md"] = "not a manifest\n"
 	repo := ci.NewRepo(t, repoFiles, "actions")
 	out := filepath.Join(t.TempDir(), "outputs")
 	opts := ci.GitLabOptions{
@@ -27,6 +31,7 @@ func TestGitLabTemplate(t *testing.T) {
 		Variables: map[string]string{
 			"CI_REGISTRY": reg.Host(), "CI_REGISTRY_USER": reg.Username, "CI_REGISTRY_PASSWORD": reg.Password,
 			"COSIGN_PRIVATE_KEY": key, "COSIGN_PASSWORD": password, "GITLESS_TEST_OUT": out,
+			"FILES_USER": reg.Username, "FILES_PASSWORD": reg.Password,
 		},
 	}
 	res := ci.RunGitLab(t, repo.Dir, opts)
@@ -51,8 +56,15 @@ func TestGitLabTemplate(t *testing.T) {
 		}
 	}
 	cosignVerify(t, got["url"], reg.Host(), reg.Username, reg.Password, pub)
+	filesOut, errs, code := gitless(t, bin, nil, "inspect", "oci://"+reg.Host()+"/acme/app/files:"+head[:8], "--files", "--creds", creds)
+	if code != 0 || !strings.Contains(filesOut, "kustomization.yaml") || strings.Contains(filesOut, "NOTES.md") {
+		t.Errorf("the files artifact: exit %d %s, want deploy/ without NOTES.md (args --ignore *.md)\n%s", code, errs, filesOut)
+	}
+	if strings.Contains(res.Log, "--creds") {
+		t.Errorf("the username and password inputs went on a command line:\n%s", res.Log)
+	}
 
-	repo.Write(t, map[string]string{"README.md": "# app\n"})
+	repo.Write(t, map[string]string{"README.md": "# app, v2\n"})
 	head = repo.Commit(t, "docs")
 	res = ci.RunGitLab(t, repo.Dir, opts)
 	if res.Code != 0 {

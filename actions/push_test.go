@@ -1,7 +1,9 @@
 package actions_test
 
 import (
+	"encoding/base64"
 	"maps"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,8 +14,10 @@ import (
 
 // The push action, run by nektos/act as GitHub would run a user's workflow, pushes to a
 // registry with basic auth, signs with a cosign key that the stock cosign CLI verifies,
-// sets its outputs, and on a second run whose content did not change (diff-tag: latest)
-// pushes, tags and signs nothing.
+// passes every line of args on, sets its outputs, and on a second run whose content did
+// not change (diff-tag: latest) pushes, tags and signs nothing. Without a password, on a
+// registry other than ghcr.io, it takes the runner's docker config and never hands the
+// workflow's GITHUB_TOKEN to that registry.
 func TestPushAction(t *testing.T) {
 	bin := gitlessDir(t)
 	reg := registry.NewT(t, registry.Options{Auth: registry.AuthBasic})
@@ -23,18 +27,24 @@ func TestPushAction(t *testing.T) {
 	repoFiles[".github/workflows/push.yml"] = testdata(t, "push.yml")
 	repo := ci.NewRepo(t, repoFiles, "actions")
 	out := filepath.Join(t.TempDir(), "outputs")
+	dockerConfig := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(creds))
+	if err := os.WriteFile(filepath.Join(dockerConfig, "config.json"), []byte(`{"auths":{"`+reg.Host()+`":{"auth":"`+auth+`"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	githubToken := secret(t) // not a credential of this registry
 	opts := ci.ActOptions{
 		Workflow: ".github/workflows/push.yml",
 		Path:     []string{bin},
 		Env:      map[string]string{"GITLESS_TEST_OUT": out},
-		Vars:     map[string]string{"REGISTRY": reg.Host(), "REGISTRY_USER": reg.Username, "BUILD": "1"},
-		Secrets:  map[string]string{"REGISTRY_PASSWORD": reg.Password, "COSIGN_PRIVATE_KEY": key, "COSIGN_PASSWORD": password},
+		Vars:     map[string]string{"REGISTRY": reg.Host(), "REGISTRY_USER": reg.Username, "BUILD": "1", "DOCKER_CONFIG": dockerConfig},
+		Secrets:  map[string]string{"REGISTRY_PASSWORD": reg.Password, "COSIGN_PRIVATE_KEY": key, "COSIGN_PASSWORD": password, "GITHUB_TOKEN": githubToken},
 	}
 	res := ci.RunAct(t, repo.Dir, opts)
 	if res.Code != 0 {
 		t.Fatalf("act: exit %d\n%s", res.Code, res.Log)
 	}
-	for _, s := range []string{reg.Password, password} {
+	for _, s := range []string{reg.Password, password, githubToken} {
 		if strings.Contains(res.Log, s) {
 			t.Errorf("a secret reached the log")
 		}
@@ -50,9 +60,14 @@ func TestPushAction(t *testing.T) {
 		if code != 0 || in.Digest != digest {
 			t.Fatalf("%s: exit %d digest %s, want %s", tag, code, in.Digest, digest)
 		}
-		if in.Metadata.Annotations["dev.gitless.test/team"] != "platform" || !strings.HasPrefix(in.Metadata.Revision, "main@sha1:") {
-			t.Errorf("%s: metadata %+v, want the annotation and the revision main@sha1:...", tag, in.Metadata)
+		a := in.Metadata.Annotations
+		if a["dev.gitless.test/team"] != "platform" || a["dev.gitless.test/line"] != "one" || a["dev.gitless.test/next-line"] != "two" ||
+			!strings.HasPrefix(in.Metadata.Revision, "main@sha1:") {
+			t.Errorf("%s: metadata %+v, want the annotations of annotations and of both lines of args, and the revision main@sha1:...", tag, in.Metadata)
 		}
+	}
+	if in, code := inspect(t, bin, "oci://"+reg.Host()+"/acme/from-docker-config:build-1", creds); code != 0 || in.Digest == "" {
+		t.Errorf("the job without a password pushed nothing with the docker config's credentials (inspect exit %d):\n%s", code, jobLog(res.Log, "push", "docker-config"))
 	}
 	cosignVerify(t, got["url"], reg.Host(), reg.Username, reg.Password, pub)
 
@@ -95,11 +110,11 @@ func TestPushActionBadInput(t *testing.T) {
 		t.Fatalf("act succeeded with bad inputs:\n%s", res.Log)
 	}
 	for job, want := range map[string]string{
-		"no-token":          "no registry token: password is empty",
+		"no-token":          "no registry token for ghcr.io: password is empty and so is the workflow's GITHUB_TOKEN",
 		"no-id-token":       "sign: keyless needs an OIDC token, and this job has none: give the job 'permissions: id-token: write'",
 		"no-path":           "path 'no/such/dir' does not exist",
-		"unknown-render":    "render 'helmfile' is not one of none, auto, yaml, jsonnet, tanka, cdk8s, kustomize",
-		"no-packages-write": "the token cannot push to oci://" + reg.Host() + "/acme/app; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write'",
+		"unknown-render":    "render 'helmfile' is not one of none, auto, yaml, jsonnet, tanka, cdk8s, kustomize, helm",
+		"no-packages-write": "refused reader's token (exit 4): cannot push to oci://" + reg.Host() + "/acme/app; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write'",
 	} {
 		log := jobLog(res.Log, "bad", job)
 		if !strings.Contains(log, "Job failed") || !strings.Contains(log, "::error title=gitless push::") || !strings.Contains(log, want) {

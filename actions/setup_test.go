@@ -14,7 +14,8 @@ import (
 )
 
 // mirror serves release assets as GitHub does: DIR/VERSION/FILE below /download/ and the
-// newest release's below /latest/download/. tamper, when set, corrupts every archive.
+// newest release's below /latest/download/; and as a plain mirror does, below /mirror/:
+// VERSION/FILE and latest/FILE. tamper, when set, corrupts every archive.
 func mirror(t *testing.T, dist ci.Dist, tamper bool) string {
 	t.Helper()
 	mux := http.NewServeMux()
@@ -31,6 +32,8 @@ func mirror(t *testing.T, dist ci.Dist, tamper bool) string {
 	}
 	mux.HandleFunc("/releases/download/"+dist.Version+"/{file}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("file")) })
 	mux.HandleFunc("/releases/latest/download/{file}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("file")) })
+	mux.HandleFunc("/mirror/"+dist.Version+"/{file}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("file")) })
+	mux.HandleFunc("/mirror/latest/{file}", func(w http.ResponseWriter, r *http.Request) { serve(w, r, r.PathValue("file")) })
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL + "/releases/download"
@@ -38,21 +41,24 @@ func mirror(t *testing.T, dist ci.Dist, tamper bool) string {
 
 // The setup action installs the release for the runner from its archive after checking
 // checksums.txt, puts it on PATH, finds it there the second time, resolves "latest", and
-// refuses a tampered archive and a malformed version.
+// on GitHub's layout and on a plain mirror's, and refuses a tampered archive and a
+// malformed version.
 func TestSetupAction(t *testing.T) {
 	dist := ci.Release(t, testVersion, ci.ReleaseOptions{})
 	repo := ci.NewRepo(t, map[string]string{".github/workflows/setup.yml": testdata(t, "setup.yml")}, "actions")
 	out := t.TempDir()
-	vars := map[string]string{"VERSION": dist.Version, "DOWNLOAD_URL": mirror(t, dist, false), "TAMPERED_URL": mirror(t, dist, true)}
+	github := mirror(t, dist, false)
+	vars := map[string]string{"VERSION": dist.Version, "DOWNLOAD_URL": github, "TAMPERED_URL": mirror(t, dist, true),
+		"MIRROR_URL": strings.TrimSuffix(github, "/releases/download") + "/mirror"}
 	// One act run per job: act's jobs share one tool cache, GitHub's runners do not.
 	logs := map[string]string{}
-	for _, job := range []string{"pinned", "latest", "tampered", "bad-version"} {
+	for _, job := range []string{"pinned", "latest", "latest-mirror", "tampered", "bad-version"} {
 		res := ci.RunAct(t, repo.Dir, ci.ActOptions{
 			Workflow: ".github/workflows/setup.yml", Job: job, Vars: vars,
 			Env: map[string]string{"GITLESS_TEST_OUT": out},
 		})
 		logs[job] = jobLog(res.Log, "setup", job)
-		if ok := job == "pinned" || job == "latest"; ok != (res.Code == 0) {
+		if ok := job == "pinned" || job == "latest" || job == "latest-mirror"; ok != (res.Code == 0) {
 			t.Fatalf("job %s: exit %d, want success %v:\n%s", job, res.Code, ok, res.Log)
 		}
 	}
@@ -73,8 +79,10 @@ func TestSetupAction(t *testing.T) {
 	if err := json.Unmarshal(b, &v); err != nil || v.Version != dist.Version || v.Commit != dist.Commit || v.Platform != runtime.GOOS+"/"+runtime.GOARCH {
 		t.Errorf("the installed gitless says %s (%v), want %s %s", b, err, dist.Version, dist.Commit)
 	}
-	if got := readKV(t, filepath.Join(out, "latest"))["version"]; got != dist.Version {
-		t.Errorf("latest resolved to %q, want %s (the only release of the mirror)", got, dist.Version)
+	for _, job := range []string{"latest", "latest-mirror"} {
+		if got := readKV(t, filepath.Join(out, job))["version"]; got != dist.Version {
+			t.Errorf("%s: latest resolved to %q, want %s (the only release of the mirror)", job, got, dist.Version)
+		}
 	}
 	for job, want := range map[string]string{
 		"tampered":    "does not match",

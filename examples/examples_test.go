@@ -4,7 +4,9 @@
 // a real kube-apiserver.
 //
 // The examples name ghcr.io, registry.gitlab.com, the public Sigstore and released
-// actions; the tests change only that: the registry hosts become the test registry's,
+// actions; the tests change only that: the registry hosts become the test registry's (so
+// the push action is given the workflow's token as its password, which on its own it
+// sends to ghcr.io only),
 // `uses: gitless-dev/gitless/actions/X@REF` becomes `./actions/X` (and setup is told the
 // version of the gitless on PATH), the GitLab template's remote include becomes a local
 // one, keyless signing goes to a local Sigstore (sigstoretest) whose issuer is GitHub's,
@@ -102,7 +104,7 @@ var (
 func (f *fixture) localize(t *testing.T, wf, pushArgs string) string {
 	t.Helper()
 	out := usesSetup.ReplaceAllString(wf, "$1- uses: ./actions/setup\n$1  with: {version: "+testVersion+"}")
-	out = usesPush.ReplaceAllString(out, "${1}uses: ./actions/push\n${2}with:\n${2}  args: "+pushArgs+"\n")
+	out = usesPush.ReplaceAllString(out, "${1}uses: ./actions/push\n${2}with:\n${2}  args: "+pushArgs+"\n${2}  password: ${{ github.token }}\n")
 	if out == wf || !strings.Contains(out, "./actions/push") {
 		t.Fatal("the workflow does not use gitless-dev/gitless/actions/push@REF with inputs")
 	}

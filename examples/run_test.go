@@ -142,8 +142,9 @@ func TestFleet(t *testing.T) {
 }
 
 // Per-team GitLab repositories: each team's pipeline pushes its own artifact to its own
-// registry path; the platform's puller applies each into the team's namespace as the
-// team's service account, verified with the team's key.
+// registry path (a pipeline of another branch pushes nothing); the platform's puller
+// applies each into the team's namespace as the team's service account, verified with the
+// team's key.
 func TestTeams(t *testing.T) {
 	f := newFixture(t)
 	keyDir := t.TempDir()
@@ -154,6 +155,12 @@ func TestTeams(t *testing.T) {
 		repo.Write(t, map[string]string{".gitlab-ci.yml": localizeGitLab(t, string(b))})
 		repo.Commit(t, "localize")
 		key, password, dir := f.cosignKey(team)
+		if team == "team-a" {
+			res := f.gitlab(repo, map[string]string{"COSIGN_PRIVATE_KEY": key, "COSIGN_PASSWORD": password, "CI_COMMIT_BRANCH": "feature", "CI_COMMIT_REF_NAME": "feature"})
+			if strings.Contains(res.Log, "gitless push oci://") {
+				t.Fatalf("a pipeline of the branch feature pushed:\n%s", res.Log)
+			}
+		}
 		pub, err := os.ReadFile(filepath.Join(dir, team+".pub"))
 		if err != nil {
 			t.Fatal(err)

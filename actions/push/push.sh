@@ -2,6 +2,7 @@
 # The gitless push action (action.yml): check the inputs and the job's permissions, map
 # them onto `gitless push`, and write the outputs. Inputs come as INPUT_* variables.
 # Every refusal is a GitHub error annotation that names the input or permission.
+# Bash 3.2 (macOS's /bin/bash) is enough: no mapfile, no ${x,,}, no empty "${a[@]}".
 set -euo pipefail
 
 fail() {
@@ -15,6 +16,13 @@ fail() {
 # list VALUE: the items of a newline- or comma-separated list, trimmed, one per line.
 list() { tr ',' '\n' <<<"$1" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | sed '/^$/d'; }
 
+# A pull request from a fork gets a read-only GITHUB_TOKEN and no OIDC token: say so
+# where a push or keyless signing would need them.
+fork_hint=""
+if [[ "${GITHUB_EVENT_NAME:-}" == pull_request* ]]; then
+  fork_hint="; this run is a ${GITHUB_EVENT_NAME} event, and a pull request from a fork gets a read-only GITHUB_TOKEN and no OIDC token: push on push events only (if: github.event_name != 'pull_request')"
+fi
+
 command -v gitless >/dev/null ||
   fail "no gitless on PATH: add a step 'uses: gitless-dev/gitless/actions/setup@<ref>' before this one"
 
@@ -25,8 +33,8 @@ source_args=()
 case ${INPUT_RENDER:-auto} in
   none) source_args=(--path "$path") ;;
   auto) source_args=(--render "$path") ;;
-  yaml | jsonnet | tanka | cdk8s | kustomize) source_args=(--render "$path" --kind "$INPUT_RENDER") ;;
-  *) fail "render '$INPUT_RENDER' is not one of none, auto, yaml, jsonnet, tanka, cdk8s, kustomize" ;;
+  yaml | jsonnet | tanka | cdk8s | kustomize | helm) source_args=(--render "$path" --kind "$INPUT_RENDER") ;;
+  *) fail "render '$INPUT_RENDER' is not one of none, auto, yaml, jsonnet, tanka, cdk8s, kustomize, helm" ;;
 esac
 [[ ${INPUT_RENDER:-auto} != none || -d "$path" ]] || fail "path '$path' is not a directory (render: none packages a directory)"
 
@@ -35,22 +43,27 @@ if [[ -z "$repository" ]]; then
   [[ -n "${GITHUB_REPOSITORY:-}" ]] || fail "repository is empty and GITHUB_REPOSITORY is not set"
   repository="oci://ghcr.io/${GITHUB_REPOSITORY}-manifests"
 fi
-repository=${repository,,}
+repository=$(tr '[:upper:]' '[:lower:]' <<<"$repository")
 [[ "$repository" == oci://* ]] || fail "repository '$repository' must start with oci://"
 [[ "$repository" != *@* && "${repository#oci://*/}" != *:* ]] ||
   fail "repository '$repository' must not carry a tag or digest: give tags in 'tags'"
 host=${repository#oci://}
 host=${host%%/*}
 
-mapfile -t tags < <(list "${INPUT_TAGS:-}")
+tags=()
+while IFS= read -r t; do tags+=("$t"); done < <(list "${INPUT_TAGS:-}")
 if [[ ${#tags[@]} == 0 ]]; then
   [[ -n "${GITHUB_SHA:-}" ]] || fail "tags is empty and GITHUB_SHA is not set"
   tags=("$GITHUB_SHA")
 fi
 push_args=("$repository:${tags[0]}" "${source_args[@]}" -o json)
 for t in "${tags[@]:1}"; do push_args+=(--tag "$t"); done
-mapfile -t moving < <(list "${INPUT_MOVING_TAGS:-}")
-for t in "${moving[@]}"; do push_args+=(--tag "$t" --moving-tag "$t"); done
+moving=()
+while IFS= read -r t; do moving+=("$t"); done < <(list "${INPUT_MOVING_TAGS:-}")
+# Only moving-tags move: an empty --moving-tag replaces gitless's default (latest), so a
+# tag listed in tags never moves, whatever its name.
+[[ ${#moving[@]} != 0 ]] || push_args+=(--moving-tag=)
+for t in ${moving[@]+"${moving[@]}"}; do push_args+=(--tag "$t" --moving-tag "$t"); done
 [[ -z "${INPUT_DIFF_TAG:-}" ]] || push_args+=(--diff-tag "$INPUT_DIFF_TAG")
 
 case ${INPUT_TLOG_UPLOAD:-true} in
@@ -61,7 +74,7 @@ case ${INPUT_SIGN:-keyless} in
   none) ;;
   keyless)
     if [[ -z "${SIGSTORE_ID_TOKEN:-}" && (-z "${ACTIONS_ID_TOKEN_REQUEST_URL:-}" || -z "${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-}") ]]; then
-      fail "sign: keyless needs an OIDC token, and this job has none: give the job 'permissions: id-token: write' (or use sign: key with signing-key, or sign: none)"
+      fail "sign: keyless needs an OIDC token, and this job has none: give the job 'permissions: id-token: write' (or use sign: key with signing-key, or sign: none)$fork_hint"
     fi
     push_args+=(--sign "--tlog-upload=${INPUT_TLOG_UPLOAD:-true}")
     ;;
@@ -84,26 +97,51 @@ while IFS= read -r a; do
   push_args+=(--annotation "$a")
 done < <(sed 's/^[[:space:]]*//; s/[[:space:]]*$//; /^$/d' <<<"${INPUT_ANNOTATIONS:-}")
 
-# The registry credentials, for the repository's host only, in a dockerconfigjson file
-# that only this step can read.
-[[ -n "${INPUT_PASSWORD:-}" ]] ||
-  fail "no registry token: password is empty (pass password: \${{ secrets.GITHUB_TOKEN }} or another token; on ghcr.io the job needs 'permissions: packages: write')"
-[[ -n "${INPUT_USERNAME:-}" ]] || fail "no registry user: username is empty"
+# The registry credentials. The workflow's GITHUB_TOKEN is for ghcr.io only: it never
+# goes to another registry, which gets the password input or, without one, the runner's
+# docker config and credential helpers (docker/login-action writes them) as gitless
+# finds them. Given credentials go in a dockerconfigjson file, for the repository's host
+# only, that only this step can read.
+password=${INPUT_PASSWORD:-}
+creds_from="the docker config and credential helpers of the runner"
+if [[ -z "$password" && "$host" == ghcr.io ]]; then
+  password=${INPUT_GITHUB_TOKEN:-}
+  [[ -n "$password" ]] ||
+    fail "no registry token for ghcr.io: password is empty and so is the workflow's GITHUB_TOKEN (pass password: \${{ secrets.GITHUB_TOKEN }} or another token; the job needs 'permissions: packages: write')"
+  creds_from="${INPUT_USERNAME:-}'s GITHUB_TOKEN"
+elif [[ -n "$password" ]]; then
+  creds_from="${INPUT_USERNAME:-}'s token"
+fi
 tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/gitless-push.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-(
-  umask 077
-  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$host" "$(printf '%s:%s' "$INPUT_USERNAME" "$INPUT_PASSWORD" | base64 | tr -d '\n')" >"$tmp/config.json"
-)
-push_args+=(--docker-config "$tmp/config.json")
+if [[ -n "$password" ]]; then
+  [[ -n "${INPUT_USERNAME:-}" ]] || fail "no registry user: username is empty"
+  (
+    umask 077
+    printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$host" "$(printf '%s:%s' "$INPUT_USERNAME" "$password" | base64 | tr -d '\n')" >"$tmp/config.json"
+  )
+  push_args+=(--docker-config "$tmp/config.json")
+fi
 
-read -r -a extra <<<"${INPUT_ARGS:-}"
-echo "gitless push ${push_args[*]/$tmp\/config.json/<credentials>} ${extra[*]}"
+# args: split on any whitespace, newlines included; never glob-expanded.
+extra=()
+read -r -d '' -a extra <<<"${INPUT_ARGS:-}" || true
+# The command as the log shows it: credentials in args (--creds, --identity-token) hidden.
+shown=() hide=""
+for a in ${extra[@]+"${extra[@]}"}; do
+  if [[ -n $hide ]]; then shown+=("<hidden>") hide=""; continue; fi
+  case $a in
+    --creds | --identity-token) shown+=("$a") hide=1 ;;
+    --creds=* | --identity-token=*) shown+=("${a%%=*}=<hidden>") ;;
+    *) shown+=("$a") ;;
+  esac
+done
+echo "gitless push ${push_args[*]/$tmp\/config.json/<credentials>} ${shown[*]+${shown[*]}}"
 code=0
-gitless push "${push_args[@]}" "${extra[@]}" >"$tmp/out.json" || code=$?
+gitless push "${push_args[@]}" ${extra[@]+"${extra[@]}"} >"$tmp/out.json" || code=$?
 if [[ $code != 0 ]]; then
   case $code in
-    4) fail "the registry $host refused $INPUT_USERNAME's token (exit 4): the token cannot push to $repository; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write' (and the package write access for this repository)" ;;
+    4) fail "the registry $host refused $creds_from (exit 4): cannot push to $repository; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write' (and the package write access for this repository)$fork_hint" ;;
     5) fail "a tag in '${tags[*]}' already points at another digest (exit 5): commit-SHA and version tags are immutable; list tags that should move in moving-tags" ;;
     *) fail "gitless push failed (exit $code): see the error above" ;;
   esac
@@ -132,7 +170,11 @@ if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
     echo "| | |"
     echo "| --- | --- |"
     echo "| artifact | \`$url\` |"
-    echo "| tags | ${tags[*]} ${moving[*]} |"
+    if [[ $pushed == true ]]; then
+      echo "| tags | ${tags[*]} ${moving[*]+${moving[*]}} |"
+    else
+      echo "| tags | none set: the registry already held this content |"
+    fi
     echo "| pushed | $pushed |"
   } >>"$GITHUB_STEP_SUMMARY"
 fi

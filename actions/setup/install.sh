@@ -52,9 +52,12 @@ fetch() { curl --fail --silent --show-error --location --retry 3 --output "$2" "
 base=${INPUT_DOWNLOAD_URL%/}
 tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/gitless-setup.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-if [[ "$version" == latest ]]; then
+if [[ "$version" == latest && "$base" == */download ]]; then
   # GitHub serves the newest release's assets under releases/latest/download/.
   sums_url="${base%/download}/latest/download/checksums.txt"
+elif [[ "$version" == latest ]]; then
+  # A plain mirror: VERSION/FILE below it, the newest release's under latest/.
+  sums_url="$base/latest/checksums.txt"
 else
   sums_url="$base/$version/checksums.txt"
 fi

@@ -73,6 +73,13 @@ func TestPushPullInspectListTagDiff(t *testing.T) {
 		t.Fatalf("conflicting push: %+v", r)
 	}
 
+	// --moving-tag= empties the list of moving tags (the push action's tags input): then
+	// latest, too, is immutable
+	r = run(t, env, "push", url+":5e6f7a8", "--path", src, "--created", "0", "--tag", "latest", "--moving-tag=")
+	if r.code != cli.ExitTagConflict || !strings.Contains(r.err, `tag "latest"`) {
+		t.Fatalf("push moving latest with --moving-tag=: %+v", r)
+	}
+
 	// diff says what would change; exit 3
 	r = run(t, env, "diff", src, url+":1a2b3c4")
 	if r.code != cli.ExitDiffers || strings.TrimSpace(r.out) != "M app/cm.yaml" {

@@ -207,7 +207,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 	f.StringVar(&o.path, "path", "", "directory to package (this or --render)")
 	f.StringArrayVar(&o.render, "render", nil, "render this source first (as gitless render does) and package the result (repeatable)")
 	f.StringArrayVarP(&o.tags, "tag", "t", nil, "further tag to point at the artifact (repeatable)")
-	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable)")
+	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable; --moving-tag= alone: no tag moves)")
 	f.StringVar(&o.diffTag.tag, "diff-tag", "", "push only when the content differs from what this tag holds (a missing tag differs); otherwise push, tag and sign nothing and print that tag's digest")
 	f.BoolVar(&o.allowOverwrite, "allow-overwrite", false, "let any existing tag move to the new digest")
 	f.StringVar(&o.prov.source, "source", "", "source repository URL (org.opencontainers.image.source)")
