@@ -52,6 +52,11 @@ func TestCheckFiles(t *testing.T) {
 			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:7", "a mapping key is null"}},
 		{name: "syntax", files: map[string]string{"d/a.yaml": cm("a", "") + "data: [\n"},
 			is: manifest.ErrSyntax, contain: []string{"d/a.yaml:", "invalid YAML"}},
+		{name: "syntax in a later document", files: map[string]string{"d/a.yaml": cm("a", "") + "---\n" + cm("b", "") + "---\ndata: [\n"},
+			is: manifest.ErrSyntax, contain: []string{"d/a.yaml:", "(document 3)", "invalid YAML"}},
+		{name: "kustomize: a patch's syntax, in a later document", files: map[string]string{
+			"kustomization.yaml": kust + "resources: [cm.yaml]\npatches:\n- path: patch.yaml\n", "cm.yaml": cm("a", ""), "patch.yaml": "a: 1\n---\nb: [\n"},
+			is: manifest.ErrSyntax, contain: []string{"patch.yaml:", "(document 2)"}},
 		{name: "duplicate", files: map[string]string{"a.yaml": cm("x", "ns"), "b/c.yaml": "# c\n" + cm("x", "ns")},
 			is: manifest.ErrDuplicate, contain: []string{"duplicate object ConfigMap ns/x", "a.yaml:1", "b/c.yaml:2"}},
 		{name: "cluster-scoped kinds ignore the namespace", files: map[string]string{

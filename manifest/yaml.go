@@ -62,7 +62,7 @@ func documents(data []byte, file string, fn func(root *yaml.Node, origin Origin)
 			return nil
 		}
 		if err != nil {
-			return syntaxError(file, err)
+			return syntaxError(file, doc, err)
 		}
 		root := &n
 		if root.Kind == yaml.DocumentNode {
@@ -127,28 +127,34 @@ func objectsOf(m *yaml.Node, origin Origin, allowNonObjects bool, newObject func
 // naming file and line, matching ErrSyntax.
 func CheckSyntax(data []byte, file string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
+	for doc := 1; ; doc++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			return syntaxError(file, err)
+			return syntaxError(file, doc, err)
 		}
 	}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntaxError makes a decoder error into a SourceError with the line, when the
-// decoder's message has one.
-func syntaxError(file string, err error) error {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &SourceError{Origin: Origin{File: file, Line: line}, Err: fmt.Errorf("%w: %s", ErrSyntax, m[2])}
+// syntaxError makes a decoder error in the doc-th document into a SourceError with the
+// line, when the decoder's message has one, and the document (after the first, as
+// object errors name it).
+func syntaxError(file string, doc int, err error) error {
+	origin := Origin{File: file}
+	if doc > 1 {
+		origin.Document = doc
 	}
-	return &SourceError{Origin: Origin{File: file}, Err: fmt.Errorf("%w: %s", ErrSyntax, strings.TrimPrefix(err.Error(), "yaml: "))}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		origin.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	return &SourceError{Origin: origin, Err: fmt.Errorf("%w: %s", ErrSyntax, msg)}
 }
 
 // expandAliases replaces every alias in n by a copy of what it points at, so that the

@@ -32,7 +32,7 @@ func (b *buildFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&b.resolveSymlinks, "resolve-symlinks", false, "follow symbolic links that stay inside the directory (links are an error otherwise)")
 	fs.BoolVar(&b.allowEmpty, "allow-empty", false, "package a directory with no files instead of failing")
 	fs.StringVar(&b.maxSize, "max-size", "100Mi", "cap on the bytes of files packaged (Ki, Mi, Gi suffixes)")
-	fs.BoolVar(&b.skipYAMLCheck, "skip-yaml-check", false, "do not check that .yaml/.yml files parse")
+	fs.BoolVar(&b.skipYAMLCheck, "skip-yaml-check", false, "do not check the .yaml/.yml files (that they parse, that each document is a Kubernetes object, that no two objects share a name)")
 }
 
 func (b *buildFlags) options() (artifact.BuildOptions, error) {

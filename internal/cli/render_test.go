@@ -196,7 +196,7 @@ func TestRenderBadInput(t *testing.T) {
 		// The render library names no flags; the CLI adds them (Hint: lines).
 		{"not an object", []string{"render", writeTree(t, map[string]string{"a.yaml": cm, "values.yaml": "replicas: 3\n"}), "-o", out}, cli.ExitError, "--ignore or a .gitlessignore entry"},
 		{"empty source", []string{"render", writeTree(t, map[string]string{"README.md": "x"}), "-o", out}, cli.ExitError, "--allow-empty"},
-		{"bad format", []string{"render", examples + "/podinfo", "-o", out, "--format", "{{.metadata.name"}, cli.ExitError, "--format"},
+		{"bad format", []string{"render", examples + "/podinfo", "-o", out, "--format", "{{.metadata.name"}, cli.ExitUsage, "--format"},
 		{"format collision", []string{"render", writeTree(t, map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: b}\n"}), "-o", out},
 			cli.ExitError, "--format '{{.metadata.namespace}}/{{.apiVersion}}.{{.kind}}-{{.metadata.name}}'"},
 		{"no cdk8s output", []string{"render", writeTree(t, map[string]string{"cdk8s.yaml": "app: node main.js\n"}), "-o", out}, cli.ExitError, "--synth"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gitless-dev/gitless/internal/clikit"
 	buildversion "github.com/gitless-dev/gitless/internal/version"
+	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/helm"
 	"github.com/gitless-dev/gitless/sign"
 	"github.com/gitless-dev/gitless/verify"
@@ -92,7 +93,7 @@ const (
 )
 
 // program is gitless's part of the CLI kit: its hints; a signing key that does not load
-// is a usage error, and a chart or chart version that does not exist is exit code 6, as
+// and a --format that does not work are usage errors, and a chart or chart version that does not exist is exit code 6, as
 // a missing tag is.
 func program() clikit.Program {
 	return clikit.Program{
@@ -105,6 +106,8 @@ func program() clikit.Program {
 				return ExitUsage, true
 			case errors.Is(err, helm.ErrChartNotFound):
 				return ExitNotFound, true
+			case errors.As(err, new(*render.FormatError)):
+				return ExitUsage, true // --format
 			}
 			return 0, false
 		},

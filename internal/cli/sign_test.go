@@ -175,6 +175,20 @@ func TestSignErrors(t *testing.T) {
 	if r.code != cli.ExitUnavailable || !strings.Contains(r.err, "could not check") {
 		t.Fatalf("unreachable registry: %+v", r)
 	}
+	// the same by tag: the tag cannot be resolved, which is as unavailable, exit 8
+	r = run(t, env, "verify", "oci://127.0.0.1:1/app:v1", "--key", prefix+".pub", "--insecure-ignore-tlog")
+	if r.code != cli.ExitUnavailable || !strings.Contains(r.err, "could not check") || !strings.Contains(r.err, "resolving 127.0.0.1:1/app") {
+		t.Fatalf("unreachable registry, by tag: %+v", r)
+	}
+	// a bad tag name is a usage error, found before any registry is asked (this one
+	// cannot be reached)
+	if r := run(t, env, "tag", "oci://127.0.0.1:1/app:v1", "--tag", "ok", "--tag", "no good"); r.code != cli.ExitUsage || !strings.Contains(r.err, `tag "no good"`) {
+		t.Fatalf("tag with a bad name: %+v", r)
+	}
+	// a tag that is not there is not found (6), not unavailable
+	if r := run(t, env, "verify", url+":nope", "--key", prefix+".pub", "--insecure-ignore-tlog"); r.code != cli.ExitNotFound {
+		t.Fatalf("a missing tag: %+v", r)
+	}
 }
 
 func TestKeylessSignVerify(t *testing.T) {

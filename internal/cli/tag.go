@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/clikit"
 )
@@ -30,6 +31,12 @@ such as v1.2.3) never move to another digest unless --allow-overwrite is given.`
 			}
 			if len(tags) == 0 {
 				return clikit.Usagef("--tag is required")
+			}
+			// Every name is checked before the registry is asked anything.
+			for _, t := range tags {
+				if err := artifact.ValidateTag(t); err != nil {
+					return clikit.Usage(fmt.Errorf("--tag: %w", err))
+				}
 			}
 			ref, err := parseRef(a[0])
 			if err != nil {

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/verify"
 )
@@ -69,6 +72,12 @@ could not be checked (registry or Sigstore unreachable: retry); 2 bad flags or p
 			if ref.Digest == "" {
 				desc, err := rc.Resolve(ctx, ref)
 				if err != nil {
+					// A registry that cannot be reached, or answers 5xx/429, leaves
+					// the signature unchecked (exit 8: retry); a refusal and a missing
+					// tag keep their own codes.
+					if !errors.Is(err, remote.ErrUnauthorized) && !errors.Is(err, remote.ErrNotFound) && !errors.Is(err, context.Canceled) {
+						err = fmt.Errorf("%w: %w", verify.ErrUnavailable, err)
+					}
 					return err
 				}
 				pinned = ref.WithDigest(desc.Digest)

@@ -68,6 +68,11 @@ func TestMain(t *testing.T) {
 		{[]string{"push", "--nope"}, clikit.ExitUsage, "unknown flag: --nope"},
 		{[]string{"push", "arg"}, clikit.ExitUsage, "unknown command"},
 		{[]string{"key", "nope"}, clikit.ExitUsage, `unknown command "nope" for "prog key"`},
+		{[]string{"help", "nope"}, clikit.ExitUsage, `unknown help topic "nope"`},
+		{[]string{"help", "key", "nope"}, clikit.ExitUsage, `unknown help topic "key nope"`},
+		{[]string{"help", "key"}, clikit.ExitOK, ""},
+		{[]string{"completion", "nope"}, clikit.ExitUsage, `unknown command "nope" for "prog completion"`},
+		{[]string{"completion", "bash"}, clikit.ExitOK, ""},
 		{[]string{"push"}, clikit.ExitVerifyFailed, "Hint: a signature made without a transparency-log entry (--tlog-upload=false) verifies with --insecure-ignore-tlog\nHint: mine\n"},
 	} {
 		errb.Reset()
@@ -106,6 +111,19 @@ func TestOutput(t *testing.T) {
 	if err := p.Resolve(&path, &warn); err != nil || path != "dir/out" || p.Structured() || !strings.Contains(warn.String(), "use --out dir/out") {
 		t.Fatalf("-o PATH: %v, %q, %q", err, path, warn.String())
 	}
+	// A format of another tool, or ours misspelt, is refused rather than written as a
+	// file of that name; a bare word that is no format is still the old -o PATH.
+	for v, isPath := range map[string]bool{"JSON": false, "yml": false, "wide": false, "jsonpath={.digest}": false, "out": true, "./wide": true} {
+		p = clikit.Output{PathFlag: "out"}
+		fs = root().Flags()
+		p.AddFlags(fs)
+		fs.Parse([]string{"-o", v})
+		path = ""
+		err := p.Resolve(&path, &warn)
+		if isPath != (err == nil && path == v) || !isPath && clikit.ExitCode(err) != clikit.ExitUsage {
+			t.Errorf("-o %s: %v, path %q; want a path %v", v, err, path, isPath)
+		}
+	}
 	p = clikit.Output{PathFlag: "out"}
 	fs = root().Flags()
 	p.AddFlags(fs)
@@ -138,5 +156,22 @@ func TestExitCodesAreDocumented(t *testing.T) {
 		clikit.ExitTagConflict, clikit.ExitNotFound, clikit.ExitVerifyFailed, clikit.ExitUnavailable}
 	if !slices.Equal(documented, used) {
 		t.Fatalf("docs/cli.md documents exit codes %v; the programs use %v", documented, used)
+	}
+}
+
+// A registry that answers HTTPS in plain HTTP gets the --insecure hint, whichever of Go's
+// two messages says so.
+func TestInsecureHint(t *testing.T) {
+	for _, msg := range []string{
+		`Get "https://r.example/v2/": http: server gave HTTP response to HTTPS client`,
+		`Get "https://r.example/v2/": tls: first record does not look like a TLS handshake`,
+	} {
+		h := clikit.CommonHints(fmt.Errorf("pushing: %w", errors.New(msg)))
+		if len(h) != 1 || !strings.Contains(h[0], "--insecure") {
+			t.Errorf("%s: hints %q", msg, h)
+		}
+	}
+	if h := clikit.CommonHints(errors.New("tls: failed to verify certificate")); len(h) != 0 {
+		t.Errorf("a certificate error: hints %q", h)
 	}
 }

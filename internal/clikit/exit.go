@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -112,6 +113,11 @@ func (p Program) Code(err error) int {
 func Main(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer, prog Program) int {
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usage(err) })
+	// cobra adds help and completion while executing; add them now, so that they refuse
+	// unknown topics and shells too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	rejectUnknownHelpTopics(root)
 	rejectUnknownCommands(root)
 	err := root.ExecuteContext(ctx)
 	var ce *CodeError
@@ -141,7 +147,9 @@ func rejectUnknownCommands(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		rejectUnknownCommands(sub)
 	}
-	if !c.HasSubCommands() || c.Args != nil || c.Run != nil || c.RunE != nil {
+	// A group that does not run (cobra's completion has Args: NoArgs, but cobra shows
+	// the help of a command without Run before it checks arguments).
+	if !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
 		return
 	}
 	c.Args = cobra.ArbitraryArgs
@@ -157,6 +165,25 @@ func rejectUnknownCommands(c *cobra.Command) {
 			msg += fmt.Sprintf(" (did you mean %q?)", s[0])
 		}
 		return Usagef("%s; run '%s --help' for the commands", msg, cmd.CommandPath())
+	}
+}
+
+// rejectUnknownHelpTopics makes "PROG help nope" a usage error: cobra prints "Unknown
+// help topic" and exits 0.
+func rejectUnknownHelpTopics(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() != "help" || c.Run == nil {
+			continue
+		}
+		show := c.Run
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, a []string) error {
+			if t, rest, err := cmd.Root().Find(a); t == nil || err != nil || len(rest) > 0 {
+				return Usagef("unknown help topic %q; run '%s --help' for the commands", strings.Join(a, " "), cmd.Root().Name())
+			}
+			show(cmd, a)
+			return nil
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
@@ -50,6 +51,9 @@ func (o *Output) Resolve(path *string, warn io.Writer) error {
 		if *path != "" {
 			return Usagef("-o %q is neither text, json nor yaml, and --%s is given", o.format, o.PathFlag)
 		}
+		if notAPath(o.format) {
+			return Usagef("--output %q: want text, json or yaml (a file or directory is --%s PATH)", o.format, o.PathFlag)
+		}
 		fmt.Fprintf(warn, "Warning: -o PATH is deprecated: use --%s %s (-o is the output format: text, json or yaml)\n", o.PathFlag, o.format)
 		*path, o.format = o.format, "text"
 	}
@@ -61,6 +65,21 @@ func (o *Output) Resolve(path *string, warn io.Writer) error {
 		o.format = "json"
 	}
 	return nil
+}
+
+// otherFormats are output names of kubectl and flux, and near misses of ours: an -o of
+// one of them is a format this command lacks, not the old -o PATH (a directory named
+// "wide" is given as --out wide or -o ./wide).
+var otherFormats = []string{"yml", "jsn", "txt", "table", "wide", "name", "go-template", "jsonpath",
+	"custom-columns", "go-template-file", "jsonpath-file", "custom-columns-file", "template"}
+
+// notAPath reports whether an -o value is a format name (any case) rather than a path.
+func notAPath(v string) bool {
+	l := strings.ToLower(v)
+	if i := strings.IndexByte(l, '='); i > 0 {
+		l = l[:i] // -o jsonpath={.x}, -o go-template=...
+	}
+	return slices.Contains(Formats, l) || slices.Contains(otherFormats, l)
 }
 
 // Structured reports whether the result goes out as JSON or YAML.
