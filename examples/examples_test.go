@@ -216,7 +216,7 @@ func (f *fixture) trySync(configFile, keyDir, trustedRoot string) (map[string]st
 	}
 	// Each pull secret where the source reads it: its namespace (a tenant's source reads
 	// its own, as the tenant), as the platform would have made it.
-	if c, err := config.Parse([]byte(cfg), f.pullerNS); err == nil {
+	if c, err := config.Parse([]byte(cfg), config.Namespaces{Default: f.pullerNS}); err == nil {
 		for _, s := range c.Sources {
 			if s.PullSecret == "" {
 				continue

@@ -39,7 +39,7 @@ func TestClusterExample(t *testing.T) {
 				t.Errorf("%s: the least-privilege install has a cluster-wide %s %s", tc.dir, o.GetKind(), o.GetName())
 			}
 		}
-		c, err := config.Parse([]byte(cfgText), "gitless-system")
+		c, err := config.Parse([]byte(cfgText), config.Namespaces{Default: "gitless-system"})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.dir, err)
 		}

@@ -48,8 +48,11 @@ func (s Source) validateService() error {
 			return fieldErr("certSecretRef.name", "%q: %s", s.CertSecretRef.Name, strings.Join(errs, "; "))
 		}
 	}
-	if (s.CertFile == "") != (s.KeyFile == "") {
-		return fieldErr("certFile", "certFile and keyFile go together")
+	switch {
+	case s.CertFile != "" && s.KeyFile == "":
+		return fieldErr("keyFile", "required with certFile (a client certificate needs its key)")
+	case s.KeyFile != "" && s.CertFile == "":
+		return fieldErr("certFile", "required with keyFile (a client key needs its certificate)")
 	}
 	if s.Webhook != nil {
 		if err := s.Webhook.Validate("webhook"); err != nil {

@@ -144,13 +144,22 @@ func (s Source) WithDefaults() Source {
 	}
 	if s.Ref == (Ref{}) {
 		if r, err := artifact.ParseReference(s.URL); err == nil {
-			s.Ref = Ref{Tag: r.Tag, Digest: r.Digest.String()}
+			s.Ref = urlRef(r)
 		}
 		if s.Ref == (Ref{}) {
 			s.Ref.Tag = "latest"
 		}
 	}
 	return s
+}
+
+// urlRef is the ref a url names: its digest when it has one (REPO:TAG@DIGEST pins the
+// digest, the tag is only a label, as in a container image reference), else its tag.
+func urlRef(r artifact.Reference) Ref {
+	if r.Digest != "" {
+		return Ref{Digest: r.Digest.String()}
+	}
+	return Ref{Tag: r.Tag}
 }
 
 // FieldError names the field of a source or config that is wrong.
@@ -199,8 +208,8 @@ func (s Source) Validate() error {
 	switch {
 	case set > 1:
 		return fieldErr("ref", "set one of tag, semver and digest")
-	case set == 1 && (u.Tag != "" || u.Digest != "") && (s.Ref.Tag != u.Tag || s.Ref.Digest != u.Digest.String()):
-		return fieldErr("ref", "the url already names a tag or digest")
+	case set == 1 && urlRef(u) != (Ref{}) && s.Ref != urlRef(u):
+		return fieldErr("ref", "%s, but the url names %s: give it in one place", s.Ref, urlRef(u))
 	case s.Ref.Tag != "":
 		if err := artifact.ValidateTag(s.Ref.Tag); err != nil {
 			return fieldErr("ref.tag", "%v", err)
@@ -238,9 +247,14 @@ func (s Source) Validate() error {
 		return fieldErr("pullSecretFile", "set together with pullSecret")
 	}
 	if s.PullSecret != "" {
-		for _, part := range strings.SplitN(s.PullSecret, "/", 2) {
-			if errs := validation.IsDNS1123Subdomain(part); len(errs) > 0 {
-				return fieldErr("pullSecret", "%q: want NAME or NAMESPACE/NAME", s.PullSecret)
+		parts := strings.SplitN(s.PullSecret, "/", 2)
+		for i, part := range parts {
+			errs := validation.IsDNS1123Subdomain(part)
+			if i == 0 && len(parts) == 2 {
+				errs = validation.IsDNS1123Label(part) // a namespace
+			}
+			if len(errs) > 0 {
+				return fieldErr("pullSecret", "%q: want NAME or NAMESPACE/NAME: %s", s.PullSecret, strings.Join(errs, "; "))
 			}
 		}
 	}

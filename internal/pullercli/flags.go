@@ -1,6 +1,7 @@
 package pullercli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -119,7 +120,7 @@ func (s *sourceFlags) AddFlags(fs *pflag.FlagSet) {
 	s.verify.Alternative = "--insecure-skip-verify for none"
 	s.verify.AddFlags(f)
 	f.BoolVar(&s.insecureSkipVerify, "insecure-skip-verify", false, "apply without checking any signature (development only)")
-	f.StringVar(&s.pullSecret, "pull-secret", "", "kubernetes.io/dockerconfigjson Secret with registry credentials, NAMESPACE/NAME or NAME (in the puller's namespace)")
+	f.StringVar(&s.pullSecret, "pull-secret", "", "kubernetes.io/dockerconfigjson Secret with registry credentials: NAME, in the namespace of the source's service account (else the puller's), or NAMESPACE/NAME")
 	f.StringVar(&s.pullSecretFile, "pull-secret-file", "", "dockerconfigjson file with registry credentials")
 	f.BoolVar(&s.insecure, "insecure", false, "allow plain HTTP to a registry that is not on loopback")
 	f.StringVar(&s.targetNamespace, "target-namespace", "", "namespace of every namespaced object")
@@ -128,7 +129,7 @@ func (s *sourceFlags) AddFlags(fs *pflag.FlagSet) {
 	f.BoolVar(&s.allowEmpty, "allow-empty", false, "accept an artifact with no objects (prunes everything)")
 	f.BoolVar(&s.allowRollback, "allow-rollback", false, "accept an artifact older than the one applied last")
 	f.BoolVar(&s.wait, "wait", false, "wait for the objects to become ready")
-	f.StringVar(&s.serviceAccount, "service-account", "", "service account to impersonate, in the target namespace (else the puller's)")
+	f.StringVar(&s.serviceAccount, "service-account", "", "service account to impersonate for the whole sync: NAME, in --target-namespace (then required), or NAMESPACE/NAME")
 	f.StringVar(&s.timeout, "timeout", "", "bound on the sync (default 5m)")
 }
 
@@ -201,27 +202,32 @@ func dnsLabel(s string) string {
 	return s
 }
 
-// loadSources returns the sources of --config, or the one source of the flags.
-func loadSources(env Env, k *kubeFlags, configPath string, sf *sourceFlags, flagsGiven bool) (*config.PullerConfig, error) {
+// loadSources returns the sources of --config, or the one source of the flags, with
+// the files their policies name loaded (puller.CheckPolicies): a key file that is not
+// there is a usage error at start, named after the file that names it.
+func loadSources(ctx context.Context, env Env, k *kubeFlags, configPath string, sf *sourceFlags, flagsGiven bool) (*config.PullerConfig, error) {
 	if configPath != "" {
 		if flagsGiven {
 			return nil, clikit.Usagef("--config and the source flags (--url, --key, ...) are exclusive")
 		}
-		c, err := config.Load(configPath, k.namespaceDefault(env))
+		c, err := config.Load(configPath, config.Namespaces{Default: env.Getenv("POD_NAMESPACE"), Override: k.namespace})
 		if err != nil {
 			if errors.Is(err, puller.ErrInvalidSource) {
 				return nil, clikit.Usage(err)
 			}
 			return nil, err
 		}
-		if k.namespace != "" {
-			c.Namespace = k.namespace
+		if err := puller.CheckPolicies(ctx, c.Sources); err != nil {
+			return nil, clikit.Usage(fmt.Errorf("puller config %s: %w", configPath, err))
 		}
 		return c, nil
 	}
 	src, err := sf.source()
 	if err != nil {
 		return nil, err
+	}
+	if err := puller.CheckPolicies(ctx, []puller.Source{src}); err != nil {
+		return nil, clikit.Usage(err)
 	}
 	ns := k.namespaceDefault(env)
 	if ns == "" {

@@ -63,13 +63,10 @@ deletes the puller.`,
 				return clikit.Usagef("--config and --source (with the source flags) are exclusive")
 			case configPath != "":
 				var err error
-				if c, err = config.Load(configPath, ns); err != nil {
+				if c, err = config.Load(configPath, config.Namespaces{Override: k.namespace}); err != nil {
 					return clikit.Usage(err)
 				}
-				ns = c.Namespace // the file's, unless -n (which config.Load took as the default)
-				if k.namespace != "" {
-					ns = k.namespace
-				}
+				ns = c.Namespace // the file's, unless -n
 			case source != "":
 				sf.url = source
 				src, err := sf.source()

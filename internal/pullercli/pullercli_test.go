@@ -146,8 +146,23 @@ func TestPullerSyncExitCodes(t *testing.T) {
 	// A key file that is not there is refused at start, before any sync.
 	os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: a\n  url: "+url+"\n  verify: {keys: [/nonexistent/cosign.pub], insecureIgnoreTlog: true}\n"), 0o644)
 	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg}, f.base...)...)
-	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].verify.keys[0]") {
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "puller config "+cfg+": sources[0].verify.keys[0]") {
 		t.Fatalf("missing key file: %+v", r)
+	}
+	// --namespace must be a namespace name, and the file is checked in it: a tenant
+	// source whose targetNamespace is the puller's own is refused there too.
+	r = runPuller(t, t.Context(), f.env, append(append([]string{"sync", "--config", cfg}, f.base...), "-n", "Bad_NS")...)
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, `--namespace "Bad_NS"`) {
+		t.Fatalf("bad --namespace: %+v", r)
+	}
+	r = runPuller(t, t.Context(), f.env, append(append([]string{"sync", "--config", cfg}, f.base...), "--concurrency", "1000")...)
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "--concurrency 1000: want 1 to 64") {
+		t.Fatalf("--concurrency 1000: %+v", r)
+	}
+	os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\ndefaultServiceAccount: tenant\nsources:\n- name: a\n  url: "+url+"\n  targetNamespace: team-a\n  insecureSkipVerify: true\n"), 0o644)
+	r = runPuller(t, t.Context(), f.env, append(append([]string{"sync", "--config", cfg}, f.base...), "-n", "team-a")...)
+	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].targetNamespace") || !strings.Contains(r.err, "the puller's own namespace") {
+		t.Fatalf("--namespace of a tenant: %+v", r)
 	}
 }
 
@@ -267,4 +282,29 @@ func TestPolicyFlagsMatchGitlessVerify(t *testing.T) {
 			t.Errorf("gitless verify --%s (%s): gitless-puller sync has %q", name, typ, sync[name])
 		}
 	}
+}
+
+// Every flag of gitless-puller sync is named in docs/puller-config.md, which lists them.
+func TestSyncFlagsAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/puller-config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := pullercli.NewCommand(pullercli.Env{Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }})
+	s, _, err := root.Find([]string{"sync"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden || f.Name == "help" || f.Name == "output" || f.Name == "once" {
+			return
+		}
+		name := "`--" + f.Name
+		if strings.HasSuffix(f.Name, "-regexp") { // written `--certificate-identity[-regexp]`
+			name = "`--" + strings.TrimSuffix(f.Name, "-regexp") + "[-regexp]`"
+		}
+		if !strings.Contains(string(doc), name) {
+			t.Errorf("docs/puller-config.md does not name sync's --%s", f.Name)
+		}
+	})
 }

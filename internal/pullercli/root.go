@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gitless-dev/gitless/internal/clikit"
 	buildversion "github.com/gitless-dev/gitless/internal/version"
@@ -49,6 +51,17 @@ set, and prunes what left the set through a KEP-3659 ApplySet.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version(),
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if k.namespace != "" {
+				if errs := validation.IsDNS1123Label(k.namespace); len(errs) > 0 {
+					return clikit.Usagef("--namespace %q: %s", k.namespace, strings.Join(errs, "; "))
+				}
+			}
+			if k.concurrency < 0 || k.concurrency > 64 {
+				return clikit.Usagef("--concurrency %d: want 1 to 64 (as the config file's concurrency)", k.concurrency)
+			}
+			return nil
+		},
 	}
 	root.SetOut(env.Out)
 	root.SetErr(env.Err)

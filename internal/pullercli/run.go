@@ -68,12 +68,9 @@ flight --shutdown-grace to finish, and exits 0.`,
 		Example: `  gitless-puller run --config /etc/gitless/puller.yaml --listen :8080 --webhook-listen :9292 --leader-elect`,
 		Args:    clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := loadSources(env, k, configPath, &sf, sf.given(cmd.Flags()))
+			c, err := loadSources(cmd.Context(), env, k, configPath, &sf, sf.given(cmd.Flags()))
 			if err != nil {
 				return err
-			}
-			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
-				return clikit.Usage(err)
 			}
 			restCfg, err := k.restConfig(env)
 			if err != nil {

@@ -41,12 +41,9 @@ tag that does not exist, 2 for an invalid configuration).`,
 					return clikit.Usagef("sync runs each source once; the daemon is `gitless-puller run`")
 				}
 			}
-			c, err := loadSources(env, k, configPath, &sf, sf.given(cmd.Flags()))
+			c, err := loadSources(cmd.Context(), env, k, configPath, &sf, sf.given(cmd.Flags()))
 			if err != nil {
 				return err
-			}
-			if err := puller.CheckPolicies(cmd.Context(), c.Sources); err != nil {
-				return clikit.Usage(err)
 			}
 			p, err := newPuller(env, g, k, c)
 			if err != nil {

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
@@ -102,15 +104,27 @@ func (c *PullerConfig) PullerOptions(o puller.Options) puller.Options {
 	return o
 }
 
-// Parse reads and checks a configuration document. Unknown fields, wrong types and
-// invalid values are refused with the offending field named
-// ("sources[1].ref.semver: ..."); every error matches puller.ErrInvalidSource.
-// defaultNamespace is used when the file names none ("" means DefaultNamespace).
-func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
+// Namespaces say which namespace the puller of a configuration runs in: Override (the
+// puller's --namespace) wins over the file's namespace, which wins over Default (the
+// pod's namespace); with neither, DefaultNamespace.
+type Namespaces struct {
+	Default, Override string
+}
+
+// Parse reads and checks a configuration document. Unknown fields, a key given twice,
+// a second YAML document, wrong types and invalid values are refused with the
+// offending field named ("sources[1].ref.semver: ..."); every error matches
+// puller.ErrInvalidSource. The namespace is settled (ns) before anything is checked,
+// so that the checks that depend on it (tenancy, pull secrets) see the one the puller
+// runs in.
+func Parse(data []byte, ns Namespaces) (*PullerConfig, error) {
 	if len(data) > MaxSize {
 		return nil, &puller.FieldError{Field: "(file)", Err: fmt.Errorf("larger than %d bytes", MaxSize)}
 	}
-	jsonData, err := yaml.YAMLToJSON(data)
+	if err := oneDocument(data); err != nil {
+		return nil, &puller.FieldError{Field: "(file)", Err: err}
+	}
+	jsonData, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return nil, &puller.FieldError{Field: "(file)", Err: fmt.Errorf("not YAML: %v", err)}
 	}
@@ -130,12 +144,15 @@ func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
 	if err := dec.Decode(&c); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return nil, &puller.FieldError{Field: te.Field, Err: fmt.Errorf("want a %s, not a JSON %s", te.Type, te.Value)}
+			return nil, &puller.FieldError{Field: sourceIndex(generic, te.Field), Err: fmt.Errorf("want a %s, not a JSON %s", te.Type, te.Value)}
 		}
 		return nil, &puller.FieldError{Field: "(file)", Err: err}
 	}
+	if ns.Override != "" {
+		c.Namespace = ns.Override
+	}
 	if c.Namespace == "" {
-		c.Namespace = defaultNamespace
+		c.Namespace = ns.Default
 	}
 	if c.Namespace == "" {
 		c.Namespace = DefaultNamespace
@@ -147,6 +164,46 @@ func Parse(data []byte, defaultNamespace string) (*PullerConfig, error) {
 	return &c, nil
 }
 
+// sourceIndex puts the index of the source into a type error's field ("sources.prune"
+// becomes "sources[3].prune"): encoding/json names struct fields but not list items.
+func sourceIndex(generic any, field string) string {
+	rest, ok := strings.CutPrefix(field, "sources.")
+	if !ok {
+		return field
+	}
+	list, _ := generic.(map[string]any)["sources"].([]any)
+	for i, item := range list {
+		b, err := json.Marshal(item)
+		if err != nil {
+			continue
+		}
+		var s puller.Source
+		if json.Unmarshal(b, &s) != nil {
+			return fmt.Sprintf("sources[%d].%s", i, rest)
+		}
+	}
+	return field
+}
+
+// oneDocument refuses a file of several YAML documents: a PullerConfig is one, and the
+// documents after it would be dropped without a word.
+func oneDocument(data []byte) error {
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	for doc := 1; ; doc++ {
+		var n yamlv3.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return nil // not YAML: YAMLToJSONStrict says where
+		}
+		if doc > 1 && len(n.Content) > 0 && n.Content[0].Tag != "!!null" {
+			return fmt.Errorf("YAML document %d (line %d): the file holds one PullerConfig, not several documents", doc, n.Content[0].Line)
+		}
+	}
+}
+
 // Digest is Sum as a digest ("sha256:..."), "" for a configuration built in code.
 func (c *PullerConfig) Digest() string {
 	if c.Sum == ([sha256.Size]byte{}) {
@@ -156,12 +213,12 @@ func (c *PullerConfig) Digest() string {
 }
 
 // Load reads the configuration file at path with Parse, and its modification time.
-func Load(path, defaultNamespace string) (*PullerConfig, error) {
+func Load(path string, ns Namespaces) (*PullerConfig, error) {
 	data, mtime, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	c, err := Parse(data, defaultNamespace)
+	c, err := Parse(data, ns)
 	if err != nil {
 		return nil, fmt.Errorf("puller config %s: %w", path, err)
 	}
@@ -224,8 +281,14 @@ func (c *PullerConfig) Validate() error {
 			return &puller.FieldError{Field: "defaultServiceAccount", Err: fmt.Errorf("%q: %s", sa, strings.Join(errs, "; "))}
 		}
 	}
+	if err := negativeField("limits.list", c.Limits.List); err != nil {
+		return err
+	}
 	if _, err := c.Limits.List.WithDefaults(); err != nil {
 		return &puller.FieldError{Field: "limits.list", Err: err}
+	}
+	if err := negativeField("limits.extract", c.Limits.Extract); err != nil {
+		return err
 	}
 	if _, err := c.Limits.Extract.WithDefaults(); err != nil {
 		return &puller.FieldError{Field: "limits.extract", Err: err}
@@ -249,6 +312,19 @@ func (c *PullerConfig) Validate() error {
 	if c.Webhook != nil {
 		if err := c.Webhook.Validate("webhook"); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// negativeField names the first negative number of the limits struct v by its JSON name
+// ("limits.extract.maxEntries"): the limits' own check says only that one is.
+func negativeField(prefix string, v any) error {
+	rv := reflect.ValueOf(v)
+	for i := range rv.NumField() {
+		if f := rv.Field(i); f.CanInt() && f.Int() < 0 {
+			name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+			return &puller.FieldError{Field: prefix + "." + name, Err: fmt.Errorf("%d: must not be negative (0 or no value takes the default)", f.Int())}
 		}
 	}
 	return nil

@@ -36,7 +36,7 @@ sources:
 `
 
 func TestParseGood(t *testing.T) {
-	c, err := config.Parse([]byte(good), "")
+	c, err := config.Parse([]byte(good), config.Namespaces{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestParseGood(t *testing.T) {
 	if s.Ref.Tag != "production" || s.Interval.Duration != puller.DefaultInterval {
 		t.Fatalf("%+v", s)
 	}
-	c, err = config.Parse([]byte(strings.Replace(good, "namespace: gitless-system\n", "", 1)), "from-env")
+	c, err = config.Parse([]byte(strings.Replace(good, "namespace: gitless-system\n", "", 1)), config.Namespaces{Default: "from-env"})
 	if err != nil || c.Namespace != "from-env" {
 		t.Fatalf("%v %v", c, err)
 	}
@@ -60,7 +60,8 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 		{"kind: PullerConfig", "kind: Config", "kind"},
 		{"  prune: true", "  prun: true", "sources[0].prun"},
 		{"      subjectRegexp", "      subjctRegexp", "sources[1].verify.identities[0].subjctRegexp"},
-		{"  prune: true", "  prune: yes please", "sources.prune"},
+		{"  prune: true", "  prune: yes please", "sources[0].prune"},
+		{"  wait: true", "  wait: [true]", "sources[1].wait"},
 		{`{semver: ">=1.0.0"}`, `{semver: ">=1.0.0", tag: v1}`, "sources[0].ref"},
 		{`{semver: ">=1.0.0"}`, `{semver: "not a range"}`, "sources[0].ref.semver"},
 		{"  path: controllers", "  path: ../etc", "sources[0].path"},
@@ -81,27 +82,97 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 		{"  targetNamespace: apps", "  targetNamespace: apps\n  serviceAccountName: deployer\n  pullSecret: gitless-system/ghcr", "sources[1].pullSecret"},
 		{"namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: gitless-tenant\n", "sources[0].targetNamespace"},
 		{"namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: Bad_SA\n", "defaultServiceAccount"},
-		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {list: {maxPages: -1}}\n", "limits.list"},
-		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {extract: {maxEntries: -1}}\n", "limits.extract"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {list: {maxPages: -1}}\n", "limits.list.maxPages"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {extract: {maxEntries: -1}}\n", "limits.extract.maxEntries"},
+		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {extract: {maxDepth: -1}}\n", "limits.extract.maxDepth"},
 		{"namespace: gitless-system\n", "namespace: gitless-system\nlimits: {extract: {maxFiles: 10}}\n", "limits.extract.maxFiles"},
 	} {
 		doc := strings.Replace(good, tc.old, tc.new, 1)
 		if doc == good {
 			t.Fatalf("%q not in the document", tc.old)
 		}
-		_, err := config.Parse([]byte(doc), "")
+		_, err := config.Parse([]byte(doc), config.Namespaces{})
 		var fe *puller.FieldError
 		if !errors.As(err, &fe) || !errors.Is(err, puller.ErrInvalidSource) || !strings.HasPrefix(fe.Field, tc.field) {
 			t.Errorf("%s → %s: err = %v, want the field %s named", tc.old, tc.new, err, tc.field)
 		}
 	}
 	dup := strings.Replace(strings.Replace(good, "- name: apps", "- name: infra-controllers", 1), "  dependsOn: [infra-controllers]\n", "", 1)
-	if _, err := config.Parse([]byte(dup), ""); err == nil || !strings.Contains(err.Error(), "sources[1].name") || !strings.Contains(err.Error(), "twice") {
+	if _, err := config.Parse([]byte(dup), config.Namespaces{}); err == nil || !strings.Contains(err.Error(), "sources[1].name") || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("err = %v", err)
 	}
+	if _, err := config.Parse([]byte(strings.Replace(good, "  pullSecret: ghcr", "  pullSecret: a.b/ghcr", 1)), config.Namespaces{}); err == nil || !strings.Contains(err.Error(), "want NAME or NAMESPACE/NAME") {
+		t.Errorf("a pull secret in the namespace a.b (not a namespace name): err = %v", err)
+	}
 	missingVerify := strings.Replace(good, "  verify:\n    keys: [/etc/gitless/cosign.pub]\n", "", 1)
-	if _, err := config.Parse([]byte(missingVerify), ""); err == nil || !strings.Contains(err.Error(), "sources[0].verify: required") {
+	if _, err := config.Parse([]byte(missingVerify), config.Namespaces{}); err == nil || !strings.Contains(err.Error(), "sources[0].verify: required") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A url may name a tag and a digest (REPO:TAG@DIGEST): the digest pins the source, the
+// tag is a label. A ref that says otherwise than the url is refused, naming both.
+func TestParseURLWithTagAndDigest(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	doc := strings.Replace(good, "url: oci://ghcr.io/acme/apps:production", "url: oci://ghcr.io/acme/apps:production@"+d, 1)
+	c, err := config.Parse([]byte(doc), config.Namespaces{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Sources[1].WithDefaults().Ref; r != (puller.Ref{Digest: d}) {
+		t.Errorf("ref %+v, want the digest only", r)
+	}
+	for ref, ok := range map[string]bool{"{digest: " + d + "}": true, "{tag: production}": false, "{semver: '>=1'}": false} {
+		withRef := strings.Replace(doc, "  targetNamespace: apps\n", "  targetNamespace: apps\n  ref: "+ref+"\n", 1)
+		_, err := config.Parse([]byte(withRef), config.Namespaces{})
+		var fe *puller.FieldError
+		if ok != (err == nil) || !ok && (!errors.As(err, &fe) || fe.Field != "sources[1].ref" || !strings.Contains(err.Error(), "the url names digest "+d)) {
+			t.Errorf("ref %s: err = %v, want ok %v", ref, err, ok)
+		}
+	}
+}
+
+// The file is one YAML document with no key twice: what a second document or a repeated
+// key says would otherwise be dropped without a word.
+func TestParseRefusesWhatItWouldDrop(t *testing.T) {
+	for name, doc := range map[string]string{
+		"a key twice":        strings.Replace(good, "namespace: gitless-system\n", "namespace: gitless-system\nnamespace: other\n", 1),
+		"a key twice, deep":  strings.Replace(good, "  prune: true\n", "  prune: true\n  prune: false\n", 1),
+		"a second document":  good + "---\napiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources: []\n",
+		"a second, any kind": good + "---\nsources: []\n",
+	} {
+		_, err := config.Parse([]byte(doc), config.Namespaces{})
+		var fe *puller.FieldError
+		if !errors.As(err, &fe) || fe.Field != "(file)" {
+			t.Errorf("%s: err = %v, want the file refused", name, err)
+		}
+	}
+	// An empty document after the first, or a comment, is nothing dropped.
+	if _, err := config.Parse([]byte(good+"---\n# the end\n"), config.Namespaces{}); err != nil {
+		t.Errorf("a trailing empty document: %v", err)
+	}
+}
+
+// The puller's --namespace (Namespaces.Override) replaces the file's before the file is
+// checked: a tenant source whose targetNamespace is that namespace is refused, as it is
+// when the file names it.
+func TestParseChecksTheOverriddenNamespace(t *testing.T) {
+	doc := strings.Replace(good, "namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: gitless-tenant\n", 1)
+	doc = strings.Replace(doc, "  pullSecret: ghcr", "  pullSecret: ghcr\n  serviceAccountName: gitless-system/platform", 1)
+	c, err := config.Parse([]byte(doc), config.Namespaces{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Namespace != "gitless-system" {
+		t.Fatalf("namespace %q", c.Namespace)
+	}
+	_, err = config.Parse([]byte(doc), config.Namespaces{Default: "x", Override: "apps"})
+	var fe *puller.FieldError
+	if !errors.As(err, &fe) || fe.Field != "sources[1].targetNamespace" || !strings.Contains(err.Error(), "the puller's own namespace") {
+		t.Fatalf("--namespace apps, the tenant's namespace: err = %v, want sources[1].targetNamespace refused", err)
+	}
+	if c, err := config.Parse([]byte(doc), config.Namespaces{Default: "x", Override: "ops"}); err != nil || c.Namespace != "ops" {
+		t.Fatalf("--namespace ops: %v %v", c, err)
 	}
 }
 
@@ -110,7 +181,7 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 func TestParseTenancyAndLimits(t *testing.T) {
 	doc := strings.Replace(good, "namespace: gitless-system\n", "namespace: gitless-system\ndefaultServiceAccount: gitless-tenant\nallowCrossNamespaceRefs: true\nlimits: {list: {maxPages: 50, maxBytes: 1048576}, extract: {maxEntries: 5000, maxDepth: 8, maxPathLength: 200}}\n", 1)
 	doc = strings.Replace(doc, "  pullSecret: ghcr", "  pullSecret: ghcr\n  serviceAccountName: gitless-system/platform", 1)
-	c, err := config.Parse([]byte(doc), "")
+	c, err := config.Parse([]byte(doc), config.Namespaces{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +199,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources: [{name: a, url: 'oci://x.io/y', insecureSkipVerify: true}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := config.Parse(data, "")
+		c, err := config.Parse(data, config.Namespaces{})
 		if err == nil {
 			if err := c.Validate(); err != nil {
 				t.Fatalf("parsed but invalid: %v", err)

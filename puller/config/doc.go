@@ -4,7 +4,7 @@
 // at start with the offending field named: unknown fields, wrong types, invalid
 // references, semver ranges, paths and policies, unknown or cyclic dependsOn.
 //
-//	c, err := config.Load("/etc/gitless/puller.yaml", os.Getenv("POD_NAMESPACE"))
+//	c, err := config.Load("/etc/gitless/puller.yaml", config.Namespaces{Default: os.Getenv("POD_NAMESPACE")})
 //	if err != nil {
 //		return err // "puller config /etc/gitless/puller.yaml: sources[1].ref.semver: ..."
 //	}

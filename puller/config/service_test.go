@@ -27,7 +27,7 @@ sources:
 `
 
 func TestParseServiceFields(t *testing.T) {
-	c, err := config.Parse([]byte(serviceDoc), "")
+	c, err := config.Parse([]byte(serviceDoc), config.Namespaces{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,8 @@ func TestParseServiceFields(t *testing.T) {
 		{"{kind: ConfigMap, name: cluster-vars}", "{kind: ConfigMap, name: Cluster_Vars}", "sources[0].postBuild.substituteFrom[0].name"},
 		{"{kind: ConfigMap, name: cluster-vars}", "{kind: ConfigMap, nam: x}", "sources[0].postBuild.substituteFrom[0].nam"},
 		{"certSecretRef: {name: registry-ca}", "certSecretRef: {name: registry-ca}\n  caFile: /ca.pem", "sources[0].certSecretRef"},
-		{"certSecretRef: {name: registry-ca}", "certFile: /tls.crt", "sources[0].certFile"},
+		{"certSecretRef: {name: registry-ca}", "certFile: /tls.crt", "sources[0].keyFile"},
+		{"certSecretRef: {name: registry-ca}", "keyFile: /tls.key", "sources[0].certFile"},
 		{"webhook: {secretFile: /etc/gitless/webhook/apps}", "webhook: {}", "sources[0].webhook"},
 		{"webhook: {secretRef: {name: webhook-token}}", "webhook: {secretRef: {name: t}, secretFile: /t}", "webhook"},
 		{"webhook: {secretRef: {name: webhook-token}}", "webhook: {secretRef: {name: BAD}}", "webhook.secretRef.name"},
@@ -52,7 +53,7 @@ func TestParseServiceFields(t *testing.T) {
 		if doc == serviceDoc {
 			t.Fatalf("%q not in the document", tc.old)
 		}
-		_, err := config.Parse([]byte(doc), "")
+		_, err := config.Parse([]byte(doc), config.Namespaces{})
 		var fe *puller.FieldError
 		if !errors.As(err, &fe) || !errors.Is(err, puller.ErrInvalidSource) || fe.Field != tc.field {
 			t.Errorf("%s → %s: err = %v, want the field %s named", tc.old, tc.new, err, tc.field)

@@ -286,12 +286,9 @@ func (d *daemon) watchConfig(ctx context.Context) {
 // only when the reason changes.
 func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte, mtime time.Time) bool {
 	old := d.config()
-	c, err := config.Parse(data, d.o.DefaultNamespace)
+	c, err := config.Parse(data, config.Namespaces{Default: d.o.DefaultNamespace, Override: d.o.NamespaceOverride})
 	if err == nil {
 		c.ModTime = mtime
-		if d.o.NamespaceOverride != "" {
-			c.Namespace = d.o.NamespaceOverride
-		}
 	}
 	if err == nil {
 		err = restartOnly(old, c)

@@ -182,7 +182,7 @@ func TestConfigChangedWhileStartingIsReloaded(t *testing.T) {
 	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
 	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
 	f.writeConfig(f.ConfigYAML("", f.SourceYAML("a", "a", "v1", "")))
-	c, err := config.Load(filepath.Join(f.configDir, "puller.yaml"), f.NS)
+	c, err := config.Load(filepath.Join(f.configDir, "puller.yaml"), config.Namespaces{Default: f.NS})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func (f *fixture) fleetConfig(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Parse(b, f.NS)
+	c, err := config.Parse(b, config.Namespaces{Default: f.NS})
 	if err != nil {
 		t.Fatal(err)
 	}

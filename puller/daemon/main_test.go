@@ -91,7 +91,7 @@ func (f *fixture) start(opts daemon.Options) *running {
 	c := opts.Config // read before this call, as a slow start would
 	if c == nil {
 		var err error
-		if c, err = config.Load(path, f.NS); err != nil {
+		if c, err = config.Load(path, config.Namespaces{Default: f.NS}); err != nil {
 			f.t.Fatal(err)
 		}
 	}

@@ -45,7 +45,7 @@ func TestFixture(t *testing.T) {
 		t.Fatalf("signed: %v %+v", err, res)
 	}
 
-	c, err := config.Parse([]byte(f.ConfigYAML("", f.SourceYAML("app", "app", "v1", "  interval: 5m\n"))), "default")
+	c, err := config.Parse([]byte(f.ConfigYAML("", f.SourceYAML("app", "app", "v1", "  interval: 5m\n"))), config.Namespaces{Default: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
