@@ -42,6 +42,44 @@ func (h *helmFlags) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&h.keepHelmReleases, "keep-helm-releases", false, "Helm: leave Flux HelmReleases (and their sources) in the tree instead of rendering their charts")
 }
 
+// chartOnly names the first flag given of those that apply to chart sources only ("" for
+// none): the Flux HelmReleases of a tree and Tanka's helmTemplate carry their own.
+func (h *helmFlags) chartOnly() string {
+	switch {
+	case h.chartVersion != "":
+		return "chart-version"
+	case len(h.values) > 0:
+		return "values"
+	case len(h.set) > 0:
+		return "set"
+	case len(h.setString) > 0:
+		return "set-string"
+	case h.releaseName != "":
+		return "release-name"
+	case h.noHooks:
+		return "no-hooks"
+	}
+	return ""
+}
+
+// checkChartFlags refuses the flags of chart sources when no source is a chart (by
+// --kind, or detected), rather than ignore them without a word. A source that cannot
+// be detected is render's to report.
+func (r *renderFlags) checkChartFlags(sources []string) error {
+	flag := r.helm.chartOnly()
+	if flag == "" || r.kind == string(render.KindHelm) {
+		return nil
+	}
+	if r.kind == "" {
+		for _, s := range sources {
+			if k, err := render.Detect(s); err != nil || k == render.KindHelm {
+				return nil
+			}
+		}
+	}
+	return clikit.Usagef("--%s applies to Helm chart sources (oci://, a .tgz, a directory with Chart.yaml), and no source is one: %s", flag, strings.Join(sources, ", "))
+}
+
 // chartCacheDir is --chart-cache, or $XDG_CACHE_HOME/gitless/charts, else
 // $HOME/.cache/gitless/charts; "" (no cache) for "none" or without a home.
 func (h *helmFlags) chartCacheDir(env Env) string {

@@ -135,6 +135,9 @@ func TestRenderChartBadInput(t *testing.T) {
 		{"bad kube version", []string{"render", infraChart, "-o", out, "--kube-version", "one"}, cli.ExitUsage, []string{"--kube-version", `"one"`}},
 		{"kube version too old", []string{"render", infraChart, "-o", out, "--kube-version", "1.27.0"}, cli.ExitError, []string{"chart requires kubeVersion: >=1.28.0-0"}},
 		{"creds without a registry", []string{"render", infraChart, "-o", out, "--creds", "a:b"}, cli.ExitUsage, []string{"--creds is for the registry of an oci:// chart source"}},
+		{"chart version of a YAML tree", []string{"render", examples + "/podinfo", "-o", out, "--chart-version", "1.0.0"}, cli.ExitUsage, []string{"--chart-version applies to Helm chart sources", "no source is one: " + examples + "/podinfo"}},
+		{"values of a kustomize source", []string{"render", examples + "/podinfo", "-o", out, "--kind", "kustomize", "--set", "a=b"}, cli.ExitUsage, []string{"--set applies to Helm chart sources"}},
+		{"push --render of no chart", []string{"push", "oci://" + reg.Host() + "/x:1", "--render", examples + "/podinfo", "--release-name", "r"}, cli.ExitUsage, []string{"--release-name applies to Helm chart sources"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, env, tc.args...)

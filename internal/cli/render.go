@@ -157,6 +157,9 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
 			if outDir == "" {
 				return clikit.Usagef("--out is required")
 			}
+			if err := rf.checkChartFlags(a); err != nil {
+				return err
+			}
 			host, err := chartsHost(a, reg.Creds)
 			if err != nil {
 				return err
@@ -198,6 +201,9 @@ empty, or be an earlier output of gitless render. docs/render.md has the rules.`
 // function removes it. Charts are fetched with push's registry flags (--creds for
 // host, the registry pushed to).
 func renderForPush(ctx context.Context, env Env, g *globalFlags, rf *renderFlags, b *buildFlags, reg *clikit.RegistryFlags, host string, sources []string) (string, *render.Result, func(), error) {
+	if err := rf.checkChartFlags(sources); err != nil {
+		return "", nil, func() {}, err
+	}
 	opts, err := rf.options(ctx, env, g, reg, host, b.ignore, b.allowEmpty)
 	if err != nil {
 		return "", nil, func() {}, err
