@@ -253,7 +253,7 @@ func TestBuildBadInput(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Origin.File != "deploy/bad.yaml" || fe.Origin.Line != 7 || !errors.Is(err, manifest.ErrSyntax) {
 			t.Fatalf("want deploy/bad.yaml:7, got %v (%#v)", err, fe)
 		}
-		if !strings.Contains(err.Error(), "deploy/bad.yaml:7: invalid YAML") {
+		if !strings.Contains(err.Error(), "deploy/bad.yaml:7 (document 2): invalid YAML") {
 			t.Fatalf("message: %v", err)
 		}
 		if _, err := artifact.Build(ctx, dir, artifact.BuildOptions{SkipYAMLCheck: true}); err != nil {

@@ -122,11 +122,16 @@ func (f *Fixture) Sign(ref artifact.Reference) {
 
 // SourceYAML is an entry of a PullerConfig's sources: repo:tag of the registry, pruned,
 // polled hourly, verified with the fixture's key inlined (as install writes it) and no
-// transparency log. extra, YAML of the same indentation ending in a newline, is appended.
+// transparency log. extra, YAML of the same indentation ending in a newline, is appended;
+// an interval in extra replaces the hourly one.
 func (f *Fixture) SourceYAML(name, repo, tag, extra string) string {
 	key := strings.ReplaceAll(strings.TrimSpace(f.Key.PubPEM), "\n", "\n      ")
-	return fmt.Sprintf("- name: %s\n  url: %s\n  ref: {tag: %s}\n  prune: true\n  interval: 1h\n  verify:\n    insecureIgnoreTlog: true\n    keys:\n    - |\n      %s\n%s",
-		name, f.URL(repo), tag, key, extra)
+	interval := "  interval: 1h\n"
+	if strings.Contains("\n"+extra, "\n  interval:") {
+		interval = "" // the config is strict: a key set twice is refused
+	}
+	return fmt.Sprintf("- name: %s\n  url: %s\n  ref: {tag: %s}\n  prune: true\n%s  verify:\n    insecureIgnoreTlog: true\n    keys:\n    - |\n      %s\n%s",
+		name, f.URL(repo), tag, interval, key, extra)
 }
 
 // ConfigYAML is a PullerConfig for the puller's namespace: top (top-level fields, each
