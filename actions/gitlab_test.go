@@ -112,3 +112,26 @@ func TestGitLabTemplateRefusesAKeyVariableThatIsNotAName(t *testing.T) {
 		t.Fatalf("gitlab-ci-local: exit %d, want a failure saying %q:\n%s", res.Code, want, res.Log)
 	}
 }
+
+// Credentials passed in args are hidden in the logged command however the args are split
+// (a newline or a tab between --creds and its value), and a moving-tags input of only
+// white space means no tag moves (--moving-tag= replaces gitless's default, latest).
+func TestGitLabTemplateHidesCredentialsInArgs(t *testing.T) {
+	bin := gitlessDir(t)
+	repoFiles := files(t, filepath.Join(ci.Root(), "examples", "podinfo"), "deploy")
+	repoFiles[".gitlab-ci.yml"] = "include:\n  - local: actions/gitlab/gitless.yml\n    inputs:\n      path: deploy\n      repository: oci://127.0.0.1:9/x\n      username: u\n      password: p\n      sign: none\n" +
+		"      moving-tags: \"\\t\"\n      args: \"--ignore *.md\\n--creds\\nu:hunter2\\t--identity-token=hunter3\"\n"
+	repo := ci.NewRepo(t, repoFiles, "actions")
+	res := ci.RunGitLab(t, repo.Dir, ci.GitLabOptions{Path: []string{bin}})
+	if res.Code == 0 { // nothing listens on port 9
+		t.Fatalf("gitlab-ci-local: exit 0, want the push to fail:\n%s", res.Log)
+	}
+	if strings.Contains(res.Log, "hunter2") || strings.Contains(res.Log, "hunter3") {
+		t.Errorf("a credential in args reached the log:\n%s", res.Log)
+	}
+	for _, want := range []string{"--creds <hidden>", "--identity-token=<hidden>", "--moving-tag= ", "--ignore *.md"} {
+		if !strings.Contains(res.Log, want) {
+			t.Errorf("the logged command lacks %q:\n%s", want, res.Log)
+		}
+	}
+}

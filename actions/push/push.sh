@@ -122,6 +122,8 @@ if [[ -n "$password" ]]; then
   )
   push_args+=(--docker-config "$tmp/config.json")
 fi
+# Out of the environment of what runs next (gitless, and the renderers it starts).
+unset password INPUT_PASSWORD INPUT_GITHUB_TOKEN
 
 # args: split on any whitespace, newlines included; never glob-expanded.
 extra=()

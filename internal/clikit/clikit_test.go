@@ -113,7 +113,7 @@ func TestOutput(t *testing.T) {
 	}
 	// A format of another tool, or ours misspelt, is refused rather than written as a
 	// file of that name; a bare word that is no format is still the old -o PATH.
-	for v, isPath := range map[string]bool{"JSON": false, "yml": false, "wide": false, "jsonpath={.digest}": false, "out": true, "./wide": true} {
+	for v, isPath := range map[string]bool{"JSON": false, "yml": false, "wide": false, "jsonpath={.digest}": false, "out": true, "./wide": true, "template": true, "name": true} {
 		p = clikit.Output{PathFlag: "out"}
 		fs = root().Flags()
 		p.AddFlags(fs)

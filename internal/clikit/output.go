@@ -69,9 +69,10 @@ func (o *Output) Resolve(path *string, warn io.Writer) error {
 
 // otherFormats are output names of kubectl and flux, and near misses of ours: an -o of
 // one of them is a format this command lacks, not the old -o PATH (a directory named
-// "wide" is given as --out wide or -o ./wide).
-var otherFormats = []string{"yml", "jsn", "txt", "table", "wide", "name", "go-template", "jsonpath",
-	"custom-columns", "go-template-file", "jsonpath-file", "custom-columns-file", "template"}
+// "wide" is given as --out wide or -o ./wide). Words that are as likely a directory's
+// name (name, table, template, txt) stay paths.
+var otherFormats = []string{"yml", "jsn", "wide", "go-template", "jsonpath",
+	"custom-columns", "go-template-file", "jsonpath-file", "custom-columns-file"}
 
 // notAPath reports whether an -o value is a format name (any case) rather than a path.
 func notAPath(v string) bool {

@@ -58,7 +58,7 @@ set, and prunes what left the set through a KEP-3659 ApplySet.
 				}
 			}
 			if k.concurrency < 0 || k.concurrency > 64 {
-				return clikit.Usagef("--concurrency %d: want 1 to 64 (as the config file's concurrency)", k.concurrency)
+				return clikit.Usagef("--concurrency %d: want 1 to 64, or 0 for the config file's", k.concurrency)
 			}
 			return nil
 		},

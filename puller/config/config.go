@@ -196,12 +196,30 @@ func oneDocument(data []byte) error {
 			return nil
 		}
 		if err != nil {
-			return nil // not YAML: YAMLToJSONStrict says where
+			if doc == 1 {
+				return nil // not YAML: YAMLToJSONStrict says where
+			}
+			// YAMLToJSONStrict reads the first document only: a broken later one
+			// would pass unseen.
+			return fmt.Errorf("YAML document %d: %w", doc, err)
 		}
-		if doc > 1 && len(n.Content) > 0 && n.Content[0].Tag != "!!null" {
+		if doc > 1 && len(n.Content) > 0 && !emptyNode(n.Content[0]) {
 			return fmt.Errorf("YAML document %d (line %d): the file holds one PullerConfig, not several documents", doc, n.Content[0].Line)
 		}
 	}
+}
+
+// emptyNode reports whether n is a document's null content: nothing, a comment, "~" or
+// "null", not a scalar that is only tagged null ("!!null x").
+func emptyNode(n *yamlv3.Node) bool {
+	if n.Kind != yamlv3.ScalarNode || n.ShortTag() != "!!null" {
+		return false
+	}
+	switch n.Value {
+	case "", "~", "null", "Null", "NULL":
+		return true
+	}
+	return false
 }
 
 // Digest is Sum as a digest ("sha256:..."), "" for a configuration built in code.

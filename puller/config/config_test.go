@@ -136,10 +136,13 @@ func TestParseURLWithTagAndDigest(t *testing.T) {
 // key says would otherwise be dropped without a word.
 func TestParseRefusesWhatItWouldDrop(t *testing.T) {
 	for name, doc := range map[string]string{
-		"a key twice":        strings.Replace(good, "namespace: gitless-system\n", "namespace: gitless-system\nnamespace: other\n", 1),
-		"a key twice, deep":  strings.Replace(good, "  prune: true\n", "  prune: true\n  prune: false\n", 1),
-		"a second document":  good + "---\napiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources: []\n",
-		"a second, any kind": good + "---\nsources: []\n",
+		"a key twice":           strings.Replace(good, "namespace: gitless-system\n", "namespace: gitless-system\nnamespace: other\n", 1),
+		"a key twice, deep":     strings.Replace(good, "  prune: true\n", "  prune: true\n  prune: false\n", 1),
+		"a second document":     good + "---\napiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources: []\n",
+		"a second, any kind":    good + "---\nsources: []\n",
+		"a second, broken":      good + "---\nsources: [\n",
+		"a second, null-tagged": good + "---\n!!null x\n",
+		"a second, a scalar":    good + "---\nx\n",
 	} {
 		_, err := config.Parse([]byte(doc), config.Namespaces{})
 		var fe *puller.FieldError
@@ -148,8 +151,10 @@ func TestParseRefusesWhatItWouldDrop(t *testing.T) {
 		}
 	}
 	// An empty document after the first, or a comment, is nothing dropped.
-	if _, err := config.Parse([]byte(good+"---\n# the end\n"), config.Namespaces{}); err != nil {
-		t.Errorf("a trailing empty document: %v", err)
+	for _, tail := range []string{"---\n# the end\n", "---\n", "---\n~\n", "---\nnull\n"} {
+		if _, err := config.Parse([]byte(good+tail), config.Namespaces{}); err != nil {
+			t.Errorf("a trailing empty document %q: %v", tail, err)
+		}
 	}
 }
 
