@@ -97,8 +97,17 @@ func (l Limits) checkPath(name string) error {
 	if d := strings.Count(name, "/") + 1; d > l.MaxDepth {
 		return fmt.Errorf("%w: the path is %d directories deep, the cap is %d", ErrTooLarge, d, l.MaxDepth)
 	}
+	for c := range strings.SplitSeq(name, "/") {
+		if len(c) > MaxNameLength {
+			return fmt.Errorf("%w: a name in the path is %d bytes, the cap is %d (what file systems allow)", ErrTooLarge, len(c), MaxNameLength)
+		}
+	}
 	return nil
 }
+
+// MaxNameLength caps each name in a path, file or directory: 255 bytes, what Linux file
+// systems allow, so that an artifact that could be built can be extracted.
+const MaxNameLength = 255
 
 // BuildOptions configures [Build].
 type BuildOptions struct {

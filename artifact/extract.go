@@ -68,6 +68,7 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 		entries int
 		seen    = map[string]bool{}
 		dirs    = map[string]bool{}
+		written = map[string]bool{} // the files written, which no entry may be under
 	)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -120,7 +121,7 @@ func Extract(ctx context.Context, r io.Reader, dir string, opts ExtractOptions) 
 			if total += hdr.Size; total > opts.MaxTotalSize {
 				return nil, &TotalSizeError{Limit: opts.MaxTotalSize}
 			}
-			f, err := writeFile(root, name, hdr, tr, dirs)
+			f, err := writeFile(root, name, hdr, tr, dirs, written)
 			if err != nil {
 				if limited.hit {
 					return nil, fmt.Errorf("%w: the decompressed archive is larger than %d bytes", ErrTooLarge, opts.maxStreamSize())
@@ -152,9 +153,16 @@ func mkdirs(root *os.Root, dir string, made map[string]bool) error {
 	return nil
 }
 
-func writeFile(root *os.Root, name string, hdr *tar.Header, r io.Reader, dirs map[string]bool) (File, error) {
+func writeFile(root *os.Root, name string, hdr *tar.Header, r io.Reader, dirs, written map[string]bool) (File, error) {
 	if dirs[name] {
 		return File{}, fmt.Errorf("%w: a directory of that name exists", ErrUnsafeArchive)
+	}
+	// Refused here, as the archive's doing, rather than left to the file system's
+	// "file exists" (which a caller could not tell from a fault of its own).
+	for d := path.Dir(name); d != "."; d = path.Dir(d) {
+		if written[d] {
+			return File{}, fmt.Errorf("%w: %s is a file, not a directory", ErrUnsafeArchive, d)
+		}
 	}
 	if err := mkdirs(root, path.Dir(name), dirs); err != nil {
 		return File{}, err
@@ -178,6 +186,7 @@ func writeFile(root *os.Root, name string, hdr *tar.Header, r io.Reader, dirs ma
 	if n != hdr.Size {
 		return File{}, fmt.Errorf("%w: truncated: %d of %d bytes", ErrUnsafeArchive, n, hdr.Size)
 	}
+	written[name] = true
 	return File{Path: name, Size: n, Mode: mode, Digest: h.Digest()}, nil
 }
 

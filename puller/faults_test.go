@@ -238,6 +238,18 @@ func TestHostileTarIsRefused(t *testing.T) {
 			tw.WriteHeader(&tar.Header{Name: "bomb.yaml", Mode: 0o644, Size: n, Typeflag: tar.TypeReg})
 			tw.Write(make([]byte, n))
 		}, artifact.ErrTooLarge},
+		// Refused by the extraction, not left to the file system's "file exists" or
+		// "file name too long", which would be tried (and downloaded) again.
+		{"file-under-file", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: "x", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+			tw.Write([]byte("x"))
+			tw.WriteHeader(&tar.Header{Name: "x/y.yaml", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+			tw.Write([]byte("y"))
+		}, artifact.ErrUnsafeArchive},
+		{"long-name", func(tw *tar.Writer) {
+			tw.WriteHeader(&tar.Header{Name: strings.Repeat("n", 300) + ".yaml", Mode: 0o644, Size: 1, Typeflag: tar.TypeReg})
+			tw.Write([]byte("x"))
+		}, artifact.ErrTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w.t = t
@@ -250,6 +262,13 @@ func TestHostileTarIsRefused(t *testing.T) {
 			}
 			if w.CMData("a", "k") != "1" {
 				t.Fatal("the hostile artifact was applied")
+			}
+			// Refused for what it holds: the next poll is the tag's HEAD only, not a
+			// verification and a download again.
+			w.clock.add(time.Minute)
+			res, err := w.sync(s)
+			if !errors.Is(err, tc.want) || res.Requests.Registry != 1 {
+				t.Fatalf("the next poll: err = %v, %d registry requests, want the same refusal after 1", err, res.Requests.Registry)
 			}
 		})
 	}
