@@ -483,3 +483,34 @@ func TestStallingTUFMirrorTimesOut(t *testing.T) {
 		})
 	}
 }
+
+// What a signature claims is quoted in the error only in part: anyone who can write the
+// signature tag (no key needed) fills twenty signatures with a megabyte of claimed
+// digest each, and the puller logs the error at every poll.
+func TestVerificationErrorIsBounded(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	_, pub := keyPair(t, "")
+	policy := &verify.Policy{Keys: []string{pub}, InsecureIgnoreTlog: true}
+	ref := pushArtifact(t, reg, "big/app", "v1", "big")
+	repo := repoOf(t, ref)
+	cfg := pushBlob(t, repo, ocispec.MediaTypeImageConfig, []byte("{}"))
+	var layers []ocispec.Descriptor
+	for i := range 20 {
+		junk := fmt.Sprintf("%02d", i) + strings.Repeat("A", 1000*1000) // under the 1 MiB cap on a signature payload
+		payload := []byte(`{"critical":{"identity":{"docker-reference":"x"},"image":{"docker-manifest-digest":"` + junk + `"},"type":"cosign container image signature"}}`)
+		d := pushBlob(t, repo, "application/vnd.dev.cosign.simplesigning.v1+json", payload)
+		d.Annotations = map[string]string{"dev.cosignproject.cosign/signature": "AAAA"}
+		layers = append(layers, d)
+	}
+	pushJSON(t, repo, ocispec.MediaTypeImageManifest, ocispec.Manifest{Versioned: specsV2, MediaType: ocispec.MediaTypeImageManifest, Config: cfg, Layers: layers}, verify.SignatureTag(ref.Digest))
+	_, err := verify.New(verify.Options{}).Verify(t.Context(), ref, policy)
+	if !errors.Is(err, verify.ErrVerificationFailed) {
+		t.Fatalf("err = %v, want a verification failure", err)
+	}
+	if n := len(err.Error()); n > 16<<10 {
+		t.Errorf("the error is %d bytes: it quotes what the signatures claim in full", n)
+	}
+	if !strings.Contains(err.Error(), `"00AAAA`) {
+		t.Errorf("the error does not quote the start of the claim: %.300s", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -201,7 +202,14 @@ func (st *verifyState) reject(what string, err error) {
 	}
 	const maxReasons = 20
 	if len(st.reasons) < maxReasons {
-		st.reasons = append(st.reasons, fmt.Sprintf("%s: %v", what, err))
+		// Bounded: a reason can quote what the signature claims, which anyone who can
+		// write the signature tag chooses, and the error is logged at every poll.
+		const maxReason = 512
+		r := fmt.Sprintf("%s: %v", what, err)
+		if len(r) > maxReason {
+			r = strings.ToValidUTF8(r[:maxReason-3], "") + "..."
+		}
+		st.reasons = append(st.reasons, r)
 	} else if len(st.reasons) == maxReasons {
 		st.reasons = append(st.reasons, "(further rejections not listed)")
 	}

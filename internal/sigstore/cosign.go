@@ -178,7 +178,7 @@ type TlogEntry struct {
 // entry, when one was checked.
 func CheckCosign(s *CosignSignature, d digest.Digest, v signature.Verifier, c Checks) (*TlogEntry, error) {
 	if s.Digest != d.String() {
-		return nil, fmt.Errorf("the signature is for %q, not %s", s.Digest, d)
+		return nil, fmt.Errorf("the signature is for %.80q, not %s", s.Digest, d) // the payload's claim, bounded
 	}
 	if err := v.VerifySignature(bytes.NewReader(s.Sig), bytes.NewReader(s.Payload)); err != nil {
 		return nil, fmt.Errorf("invalid signature: %w", err)
