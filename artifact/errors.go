@@ -9,6 +9,10 @@ import (
 var (
 	// ErrInvalidManifest: a manifest read from a registry is not a gitless/Flux artifact.
 	ErrInvalidManifest = errors.New("invalid artifact manifest")
+	// ErrDeclaredMediaType marks an ErrInvalidManifest that the registry's Content-Type
+	// decided (it disagrees with the document, or is all that names the document's
+	// type): what the registry says, which can change, rather than what the digest holds.
+	ErrDeclaredMediaType = errors.New("by the media type the registry declared")
 	// ErrEmptySource: the directory to package has no files (after ignore rules).
 	ErrEmptySource = errors.New("nothing to package")
 	// ErrTooLarge: a size or count cap was hit, when building or extracting.

@@ -161,12 +161,15 @@ func ParseManifest(b []byte, declaredMediaType string) (*ocispec.Manifest, ocisp
 	mt := probe.MediaType
 	if mt == "" {
 		mt = declaredMediaType
+		if mt != ocispec.MediaTypeImageManifest {
+			return nil, ocispec.Descriptor{}, fmt.Errorf("%w: the document names no media type and the registry says %q, want %q (%w)", ErrInvalidManifest, mt, ocispec.MediaTypeImageManifest, ErrDeclaredMediaType)
+		}
 	}
 	if mt != ocispec.MediaTypeImageManifest {
 		return nil, ocispec.Descriptor{}, fmt.Errorf("%w: media type %q, want %q", ErrInvalidManifest, mt, ocispec.MediaTypeImageManifest)
 	}
 	if declaredMediaType != "" && probe.MediaType != "" && declaredMediaType != probe.MediaType {
-		return nil, ocispec.Descriptor{}, fmt.Errorf("%w: registry says media type %q, document says %q", ErrInvalidManifest, declaredMediaType, probe.MediaType)
+		return nil, ocispec.Descriptor{}, fmt.Errorf("%w: registry says media type %q, document says %q (%w)", ErrInvalidManifest, declaredMediaType, probe.MediaType, ErrDeclaredMediaType)
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {

@@ -63,7 +63,8 @@ func TestParseManifestRefuses(t *testing.T) {
 		{"index", []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), "", "manifests"},
 		{"mixed", mutate(func(c map[string]any) { c["manifests"] = []any{} }), ocispec.MediaTypeImageManifest, "manifests"},
 		{"docker media type", mutate(func(c map[string]any) { c["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json" }), "", "media type"},
-		{"declared differs", m.Bytes, "application/vnd.docker.distribution.manifest.v2+json", "media type"},
+		{"declared differs", m.Bytes, "application/vnd.docker.distribution.manifest.v2+json", "registry says"},
+		{"declared alone", mutate(func(c map[string]any) { delete(c, "mediaType") }), "application/vnd.docker.distribution.manifest.v2+json", "registry says"},
 		{"foreign config", mutate(func(c map[string]any) {
 			c["config"].(map[string]any)["mediaType"] = "application/vnd.oci.image.config.v1+json"
 		}), "", "config media type"},
@@ -76,6 +77,11 @@ func TestParseManifestRefuses(t *testing.T) {
 			_, _, err := artifact.ParseManifest(tc.doc, tc.declared)
 			if !errors.Is(err, artifact.ErrInvalidManifest) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			// Only what the registry's Content-Type decided is marked as such: the
+			// rest is the document's, the same at every fetch of its digest.
+			if byRegistry := strings.HasPrefix(tc.name, "declared"); errors.Is(err, artifact.ErrDeclaredMediaType) != byRegistry {
+				t.Fatalf("%v: marked as the registry's doing %v, want %v", err, !byRegistry, byRegistry)
 			}
 		})
 	}

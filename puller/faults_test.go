@@ -274,6 +274,46 @@ func TestHostileTarIsRefused(t *testing.T) {
 	}
 }
 
+// A signed manifest that is not an artifact (another tool's image, signed with the same
+// key) is refused for what its digest holds: the next poll is the tag's HEAD only, not a
+// verification and a manifest fetch again.
+func TestSignedImageThatIsNoArtifactIsRefusedOnce(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	ref, err := artifact.ParseReference(w.URL("app") + ":img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := []byte(`{"architecture":"amd64","os":"linux"}`)
+	cd := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
+	if err := w.Client.PushBlob(w.Ctx, ref, cd, cfg); err != nil {
+		t.Fatal(err)
+	}
+	mb := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"digest":%q,"size":%d},"layers":[]}`,
+		ocispec.MediaTypeImageManifest, cd.MediaType, cd.Digest, cd.Size))
+	md := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mb), Size: int64(len(mb))}
+	if err := w.Client.PutManifest(w.Ctx, ref, md, mb, "img"); err != nil {
+		t.Fatal(err)
+	}
+	w.Sign(ref.WithDigest(md.Digest))
+	src.Ref.Tag = "img"
+	for i, want := range []int64{-1, 1} {
+		res, err := w.sync(src)
+		if !errors.Is(err, artifact.ErrInvalidManifest) || !strings.Contains(err.Error(), "not a Flux/gitless artifact") {
+			t.Fatalf("poll %d: err = %v, want the image refused as no artifact", i+1, err)
+		}
+		if want > 0 && res.Requests.Registry != want {
+			t.Fatalf("poll %d: %d registry requests, want %d", i+1, res.Requests.Registry, want)
+		}
+		w.clock.add(time.Minute)
+	}
+	if w.CMData("a", "k") != "1" {
+		t.Fatal("the last good state was lost")
+	}
+}
+
 func TestObjectOfAnotherSourceIsUntouched(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	w.pushSigned("one", "v1", t1, map[string]string{"shared.yaml": cm("shared", "one")})

@@ -460,6 +460,12 @@ func (s *syncRun) run(ctx context.Context) error {
 		art, err := s.client.Fetch(ctx, pinned)
 		res.phase("fetch", time.Since(t))
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, artifact.ErrInvalidManifest) && !errors.Is(err, artifact.ErrDeclaredMediaType) {
+				// Not an artifact (another tool's image, an index), whatever the
+				// registry says next time: not verified and fetched again until the
+				// ref moves.
+				s.reject(d, err)
+			}
 			return err
 		}
 		meta = art.Metadata
@@ -784,10 +790,18 @@ func (s *syncRun) verify(ctx context.Context, pinned artifact.Reference) (string
 // the source's path in it. The values of its Secrets go into secrets, before the
 // build (from the files) and after it (from the objects).
 func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *redact.Set) ([]*unstructured.Unstructured, error) {
-	tmp, err := os.MkdirTemp(s.p.opts.TempDir, "gitless-puller-*")
+	tmp, err := os.MkdirTemp(s.p.opts.TempDir, tempPrefix+"*")
 	if err != nil {
 		return nil, err
 	}
+	// Locked while in use, so that RemoveStaleTemp of a puller started beside this one
+	// leaves it alone; removed before the lock is let go.
+	unlock, err := tryLockDir(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("locking the extraction directory %s: %w", tmp, err)
+	}
+	defer unlock()
 	defer os.RemoveAll(tmp)
 	root := filepath.Join(tmp, "artifact")
 	t := time.Now()

@@ -124,6 +124,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// What a puller killed mid-build left in the (pod-lifetime) temp dir.
+	removed, err := p.RemoveStaleTemp()
+	for _, r := range removed {
+		log.Info("removed a stale extraction directory", "path", r)
+	}
+	if err != nil {
+		log.Warn("stale extraction directories", "error", err)
+	}
 	kube, err := kubernetes.NewForConfig(o.RestConfig)
 	if err != nil {
 		return err
