@@ -14,10 +14,12 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/apply"
@@ -312,6 +314,41 @@ func TestSignedImageThatIsNoArtifactIsRefusedOnce(t *testing.T) {
 	if w.CMData("a", "k") != "1" {
 		t.Fatal("the last good state was lost")
 	}
+}
+
+// An artifact (of a source acting as the puller, which may write in the puller's
+// namespace) that holds another source's ApplySet parent, or what the puller keeps for
+// itself, is refused before anything is applied: taken over by the same field manager,
+// the parent would lose its ID, tooling and last good digest, and be pruned with the set.
+func TestArtifactCannotTakeOverThePullersOwnObjects(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("other", "v1", t1, map[string]string{"a.yaml": cm("a", "1")})
+	other := w.source("other", "other", "v1")
+	w.mustSync(other)
+	digest := w.status("other")[puller.AnnotationDigest]
+	own := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "owner.config-time", Namespace: w.NS,
+		Labels: map[string]string{apply.LabelManagedBy: apply.ToolName}}, Data: map[string]string{"configTime": "x"}}
+	if _, err := w.Kube.CoreV1().ConfigMaps(w.NS).Create(w.Ctx, own, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{w.p.Parent("other").Name, own.Name} {
+		tag := strings.ReplaceAll(name, ".", "-")
+		taken := fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  namespace: %s\ndata:\n  k: taken\n", name, w.NS)
+		w.pushSigned("mine", tag, t1, map[string]string{"taken.yaml": taken, "b.yaml": cm("b", "mine")})
+		_, err := w.sync(w.source("mine", "mine", tag))
+		if !errors.Is(err, apply.ErrForeignObject) || !strings.Contains(err.Error(), "ConfigMap "+w.NS+"/"+name) {
+			t.Fatalf("%s: err = %v, want it refused as another's", name, err)
+		}
+		if w.CMData("b", "k") != "<absent>" {
+			t.Fatalf("%s: the rest of the set was applied", name)
+		}
+	}
+	parent, err := w.Get(pullertest.ConfigMaps, w.NS, w.p.Parent("other").Name)
+	if err != nil || parent.GetLabels()[apply.LabelID] != w.p.Parent("other").ID() || parent.GetAnnotations()[puller.AnnotationDigest] != digest {
+		t.Fatalf("the other source's parent changed: %v %v", err, parent)
+	}
+	w.clock.add(time.Hour)
+	w.mustSync(other)
 }
 
 func TestObjectOfAnotherSourceIsUntouched(t *testing.T) {

@@ -190,7 +190,7 @@ func (p *Puller) raiseConfigTime(ctx context.Context, owner string, t time.Time,
 		cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.opts.Namespace,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": apply.ToolName}}, Data: data}, metav1.CreateOptions{})
+				Labels: map[string]string{apply.LabelManagedBy: apply.ToolName}}, Data: data}, metav1.CreateOptions{})
 			return err
 		}
 		if err != nil {

@@ -524,6 +524,17 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 			return nil, &ObjectError{Object: o.ref, Kind: ErrForeignObject,
 				Err: fmt.Errorf("it is a member of ApplySet %s; left untouched", other)}
 		}
+		// Nor the parent of a set (another source's, or another tool's), nor what
+		// the puller keeps for itself: taken over by the same field manager, they
+		// would lose what the puller wrote to them.
+		if id := m.Labels[LabelID]; id != "" {
+			return nil, &ObjectError{Object: o.ref, Kind: ErrForeignObject,
+				Err: fmt.Errorf("it is the parent of ApplySet %s; left untouched", id)}
+		}
+		if m.Labels[LabelManagedBy] == ToolName {
+			return nil, &ObjectError{Object: o.ref, Kind: ErrForeignObject,
+				Err: fmt.Errorf("the puller keeps it for itself (label %s=%s); left untouched", LabelManagedBy, ToolName)}
+		}
 		p.action = Configured
 	}
 	return p, nil

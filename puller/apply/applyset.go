@@ -37,6 +37,10 @@ const (
 // ToolName is the tool name of the tooling annotation.
 const ToolName = "gitless-puller"
 
+// LabelManagedBy, with the value ToolName, marks an object the puller keeps for itself
+// (not a parent, not a member), which no set may take over.
+const LabelManagedBy = "app.kubernetes.io/managed-by"
+
 // FieldManager is the field manager of every object and parent the puller applies.
 const FieldManager = "gitless-puller"
 
