@@ -2,7 +2,9 @@ package puller
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -29,5 +31,19 @@ func TestAppliedSpecOfThePullersOwnIdentityIsUnchanged(t *testing.T) {
 	a, d := appliedSpec(src, Identity{ServiceAccount: "apps/deployer"}), appliedSpec(src, Identity{ServiceAccount: "apps/other"})
 	if a == want || d == want || a == d {
 		t.Fatalf("identities do not give their own spec: %s %s %s", want, a, d)
+	}
+}
+
+// A long message is cut on a character's boundary: the annotation and the Event stay
+// valid UTF-8.
+func TestTruncateKeepsCharactersWhole(t *testing.T) {
+	for _, pad := range []int{maxMessage - 6, maxMessage - 5, maxMessage - 4, maxMessage - 3} {
+		s := truncate(strings.Repeat("a", pad) + strings.Repeat("→", 10))
+		if len(s) > maxMessage || !utf8.ValidString(s) || !strings.HasSuffix(s, "...") {
+			t.Errorf("pad %d: %d bytes, valid %v: %q", pad, len(s), utf8.ValidString(s), s[len(s)-10:])
+		}
+	}
+	if s := "short →"; truncate(s) != s {
+		t.Errorf("%q cut", s)
 	}
 }

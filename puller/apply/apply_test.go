@@ -163,13 +163,19 @@ metadata: {name: u, namespace: NS}
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: no-namespace}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: number-label, namespace: NS, labels: {app: web, version: 2}}
 `)
 	_, err := f.sync(f.applier, parent, objs, apply.SyncOptions{Prune: true})
 	var se *apply.SetError
-	if !errors.Is(err, apply.ErrInvalidObject) || !errors.As(err, &se) || len(se.Errors) != 2 {
+	if !errors.Is(err, apply.ErrInvalidObject) || !errors.As(err, &se) || len(se.Errors) != 3 {
 		t.Fatalf("err = %v", err)
 	}
-	for _, want := range []string{"Unknown.example.com " + f.Target + "/u", "ConfigMap no-namespace"} {
+	// A label that is no string is named, not read as no labels (which would have
+	// replaced the object's labels with the set's).
+	for _, want := range []string{"Unknown.example.com " + f.Target + "/u", "ConfigMap no-namespace", "ConfigMap " + f.Target + "/number-label: invalid object: label version: 2 is not a string"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}

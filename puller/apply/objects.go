@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -71,7 +72,13 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 			fail("no metadata.name (generateName is not supported: the object could not be found again)")
 			continue
 		}
-		labels := u.GetLabels()
+		// Not GetLabels, which reads a label that is no string as no labels at all:
+		// the set's label would then replace every label of the object.
+		labels, err := stringLabels(u)
+		if err != nil {
+			fail("%v", err)
+			continue
+		}
 		if v, ok := labels[LabelPartOf]; ok {
 			fail("the manifest sets the %s label (%q): membership is the puller's to set", LabelPartOf, v)
 			continue
@@ -253,4 +260,26 @@ func (a *Applier) mapDeferred(ctx context.Context, objs []*object, timeout time.
 		return setError(errs)
 	}
 	return nil
+}
+
+// stringLabels returns u's labels, or an error naming the first label (in key order)
+// whose value is not a string.
+func stringLabels(u *unstructured.Unstructured) (map[string]string, error) {
+	raw, found, err := unstructured.NestedFieldNoCopy(u.Object, "metadata", "labels")
+	if err != nil || !found || raw == nil {
+		return nil, err
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("metadata.labels is %T, not a map", raw)
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v, ok := m[k].(string)
+		if !ok {
+			return nil, fmt.Errorf("label %s: %v is not a string (quote it)", k, m[k])
+		}
+		out[k] = v
+	}
+	return out, nil
 }
