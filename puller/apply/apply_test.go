@@ -1,10 +1,12 @@
 package apply_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -240,6 +242,52 @@ func TestPruneOffAndOptOut(t *testing.T) {
 	}
 	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
 		t.Fatalf("b: %v", err)
+	}
+}
+
+// A member that left the set and changes between the listing and its deletion (its
+// status, an autoscaler's write) is still pruned, at its new version; one relabelled or
+// marked prune: disabled in that window is left alone, without failing the sync.
+func TestPruneOfAMemberThatChangedSinceItWasListed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(b *unstructured.Unstructured)
+		want   apply.Action
+	}{
+		{"data changed", func(b *unstructured.Unstructured) { unstructured.SetNestedField(b.Object, "changed", "data", "k") }, apply.Pruned},
+		{"relabelled", func(b *unstructured.Unstructured) {
+			labels := b.GetLabels()
+			delete(labels, apply.LabelPartOf)
+			b.SetLabels(labels)
+		}, apply.Skipped},
+		{"marked", func(b *unstructured.Unstructured) { b.SetAnnotations(map[string]string{apply.AnnotationPrune: "disabled"}) }, apply.Skipped},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			parent := f.parent("gitless-changed")
+			f.mustSync(f.applier, parent, f.objects(manifests(configMap("a", "1"), configMap("b", "1"))), apply.SyncOptions{Prune: true})
+			var once sync.Once
+			changeB := func(obj map[string]any) {
+				if (&unstructured.Unstructured{Object: obj}).GetName() != "b" {
+					return
+				}
+				once.Do(func() {
+					b := f.mustGet(pullertest.ConfigMaps, f.Target, "b")
+					tc.change(b)
+					if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Update(context.Background(), b, metav1.UpdateOptions{}); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			cs := f.mustSync(f.applier, parent, f.objects(configMap("a", "1")), apply.SyncOptions{Prune: true, MemberListed: changeB})
+			if got := actions(cs)["ConfigMap b"]; got != tc.want {
+				t.Fatalf("b: %s, want %s (%s)", got, tc.want, cs.Summary())
+			}
+			_, err := f.Get(pullertest.ConfigMaps, f.Target, "b")
+			if gone := apierrors.IsNotFound(err); gone != (tc.want == apply.Pruned) {
+				t.Fatalf("b deleted %v, want %v (%v)", gone, tc.want == apply.Pruned, err)
+			}
+		})
 	}
 }
 

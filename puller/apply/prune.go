@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -194,18 +195,26 @@ func (a *Applier) prune(ctx context.Context, st *ParentState, members map[object
 	for _, batch := range doomed {
 		errs := make([]*ObjectError, len(batch))
 		done := make([]bool, len(batch))
+		left := make([]string, len(batch))
 		a.forEach(ctx, len(batch), func(ctx context.Context, i int) {
 			u := batch[i]
-			if err := a.delete(ctx, u); err != nil {
+			var lf *leftAloneError
+			switch err := a.delete(ctx, u); {
+			case errors.As(err, &lf):
+				left[i] = lf.reason
+			case err != nil:
 				errs[i] = &ObjectError{Object: u.ref, Kind: ErrPrune, Err: err}
-				return
+			default:
+				done[i] = true
 			}
-			done[i] = true
 		})
 		for i, u := range batch {
-			if done[i] {
+			switch {
+			case done[i]:
 				changes = append(changes, Change{Object: u.ref, Action: Pruned})
-			} else {
+			case left[i] != "":
+				keep(u, left[i])
+			default:
 				kept = append(kept, &object{ref: u.ref})
 			}
 		}
@@ -219,30 +228,63 @@ func (a *Applier) prune(ctx context.Context, st *ParentState, members map[object
 	return changes, kept, nil
 }
 
-// delete deletes u if it is still the object that was listed (same UID and
-// resourceVersion), so that an object relabelled or replaced since is left alone.
+// delete deletes u if it is still the object that was listed: the same UID, still a
+// member, not marked prune: disabled. A change of the object since it was listed (its
+// status, an autoscaler's write) fails the resourceVersion precondition; it is read
+// again and deleted at its new version, a few times at most, so that an object that
+// changes on its own does not fail every sync that prunes it. One relabelled or marked
+// since is left alone (a leftAloneError); one replaced (another UID) is an error, and
+// the next sync looks again.
 func (a *Applier) delete(ctx context.Context, u *member) error {
 	m, err := a.mapper.RESTMapping(u.ref.GroupKind(), u.ref.Version)
 	if err != nil {
 		return err
 	}
+	r := a.meta.Resource(m.Resource)
+	var ri interface {
+		Delete(context.Context, string, metav1.DeleteOptions, ...string) error
+		Get(context.Context, string, metav1.GetOptions, ...string) (*metav1.PartialObjectMetadata, error)
+	} = r
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ri = r.Namespace(u.ref.Namespace)
+	}
 	uid, rv := u.uid, u.resourceVersion
 	policy := metav1.DeletePropagationBackground
-	opts := metav1.DeleteOptions{
-		Preconditions:     &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
-		PropagationPolicy: &policy,
+	const tries = 3
+	for try := 1; ; try++ {
+		opts := metav1.DeleteOptions{
+			Preconditions:     &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
+			PropagationPolicy: &policy,
+		}
+		err = ri.Delete(ctx, u.ref.Name, opts)
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			return nil
+		case !apierrors.IsConflict(err):
+			return err
+		case try == tries:
+			// No resourceVersions in the message: it is the same at every try, and
+			// the Events of the failures are folded into one.
+			return fmt.Errorf("it changed each time it was to be deleted (%d tries); not deleted (the next sync tries again)", tries)
+		}
+		now, err := ri.Get(ctx, u.ref.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil
+		case err != nil:
+			return fmt.Errorf("it changed since it was listed; reading it again: %w", err)
+		case now.UID != uid:
+			return errors.New("it was replaced (another UID) since it was listed; not deleted (the next sync looks again)")
+		case now.Labels[LabelPartOf] != u.partOf:
+			return &leftAloneError{reason: "left the set; relabelled since it was listed, no longer a member"}
+		case now.Annotations[AnnotationPrune] == "disabled":
+			return &leftAloneError{reason: "left the set; it has " + AnnotationPrune + ": disabled (since it was listed)"}
+		}
+		rv = now.ResourceVersion
 	}
-	r := a.meta.Resource(m.Resource)
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		err = r.Namespace(u.ref.Namespace).Delete(ctx, u.ref.Name, opts)
-	} else {
-		err = r.Delete(ctx, u.ref.Name, opts)
-	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil
-	case apierrors.IsConflict(err):
-		return fmt.Errorf("it changed since it was listed; not deleted (the next sync looks again): %w", err)
-	}
-	return err
 }
+
+// leftAloneError is an object that delete leaves alone on purpose: reason says why.
+type leftAloneError struct{ reason string }
+
+func (e *leftAloneError) Error() string { return e.reason }
