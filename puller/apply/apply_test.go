@@ -260,7 +260,9 @@ func TestPruneOfAMemberThatChangedSinceItWasListed(t *testing.T) {
 			delete(labels, apply.LabelPartOf)
 			b.SetLabels(labels)
 		}, apply.Skipped},
-		{"marked", func(b *unstructured.Unstructured) { b.SetAnnotations(map[string]string{apply.AnnotationPrune: "disabled"}) }, apply.Skipped},
+		{"marked", func(b *unstructured.Unstructured) {
+			b.SetAnnotations(map[string]string{apply.AnnotationPrune: "disabled"})
+		}, apply.Skipped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
