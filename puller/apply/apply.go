@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -251,7 +252,21 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(plans, func(p *plan) bool { return p.action != Unchanged }) {
+		changing := slices.ContainsFunc(plans, func(p *plan) bool { return p.action != Unchanged })
+		if changing && len(objs) > 0 && objs[0].stage == 0 {
+			// The set's Namespaces and CRDs change the cluster before the rest can
+			// all be dry-run: first the rest that can be already, so that a refusal
+			// there leaves nothing applied.
+			if early := dryRunnableBefore(rest, objs, plans); len(early) > 0 {
+				t = time.Now()
+				_, err := a.dryRunAll(ctx, st, early, members, prev)
+				cs.phase("dry-run", t)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if changing {
 			mark()
 		}
 		if err := widen(); err != nil {
@@ -345,6 +360,36 @@ func refsOf(set []*object) []ObjectRef {
 	out := make([]ObjectRef, len(set))
 	for i, o := range set {
 		out[i] = o.ref
+	}
+	return out
+}
+
+// dryRunnableBefore returns the objects of rest that can be dry-run before defs (the
+// set's Namespaces and CRDs, with their plans) are applied: of a kind the cluster
+// serves and no CRD of the set creates or changes (its schema may be what makes them
+// valid), outside the Namespaces the set creates.
+func dryRunnableBefore(rest, defs []*object, plans []*plan) []*object {
+	newNS, changedGroups := map[string]bool{}, map[string]bool{}
+	for i, d := range defs {
+		switch d.ref.GroupKind() {
+		case gkNamespace:
+			if plans[i].action == Created {
+				newNS[d.ref.Name] = true
+			}
+		case gkCRD:
+			if plans[i].action != Unchanged {
+				// A CRD's name is PLURAL.GROUP.
+				if _, group, ok := strings.Cut(d.ref.Name, "."); ok {
+					changedGroups[group] = true
+				}
+			}
+		}
+	}
+	var out []*object
+	for _, o := range rest {
+		if o.mapping != nil && !changedGroups[o.ref.Group] && !newNS[o.ref.Namespace] {
+			out = append(out, o)
+		}
 	}
 	return out
 }

@@ -222,6 +222,25 @@ func TestEmptySetRefusedUnlessAllowed(t *testing.T) {
 	}
 }
 
+// A set that creates a Namespace (or a CRD) and holds an object the dry-run refuses in
+// a namespace that exists already: the refusal comes before the Namespace is created,
+// so nothing of the set is applied.
+func TestDryRunRefusalBeforeTheSetsNamespaceIsCreated(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-early")
+	ns := f.Target + "-new"
+	objs := f.objects(manifests("apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: in-new, namespace: "+ns+"}\ndata: {k: v}\n",
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad, namespace: NS}\ndata: {k: v}\nnotAField: 1\n"))
+	_, err := f.sync(f.applier, parent, objs, apply.SyncOptions{Prune: true})
+	if !errors.Is(err, apply.ErrDryRun) || !strings.Contains(err.Error(), "ConfigMap "+f.Target+"/bad") {
+		t.Fatalf("err = %v, want the dry-run refusal of bad", err)
+	}
+	if _, err := f.Kube.CoreV1().Namespaces().Get(f.Ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the Namespace of the set was created: %v", err)
+	}
+}
+
 func TestPruneOffAndOptOut(t *testing.T) {
 	f := newFixture(t)
 	parent := f.parent("gitless-keep")

@@ -22,7 +22,9 @@ var (
 	// not an ApplySet parent at all.
 	ErrParentConflict = errors.New("ApplySet parent conflict")
 	// ErrDryRun: the server-side dry-run refused an object (validation, admission,
-	// conflict). Nothing of the set was applied.
+	// conflict). Nothing of the set was applied, with one exception: an object that
+	// needs a Namespace the set creates, or a CRD the set creates or changes, is
+	// dry-run once they are applied, and its refusal leaves them applied.
 	ErrDryRun = errors.New("server-side dry-run failed")
 	// ErrApply: the real apply of an object failed after the dry-run passed. Objects
 	// before it may have been applied; nothing was pruned.
