@@ -22,7 +22,8 @@ type RetryPolicy struct {
 	MinBackoff, MaxBackoff time.Duration
 	// MaxRetryAfter is the longest Retry-After (on a 429 or 503) waited for within the
 	// request. A longer one, or a 429 or 503 on the last attempt, ends the request with
-	// a *RetryAfterError that says when to come back.
+	// a *RetryAfterError that says when to come back. 0 waits for none: every 429 or
+	// 503, with a Retry-After or without, ends the request so.
 	MaxRetryAfter time.Duration
 }
 
@@ -94,7 +95,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 			after := retryAfter(resp.Header.Get("Retry-After"), time.Now())
-			if last || after > t.policy.MaxRetryAfter {
+			if last || t.policy.MaxRetryAfter <= 0 || after > t.policy.MaxRetryAfter {
 				drain(resp)
 				return nil, &RetryAfterError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode, After: after}
 			}

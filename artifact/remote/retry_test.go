@@ -55,6 +55,10 @@ func TestRetryTransport(t *testing.T) {
 		{"429 past MaxRetryAfter is returned", []int{429, 200}, "5", fast, "GET", 0, 1, 0},
 		{"429 with no retries", []int{429, 200}, "1", remote.RetryPolicy{}, "HEAD", 0, 1, 0},
 		{"503 without Retry-After retried", []int{503, 503, 200}, "", fast, "GET", 200, 3, 0},
+		// MaxRetryAfter 0 (the puller's policy): a 429 or 503 is never waited for within
+		// the request, Retry-After or not; the caller comes back later.
+		{"429 without Retry-After, none waited for", []int{429, 200}, "", remote.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millisecond}, "HEAD", 0, 1, 0},
+		{"503 with Retry-After, none waited for", []int{503, 200}, "1", remote.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millisecond}, "HEAD", 0, 1, 0},
 		{"5xx retried, then given back", []int{502, 502, 502, 502, 502}, "", fast, "GET", 502, 4, 0},
 		{"401 never retried", []int{401, 200}, "", fast, "GET", 401, 1, 0},
 		{"404 never retried", []int{404, 200}, "", fast, "GET", 404, 1, 0},
@@ -75,7 +79,7 @@ func TestRetryTransport(t *testing.T) {
 			defer s.mu.Unlock()
 			if tc.want == 0 {
 				var ra *remote.RetryAfterError
-				if !errors.As(err, &ra) || !errors.Is(err, remote.ErrRateLimited) || ra.StatusCode != 429 || ra.After.String() != tc.after+"s" {
+				if !errors.As(err, &ra) || !errors.Is(err, remote.ErrRateLimited) || ra.StatusCode != tc.codes[0] || ra.After != afterOf(tc.after) {
 					t.Fatalf("err = %v", err)
 				}
 			} else {
@@ -97,4 +101,10 @@ func TestRetryTransport(t *testing.T) {
 			}
 		})
 	}
+}
+
+// afterOf is the wait a Retry-After header of whole seconds asks for ("" none).
+func afterOf(v string) time.Duration {
+	d, _ := time.ParseDuration(v + "s")
+	return d
 }
