@@ -114,6 +114,7 @@ func TestPushActionBadInput(t *testing.T) {
 		"no-id-token":       "sign: keyless needs an OIDC token, and this job has none: give the job 'permissions: id-token: write'",
 		"no-path":           "path 'no/such/dir' does not exist",
 		"unknown-render":    "render 'helmfile' is not one of none, auto, yaml, jsonnet, tanka, cdk8s, kustomize, helm",
+		"no-signing-key":    "signing-key 'keys/cosign.key' is not a file",
 		"no-packages-write": "refused reader's token (exit 4): cannot push to oci://" + reg.Host() + "/acme/app; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write'",
 	} {
 		log := jobLog(res.Log, "bad", job)

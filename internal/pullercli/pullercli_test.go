@@ -308,3 +308,34 @@ func TestSyncFlagsAreDocumented(t *testing.T) {
 		}
 	})
 }
+
+// Every flag of run and install is named in the puller's docs.
+func TestRunAndInstallFlagsAreDocumented(t *testing.T) {
+	var docs strings.Builder
+	for _, p := range []string{"puller-config.md", "puller.md", "operations.md", "install.md"} {
+		b, err := os.ReadFile("../../docs/" + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs.Write(b)
+	}
+	root := pullercli.NewCommand(pullercli.Env{Out: io.Discard, Err: io.Discard, Getenv: func(string) string { return "" }})
+	for _, name := range []string{"run", "install"} {
+		c, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Hidden || f.Name == "help" || f.Name == "output" {
+				return
+			}
+			written := "`--" + f.Name
+			if strings.HasSuffix(f.Name, "-regexp") { // written `--certificate-identity[-regexp]`
+				written = "`--" + strings.TrimSuffix(f.Name, "-regexp") + "[-regexp]`"
+			}
+			if !strings.Contains(docs.String(), written) {
+				t.Errorf("docs/{puller-config,puller,operations,install}.md do not name %s's --%s", name, f.Name)
+			}
+		})
+	}
+}

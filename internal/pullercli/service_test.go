@@ -141,8 +141,10 @@ func TestStatusReconcileSuspendResume(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, `"result": "Applied"`) {
 		t.Fatalf("%+v", r)
 	}
-	if r := runPuller(t, t.Context(), f.env, append([]string{"status", "nope"}, f.base...)...); r.code != 6 || !strings.Contains(r.err, "no such source") {
-		t.Fatalf("%+v", r)
+	for _, cmd := range []string{"status", "reconcile", "suspend", "resume"} {
+		if r := runPuller(t, t.Context(), f.env, append([]string{cmd, "nope"}, f.base...)...); r.code != 6 || !strings.Contains(r.err, "no such source") {
+			t.Fatalf("%s nope: %+v, want exit 6 (no such source)", cmd, r)
+		}
 	}
 }
 

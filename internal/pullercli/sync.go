@@ -25,8 +25,9 @@ func newSyncCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 		Long: `Sync runs each source of the config file once (or the one source the flags describe),
 each after the sources it depends on, prints what was created, configured, unchanged
 and pruned, and exits non-zero if any sync failed (exit codes in docs/cli.md: 7 for a
-signature that does not satisfy the policy, 4 for registry credentials refused, 6 for a
-tag that does not exist, 2 for an invalid configuration).`,
+signature that does not satisfy the policy, 8 for one that could not be checked, 4 for
+registry credentials refused, 6 for a tag that does not exist, 2 for an invalid
+configuration).`,
 		Example: `  gitless-puller sync --config /etc/gitless/puller.yaml
   gitless-puller sync --url oci://ghcr.io/acme/app-manifests --ref '^1.0' --key cosign.pub \
     --pull-secret gitless-system/ghcr --prune -o json`,

@@ -2,10 +2,14 @@ package config_test
 
 import (
 	"errors"
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gitless-dev/gitless/artifact"
+	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/config"
 )
@@ -216,4 +220,41 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("error not classified: %v", err)
 		}
 	})
+}
+
+// The YAML of docs/puller-config.md is what Parse takes: the example file as it stands,
+// and the limits block inside a minimal file (with the values it shows as the defaults).
+func TestDocExamplesParse(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/puller-config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for _, part := range strings.Split(string(doc), "```yaml\n")[1:] {
+		block, _, ok := strings.Cut(part, "```")
+		if !ok {
+			t.Fatal("a yaml block that does not end")
+		}
+		blocks = append(blocks, block)
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("%d yaml blocks, want the example and the limits", len(blocks))
+	}
+	c, err := config.Parse([]byte(blocks[0]), config.Namespaces{})
+	if err != nil {
+		t.Fatalf("the example: %v", err)
+	}
+	if len(c.Sources) == 0 {
+		t.Fatal("the example has no sources")
+	}
+	minimal := "apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources: []\n" + blocks[1]
+	withLimits, err := config.Parse([]byte(minimal), config.Namespaces{})
+	if err != nil {
+		t.Fatalf("the limits: %v", err)
+	}
+	// Zero fields take these defaults: the doc shows them.
+	defaults := config.Limits{List: remote.DefaultListLimits(), Extract: artifact.DefaultLimits()}
+	if !reflect.DeepEqual(withLimits.Limits, defaults) {
+		t.Errorf("the limits the doc shows %+v are not the defaults %+v", withLimits.Limits, defaults)
+	}
 }

@@ -151,7 +151,7 @@ func TestWebhookSyncsWithinASecond(t *testing.T) {
 	if code := post(t, "http://"+r.webhook+"/hook/app", "", "", body); code != 401 {
 		t.Fatalf("no signature: %d", code)
 	}
-	if code := post(t, "http://"+r.webhook+"/hook/nope", "X-Hub-Signature-256", githubSignature("shared", body), body); code != 404 {
+	if code := post(t, "http://"+r.webhook+"/hook/nope", "X-Hub-Signature-256", githubSignature("shared", body), body); code != 401 {
 		t.Fatalf("unknown source: %d", code)
 	}
 	time.Sleep(time.Second)

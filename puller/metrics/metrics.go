@@ -14,7 +14,7 @@ import (
 
 // Recorder turns sync results into metrics, all labelled by source:
 //
-//	gitless_puller_syncs_total{source,outcome}          syncs by outcome (Applied, UpToDate, Failed)
+//	gitless_puller_syncs_total{source,outcome}          syncs by outcome (Applied, UpToDate, Failed, Suspended, Removed)
 //	gitless_puller_sync_duration_seconds{source}         histogram of sync durations
 //	gitless_puller_last_success_timestamp_seconds{source}
 //	gitless_puller_objects{source,action}                objects of the last applying sync, by action

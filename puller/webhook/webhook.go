@@ -92,6 +92,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code, msg := h.serve(r, source)
 	if code >= 400 {
 		log.WarnContext(r.Context(), "webhook refused", "status", code, "reason", msg)
+		if code == http.StatusUnauthorized {
+			// One answer for every refusal, the reason in the puller's log only: an
+			// unknown source, one without a token and a wrong signature look the
+			// same, so that nobody without the token learns the sources' names.
+			msg = unauthorized
+		}
 		http.Error(w, msg, code)
 		return
 	}
@@ -100,12 +106,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, msg)
 }
 
+// unauthorized is the body of every 401.
+const unauthorized = "unauthorized: no valid signature for this source (X-Hub-Signature-256, X-Gitlab-Token or X-Signature: sha256=<HMAC>); the puller's log says why"
+
 func (h *handler) serve(r *http.Request, source string) (int, string) {
 	ctx := r.Context()
 	token, err := h.o.Token(ctx, source)
 	switch {
 	case errors.Is(err, ErrUnknownSource):
-		return http.StatusNotFound, fmt.Sprintf("no source %q", source)
+		return http.StatusUnauthorized, fmt.Sprintf("no source %q", source)
 	case errors.Is(err, ErrNoToken):
 		return http.StatusUnauthorized, fmt.Sprintf("source %q has no webhook token configured", source)
 	case err != nil:

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,6 +45,7 @@ func TestWebhook(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	body := `{"action":"published","registry_package":{"name":"apps"}}`
+	unauthorized := ""
 	for _, tc := range []struct {
 		name, method, path, body string
 		headers                  map[string]string
@@ -62,7 +64,7 @@ func TestWebhook(t *testing.T) {
 		{"generic bad", "POST", "/hook/apps", "x", map[string]string{"X-Signature": "sha256=00"}, 401, false},
 		{"generic unknown algorithm", "POST", "/hook/apps", "x", map[string]string{"X-Signature": "md5=00"}, 401, false},
 		{"no signature", "POST", "/hook/apps", body, nil, 401, false},
-		{"unknown source", "POST", "/hook/nope", body, map[string]string{"X-Gitlab-Token": "s3cret"}, 404, false},
+		{"unknown source", "POST", "/hook/nope", body, map[string]string{"X-Gitlab-Token": "s3cret"}, 401, false},
 		{"no token configured", "POST", "/hook/notoken", body, map[string]string{"X-Gitlab-Token": ""}, 401, false},
 		{"oversized body", "POST", "/hook/apps", strings.Repeat("x", 2000), map[string]string{"X-Signature": sign("s3cret", strings.Repeat("x", 2000))}, 413, false},
 		{"GET", "GET", "/hook/apps", "", nil, 405, false},
@@ -80,11 +82,21 @@ func TestWebhook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			answer, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			mu.Lock()
 			defer mu.Unlock()
 			if resp.StatusCode != tc.code || (len(triggered) == 1) != tc.trigger {
 				t.Fatalf("status %d (want %d), triggered %v (want %v)", resp.StatusCode, tc.code, triggered, tc.trigger)
+			}
+			// Every refusal reads the same: whether a source exists, or has a token,
+			// is not for a caller without the token to learn.
+			if tc.code == 401 {
+				if unauthorized == "" {
+					unauthorized = string(answer)
+				} else if string(answer) != unauthorized {
+					t.Fatalf("401 answered %q, another %q", answer, unauthorized)
+				}
 			}
 		})
 	}
