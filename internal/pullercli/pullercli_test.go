@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/spf13/pflag"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/internal/cli"
@@ -136,6 +141,31 @@ func TestPullerSyncExitCodes(t *testing.T) {
 	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", url}, f.base...)...)
 	if r.code != pullercli.ExitUsage || !strings.Contains(r.err, "--key") {
 		t.Fatalf("no policy: %+v", r)
+	}
+	// A registry that wants credentials the puller does not have: 4.
+	locked := registry.NewT(t, registry.Options{Auth: registry.AuthBasic})
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + locked.Host() + "/app:v1", "--key", f.Key.PubPath, "--insecure-ignore-tlog"}, f.base...)...)
+	if r.code != pullercli.ExitDenied {
+		t.Fatalf("credentials refused: %+v, want exit %d", r, pullercli.ExitDenied)
+	}
+	// The tag resolves, but its signatures cannot be read (the registry fails them): 8.
+	f.pushSigned("app", "signed", true, map[string]string{"a.yaml": pcm("a", "1")})
+	upstream, err := neturl.Parse("http://" + f.Reg.Host())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(upstream)
+	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".sig") || strings.Contains(r.URL.Path, "/referrers/") {
+			http.Error(w, "storage unavailable", http.StatusInternalServerError)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer flaky.Close()
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + strings.TrimPrefix(flaky.URL, "http://") + "/app:signed", "--key", f.Key.PubPath, "--insecure-ignore-tlog"}, f.base...)...)
+	if r.code != pullercli.ExitUnavailable {
+		t.Fatalf("signatures unreadable: %+v, want exit %d", r, pullercli.ExitUnavailable)
 	}
 	cfg := filepath.Join(t.TempDir(), "puller.yaml")
 	os.WriteFile(cfg, []byte("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: a\n  url: "+url+"\n  insecureSkipVerify: true\n  prun: true\n"), 0o644)
