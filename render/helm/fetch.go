@@ -213,6 +213,10 @@ func (e *Engine) blob(ctx context.Context, ref artifact.Reference, desc ocispec.
 // HelmRepository does: index.yaml, then the chart's first URL, checked against the
 // digest the index gives.
 func (e *Engine) repoChart(ctx context.Context, repoURL, name, version string) (*Chart, error) {
+	if u, err := url.Parse(repoURL); err == nil && u.User != nil {
+		// It would be quoted in errors and recorded as the chart's source.
+		return nil, fmt.Errorf("%w: chart repository %s has credentials in its URL: give them with --creds or a docker config instead", ErrInvalid, redactURL(u))
+	}
 	base := strings.TrimSuffix(repoURL, "/")
 	idx, err := e.get(ctx, base+"/index.yaml", MaxIndexSize)
 	if err != nil {
@@ -289,7 +293,19 @@ func (e *Engine) get(ctx context.Context, rawURL string, maxSize int64) ([]byte,
 			e.log.DebugContext(ctx, "chart repository credentials", "host", u.Host, "source", source)
 		}
 	}
-	resp, err := e.http.Do(req)
+	// The credentials go to this origin only: net/http forwards Authorization to a
+	// redirect of the same host name, whatever its scheme or port (HTTPS to plain HTTP).
+	client := *e.http
+	client.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if first := via[0].URL; r.URL.Scheme != first.Scheme || r.URL.Host != first.Host {
+			r.Header.Del("Authorization")
+		}
+		return nil
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) {

@@ -150,6 +150,9 @@ func (e *Engine) forSource(insecure bool) *Engine {
 	e.insecureOnce.Do(func() {
 		o := e.opts
 		o.Insecure = true
+		// Plain HTTP because the tree says so, not the user: the CI's credentials
+		// are not sent where anyone on the path reads them (--insecure sends them).
+		o.Credentials = nil
 		e.insecure = New(o)
 	})
 	return e.insecure
