@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -263,9 +264,17 @@ func sourcePaths(fileSources, envSources []string) []string {
 	return append(ps, envSources...)
 }
 
-// isURL reports whether kustomize would fetch s rather than read a local path: a URL
-// with a scheme, a go-getter style "git::..." or scp-like "git@host:..." address.
+// isURL reports whether kustomize might fetch s rather than read a local path: a URL
+// with a scheme, a go-getter style "git::..." address, an scp-like "user@host:path",
+// or GitHub's short forms ("github.com/org/repo", "gh:org/repo"), which kustomize
+// tries as a repository before a directory of that name.
 func isURL(s string) bool {
 	s = strings.TrimSpace(s)
-	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.HasPrefix(s, "git@")
+	l := strings.ToLower(s)
+	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.HasPrefix(s, "git@") ||
+		strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || strings.HasPrefix(l, "gh:") ||
+		scpLike.MatchString(s)
 }
+
+// scpLike is an scp-style git address, user@host:path.
+var scpLike = regexp.MustCompile(`^[^/@:]+@[^/:]+:`)

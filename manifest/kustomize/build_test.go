@@ -51,6 +51,17 @@ func TestCheckLocal(t *testing.T) {
 	if err := kustomize.CheckLocal(dir); !errors.Is(err, kustomize.ErrRefused) {
 		t.Fatalf("ssh base: %v", err)
 	}
+	// Addresses kustomize tries as a git repository before a local directory of that
+	// name, which the tree provides so that the path exists: refused all the same.
+	for _, base := range []string{"github.com/acme/evil", "GitHub.com/acme/evil", "x@evil.example:org/repo", "gh:acme/evil"} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, base), 0o755)
+		os.WriteFile(filepath.Join(dir, base, "kustomization.yaml"), []byte("resources: []\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("resources:\n- "+base+"\n"), 0o644)
+		if err := kustomize.CheckLocal(dir); !errors.Is(err, kustomize.ErrRefused) {
+			t.Errorf("%s with a local directory of that name: %v", base, err)
+		}
+	}
 }
 
 // What kustomize refuses as a resource, push's check (manifest.CheckFiles, with its

@@ -93,7 +93,10 @@ func (e *Engine) HelmTemplate(ctx context.Context, args []any) (any, []render.Ch
 	if format == "" {
 		format = TankaDefaultNameFormat
 	}
-	tmpl, err := template.New("nameFormat").Funcs(sprig.TxtFuncMap()).Parse(format)
+	funcs := sprig.TxtFuncMap()
+	delete(funcs, "env") // as Helm does: the CI's environment (its tokens) is not the tree's to read
+	delete(funcs, "expandenv")
+	tmpl, err := template.New("nameFormat").Funcs(funcs).Parse(format)
 	if err != nil {
 		return nil, nil, fmt.Errorf("helmTemplate: %w: opts.nameFormat: %v", ErrInvalid, err)
 	}

@@ -103,7 +103,11 @@ func TestTankaHelmTemplateErrors(t *testing.T) {
 		{"no calledFrom", `std.native('helmTemplate')('x', './charts/nope', {})`, []string{"calledFrom is unset"}},
 		{"unknown option", `std.native('helmTemplate')('x', '` + abs + `', {calledFrom: '/', valueFiles: ['x.yaml']})`, []string{`unknown field "valueFiles"`}},
 		{"template fails", `std.native('helmTemplate')('x', '` + abs + `', {calledFrom: '/', values: {hooks: 'none'}})`, []string{"podinfo/templates/hooks/job.yaml:3:"}},
+		// The CI's environment is not the tree's to read, as in Helm's templates.
+		{"env in nameFormat", `std.native('helmTemplate')('x', '` + abs + `', {calledFrom: '/', nameFormat: '{{ env "GITLESS_TEST_SECRET" }}'})`, []string{"nameFormat", `function "env" not defined`}},
+		{"expandenv in nameFormat", `std.native('helmTemplate')('x', '` + abs + `', {calledFrom: '/', nameFormat: '{{ expandenv "$GITLESS_TEST_SECRET" }}'})`, []string{"nameFormat", `function "expandenv" not defined`}},
 	}
+	t.Setenv("GITLESS_TEST_SECRET", "s3cret-value")
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			os.WriteFile(filepath.Join(root, "environments/default/main.jsonnet"), []byte(c.main), 0o644)
