@@ -3,6 +3,7 @@ package manifest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -40,8 +41,9 @@ const HelmChartFile = "Chart.yaml"
 
 // Walk lists the directory root recursively: every .yaml/.yml file that the ignore
 // rules keep, except below a directory with a kustomization file, which is listed as
-// a kustomization instead, or with a Helm chart, listed as a chart. Symbolic links to files are followed; a symbolic link to a
-// directory is an error (it could lead anywhere).
+// a kustomization instead, or with a Helm chart, listed as a chart. Symbolic links to
+// files below root are followed; a link to a file outside it, or to a directory, is an
+// error (it could lead anywhere).
 func Walk(ctx context.Context, root string, opts WalkOptions) (*Layout, error) {
 	w := &walker{ctx: ctx, root: root, ignore: NewIgnore(opts.Ignore), layout: &Layout{}}
 	for _, e := range opts.Exclude {
@@ -56,11 +58,38 @@ func Walk(ctx context.Context, root string, opts WalkOptions) (*Layout, error) {
 }
 
 type walker struct {
-	ctx     context.Context
-	root    string
-	ignore  *Ignore
-	exclude []string
-	layout  *Layout
+	ctx      context.Context
+	root     string
+	realRoot string // root, absolute with its links resolved, once a link needs it
+	ignore   *Ignore
+	exclude  []string
+	layout   *Layout
+}
+
+// inside checks that the symbolic link at p leads to a file below the root: render runs
+// in CI beside what the CI keeps outside the tree (its secrets), which a link in the
+// tree must not put into the manifests.
+func (w *walker) inside(p string) error {
+	if w.realRoot == "" {
+		abs, err := filepath.Abs(w.root)
+		if err != nil {
+			return err
+		}
+		if w.realRoot, err = filepath.EvalSymlinks(abs); err != nil {
+			return err
+		}
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return err
+	}
+	if abs, err := filepath.Abs(target); err == nil {
+		target = abs
+	}
+	if rel, err := filepath.Rel(w.realRoot, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("a symbolic link to %s, outside the source: not followed; copy the file in", target)
+	}
+	return nil
 }
 
 func (w *walker) walk(rel string) error {
@@ -107,6 +136,11 @@ func (w *walker) walk(rel string) error {
 		case fi.Mode().IsRegular() && IsYAMLName(de.Name()):
 			if w.ignore.Match(childRel, false) {
 				continue
+			}
+			if de.Type()&fs.ModeSymlink != 0 {
+				if err := w.inside(child); err != nil {
+					return &SourceError{Origin: Origin{File: filepath.ToSlash(child)}, Err: err}
+				}
 			}
 			w.layout.Files = append(w.layout.Files, child)
 		}

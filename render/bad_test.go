@@ -251,6 +251,27 @@ func TestSymlinkedDirectoryRefused(t *testing.T) {
 	}
 }
 
+// A link to a file is followed while it stays in the source; one out of it (to the CI's
+// secrets beside the checkout) is refused, and what it leads to is not read.
+func TestSymlinkedFileOutsideRefused(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.yaml")
+	os.WriteFile(secret, []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: ci, namespace: n}\nstringData: {token: s3cret-marker}\n"), 0o644)
+	dir := fstree.Write(t, map[string]string{"a.yaml": cmA, "shared/b.yaml": strings.ReplaceAll(cmA, "name: a", "name: b")})
+	if err := os.Symlink(filepath.Join(dir, "shared", "b.yaml"), filepath.Join(dir, "b.yaml")); err != nil {
+		t.Skip(err)
+	}
+	if _, err := render.Load(context.Background(), render.DefaultOptions(), dir); err != nil && !errors.Is(err, render.ErrDuplicate) {
+		t.Fatalf("a link inside the source: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "b.yaml"))
+	os.Symlink(secret, filepath.Join(dir, "ci.yaml"))
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := render.Render(context.Background(), out, render.DefaultOptions(), dir)
+	if err == nil || !strings.Contains(err.Error(), "outside the source") || !strings.Contains(err.Error(), "ci.yaml") || strings.Contains(err.Error(), "s3cret-marker") {
+		t.Fatalf("a link out of the source: %v", err)
+	}
+}
+
 // TestCheck validates without a tree: what gitless-puller does with built manifests.
 func TestCheck(t *testing.T) {
 	objs, err := manifest.ParseYAML([]byte(cm("x", "")+"---\n"+cm("x", "apps")+"---\n"+cm("y", "")), "a.yaml", manifest.ParseYAMLOptions{})

@@ -12,14 +12,28 @@ import (
 const tkLibsonnet = `{ env: std.extVar("tanka.dev/environment") }`
 
 // importer is go-jsonnet's FileImporter with Tanka's `import "tk"`, and an error for
-// an import that is not found that lists every path searched.
+// an import that is not found that lists every path searched. It reads only below its
+// roots (the project, and the library directories the user named), links resolved,
+// and never a VCS directory: render runs in CI beside the CI's secrets (its
+// environment in /proc, the token actions/checkout leaves in .git/config), which an
+// import of the tree must not put into the manifests.
 type importer struct {
 	files jsonnet.FileImporter
 	tanka bool
+	roots []string // absolute, links resolved
 }
 
-func newImporter(jpath []string, tanka bool) *importer {
-	return &importer{files: jsonnet.FileImporter{JPaths: jpath}, tanka: tanka}
+func newImporter(jpath []string, tanka bool, roots []string) *importer {
+	im := &importer{files: jsonnet.FileImporter{JPaths: jpath}, tanka: tanka}
+	for _, r := range roots {
+		if abs, err := filepath.Abs(r); err == nil {
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				abs = real
+			}
+			im.roots = append(im.roots, abs)
+		}
+	}
+	return im
 }
 
 func (im *importer) Import(importedFrom, importedPath string) (jsonnet.Contents, string, error) {
@@ -30,7 +44,36 @@ func (im *importer) Import(importedFrom, importedPath string) (jsonnet.Contents,
 	if err != nil && strings.Contains(err.Error(), "no match locally or in the Jsonnet library paths") {
 		return c, foundAt, fmt.Errorf("import %q not found; searched %s", importedPath, strings.Join(im.searched(importedFrom, importedPath), ", "))
 	}
+	if err == nil {
+		if err := im.allowed(foundAt); err != nil {
+			return jsonnet.Contents{}, "", fmt.Errorf("import %q: %w", importedPath, err)
+		}
+	}
 	return c, foundAt, err
+}
+
+// allowed checks that path, its links resolved, is below a root and in no VCS
+// directory.
+func (im *importer) allowed(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return err
+	}
+	for _, c := range strings.Split(filepath.ToSlash(real), "/") {
+		if c == ".git" || c == ".hg" || c == ".svn" {
+			return fmt.Errorf("%s is in a VCS directory, which render does not read", real)
+		}
+	}
+	for _, r := range im.roots {
+		if rel, err := filepath.Rel(r, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is outside the source (%s); name its directory with --jpath to read it", real, strings.Join(im.roots, ", "))
 }
 
 // searched lists the paths FileImporter tries, in its order: next to the importing

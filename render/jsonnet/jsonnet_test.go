@@ -181,3 +181,54 @@ func TestContextCanceled(t *testing.T) {
 		t.Fatalf("canceled: %v", err)
 	}
 }
+
+// Imports read only below the project (or the directories given with --jpath), links
+// resolved, and never in a VCS directory: what CI keeps beside the tree (its
+// environment, the token in .git/config) does not reach the manifests.
+func TestImportsStayInTheSource(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("s3cret-marker"), 0o644)
+	for p, data := range map[string]string{
+		"jsonnetfile.json": "{}",
+		".git/config":      "[http] extraheader = AUTHORIZATION: basic token-marker",
+		"lib/ok.txt":       "fine",
+	} {
+		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), []byte(data), 0o644)
+	}
+	env := filepath.Join(root, "environments", "a")
+	os.MkdirAll(env, 0o755)
+	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(env, "link.txt"))
+	main := func(expr string) string {
+		return "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'n' }, data: { k: " + expr + " } } }\n"
+	}
+	for _, tc := range []struct {
+		name, expr string
+		jpath      []string
+		want       string // "" for success
+	}{
+		{"inside", "importstr '../../lib/ok.txt'", nil, ""},
+		{"absolute, outside", "importstr '" + filepath.Join(outside, "secret.txt") + "'", nil, "is outside the source"},
+		{"the process's environment", "importstr '/proc/self/environ'", nil, "is outside the source"},
+		{"a link out", "importstr 'link.txt'", nil, "is outside the source"},
+		{"the checkout's git config", "importstr '../../.git/config'", nil, "in a VCS directory"},
+		{"outside, named with --jpath", "importstr 'secret.txt'", []string{outside}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(env, "main.jsonnet"), []byte(main(tc.expr)), 0o644)
+			units, err := render.Load(context.Background(), options(jsonnet.Options{JPath: tc.jpath}), env)
+			if tc.want == "" {
+				if err != nil || len(units) != 1 {
+					t.Fatalf("%v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "s3cret-marker") || strings.Contains(err.Error(), "token-marker") {
+				t.Fatalf("the error quotes what it refused to read: %v", err)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package jsonnet
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -293,6 +294,24 @@ func (l *loader) jpath(e *env) []string {
 	return append(jp, filepath.Join(root, "vendor"), filepath.Join(e.dir, "vendor"), filepath.Join(root, "lib"), e.dir)
 }
 
+// roots are the directories an environment's imports may read below: its Tanka project
+// (else its own directory), the working directory when that holds it (the checkout, in
+// CI: libraries shared across projects), and the library directories the user named.
+func (l *loader) roots(e *env) []string {
+	roots := append([]string{}, l.opts.JPath...)
+	dir, err := filepath.Abs(e.dir)
+	if err != nil {
+		return roots
+	}
+	roots = append(roots, cmp.Or(e.root, dir))
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			roots = append(roots, wd)
+		}
+	}
+	return roots
+}
+
 // evalResult is what one entry point gave: one unit, or its inline environments.
 type evalResult struct {
 	units  []*render.Unit
@@ -312,7 +331,7 @@ func (l *loader) evalUnits(ctx context.Context, e *env, tanka bool) ([]*render.U
 	}
 	capt := &capture{ErrorFormatter: vm.ErrorFormatter}
 	vm.ErrorFormatter = capt
-	vm.Importer(newImporter(jp, tanka))
+	vm.Importer(newImporter(jp, tanka, l.roots(e)))
 	for _, f := range nativeFuncs() {
 		vm.NativeFunction(f)
 	}
