@@ -79,6 +79,12 @@ func (w *walker) inside(p string) error {
 			return err
 		}
 	}
+	return leadsInside(p, w.realRoot)
+}
+
+// leadsInside checks that the link p resolves to a path below one of realRoots
+// (absolute, their own links resolved).
+func leadsInside(p string, realRoots ...string) error {
 	target, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		return err
@@ -86,10 +92,57 @@ func (w *walker) inside(p string) error {
 	if abs, err := filepath.Abs(target); err == nil {
 		target = abs
 	}
-	if rel, err := filepath.Rel(w.realRoot, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("a symbolic link to %s, outside the source: not followed; copy the file in", target)
+	for _, r := range realRoots {
+		if rel, err := filepath.Rel(r, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("a symbolic link to %s, outside the source: not followed; copy the file in", target)
+}
+
+// CheckLinks checks that dir, and every symbolic link below it, lead to paths below one
+// of roots (dir itself when none is given): for what render reads through another
+// tool's loader (a Helm chart's files, cdk8s's output), which would follow a link
+// anywhere, the CI's secrets beside the checkout included. The error is a *SourceError
+// naming the link.
+func CheckLinks(dir string, roots ...string) error {
+	if len(roots) == 0 {
+		roots = []string{dir}
+	}
+	var real []string
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return err
+		}
+		if abs, err = filepath.EvalSymlinks(abs); err != nil {
+			return err
+		}
+		real = append(real, abs)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if err := leadsInside(abs, real...); err != nil {
+		return &SourceError{Origin: Origin{File: filepath.ToSlash(dir)}, Err: err}
+	}
+	resolved, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		if err := leadsInside(p, real...); err != nil {
+			return &SourceError{Origin: Origin{File: filepath.ToSlash(p)}, Err: err}
+		}
+		return nil
+	})
 }
 
 func (w *walker) walk(rel string) error {

@@ -2,7 +2,9 @@ package render_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gitless-dev/gitless/internal/testenv/npm"
@@ -42,5 +44,26 @@ func TestCDK8sSynth(t *testing.T) {
 	}
 	if len(got) != 4 || got[0] != "Namespace" || got[1] != "ConfigMap" || got[2] != "Deployment" {
 		t.Fatalf("order of dist/: %v", got)
+	}
+}
+
+// cdk8s's output directory, and the links in it, stay in the app's directory.
+func TestCDK8sOutputLinkedOutsideIsRefused(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "a.k8s.yaml"), []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: ci, namespace: n}\nstringData: {t: s3cret-marker}\n"), 0o644)
+	app := t.TempDir()
+	os.WriteFile(filepath.Join(app, "cdk8s.yaml"), []byte("language: typescript\napp: npx ts-node main.ts\noutput: dist\n"), 0o644)
+	if err := os.Symlink(outside, filepath.Join(app, "dist")); err != nil {
+		t.Skip(err)
+	}
+	_, err := render.Load(context.Background(), render.DefaultOptions(), app)
+	if err == nil || !strings.Contains(err.Error(), "outside the source") {
+		t.Fatalf("dist linked out of the app: %v", err)
+	}
+	os.Remove(filepath.Join(app, "dist"))
+	os.MkdirAll(filepath.Join(app, "dist"), 0o755)
+	os.Symlink(filepath.Join(outside, "a.k8s.yaml"), filepath.Join(app, "dist", "a.k8s.yaml"))
+	if _, err := render.Load(context.Background(), render.DefaultOptions(), app); err == nil || !strings.Contains(err.Error(), "outside the source") {
+		t.Fatalf("a file of dist linked out of the app: %v", err)
 	}
 }

@@ -39,6 +39,10 @@ func (o Options) loadCDK8s(ctx context.Context, req Request) ([]*Unit, error) {
 	if err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %w %s: run cdk8s synth first", ErrNotFound, ErrNoSynthOutput, outDir)
 	}
+	// The output, and any link in it, stays in the app's directory.
+	if err := manifest.CheckLinks(outDir, req.Path); err != nil {
+		return nil, err
+	}
 	files, err := cdk8sFiles(outDir)
 	if err != nil {
 		return nil, err

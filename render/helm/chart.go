@@ -18,6 +18,7 @@ import (
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 )
 
@@ -67,6 +68,11 @@ func LoadChart(path string) (*Chart, error) {
 			return nil, fmt.Errorf("%w: %s has no %s", ErrChartNotFound, path, render.HelmChartFile)
 		}
 		c.dir = path
+		// Helm's loader follows links anywhere: only those that stay in the chart,
+		// or in the working directory (the checkout) that holds it, are read.
+		if err := manifest.CheckLinks(path, chartRoots(path)...); err != nil {
+			return nil, fmt.Errorf("loading chart %s: %w", path, err)
+		}
 		if ch, err = loader.LoadDir(path); err != nil {
 			return nil, fmt.Errorf("loading chart %s: %w", path, err)
 		}
@@ -80,6 +86,22 @@ func LoadChart(path string) (*Chart, error) {
 	}
 	c.Info.Source = filepath.ToSlash(path)
 	return c, c.prepare(ch)
+}
+
+// chartRoots are where the links of the chart at dir may lead: the chart, and the
+// working directory when it holds the chart (charts sharing files in a repository).
+func chartRoots(dir string) []string {
+	roots := []string{dir}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return roots
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			roots = append(roots, wd)
+		}
+	}
+	return roots
 }
 
 // chartFromArchive reads a packaged chart (its digest is that of data).

@@ -1,0 +1,38 @@
+package helm_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/render/helm"
+)
+
+// Helm's loader follows a chart's links anywhere; render reads only those that stay in
+// the chart (or the checkout): .Files.Get of a link to the CI's secrets is refused.
+func TestChartLinkOutsideIsRefused(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "environ")
+	os.WriteFile(secret, []byte("GITHUB_TOKEN=s3cret-marker"), 0o644)
+	chart := t.TempDir()
+	for p, data := range map[string]string{
+		"Chart.yaml":              "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+		"templates/cm.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {env: {{ .Files.Get \"files/env\" | quote }}}\n",
+		"files/shared/values.txt": "fine",
+	} {
+		os.MkdirAll(filepath.Join(chart, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(chart, p), []byte(data), 0o644)
+	}
+	if err := os.Symlink(filepath.Join(chart, "files", "shared", "values.txt"), filepath.Join(chart, "files", "env")); err != nil {
+		t.Skip(err)
+	}
+	if _, err := helm.LoadChart(chart); err != nil {
+		t.Fatalf("a link inside the chart: %v", err)
+	}
+	os.Remove(filepath.Join(chart, "files", "env"))
+	os.Symlink(secret, filepath.Join(chart, "files", "env"))
+	_, err := helm.LoadChart(chart)
+	if err == nil || !strings.Contains(err.Error(), "outside the source") || !strings.Contains(err.Error(), "files/env") {
+		t.Fatalf("a link out of the chart: %v", err)
+	}
+}
