@@ -102,10 +102,12 @@ func TestParseReference(t *testing.T) {
 		{"oci://ghcr.io/Acme/app", "", "invalid"},
 		{"oci://ghcr.io/acme/app:-bad", "", "tag"},
 		{"oci://ghcr.io/acme/app@sha256:123", "", "digest"},
+		{"oci://bob:ghp_SECRET@ghcr.io/acme/app:v1", "", `"oci://…@ghcr.io/acme/app:v1": credentials in the reference`},
+		{"bob:ghp_SECRET@localhost:5000/x", "", "credentials in the reference"},
 	} {
 		r, err := artifact.ParseReference(tc.in)
 		if tc.err != "" {
-			if !errors.Is(err, artifact.ErrInvalidReference) || !strings.Contains(err.Error(), tc.err) {
+			if !errors.Is(err, artifact.ErrInvalidReference) || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), "SECRET") {
 				t.Errorf("%s: got %v, want error with %q", tc.in, err, tc.err)
 			}
 			continue

@@ -31,6 +31,10 @@ func ParseReference(s string) (Reference, error) {
 	if i := strings.Index(s, "://"); i >= 0 {
 		return Reference{}, fmt.Errorf("%w %q: scheme %q, want %q", ErrInvalidReference, raw, s[:i+3], Scheme)
 	}
+	if host, _, _ := strings.Cut(s, "/"); strings.Contains(host, "@") {
+		// user:password@host: not quoted, since it is a secret.
+		return Reference{}, fmt.Errorf("%w %q: credentials in the reference; give them with --creds or a docker config", ErrInvalidReference, Scheme+"…@"+s[strings.LastIndex(host, "@")+1:])
+	}
 	var r Reference
 	if at := strings.LastIndex(s, "@"); at >= 0 {
 		d := digest.Digest(s[at+1:])

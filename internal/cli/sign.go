@@ -97,11 +97,19 @@ func (s *signFlags) base() sign.Options {
 
 // readToken takes a token, or the path of a file holding one (as cosign does).
 func readToken(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
+		s = strings.TrimSpace(s[7:]) // an Authorization header's value, pasted
+	}
 	if strings.Count(s, ".") == 2 && !strings.ContainsAny(s, "/\\ ") {
 		return s, nil
 	}
 	f, err := os.Open(s)
 	if err != nil {
+		if strings.Count(s, ".") >= 2 || len(s) > 256 {
+			// Most likely a token gone wrong: not quoted, as a path would be.
+			return "", fmt.Errorf("neither a JWT nor a readable file (%d characters)", len(s))
+		}
 		return "", fmt.Errorf("neither a JWT nor a readable file: %w", err)
 	}
 	defer f.Close()
