@@ -222,6 +222,7 @@ func TestBadInput(t *testing.T) {
 		{"not an object", []string{"push", url, "--path", writeTree(t, map[string]string{"values.yaml": "replicas: 3\n"})}, cli.ExitError, "values.yaml:1: invalid Kubernetes object"},
 		{"duplicate object", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm, "b/c.yaml": cm})}, cli.ExitError, "duplicate object ConfigMap"},
 		{"unknown flag", []string{"push", "--nope"}, cli.ExitUsage, "unknown flag"},
+		{"revision of two lines", []string{"push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm}), "--revision", "main@sha1:abc\n::error::injected"}, cli.ExitUsage, `the revision (--revision) "main@sha1:abc\n::error::injected" has a control character`},
 		{"missing tag", []string{"pull", "oci://" + reg.Host() + "/x:nope", "-o", filepath.Join(t.TempDir(), "o")}, cli.ExitNotFound, "nope"},
 		{"bad creds syntax", []string{"inspect", url, "--creds", "nocolon"}, cli.ExitUsage, "--creds"},
 		{"bad --semver", []string{"list", "oci://" + reg.Host() + "/x", "--semver", ">=1.0.0 <<"}, cli.ExitUsage, "invalid semver range"},
@@ -301,5 +302,19 @@ func TestUnknownCommand(t *testing.T) {
 	}
 	if r := run(t, nil, "key", "nope"); r.code != cli.ExitUsage {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// What an artifact says of itself is printed one line per field: an annotation with a
+// newline (anyone who could push chose it) is quoted, not a line of its own in a CI log.
+func TestInspectQuotesControlCharacters(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	url := "oci://" + reg.Host() + "/x:v1"
+	if r := run(t, nil, "push", url, "--path", writeTree(t, map[string]string{"a.yaml": cm}), "--annotation", "note=a\n::error::injected"); r.code != 0 {
+		t.Fatalf("push: %+v", r)
+	}
+	r := run(t, nil, "inspect", url)
+	if r.code != 0 || strings.Contains(r.out, "\n::error::") || !strings.Contains(r.out, `"a\n::error::injected"`) {
+		t.Fatalf("inspect: %+v", r)
 	}
 }

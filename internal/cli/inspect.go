@@ -56,7 +56,7 @@ func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 			}
 			fmt.Fprintln(w, "Annotations:")
 			for _, k := range sortedKeys(in.Manifest.Annotations) {
-				fmt.Fprintf(w, "  %s:\t%s\n", k, in.Manifest.Annotations[k])
+				fmt.Fprintf(w, "  %s:\t%s\n", printable(k), printable(in.Manifest.Annotations[k]))
 			}
 			if a, ok := in.Manifest.Annotations[artifact.AnnotationRenderedCharts]; ok {
 				var charts []render.Chart
@@ -65,7 +65,7 @@ func newInspectCmd(env Env, g *globalFlags) *cobra.Command {
 				} else {
 					fmt.Fprintf(w, "Charts (%d):\n", len(charts))
 					for _, c := range charts {
-						fmt.Fprintf(w, "  %s %s\t%s\t%s\n", c.Name, c.Version, c.Digest, c.Source)
+						fmt.Fprintf(w, "  %s %s\t%s\t%s\n", printable(c.Name), printable(c.Version), c.Digest, printable(c.Source))
 					}
 				}
 			}

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/internal/clikit"
@@ -41,6 +43,13 @@ func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (ar
 	}
 	// A clone URL may carry a token (git remote.origin.url in GitLab CI does).
 	m.Source = artifact.SourceURL(m.Source)
+	// One line each: a newline would start a line of its own in a CI log (where
+	// "::error::..." is a workflow command) and in every tool that prints them.
+	for _, f := range []struct{ name, v string }{{"source (--source)", m.Source}, {"revision (--revision)", m.Revision}} {
+		if strings.ContainsFunc(f.v, unicode.IsControl) {
+			return m, clikit.Usagef("the %s %q has a control character (a newline?)", f.name, f.v)
+		}
+	}
 	for _, a := range p.annotations {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
@@ -89,7 +98,16 @@ func describeMeta(m artifact.Metadata) string {
 	if !m.Created.IsZero() {
 		created = m.Created.Format("2006-01-02T15:04:05Z07:00")
 	}
-	return fmt.Sprintf("source=%s revision=%s created=%s", orNone(m.Source), orNone(m.Revision), created)
+	return fmt.Sprintf("source=%s revision=%s created=%s", printable(orNone(m.Source)), printable(orNone(m.Revision)), created)
+}
+
+// printable is s for a terminal or a CI log: quoted when it holds a control character
+// (an artifact's annotations are anyone's who could push it).
+func printable(s string) string {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 func orNone(s string) string {
