@@ -11,4 +11,8 @@ var (
 	// no OIDC token, the new signature does not check against the trusted root). Sign
 	// returns it; registry errors are returned as artifact/remote gives them.
 	ErrSigning = errors.New("signing failed")
+	// ErrIDToken: an OIDC token that Fulcio would refuse, found before anything is
+	// pushed or signed (CheckIDToken): not a JWT, expired or about to, or for another
+	// audience.
+	ErrIDToken = errors.New("unusable OIDC token")
 )

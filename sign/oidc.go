@@ -2,12 +2,15 @@ package sign
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Environment variables the CI systems set for keyless signing.
@@ -98,4 +101,52 @@ func githubIDToken(ctx context.Context, opts IDTokenOptions, reqURL, reqToken st
 		return "", fmt.Errorf("%w: GitHub Actions answered no OIDC token", ErrSigning)
 	}
 	return v.Value, nil
+}
+
+// CheckIDToken reads a token's claims, unverified (Fulcio verifies it), and refuses one
+// that Fulcio would: not a JWT, expiring before now+margin, or whose audience lacks
+// "sigstore" (GitLab's id_tokens need aud: sigstore). The token is never quoted.
+func CheckIDToken(token string, now time.Time, margin time.Duration) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("%w: not a JWT (%d parts separated by dots, want 3)", ErrIDToken, len(parts))
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return fmt.Errorf("%w: its claims are not base64url", ErrIDToken)
+	}
+	var claims struct {
+		Exp json.Number     `json:"exp"`
+		Aud json.RawMessage `json:"aud"`
+		Iss string          `json:"iss"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return fmt.Errorf("%w: its claims are not a JSON object", ErrIDToken)
+	}
+	if claims.Exp != "" {
+		exp, err := claims.Exp.Float64()
+		if err != nil {
+			return fmt.Errorf("%w: exp %q is not a time", ErrIDToken, claims.Exp)
+		}
+		at := time.Unix(int64(exp), 0).UTC()
+		if at.Before(now.Add(margin)) {
+			if at.Before(now) {
+				return fmt.Errorf("%w: the token of %s expired at %s (%s ago)", ErrIDToken, claims.Iss, at.Format(time.RFC3339), now.Sub(at).Round(time.Second))
+			}
+			return fmt.Errorf("%w: the token of %s expires at %s, in less than %s", ErrIDToken, claims.Iss, at.Format(time.RFC3339), margin)
+		}
+	}
+	if len(claims.Aud) > 0 {
+		var auds []string
+		var one string
+		if json.Unmarshal(claims.Aud, &one) == nil {
+			auds = []string{one}
+		} else if json.Unmarshal(claims.Aud, &auds) != nil {
+			return fmt.Errorf("%w: aud is neither a string nor a list of strings", ErrIDToken)
+		}
+		if !slices.Contains(auds, Audience) {
+			return fmt.Errorf("%w: its audience is %q, and Fulcio takes %q (GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})", ErrIDToken, auds, Audience)
+		}
+	}
+	return nil
 }

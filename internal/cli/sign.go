@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -68,6 +69,9 @@ func (s *signFlags) options(ctx context.Context, env Env) (sign.Options, string,
 		if err != nil {
 			return opts, "", clikit.Usagef("--identity-token: %v", err)
 		}
+		if err := sign.CheckIDToken(tok, time.Now(), tokenMargin); err != nil {
+			return opts, "", clikit.Usagef("--identity-token: %v", err)
+		}
 		opts.Keyless.IDToken = tok
 		return opts, "--identity-token", nil
 	}
@@ -78,9 +82,16 @@ func (s *signFlags) options(ctx context.Context, env Env) (sign.Options, string,
 	if tok == "" {
 		return opts, "", clikit.Usagef("no key and no OIDC token: give --key, or --identity-token, or run in CI with an OIDC token (GitHub Actions: permissions: id-token: write; GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})")
 	}
+	if err := sign.CheckIDToken(tok, time.Now(), tokenMargin); err != nil {
+		return opts, "", clikit.Usagef("the OIDC token from %s: %v", source, err)
+	}
 	opts.Keyless.IDToken = tok
 	return opts, source, nil
 }
+
+// tokenMargin is how long an OIDC token must still be valid when it is found: push
+// checks it before packaging and uploading anything, which then takes some time.
+const tokenMargin = 30 * time.Second
 
 // base is the options without the key or the token.
 func (s *signFlags) base() sign.Options {
@@ -288,6 +299,13 @@ func (p *pushSigning) sign(ctx context.Context, env Env, g *globalFlags, reg *cl
 	c, err := signClient(ctx, env, g, reg, pinned.Registry)
 	if err != nil {
 		return nil, err
+	}
+	if p.opts.Keyless.IDToken != "" && strings.HasPrefix(p.how, "GitHub Actions") {
+		// A fresh token: the one found at the start may have expired while a large
+		// tree was rendered and pushed (GitHub's last a few minutes).
+		if tok, _, err := sign.DetectIDToken(ctx, sign.IDTokenOptions{Getenv: env.Getenv}); err == nil && tok != "" {
+			p.opts.Keyless.IDToken = tok
+		}
 	}
 	res, err := c.Sign(ctx, pinned, p.opts)
 	if err != nil {

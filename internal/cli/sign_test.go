@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -148,6 +149,19 @@ func TestSignErrors(t *testing.T) {
 	}
 	if r := run(t, env, "inspect", url+":v1"); r.code != cli.ExitNotFound {
 		t.Fatalf("pushed despite the wrong password: %+v", r)
+	}
+	// so does an OIDC token Fulcio would refuse: expired, or for another audience (and
+	// the token is not quoted)
+	enc := base64.RawURLEncoding.EncodeToString
+	for _, claims := range []string{`{"aud":"sigstore","exp":1000000000}`, `{"aud":"gitlab","exp":4000000000}`} {
+		tok := enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+		r := run(t, env, append(pushArgs(url+":v1", src), "--sign", "--identity-token", tok)...)
+		if r.code != cli.ExitUsage || !strings.Contains(r.err, "unusable OIDC token") || strings.Contains(r.err, tok[:20]) {
+			t.Fatalf("token %s: %+v", claims, r)
+		}
+		if r := run(t, env, "inspect", url+":v1"); r.code != cli.ExitNotFound {
+			t.Fatalf("pushed despite the token %s: %+v", claims, r)
+		}
 	}
 
 	for name, tc := range map[string]struct {
