@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -34,6 +35,10 @@ type TagPolicy struct {
 	// (IsImmutableTag). Push leaves it off (tags are immutable unless listed);
 	// "gitless tag", whose job is promotion, turns it on.
 	MoveByDefault bool
+	// AllowRollback lets a push move a tag to an artifact created before the one it
+	// names (a re-run of an old pipeline); without it, or AllowOverwrite, that is a
+	// *RollbackError. "gitless tag" (promotion) does not check.
+	AllowRollback bool
 }
 
 // MayMove reports whether tag may be moved under p.
@@ -55,9 +60,29 @@ type TagConflictError struct {
 	Tag        string
 	Existing   digest.Digest
 	New        digest.Digest
+	// Concurrent: the tag was free when the push looked, and names another digest
+	// after the push set it (two pushes at once; the registry kept the other).
+	Concurrent bool
 }
 
 func (e *TagConflictError) Error() string {
+	if e.Concurrent {
+		return fmt.Sprintf("tag %q in %s points at %s, not %s: another push set it at the same time (the tag is immutable; %s was pushed, untagged)",
+			e.Tag, e.Repository, e.Existing, e.New, e.New)
+	}
 	return fmt.Sprintf("tag %q in %s already points at %s, not %s: the tag is immutable (TagPolicy: not a moving tag, no overwrite allowed)",
 		e.Tag, e.Repository, e.Existing, e.New)
+}
+
+// RollbackError is the refusal to move a tag to an artifact created before the one it
+// names (TagPolicy.AllowRollback).
+type RollbackError struct {
+	Repository, Tag          string
+	Existing, New            digest.Digest
+	ExistingCreated, Created time.Time
+}
+
+func (e *RollbackError) Error() string {
+	return fmt.Sprintf("tag %q in %s names %s, created %s; %s was created %s, before it: moving the tag back is a rollback (a re-run of an old pipeline?), refused without AllowRollback",
+		e.Tag, e.Repository, e.Existing, e.ExistingCreated.UTC().Format(time.RFC3339), e.New, e.Created.UTC().Format(time.RFC3339))
 }

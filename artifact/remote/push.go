@@ -194,6 +194,9 @@ func (p *PendingPush) finish(ctx context.Context, m *artifact.Manifest, layerDat
 		res.Unchanged = true
 		return res, nil
 	}
+	if err := p.checkRollback(ctx, m, res.Tags); err != nil {
+		return nil, err
+	}
 	layer := m.Manifest.Layers[0]
 	if int64(len(layerData)) != layer.Size || digest.FromBytes(layerData) != layer.Digest {
 		return nil, fmt.Errorf("pushing %s: blob %s does not match its bytes", ref.Repo(), layer.Digest)
@@ -214,7 +217,49 @@ func (p *PendingPush) finish(ctx context.Context, m *artifact.Manifest, layerDat
 			return nil, p.c.WrapError("pushing", ref, fmt.Errorf("tagging %s as %q: %w", m.Descriptor.Digest, t, err))
 		}
 	}
+	// Registries have no conditional tag write: two pushes that both found an
+	// immutable tag free both set it, and the last write stays. Read back, the loser
+	// learns it (and does not report, or sign for, a tag that names another digest).
+	// Two writes can still both read back their own before the other lands; only a
+	// registry's own tag immutability closes that.
+	for _, t := range changed {
+		if p.opts.Policy.MayMove(t) {
+			continue
+		}
+		now, err := resolve(ctx, repo, t)
+		if err != nil {
+			return nil, p.c.WrapError("pushing", ref, fmt.Errorf("reading tag %q back: %w", t, err))
+		}
+		if now.Digest != m.Descriptor.Digest {
+			return nil, &artifact.TagConflictError{Repository: ref.Repo(), Tag: t, Existing: now.Digest, New: m.Descriptor.Digest, Concurrent: true}
+		}
+	}
 	return res, nil
+}
+
+// checkRollback refuses to move a tag to m when the artifact the tag names was created
+// after m (a re-run of an old pipeline moving latest back), unless the policy allows
+// it. A tag whose artifact cannot be read, or either side without a created time, is
+// not checked.
+func (p *PendingPush) checkRollback(ctx context.Context, m *artifact.Manifest, tags []TagUpdate) error {
+	pol := p.opts.Policy
+	created := artifact.MetadataFromAnnotations(m.Manifest.Annotations).Created
+	if pol.AllowRollback || pol.AllowOverwrite || created.IsZero() {
+		return nil
+	}
+	for _, u := range tags {
+		if !u.Changed || u.Previous == "" {
+			continue
+		}
+		prev, err := p.c.Fetch(ctx, p.ref.WithDigest(u.Previous))
+		if err != nil {
+			continue
+		}
+		if pc := prev.Metadata.Created; !pc.IsZero() && created.Before(pc) {
+			return &artifact.RollbackError{Repository: p.ref.Repo(), Tag: u.Tag, Existing: u.Previous, New: m.Descriptor.Digest, ExistingCreated: pc, Created: created}
+		}
+	}
+	return nil
 }
 
 // readTags resolves each tag.

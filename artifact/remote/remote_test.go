@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -500,5 +502,95 @@ func TestRetriedRunKeepsTheArtifactOfTheFirstTry(t *testing.T) {
 	moved.Revision = "main@sha1:" + strings.Repeat("9", 40)
 	if _, err := c.Push(ctx, ref, layer, moved, remote.PushOptions{}); !errors.As(err, &tc) {
 		t.Fatalf("other metadata under the commit tag: %v", err)
+	}
+}
+
+// A moving tag does not move back to an artifact created before the one it names (a
+// re-run of an old pipeline), and nothing of that push is uploaded; AllowRollback (or
+// AllowOverwrite) moves it.
+func TestMovingTagDoesNotMoveBack(t *testing.T) {
+	ctx := context.Background()
+	host := registry.NewT(t, registry.Options{})
+	c := remote.New(remote.Options{})
+	newer, older := meta, meta
+	newer.Created = time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	older.Created = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	opts := remote.PushOptions{Tags: []string{"latest"}, Policy: artifact.TagPolicy{Moving: artifact.DefaultMovingTags}}
+	rn, err := c.Push(ctx, mustRef(t, "oci://"+host.Host()+"/app:2222222"), buildFiles(t, map[string]string{"a.yaml": "a: 2\n"}), newer, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := mustRef(t, "oci://"+host.Host()+"/app:1111111")
+	a := buildFiles(t, map[string]string{"a.yaml": "a: 1\n"})
+	_, err = c.Push(ctx, old, a, older, opts)
+	var rb *artifact.RollbackError
+	if !errors.As(err, &rb) || rb.Tag != "latest" || rb.Existing != rn.Digest || !strings.Contains(err.Error(), "rollback") {
+		t.Fatalf("err = %v, want the rollback of latest refused", err)
+	}
+	if d, _ := c.Resolve(ctx, old.WithTag("latest")); d.Digest != rn.Digest {
+		t.Fatalf("latest moved to %s", d.Digest)
+	}
+	if _, err := c.Resolve(ctx, old); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("the refused push tagged 1111111: %v", err)
+	}
+	opts.Policy.AllowRollback = true
+	ro, err := c.Push(ctx, old, a, older, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.Resolve(ctx, old.WithTag("latest")); d.Digest != ro.Digest {
+		t.Fatalf("with AllowRollback, latest is %s, want %s", d.Digest, ro.Digest)
+	}
+}
+
+// Two pushes set one new immutable tag at once and the registry keeps the other's: the
+// push that lost reads the tag back and fails, rather than report a tag it does not hold.
+func TestPushThatLostARaceForATagFails(t *testing.T) {
+	ctx := context.Background()
+	reg := registry.NewT(t, registry.Options{})
+	c := remote.New(remote.Options{})
+	// The other push's artifact, already in the repository under another tag.
+	other, err := c.Push(ctx, mustRef(t, "oci://"+reg.Host()+"/app:seed"), buildFiles(t, map[string]string{"a.yaml": "other: 1\n"}), meta, remote.PushOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherBytes, err := c.FetchManifest(ctx, other.Reference, other.Digest.String(), 4<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := "http://" + reg.Host()
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, upstream+r.URL.RequestURI(), r.Body)
+		req.Header = r.Header.Clone()
+		req.ContentLength = r.ContentLength
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/3333333") {
+			// the other push's write lands just after this one's
+			put, _ := http.NewRequest(http.MethodPut, upstream+r.URL.Path, bytes.NewReader(otherBytes))
+			put.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+			if r2, err := http.DefaultClient.Do(put); err == nil {
+				r2.Body.Close()
+			}
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		if loc := resp.Header.Get("Location"); loc != "" {
+			w.Header().Set("Location", strings.Replace(loc, upstream, "http://"+r.Host, 1))
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	ref := mustRef(t, "oci://"+strings.TrimPrefix(proxy.URL, "http://")+"/app:3333333")
+	_, err = c.Push(ctx, ref, buildFiles(t, map[string]string{"a.yaml": "mine: 1\n"}), meta, remote.PushOptions{})
+	var tc *artifact.TagConflictError
+	if !errors.As(err, &tc) || !tc.Concurrent || tc.Existing != other.Digest || !strings.Contains(err.Error(), "at the same time") {
+		t.Fatalf("err = %v, want the lost race reported", err)
 	}
 }

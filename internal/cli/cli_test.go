@@ -318,3 +318,23 @@ func TestInspectQuotesControlCharacters(t *testing.T) {
 		t.Fatalf("inspect: %+v", r)
 	}
 }
+
+// A re-run of an old pipeline does not move latest back: exit 5 with the way out named.
+func TestPushDoesNotMoveLatestBack(t *testing.T) {
+	reg := registry.NewT(t, registry.Options{})
+	repo := "oci://" + reg.Host() + "/app"
+	push := func(tag, value, created string, extra ...string) result {
+		return run(t, nil, append([]string{"push", repo + ":" + tag, "--path", writeTree(t, map[string]string{"a.yaml": strings.Replace(cm, "name: x", "name: "+value, 1)}),
+			"--created", created, "--tag", "latest"}, extra...)...)
+	}
+	if r := push("2222222", "new", "2026-02-01T00:00:00Z"); r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	r := push("1111111", "old", "2026-01-01T00:00:00Z")
+	if r.code != cli.ExitTagConflict || !strings.Contains(r.err, "rollback") || !strings.Contains(r.err, "--allow-rollback") {
+		t.Fatalf("the old pipeline: %+v", r)
+	}
+	if r := push("1111111", "old", "2026-01-01T00:00:00Z", "--allow-rollback"); r.code != 0 {
+		t.Fatalf("--allow-rollback: %+v", r)
+	}
+}

@@ -19,6 +19,7 @@ type pushOptions struct {
 	tags           []string
 	movingTags     []string
 	allowOverwrite bool
+	allowRollback  bool
 	prov           provenanceFlags
 	build          buildFlags
 	reg            clikit.RegistryFlags
@@ -56,8 +57,10 @@ func newPushCmd(env Env, g *globalFlags) *cobra.Command {
 		Short: "Package a directory of manifests and push it as an OCI artifact",
 		Long: `Package DIR (recursively) into one reproducible tar+gzip layer with Flux's media types
 and push it. Tags are immutable: pushing a tag that points at another digest fails unless
-the tag is listed with --moving-tag (default: latest) or --allow-overwrite is given. A push
-whose content equals what every tag already holds uploads nothing and says so.
+the tag is listed with --moving-tag (default: latest) or --allow-overwrite is given; a
+moving tag does not move back to an artifact created before the one it names without
+--allow-rollback (exit 5). A push whose content equals what every tag already holds
+uploads nothing and says so.
 
 Provenance (source, revision, created) comes from the flags, else from GitHub Actions or
 GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the clock.`,
@@ -93,7 +96,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			}
 			popts := remote.PushOptions{
 				Tags:   o.tags,
-				Policy: artifact.TagPolicy{AllowOverwrite: o.allowOverwrite, Moving: o.movingTags},
+				Policy: artifact.TagPolicy{AllowOverwrite: o.allowOverwrite, AllowRollback: o.allowRollback, Moving: o.movingTags},
 			}
 			// The registry side starts now (the tags are read, the config blob goes
 			// up) while the tree is rendered, checked and packaged; with --diff-tag
@@ -210,6 +213,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable; --moving-tag= alone: no tag moves)")
 	f.StringVar(&o.diffTag.tag, "diff-tag", "", "push only when the content differs from what this tag holds (a missing tag differs); otherwise push, tag and sign nothing and print that tag's digest")
 	f.BoolVar(&o.allowOverwrite, "allow-overwrite", false, "let any existing tag move to the new digest")
+	f.BoolVar(&o.allowRollback, "allow-rollback", false, "let a moving tag move to an artifact created before the one it names (a re-run of an old pipeline)")
 	f.StringVar(&o.prov.source, "source", "", "source repository URL (org.opencontainers.image.source)")
 	f.StringVar(&o.prov.revision, "revision", "", "source revision, Flux's form: BRANCH@sha1:SHA (org.opencontainers.image.revision)")
 	f.StringVar(&o.prov.created, "created", "", "creation time, RFC 3339 or Unix seconds (default: SOURCE_DATE_EPOCH, then the commit time)")
