@@ -144,7 +144,7 @@ gitless push "${push_args[@]}" ${extra[@]+"${extra[@]}"} >"$tmp/out.json" || cod
 if [[ $code != 0 ]]; then
   case $code in
     4) fail "the registry $host refused $creds_from (exit 4): cannot push to $repository; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write' (and the package write access for this repository)$fork_hint" ;;
-    5) fail "a tag in '${tags[*]}' already points at another digest (exit 5): commit-SHA and version tags are immutable; list tags that should move in moving-tags" ;;
+    5) fail "a tag in '${tags[*]}' already points at another digest, or a moving tag would move back to an older artifact (exit 5, see the error above): commit-SHA and version tags are immutable; list tags that should move in moving-tags; a re-run of an old pipeline does not roll them back (args: --allow-rollback does)" ;;
     *) fail "gitless push failed (exit $code): see the error above" ;;
   esac
 fi
