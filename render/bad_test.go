@@ -292,3 +292,18 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("empty: %v", err)
 	}
 }
+
+// A NUL in a value (YAML's "\0") is not a directory separator of the file name: the
+// format's own "/" are the only ones.
+func TestFormatValueWithNUL(t *testing.T) {
+	dir := fstree.Write(t, map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: {x: \"evil\\0dir\\0x\"}\n"})
+	opts := render.DefaultOptions()
+	opts.Format = `{{index .metadata.annotations "x"}}`
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := render.Render(context.Background(), out, opts, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "evil_dir_x.yaml")); err != nil {
+		t.Fatalf("want evil_dir_x.yaml: %v", err)
+	}
+}

@@ -72,6 +72,10 @@ func (n *namer) name(o *Object) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if hasNUL(data) {
+			// dirSep in a value would cut the name into directories of its choosing.
+			data = withoutNUL(data).(map[string]any)
+		}
 		var b strings.Builder
 		if err := n.tmpl.Execute(&b, data); err != nil {
 			return "", &FormatError{Format: n.format, Err: err}
@@ -126,4 +130,47 @@ func safeSegment(s string) string {
 
 func safeByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+}
+
+// hasNUL reports whether a string of v (an object's value) holds dirSep.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, dirSep)
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, dirSep) || hasNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withoutNUL is a copy of v with dirSep in its strings replaced by "_", as safeSegment
+// replaces every other byte a file name should not have.
+func withoutNUL(v any) any {
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, dirSep, "_")
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[strings.ReplaceAll(k, dirSep, "_")] = withoutNUL(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = withoutNUL(e)
+		}
+		return l
+	}
+	return v
 }
