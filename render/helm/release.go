@@ -61,7 +61,7 @@ func (x *expander) Expand(ctx context.Context, units []*render.Unit) error {
 		all = append(all, u.Objects...)
 	}
 	scopes := manifest.NewScopes(all)
-	index := map[string]placed{} // group/kind/namespace/name; namespace "" when cluster-scoped
+	index := treeIndex{} // group/kind/namespace/name; namespace "" when cluster-scoped
 	var releases []placed
 	for _, u := range units {
 		for _, o := range u.Objects {
@@ -69,7 +69,8 @@ func (x *expander) Expand(ctx context.Context, units []*render.Unit) error {
 			if scopes.Namespaced(o) {
 				p.ns = cmp.Or(o.Namespace(), u.Namespace, x.opts.Namespace)
 			}
-			index[key(o.Group(), o.Kind(), p.ns, o.Name())] = p
+			k := key(o.Group(), o.Kind(), p.ns, o.Name())
+			index[k] = append(index[k], p)
 			if o.Group() == HelmGroup && o.Kind() == "HelmRelease" {
 				releases = append(releases, p)
 			}
@@ -110,6 +111,32 @@ func (x *expander) Expand(ctx context.Context, units []*render.Unit) error {
 }
 
 func key(group, kind, ns, name string) string { return group + "/" + kind + "/" + ns + "/" + name }
+
+// treeIndex holds the objects of every unit by key. Units rendered together may each
+// hold an object of the same key (two environments' HelmRepository flux-system/charts).
+type treeIndex map[string][]placed
+
+// get finds the object k names for the HelmRelease hr: the one of hr's own unit, else
+// the only one of the tree; several in other units, none in hr's, is an error naming them.
+func (t treeIndex) get(hr placed, k string) (placed, bool, error) {
+	cands := t[k]
+	for _, c := range cands {
+		if c.unit == hr.unit {
+			return c, true, nil
+		}
+	}
+	switch len(cands) {
+	case 0:
+		return placed{}, false, nil
+	case 1:
+		return cands[0], true, nil
+	}
+	var where []string
+	for _, c := range cands {
+		where = append(where, c.obj.Origin.String())
+	}
+	return placed{}, false, fmt.Errorf("%w: %s is in several sources (%s), none of them the HelmRelease's", ErrInvalid, strings.TrimPrefix(k, "/"), strings.Join(where, ", "))
+}
 
 // helmRelease is the part of a HelmRelease's spec render reads. Decoding refuses
 // unknown fields: a field render does not know may change what is installed.
@@ -227,7 +254,7 @@ func unsupported(field, why string) error {
 
 // expand renders one HelmRelease: its objects, its chart, and the source objects
 // it took the chart from.
-func (x *expander) expand(ctx context.Context, hr placed, index map[string]placed, tree []*render.Object) ([]*render.Object, render.Chart, []*render.Object, error) {
+func (x *expander) expand(ctx context.Context, hr placed, index treeIndex, tree []*render.Object) ([]*render.Object, render.Chart, []*render.Object, error) {
 	var spec helmRelease
 	if err := decodeStrict(hr.obj, "spec", &spec); err != nil {
 		return nil, render.Chart{}, nil, err
@@ -299,7 +326,7 @@ func (x *expander) expand(ctx context.Context, hr placed, index map[string]place
 		o.Origin = render.Origin{File: hr.obj.Origin.File, Line: hr.obj.Origin.Line, Path: what + ": " + o.Origin.File}
 	}
 	if spec.Install != nil && spec.Install.CreateNamespace {
-		if _, ok := index[key("", "Namespace", "", releaseNS)]; !ok && !slices.ContainsFunc(objs, func(o *render.Object) bool {
+		if len(index[key("", "Namespace", "", releaseNS)]) == 0 && !slices.ContainsFunc(objs, func(o *render.Object) bool {
 			return o.Group() == "" && o.Kind() == "Namespace" && o.Name() == releaseNS
 		}) {
 			ns, err := manifest.NewObjectFromValue(map[string]any{
@@ -361,13 +388,16 @@ func shortenName(name string) string {
 }
 
 // chart fetches the chart a HelmRelease names, from a source of the tree.
-func (x *expander) chart(ctx context.Context, hr placed, spec *helmRelease, index map[string]placed) (*Chart, []*render.Object, error) {
+func (x *expander) chart(ctx context.Context, hr placed, spec *helmRelease, index treeIndex) (*Chart, []*render.Object, error) {
 	if spec.ChartRef != nil {
 		ref := spec.ChartRef
 		if ref.Kind != "OCIRepository" {
 			return nil, nil, unsupported("spec.chartRef.kind", fmt.Sprintf("%s: charts come from an OCIRepository, or a HelmRepository through spec.chart", ref.Kind))
 		}
-		src, ok := index[key(SourceGroup, ref.Kind, cmp.Or(ref.Namespace, hr.ns), ref.Name)]
+		src, ok, err := index.get(hr, key(SourceGroup, ref.Kind, cmp.Or(ref.Namespace, hr.ns), ref.Name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("spec.chartRef: %w", err)
+		}
 		if !ok {
 			return nil, nil, notInTree("spec.chartRef", ref.Kind, cmp.Or(ref.Namespace, hr.ns), ref.Name)
 		}
@@ -385,7 +415,10 @@ func (x *expander) chart(ctx context.Context, hr placed, spec *helmRelease, inde
 	if ref.Kind != "HelmRepository" {
 		return nil, nil, unsupported("spec.chart.spec.sourceRef.kind", fmt.Sprintf("%s: charts come from a HelmRepository here, or an OCIRepository through spec.chartRef", ref.Kind))
 	}
-	src, ok := index[key(SourceGroup, ref.Kind, cmp.Or(ref.Namespace, hr.ns), ref.Name)]
+	src, ok, err := index.get(hr, key(SourceGroup, ref.Kind, cmp.Or(ref.Namespace, hr.ns), ref.Name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("spec.chart.spec.sourceRef: %w", err)
+	}
 	if !ok {
 		return nil, nil, notInTree("spec.chart.spec.sourceRef", ref.Kind, cmp.Or(ref.Namespace, hr.ns), ref.Name)
 	}
@@ -541,11 +574,14 @@ func refuseSource(provider string, certSecretRef, proxySecretRef, verify json.Ra
 // mergeValuesFrom merges the values in a ConfigMap or Secret of the tree, as
 // helm-controller does: the whole document at the root, or (targetPath) the value
 // at that path, typed as --set types it unless quoted.
-func (x *expander) mergeValuesFrom(vals map[string]any, kind, name, valuesKey, targetPath string, optional bool, hr placed, index map[string]placed, field string) error {
+func (x *expander) mergeValuesFrom(vals map[string]any, kind, name, valuesKey, targetPath string, optional bool, hr placed, index treeIndex, field string) error {
 	if kind != "ConfigMap" && kind != "Secret" {
 		return fmt.Errorf("%w: %s.kind %q (want ConfigMap or Secret)", ErrInvalid, field, kind)
 	}
-	src, ok := index[key("", kind, hr.ns, name)]
+	src, ok, err := index.get(hr, key("", kind, hr.ns, name))
+	if err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
 	if !ok {
 		if optional {
 			return nil

@@ -498,3 +498,68 @@ spec:
 		t.Fatalf("a chart that does not match the index: %v", err)
 	}
 }
+
+// Two sources rendered together, each with its own HelmRepository of the same name
+// (staging's and prod's flux-system/demo, other registries): each HelmRelease takes the
+// chart from its own source's repository, not from whichever was read last.
+func TestHelmReleaseSourcesArePerUnit(t *testing.T) {
+	var hosts []string
+	for _, version := range []string{"1.0.0", "2.0.0"} {
+		chart := writeTree(t, map[string]string{
+			"Chart.yaml":        "apiVersion: v2\nname: demo\nversion: " + version + "\n",
+			"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: demo}\ndata: {version: {{ .Chart.Version | quote }}}\n",
+		})
+		reg := registry.NewT(t, registry.Options{})
+		pushChart(t, reg, chart)
+		hosts = append(hosts, reg.Host())
+	}
+	unit := func(env, host string) string {
+		return writeTree(t, map[string]string{"release.yaml": strings.NewReplacer("ENV", env, "HOST", host).Replace(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: demo, namespace: flux-system}
+spec: {type: oci, url: oci://HOST/charts}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: demo-ENV, namespace: flux-system}
+spec:
+  targetNamespace: ENV
+  chart:
+    spec: {chart: demo, sourceRef: {kind: HelmRepository, name: demo}}
+`)})
+	}
+	staging, prod := unit("staging", hosts[0]), unit("prod", hosts[1])
+	opts := render.DefaultOptions()
+	opts.Separate = true
+	opts.Expanders = []render.Expander{helm.New(helm.Options{}).Expander(helm.ExpandOptions{})}
+	units, err := render.Load(context.Background(), opts, staging, prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range objectsOf(units) {
+		if o.Kind() == "HelmRepository" {
+			t.Errorf("%s left in the tree", o)
+		}
+		if o.Kind() == "ConfigMap" {
+			v, _ := o.Value()
+			got[o.Namespace()] = v["data"].(map[string]any)["version"].(string)
+		}
+	}
+	if got["staging"] != "1.0.0" || got["prod"] != "2.0.0" {
+		t.Fatalf("chart versions by namespace %v, want staging 1.0.0 (its own repository) and prod 2.0.0", got)
+	}
+	// A third source whose HelmRelease names demo without one of its own: which of the
+	// two it meant is not guessed.
+	lonely := writeTree(t, map[string]string{"release.yaml": `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: demo-dev, namespace: flux-system}
+spec:
+  targetNamespace: dev
+  chart:
+    spec: {chart: demo, sourceRef: {kind: HelmRepository, name: demo}}
+`})
+	if _, err := render.Load(context.Background(), opts, staging, prod, lonely); err == nil || !strings.Contains(err.Error(), "is in several sources") {
+		t.Fatalf("an ambiguous source: %v", err)
+	}
+}
