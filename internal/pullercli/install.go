@@ -67,13 +67,21 @@ deletes the puller.`,
 					return clikit.Usage(err)
 				}
 				ns = c.Namespace // the file's, unless -n
+				// Key files of this machine go into the cluster as the flags' do;
+				// paths below the keys directory are the cluster's already.
+				for i := range c.Sources {
+					src := &c.Sources[i]
+					if err := portablePolicy(src, keys, "trusted_root-"+src.Name+".json", fmt.Sprintf("%s: sources[%d].verify", configPath, i)); err != nil {
+						return err
+					}
+				}
 			case source != "":
 				sf.url = source
 				src, err := sf.source()
 				if err != nil {
 					return err
 				}
-				if err := portablePolicy(&src, keys); err != nil {
+				if err := portablePolicy(&src, keys, "trusted_root.json", ""); err != nil {
 					return err
 				}
 				c.Sources = []puller.Source{src}
@@ -145,11 +153,12 @@ deletes the puller.`,
 	return cmd
 }
 
-// imageTag is the image tag of this build: its version when it is a release
-// (vX.Y.Z), else latest.
+// imageTag is the image tag of this build: its version when it is a release, a
+// prerelease included (vX.Y.Z, vX.Y.Z-rc.1: the release workflow pushes both), else
+// latest (a build from a checkout; build metadata, "+...", is no tag).
 func imageTag() string {
 	v := version()
-	if sv, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v")); err == nil && sv.Prerelease() == "" && sv.Metadata() == "" && strings.HasPrefix(v, "v") {
+	if sv, err := semver.StrictNewVersion(strings.TrimPrefix(v, "v")); err == nil && sv.Metadata() == "" && strings.HasPrefix(v, "v") {
 		return v
 	}
 	return "latest"
@@ -157,29 +166,38 @@ func imageTag() string {
 
 // portablePolicy makes a source's policy independent of this machine's files: key
 // files become PEM in the configuration, a trusted root file goes into the keys
-// ConfigMap.
-func portablePolicy(src *puller.Source, keys map[string]string) error {
+// ConfigMap as rootName. Paths below install.KeysDir are left alone: they are the
+// cluster's, mounted from the keys ConfigMap. where names the policy in errors ("" for
+// the flags).
+func portablePolicy(src *puller.Source, keys map[string]string, rootName, where string) error {
 	p := src.Verify
 	if p == nil {
 		return nil
 	}
+	inCluster := func(path string) bool { return strings.HasPrefix(path, install.KeysDir+"/") }
 	for i, key := range p.Keys {
-		if strings.Contains(key, "-----BEGIN") || strings.Contains(key, "://") {
-			continue // PEM already, or env:// or a KMS URI
+		if strings.Contains(key, "-----BEGIN") || strings.Contains(key, "://") || inCluster(key) {
+			continue // PEM already, env:// or a KMS URI, or the cluster's file
 		}
 		b, err := os.ReadFile(key)
 		if err != nil {
+			if where != "" {
+				return clikit.Usagef("%s.keys[%d] %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, i, key, err, install.KeysDir)
+			}
 			return clikit.Usagef("--key %s: %v", key, err)
 		}
 		p.Keys[i] = string(b)
 	}
-	if p.TrustedRoot != "" {
+	if p.TrustedRoot != "" && !inCluster(p.TrustedRoot) {
 		b, err := os.ReadFile(p.TrustedRoot)
 		if err != nil {
+			if where != "" {
+				return clikit.Usagef("%s.trustedRoot %s: %v", where, p.TrustedRoot, err)
+			}
 			return clikit.Usagef("--trusted-root %s: %v", p.TrustedRoot, err)
 		}
-		keys["trusted_root.json"] = string(b)
-		p.TrustedRoot = install.KeysDir + "/trusted_root.json"
+		keys[rootName] = string(b)
+		p.TrustedRoot = install.KeysDir + "/" + rootName
 	}
 	return nil
 }

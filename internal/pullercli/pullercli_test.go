@@ -369,3 +369,43 @@ func TestRunAndInstallFlagsAreDocumented(t *testing.T) {
 		})
 	}
 }
+
+// install --config puts this machine's key files into the cluster, as the flags do: a
+// key file becomes PEM in the configuration, a trusted root goes into the keys
+// ConfigMap; paths below /etc/gitless/keys are the cluster's and stay.
+func TestInstallFromAConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	pem := "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+	os.WriteFile(filepath.Join(dir, "cosign.pub"), []byte(pem), 0o644)
+	os.WriteFile(filepath.Join(dir, "root.json"), []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o644)
+	cfg := filepath.Join(dir, "puller.yaml")
+	write := func(keyA string) {
+		os.WriteFile(cfg, []byte(`apiVersion: gitless.dev/v1alpha1
+kind: PullerConfig
+sources:
+- name: a
+  url: oci://ghcr.io/acme/a
+  verify: {keys: [`+keyA+`]}
+- name: b
+  url: oci://ghcr.io/acme/b
+  verify: {keys: [/etc/gitless/keys/b.pub], trustedRoot: `+filepath.Join(dir, "root.json")+`}
+`), 0o644)
+	}
+	write(filepath.Join(dir, "cosign.pub"))
+	r := runPuller(t, t.Context(), nil, "install", "--config", cfg, "--image", "example.com/puller:v1")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{"MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE", "/etc/gitless/keys/b.pub", "trustedRoot: /etc/gitless/keys/trusted_root-b.json", "trusted_root-b.json: ", "vnd.dev.sigstore.trustedroot"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("the install lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, filepath.Join(dir, "cosign.pub")) || strings.Contains(r.out, filepath.Join(dir, "root.json")) {
+		t.Errorf("a path of this machine went into the install:\n%s", r.out)
+	}
+	write("missing.pub")
+	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].verify.keys[0] missing.pub") {
+		t.Fatalf("a key file that is not there: %+v", r)
+	}
+}

@@ -31,3 +31,22 @@ func TestPullerVersion(t *testing.T) {
 		t.Errorf("version extra: %d %q, want exit 2", r.code, r.err)
 	}
 }
+
+// install's default image is this build's own version, a prerelease too (the release
+// workflow pushes it); a build from a checkout installs latest.
+func TestInstallImageIsThisVersion(t *testing.T) {
+	old := buildversion.Version
+	t.Cleanup(func() { buildversion.Version = old })
+	for v, want := range map[string]string{
+		"v1.2.3":            "ghcr.io/gitless-dev/gitless-puller:v1.2.3",
+		"v1.3.0-rc.1":       "ghcr.io/gitless-dev/gitless-puller:v1.3.0-rc.1",
+		"v1.3.0-rc.1+dirty": "ghcr.io/gitless-dev/gitless-puller:latest",
+		"(devel)":           "ghcr.io/gitless-dev/gitless-puller:latest",
+	} {
+		buildversion.Version = v
+		r := runPuller(t, context.Background(), nil, "install")
+		if r.code != 0 || !strings.Contains(r.out, "image: "+want+"\n") {
+			t.Errorf("version %s: want %s in the install (exit %d)", v, want, r.code)
+		}
+	}
+}
