@@ -224,14 +224,6 @@ func (o *Options) rbac() []doc {
 		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: o.clusterMeta(Name + "-cluster-admin"),
 		Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
 	}
-	imp := &rbacv1.ClusterRole{
-		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"}, ObjectMeta: o.clusterMeta(Name + "-impersonate"),
-		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"impersonate"}}},
-	}
-	impb := &rbacv1.ClusterRoleBinding{
-		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"}, ObjectMeta: o.clusterMeta(Name + "-impersonate"),
-		Subjects: subject, RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name + "-impersonate"},
-	}
 	own := []doc{
 		{"The puller's identity.", sa},
 		{"In its own namespace: the ApplySet parents (one ConfigMap per source, watched for\noperators' requests) and the ConfigMap gitless-puller.config-time (the newest\nconfiguration it ran, for removals at start), the Secrets it reads itself (webhook\nand certificate Secrets, postBuild.substituteFrom, and the pull secrets of sources\nthat act as the puller), the Events it records, and the leader election Lease.", role},
@@ -241,11 +233,7 @@ func (o *Options) rbac() []doc {
 		own[0].comment = "Least privilege: the puller's own rights are its namespace only. Everything it applies it\napplies as a tenant's service account (impersonated), which only tenants.yaml lets it\nact as, by name. TestLeastPrivilegeRBACBoundsTenants (puller package) runs the puller\nwith a real token of this account, bound to exactly these rules.\n\nThe puller's identity."
 		return own
 	}
-	return append(own, []doc{
-		{"Applying what the artifacts hold needs the rights to create it: like Flux's\nkustomize-controller, the puller is bound to cluster-admin. To bound a source by a\ntenant's RBAC instead, give it serviceAccountName: the puller then needs only\n\"impersonate\" on service accounts (gitless-puller-impersonate below). Remove this\nbinding when every source impersonates.", admin},
-		{"", imp},
-		{"", impb},
-	}...)
+	return append(own, doc{"Applying what the artifacts hold needs the rights to create it: like Flux's\nkustomize-controller, the puller is bound to cluster-admin. To bound a source by a\ntenant's RBAC instead, give it serviceAccountName: the puller may then impersonate\nthat account, by name (the Roles gitless-puller-impersonate-NAME in tenants.yaml).\nRemove this binding when every source impersonates; or lock every source down with\n--default-service-account.", admin})
 }
 
 // lockedDown reports whether every source acts as a service account of its own
@@ -259,9 +247,8 @@ func (o *Options) lockedDown() bool { return o.Config.DefaultServiceAccount != "
 // own account (NAMESPACE/NAME), only the right to impersonate it (the account and its
 // rights are the platform's to make).
 func (o *Options) tenants() ([]doc, error) {
-	if !o.lockedDown() {
-		return nil, nil
-	}
+	// Not locked down, a source without serviceAccountName acts as the puller (no
+	// account: nothing here), one with it as that account, impersonated by name.
 	var docs []doc
 	seen := map[string]bool{}
 	for _, src := range o.Config.Sources {

@@ -43,8 +43,19 @@ func TestInstallFollowsTheTenancy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(open, "name: cluster-admin") || strings.Contains(open, "tenants.yaml") {
+	if !strings.Contains(open, "name: cluster-admin") || strings.Contains(open, "# file tenants.yaml") {
 		t.Errorf("install without lockdown: want cluster-admin and no tenants.yaml:\n%s", open)
+	}
+	// Without lockdown, a source that names its account may act as that account only:
+	// no right to impersonate every service account (which the cluster's controllers'
+	// accounts are), which would outlive the removal of the cluster-admin binding.
+	named, err := files(t, "", src("a", "team-a", ""), src("b", "team-b", "team-b/deployer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(named, "\nkind: ClusterRole\n") || !strings.Contains(named, "# file tenants.yaml") ||
+		!strings.Contains(named, "name: gitless-puller-impersonate-deployer\n  namespace: team-b") || !strings.Contains(named, "resourceNames:\n      - deployer") {
+		t.Errorf("install without lockdown, a source naming its account: want only a Role to impersonate it, by name:\n%s", named)
 	}
 	// A tenant in the puller's own namespace would get the tenant's Role there (its
 	// Secrets, its configuration, pods running as the puller): refused, named.
