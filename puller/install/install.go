@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -139,7 +140,7 @@ func Files(o Options) ([]File, error) {
 		docs []doc
 	}{
 		{"config.yaml", o.configMaps(cfgYAML)},
-		{"deployment.yaml", []doc{{o.deploymentComment(), o.deployment()}}},
+		{"deployment.yaml", o.deploymentDocs()},
 	}...)
 	if o.Webhook {
 		groups = append(groups, struct {
@@ -337,6 +338,21 @@ func (o *Options) deploymentComment() string {
 	return "One replica (Recreate: never two pullers at once). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics. GOMEMLIMIT is\nthe memory limit (the Go runtime collects harder near it)." + image
 }
 
+// deploymentDocs are the Deployment and, with several replicas, the disruption budget
+// that keeps one of them through a node's drain.
+func (o *Options) deploymentDocs() []doc {
+	docs := []doc{{o.deploymentComment(), o.deployment()}}
+	if o.Replicas > 1 {
+		one := intstr.FromInt32(1)
+		docs = append(docs, doc{"A drain or an upgrade of the nodes keeps one replica running (with the spread over\nnodes above, the leader and its standby are not on one node when the cluster has two).",
+			&policyv1.PodDisruptionBudget{
+				TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"}, ObjectMeta: o.meta(Name),
+				Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": Name}}},
+			}})
+	}
+	return docs
+}
+
 func (o *Options) deployment() any {
 	args := []string{"run", "--config=" + ConfigDir + "/" + ConfigFile, fmt.Sprintf("--listen=:%d", HTTPPort), fmt.Sprintf("--shutdown-grace=%ds", ShutdownGrace)}
 	ports := []corev1.ContainerPort{{Name: "http", ContainerPort: HTTPPort}}
@@ -368,6 +384,12 @@ func (o *Options) deployment() any {
 	yes, no := true, false
 	uid := int64(65532)
 	labels := map[string]string{"app.kubernetes.io/name": Name}
+	var spread []corev1.TopologySpreadConstraint
+	if o.Replicas > 1 {
+		// The standby on another node than the leader where the cluster allows it.
+		spread = []corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "kubernetes.io/hostname",
+			WhenUnsatisfiable: corev1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{MatchLabels: labels}}}
+	}
 	field := func(path string) *corev1.EnvVarSource {
 		return &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}
 	}
@@ -381,6 +403,7 @@ func (o *Options) deployment() any {
 				Spec: corev1.PodSpec{
 					ServiceAccountName:            Name,
 					TerminationGracePeriodSeconds: &grace,
+					TopologySpreadConstraints:     spread,
 					SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid, RunAsGroup: &uid,
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 					Containers: []corev1.Container{{
@@ -501,7 +524,8 @@ func render(docs []doc) ([]byte, error) {
 }
 
 // toNode turns v into a YAML node through JSON (so that the json tags name the fields
-// and their order is the types'), dropping empty status and null creation timestamps.
+// and their order is the types'), dropping an object's status (the cluster's to write),
+// empty statuses and null creation timestamps.
 func toNode(v any) (*yaml.Node, error) {
 	j, err := json.Marshal(v)
 	if err != nil {
@@ -540,7 +564,7 @@ func clean(n *yaml.Node, key string) {
 		var keep []*yaml.Node
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if (k.Value == "creationTimestamp" && v.Tag == "!!null") || (k.Value == "status" && v.Kind == yaml.MappingNode && len(v.Content) == 0) ||
+			if (k.Value == "creationTimestamp" && v.Tag == "!!null") || (k.Value == "status" && v.Kind == yaml.MappingNode && (len(v.Content) == 0 || key == "")) ||
 				(k.Value == "resources" && v.Kind == yaml.MappingNode && len(v.Content) == 0) {
 				continue
 			}

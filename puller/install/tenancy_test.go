@@ -75,3 +75,24 @@ func TestInstallFollowsTheTenancy(t *testing.T) {
 		t.Errorf("a locked-down source without targetNamespace: %v", err)
 	}
 }
+
+// Two replicas (leader election) are spread over nodes and keep one through a drain; one
+// replica has neither (a budget of one pod would block every drain).
+func TestInstallSpreadsReplicas(t *testing.T) {
+	for _, replicas := range []int{1, 2} {
+		fs, err := install.Files(install.Options{Image: "example.com/puller:v1", Replicas: replicas, LeaderElect: replicas > 1,
+			Config: &config.PullerConfig{APIVersion: config.APIVersion, Kind: config.Kind}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all strings.Builder
+		for _, f := range fs {
+			all.Write(f.Content)
+		}
+		out := all.String()
+		spread := strings.Contains(out, "kind: PodDisruptionBudget") && strings.Contains(out, "minAvailable: 1") && strings.Contains(out, "topologyKey: kubernetes.io/hostname")
+		if spread != (replicas > 1) || strings.Contains(out, "\nstatus:") {
+			t.Errorf("%d replicas: budget and spread %v, want %v; no status:\n%s", replicas, spread, replicas > 1, out)
+		}
+	}
+}
