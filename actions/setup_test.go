@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -91,6 +92,22 @@ func TestSetupAction(t *testing.T) {
 		log := logs[job]
 		if !strings.Contains(log, "Job failed") || !strings.Contains(log, "::error title=gitless setup::") || !strings.Contains(log, want) {
 			t.Errorf("job %s: want a failure saying %q:\n%s", job, want, log)
+		}
+	}
+}
+
+// An action pinned by commit with no version input installs a floating "latest": the
+// step warns so, before it downloads anything.
+func TestSetupWarnsOfAFloatingVersionWhenPinnedByCommit(t *testing.T) {
+	for ref, warn := range map[string]bool{"0123456789abcdef0123456789abcdef01234567": true, "v1.2.3": false, "main": false} {
+		out := t.TempDir()
+		cmd := exec.Command("bash", filepath.Join(ci.Root(), "actions", "setup", "install.sh"))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNNER_TEMP=" + out, "RUNNER_TOOL_CACHE=" + out,
+			"GITHUB_OUTPUT=" + filepath.Join(out, "output"), "GITHUB_PATH=" + filepath.Join(out, "path"),
+			"ACTION_REF=" + ref, "INPUT_DOWNLOAD_URL=http://127.0.0.1:9/releases"}
+		b, _ := cmd.CombinedOutput() // the download fails: nothing listens on port 9
+		if got := strings.Contains(string(b), "::warning title=gitless setup::the action is pinned by commit"); got != warn {
+			t.Errorf("ACTION_REF %s: warning %v, want %v:\n%s", ref, got, warn, b)
 		}
 	}
 }

@@ -16,6 +16,10 @@ semver='^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$'
 version=${INPUT_VERSION:-}
 if [[ -z "$version" ]]; then
   if [[ "${ACTION_REF:-}" =~ $semver ]]; then version=$ACTION_REF; else version=latest; fi
+  if [[ "${ACTION_REF:-}" =~ ^[0-9a-f]{40}$ ]]; then
+    # Pinned by commit, as hardened workflows do: the binary should not float.
+    echo "::warning title=gitless setup::the action is pinned by commit (${ACTION_REF:0:12}), but with no version input it installs the latest release, which moves: give version: vX.Y.Z"
+  fi
 fi
 [[ "$version" == latest || "$version" =~ $semver ]] || fail "version '$version' is not vX.Y.Z or latest"
 
