@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -300,5 +301,26 @@ func TestProxyForRegistries(t *testing.T) {
 	defer mu.Unlock()
 	if len(connects) == 0 || slices.ContainsFunc(connects, func(h string) bool { return h != "registry.test:"+port }) {
 		t.Fatalf("the proxy saw %v", connects)
+	}
+}
+
+// install --apply does not weaken a tenant namespace that exists with a stricter Pod
+// Security level than tenants.yaml writes (baseline).
+func TestInstallKeepsAStricterTenantNamespace(t *testing.T) {
+	f := newPullerFixture(t)
+	tenant := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "team-strict-", Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}}
+	ns, err := f.Kube.CoreV1().Namespaces().Create(t.Context(), tenant, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Kube.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	args := append([]string{"install", "--source", "oci://" + f.Reg.Host() + "/fleet", "--ref", "v1", "--key", f.Key.PubPath, "--insecure-ignore-tlog",
+		"--target-namespace", ns.Name, "--default-service-account", "deployer", "--image", "example.com/puller:v1", "--apply"}, f.base...)
+	if r := runPuller(t, t.Context(), f.env, args...); r.code != 0 || !strings.Contains(r.out, "applied Namespace "+ns.Name) {
+		t.Fatalf("%+v", r)
+	}
+	got, err := f.Kube.CoreV1().Namespaces().Get(t.Context(), ns.Name, metav1.GetOptions{})
+	if err != nil || got.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Fatalf("the tenant namespace's level: %v %v", err, got.Labels)
 	}
 }

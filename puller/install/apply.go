@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -65,13 +66,18 @@ func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructu
 		if err != nil {
 			return done, fmt.Errorf("applying %s: %w", what, err)
 		}
-		data, err := u.MarshalJSON()
-		if err != nil {
-			return done, err
-		}
 		var r dynamic.ResourceInterface = dyn.Resource(m.Resource)
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
 			r = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
+		}
+		if gvk.Group == "" && gvk.Kind == "Namespace" {
+			if u, err = keepStricterPodSecurity(ctx, r, u); err != nil {
+				return done, fmt.Errorf("applying %s: %w", what, err)
+			}
+		}
+		data, err := u.MarshalJSON()
+		if err != nil {
+			return done, err
 		}
 		if _, err := r.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: apply.FieldManager, Force: &force}); err != nil {
 			return done, fmt.Errorf("applying %s: %w", what, err)
@@ -79,4 +85,34 @@ func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructu
 		done = append(done, what)
 	}
 	return done, nil
+}
+
+// podSecurityEnforce is the label of a namespace's Pod Security level.
+const podSecurityEnforce = "pod-security.kubernetes.io/enforce"
+
+// keepStricterPodSecurity returns ns without its Pod Security label when the namespace
+// exists with a stricter level: install never weakens a tenant's namespace (a
+// restricted one stays restricted, not the baseline tenants.yaml writes).
+func keepStricterPodSecurity(ctx context.Context, r dynamic.ResourceInterface, ns *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	want, ok := ns.GetLabels()[podSecurityEnforce]
+	if !ok {
+		return ns, nil
+	}
+	live, err := r.Get(ctx, ns.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return ns, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	level := map[string]int{"privileged": 0, "baseline": 1, "restricted": 2}
+	have, set := live.GetLabels()[podSecurityEnforce]
+	if !set || level[have] <= level[want] {
+		return ns, nil
+	}
+	out := ns.DeepCopy()
+	labels := out.GetLabels()
+	delete(labels, podSecurityEnforce)
+	out.SetLabels(labels)
+	return out, nil
 }
