@@ -1,7 +1,9 @@
 package actions_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -109,5 +111,32 @@ func TestSetupWarnsOfAFloatingVersionWhenPinnedByCommit(t *testing.T) {
 		if got := strings.Contains(string(b), "::warning title=gitless setup::the action is pinned by commit"); got != warn {
 			t.Errorf("ACTION_REF %s: warning %v, want %v:\n%s", ref, got, warn, b)
 		}
+	}
+}
+
+// checksums-sha256 pins a release's checksums.txt: a mirror that serves other archives
+// with matching checksums fails the step; the right digest installs.
+func TestSetupPinsChecksums(t *testing.T) {
+	dist := ci.Release(t, testVersion, ci.ReleaseOptions{})
+	sums, err := os.ReadFile(filepath.Join(dist.Dir, "checksums.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := fmt.Sprintf("%x", sha256.Sum256(sums))
+	url := mirror(t, dist, false)
+	run := func(pin string) (string, error) {
+		out := t.TempDir()
+		cmd := exec.Command("bash", filepath.Join(ci.Root(), "actions", "setup", "install.sh"))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNNER_TEMP=" + out, "RUNNER_TOOL_CACHE=" + out,
+			"GITHUB_OUTPUT=" + filepath.Join(out, "output"), "GITHUB_PATH=" + filepath.Join(out, "path"),
+			"INPUT_VERSION=" + dist.Version, "INPUT_DOWNLOAD_URL=" + url, "INPUT_CHECKSUMS_SHA256=" + pin}
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if log, err := run(strings.Repeat("0", 64)); err == nil || !strings.Contains(log, "not the checksums-sha256") {
+		t.Fatalf("another checksums.txt: %v\n%s", err, log)
+	}
+	if log, err := run(right); err != nil || !strings.Contains(log, "gitless "+dist.Version+" installed from") {
+		t.Fatalf("the pinned checksums.txt: %v\n%s", err, log)
 	}
 }

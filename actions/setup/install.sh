@@ -66,6 +66,15 @@ else
   sums_url="$base/$version/checksums.txt"
 fi
 fetch "$sums_url" "$tmp/checksums.txt" || fail "cannot download $sums_url"
+# checksums.txt comes from the same place as the archives: pinning its own digest
+# (checksums-sha256) makes a mirror that serves other files, checksums and all, fail.
+if [[ -n "${INPUT_CHECKSUMS_SHA256:-}" ]]; then
+  [[ "$INPUT_CHECKSUMS_SHA256" =~ ^[0-9a-f]{64}$ ]] || fail "checksums-sha256 is not 64 lowercase hex digits"
+  [[ "$version" != latest ]] || fail "checksums-sha256 pins one release: give version too"
+  sums_got=$(sha256 "$tmp/checksums.txt")
+  [[ "$sums_got" == "$INPUT_CHECKSUMS_SHA256" ]] ||
+    fail "$sums_url: sha256 $sums_got, not the checksums-sha256 $INPUT_CHECKSUMS_SHA256 given: refusing to install from it"
+fi
 pattern="gitless_v[^ ]*_${os}_${arch}\.tar\.gz"
 [[ "$version" == latest ]] || pattern="gitless_${version//./\\.}_${os}_${arch}\.tar\.gz"
 line=$(grep -E "^[0-9a-f]{64}  $pattern\$" "$tmp/checksums.txt" | head -n 1) ||
