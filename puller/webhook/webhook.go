@@ -111,17 +111,8 @@ const unauthorized = "unauthorized: no valid signature for this source (X-Hub-Si
 
 func (h *handler) serve(r *http.Request, source string) (int, string) {
 	ctx := r.Context()
-	token, err := h.o.Token(ctx, source)
-	switch {
-	case errors.Is(err, ErrUnknownSource):
-		return http.StatusUnauthorized, fmt.Sprintf("no source %q", source)
-	case errors.Is(err, ErrNoToken):
-		return http.StatusUnauthorized, fmt.Sprintf("source %q has no webhook token configured", source)
-	case err != nil:
-		return http.StatusServiceUnavailable, "the webhook token cannot be read now"
-	case len(token) == 0:
-		return http.StatusUnauthorized, fmt.Sprintf("source %q has an empty webhook token", source)
-	}
+	// The body first, for every source alike: its cap must not answer differently for
+	// a source that exists (413) and one that does not (401).
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.o.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -129,6 +120,18 @@ func (h *handler) serve(r *http.Request, source string) (int, string) {
 			return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", h.o.MaxBody)
 		}
 		return http.StatusBadRequest, "reading the body failed"
+	}
+	token, err := h.o.Token(ctx, source)
+	switch {
+	case errors.Is(err, ErrUnknownSource):
+		return http.StatusUnauthorized, fmt.Sprintf("no source %q", source)
+	case errors.Is(err, ErrNoToken):
+		return http.StatusUnauthorized, fmt.Sprintf("source %q has no webhook token configured", source)
+	case err != nil:
+		// Not 503, which only a source with a token can give: the reason is logged.
+		return http.StatusUnauthorized, fmt.Sprintf("source %q: its webhook token cannot be read now: %v", source, err)
+	case len(token) == 0:
+		return http.StatusUnauthorized, fmt.Sprintf("source %q has an empty webhook token", source)
 	}
 	event := ""
 	switch {

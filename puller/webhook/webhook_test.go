@@ -67,6 +67,8 @@ func TestWebhook(t *testing.T) {
 		{"unknown source", "POST", "/hook/nope", body, map[string]string{"X-Gitlab-Token": "s3cret"}, 401, false},
 		{"no token configured", "POST", "/hook/notoken", body, map[string]string{"X-Gitlab-Token": ""}, 401, false},
 		{"oversized body", "POST", "/hook/apps", strings.Repeat("x", 2000), map[string]string{"X-Signature": sign("s3cret", strings.Repeat("x", 2000))}, 413, false},
+		// the cap answers the same for a source that does not exist
+		{"oversized body, unknown source", "POST", "/hook/nope", strings.Repeat("x", 2000), map[string]string{"X-Signature": sign("s3cret", strings.Repeat("x", 2000))}, 413, false},
 		{"GET", "GET", "/hook/apps", "", nil, 405, false},
 		{"bad path", "POST", "/hook/../etc", "", nil, 404, false},
 	} {
