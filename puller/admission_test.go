@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
 )
 
 // denyConfigMap installs a ValidatingAdmissionPolicy (CEL, in the apiserver) that
@@ -74,4 +75,25 @@ func installPolicy(t *testing.T, w *world, policy string, rule admissionv1.RuleW
 		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, policy, metav1.DeleteOptions{})
 		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, policy, metav1.DeleteOptions{})
 	})
+}
+
+// A set that relabels its own existing Namespace (the label an admission policy's
+// namespace check admits by) and adds an object that needs the new label: the Namespace
+// goes first, the object is dry-run after it, and the sync applies both. An early
+// dry-run against the old labels would refuse it at every sync.
+func TestNamespaceChangedBeforeTheObjectsItAdmits(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"probe","namespace":%q}}`, w.Target))
+	denyWhen(t, w, "gate-"+w.Target, fmt.Sprintf(`object.metadata.namespace == %q && !(has(namespaceObject.metadata.labels) && "gate" in namespaceObject.metadata.labels && namespaceObject.metadata.labels["gate"] == "open")`, w.Target),
+		w.Target, "probe", probe)
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: NS\n  labels: {gate: open}\n",
+		"a.yaml":  cm("gated", "1"),
+	})
+	if _, err := w.sync(w.source("app", "app", "v1")); err != nil {
+		t.Fatalf("the Namespace's new label was not applied before its ConfigMap: %v", err)
+	}
+	if w.CMData("gated", "k") != "1" {
+		t.Fatal("the ConfigMap the new label admits is not there")
+	}
 }

@@ -367,13 +367,15 @@ func refsOf(set []*object) []ObjectRef {
 // dryRunnableBefore returns the objects of rest that can be dry-run before defs (the
 // set's Namespaces and CRDs, with their plans) are applied: of a kind the cluster
 // serves and no CRD of the set creates or changes (its schema may be what makes them
-// valid), outside the Namespaces the set creates.
+// valid), outside the Namespaces the set creates or changes.
 func dryRunnableBefore(rest, defs []*object, plans []*plan) []*object {
 	newNS, changedGroups := map[string]bool{}, map[string]bool{}
 	for i, d := range defs {
 		switch d.ref.GroupKind() {
 		case gkNamespace:
-			if plans[i].action == Created {
+			// Created, or changed: its new labels may be what admits the objects in
+			// it (a Pod Security level, a policy's namespaceSelector).
+			if plans[i].action != Unchanged {
 				newNS[d.ref.Name] = true
 			}
 		case gkCRD:

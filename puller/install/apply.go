@@ -90,9 +90,11 @@ func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructu
 // podSecurityEnforce is the label of a namespace's Pod Security level.
 const podSecurityEnforce = "pod-security.kubernetes.io/enforce"
 
-// keepStricterPodSecurity returns ns without its Pod Security label when the namespace
-// exists with a stricter level: install never weakens a tenant's namespace (a
-// restricted one stays restricted, not the baseline tenants.yaml writes).
+// keepStricterPodSecurity returns ns with the namespace's own Pod Security level when
+// it exists with a stricter one: install never weakens a tenant's namespace (a
+// restricted one stays restricted, not the baseline tenants.yaml writes). The level is
+// applied, not left out: a label the same field manager (the puller's, which may have
+// applied the namespace from an artifact) owned and leaves out would be deleted.
 func keepStricterPodSecurity(ctx context.Context, r dynamic.ResourceInterface, ns *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	want, ok := ns.GetLabels()[podSecurityEnforce]
 	if !ok {
@@ -112,7 +114,7 @@ func keepStricterPodSecurity(ctx context.Context, r dynamic.ResourceInterface, n
 	}
 	out := ns.DeepCopy()
 	labels := out.GetLabels()
-	delete(labels, podSecurityEnforce)
+	labels[podSecurityEnforce] = have
 	out.SetLabels(labels)
 	return out, nil
 }
