@@ -32,7 +32,7 @@ func TestCheckIDToken(t *testing.T) {
 		{"claims not JSON", jwt(`s3cret`), "not a JSON object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := sign.CheckIDToken(tc.token, now, 30*time.Second)
+			err := sign.CheckIDToken(tc.token, now, 30*time.Second, sign.Audience)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -43,5 +43,12 @@ func TestCheckIDToken(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+	// A private Fulcio with its own audience: no audience checked, expiry still.
+	if err := sign.CheckIDToken(jwt(`{"aud":"my-fulcio","exp":2000000600}`), now, 30*time.Second, ""); err != nil {
+		t.Errorf("a private Fulcio's audience: %v", err)
+	}
+	if err := sign.CheckIDToken(jwt(`{"aud":"my-fulcio","exp":1}`), now, 30*time.Second, ""); !errors.Is(err, sign.ErrIDToken) {
+		t.Errorf("an expired token for a private Fulcio: %v", err)
 	}
 }

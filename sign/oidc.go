@@ -105,8 +105,10 @@ func githubIDToken(ctx context.Context, opts IDTokenOptions, reqURL, reqToken st
 
 // CheckIDToken reads a token's claims, unverified (Fulcio verifies it), and refuses one
 // that Fulcio would: not a JWT, expiring before now+margin, or whose audience lacks
-// "sigstore" (GitLab's id_tokens need aud: sigstore). The token is never quoted.
-func CheckIDToken(token string, now time.Time, margin time.Duration) error {
+// audience (public Fulcio's is Audience, "sigstore": GitLab's id_tokens need aud:
+// sigstore; "" checks none, for a private Fulcio of its own audience). The token is
+// never quoted.
+func CheckIDToken(token string, now time.Time, margin time.Duration, audience string) error {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return fmt.Errorf("%w: not a JWT (%d parts separated by dots, want 3)", ErrIDToken, len(parts))
@@ -136,7 +138,7 @@ func CheckIDToken(token string, now time.Time, margin time.Duration) error {
 			return fmt.Errorf("%w: the token of %s expires at %s, in less than %s", ErrIDToken, claims.Iss, at.Format(time.RFC3339), margin)
 		}
 	}
-	if len(claims.Aud) > 0 {
+	if len(claims.Aud) > 0 && audience != "" {
 		var auds []string
 		var one string
 		if json.Unmarshal(claims.Aud, &one) == nil {
@@ -144,8 +146,8 @@ func CheckIDToken(token string, now time.Time, margin time.Duration) error {
 		} else if json.Unmarshal(claims.Aud, &auds) != nil {
 			return fmt.Errorf("%w: aud is neither a string nor a list of strings", ErrIDToken)
 		}
-		if !slices.Contains(auds, Audience) {
-			return fmt.Errorf("%w: its audience is %q, and Fulcio takes %q (GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})", ErrIDToken, auds, Audience)
+		if !slices.Contains(auds, audience) {
+			return fmt.Errorf("%w: its audience is %q, and Fulcio takes %q (GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: %s})", ErrIDToken, auds, audience, audience)
 		}
 	}
 	return nil

@@ -69,7 +69,7 @@ func (s *signFlags) options(ctx context.Context, env Env) (sign.Options, string,
 		if err != nil {
 			return opts, "", clikit.Usagef("--identity-token: %v", err)
 		}
-		if err := sign.CheckIDToken(tok, time.Now(), tokenMargin); err != nil {
+		if err := sign.CheckIDToken(tok, time.Now(), tokenMargin, s.audience()); err != nil {
 			return opts, "", clikit.Usagef("--identity-token: %v", err)
 		}
 		opts.Keyless.IDToken = tok
@@ -82,11 +82,20 @@ func (s *signFlags) options(ctx context.Context, env Env) (sign.Options, string,
 	if tok == "" {
 		return opts, "", clikit.Usagef("no key and no OIDC token: give --key, or --identity-token, or run in CI with an OIDC token (GitHub Actions: permissions: id-token: write; GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: sigstore})")
 	}
-	if err := sign.CheckIDToken(tok, time.Now(), tokenMargin); err != nil {
+	if err := sign.CheckIDToken(tok, time.Now(), tokenMargin, s.audience()); err != nil {
 		return opts, "", clikit.Usagef("the OIDC token from %s: %v", source, err)
 	}
 	opts.Keyless.IDToken = tok
 	return opts, source, nil
+}
+
+// audience is the audience an OIDC token must have: the public Fulcio's, or none
+// checked for another Fulcio (a private one may take its own).
+func (s *signFlags) audience() string {
+	if s.fulcioURL == "" || strings.TrimSuffix(s.fulcioURL, "/") == sign.DefaultFulcioURL {
+		return sign.Audience
+	}
+	return ""
 }
 
 // tokenMargin is how long an OIDC token must still be valid when it is found: push
