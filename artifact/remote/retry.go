@@ -22,8 +22,9 @@ type RetryPolicy struct {
 	MinBackoff, MaxBackoff time.Duration
 	// MaxRetryAfter is the longest Retry-After (on a 429 or 503) waited for within the
 	// request. A longer one, or a 429 or 503 on the last attempt, ends the request with
-	// a *RetryAfterError that says when to come back. 0 waits for none: every 429 or
-	// 503, with a Retry-After or without, ends the request so.
+	// a *RetryAfterError that says when to come back. 0 waits for none: every 429, and
+	// every 503 with a Retry-After, ends the request so; a 503 without one is retried
+	// with backoff, as a 502 is.
 	MaxRetryAfter time.Duration
 }
 
@@ -95,7 +96,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
 			after := retryAfter(resp.Header.Get("Retry-After"), time.Now())
-			if last || t.policy.MaxRetryAfter <= 0 || after > t.policy.MaxRetryAfter {
+			// A 503 that names no time is a passing fault (a gateway's), retried like
+			// a 502; a 429, or a 503 with Retry-After, is the registry shedding load.
+			fault := resp.StatusCode == http.StatusServiceUnavailable && after == 0
+			if last || (!fault && (t.policy.MaxRetryAfter <= 0 || after > t.policy.MaxRetryAfter)) {
 				drain(resp)
 				return nil, &RetryAfterError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode, After: after}
 			}

@@ -59,6 +59,7 @@ func TestRetryTransport(t *testing.T) {
 		// the request, Retry-After or not; the caller comes back later.
 		{"429 without Retry-After, none waited for", []int{429, 200}, "", remote.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millisecond}, "HEAD", 0, 1, 0},
 		{"503 with Retry-After, none waited for", []int{503, 200}, "1", remote.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millisecond}, "HEAD", 0, 1, 0},
+		{"503 without Retry-After, a passing fault: retried", []int{503, 200}, "", remote.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millisecond}, "HEAD", 200, 2, 0},
 		{"5xx retried, then given back", []int{502, 502, 502, 502, 502}, "", fast, "GET", 502, 4, 0},
 		{"401 never retried", []int{401, 200}, "", fast, "GET", 401, 1, 0},
 		{"404 never retried", []int{404, 200}, "", fast, "GET", 404, 1, 0},
