@@ -20,7 +20,6 @@ import (
 	"go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -338,19 +337,11 @@ func (o *Options) deploymentComment() string {
 	return "One replica (Recreate: never two pullers at once). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics. GOMEMLIMIT is\nthe memory limit (the Go runtime collects harder near it)." + image
 }
 
-// deploymentDocs are the Deployment and, with several replicas, the disruption budget
-// that keeps one of them through a node's drain.
+// deploymentDocs are the Deployment. No PodDisruptionBudget: a replica is Ready only
+// while its sources sync (/readyz), so a budget would block a node's drain for as long
+// as a source fails.
 func (o *Options) deploymentDocs() []doc {
-	docs := []doc{{o.deploymentComment(), o.deployment()}}
-	if o.Replicas > 1 {
-		one := intstr.FromInt32(1)
-		docs = append(docs, doc{"A drain or an upgrade of the nodes keeps one replica running (with the spread over\nnodes above, the leader and its standby are not on one node when the cluster has two).",
-			&policyv1.PodDisruptionBudget{
-				TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"}, ObjectMeta: o.meta(Name),
-				Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": Name}}},
-			}})
-	}
-	return docs
+	return []doc{{o.deploymentComment(), o.deployment()}}
 }
 
 func (o *Options) deployment() any {
