@@ -1,7 +1,9 @@
 package pullercli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,8 +73,12 @@ deletes the puller.`,
 				// paths below the keys directory are the cluster's already.
 				for i := range c.Sources {
 					src := &c.Sources[i]
-					if err := portablePolicy(src, keys, "trusted_root-"+src.Name+".json", fmt.Sprintf("%s: sources[%d].verify", configPath, i)); err != nil {
+					left, err := portablePolicy(src, keys, "trusted_root-"+src.Name+".json", fmt.Sprintf("%s: sources[%d].verify", configPath, i))
+					if err != nil {
 						return err
+					}
+					for _, l := range left {
+						fmt.Fprintf(env.Err, "Warning: %s is not on this machine: left as a path of the cluster (mount it into the puller, or put it below %s, the keys ConfigMap)\n", l, install.KeysDir)
 					}
 				}
 			case source != "":
@@ -81,7 +87,7 @@ deletes the puller.`,
 				if err != nil {
 					return err
 				}
-				if err := portablePolicy(&src, keys, "trusted_root.json", ""); err != nil {
+				if _, err := portablePolicy(&src, keys, "trusted_root.json", ""); err != nil {
 					return err
 				}
 				c.Sources = []puller.Source{src}
@@ -167,37 +173,55 @@ func imageTag() string {
 // portablePolicy makes a source's policy independent of this machine's files: key
 // files become PEM in the configuration, a trusted root file goes into the keys
 // ConfigMap as rootName. Paths below install.KeysDir are left alone: they are the
-// cluster's, mounted from the keys ConfigMap. where names the policy in errors ("" for
-// the flags).
-func portablePolicy(src *puller.Source, keys map[string]string, rootName, where string) error {
+// cluster's, mounted from the keys ConfigMap. where names the policy of a configuration
+// file in errors ("" for the flags); there an absolute path that is not on this machine
+// is taken for the cluster's, left alone and returned.
+func portablePolicy(src *puller.Source, keys map[string]string, rootName, where string) (left []string, err error) {
 	p := src.Verify
 	if p == nil {
-		return nil
+		return nil, nil
 	}
 	inCluster := func(path string) bool { return strings.HasPrefix(path, install.KeysDir+"/") }
+	read := func(path, field string) ([]byte, bool, error) {
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			return b, true, nil
+		case where != "" && filepath.IsAbs(path) && errors.Is(err, fs.ErrNotExist):
+			left = append(left, fmt.Sprintf("%s.%s %s", where, field, path))
+			return nil, false, nil
+		case where != "":
+			return nil, false, clikit.Usagef("%s.%s %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, field, path, err, install.KeysDir)
+		}
+		return nil, false, err
+	}
 	for i, key := range p.Keys {
 		if strings.Contains(key, "-----BEGIN") || strings.Contains(key, "://") || inCluster(key) {
 			continue // PEM already, env:// or a KMS URI, or the cluster's file
 		}
-		b, err := os.ReadFile(key)
+		b, ok, err := read(key, fmt.Sprintf("keys[%d]", i))
 		if err != nil {
-			if where != "" {
-				return clikit.Usagef("%s.keys[%d] %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, i, key, err, install.KeysDir)
+			if where == "" {
+				return nil, clikit.Usagef("--key %s: %v", key, err)
 			}
-			return clikit.Usagef("--key %s: %v", key, err)
+			return nil, err
 		}
-		p.Keys[i] = string(b)
+		if ok {
+			p.Keys[i] = string(b)
+		}
 	}
 	if p.TrustedRoot != "" && !inCluster(p.TrustedRoot) {
-		b, err := os.ReadFile(p.TrustedRoot)
+		b, ok, err := read(p.TrustedRoot, "trustedRoot")
 		if err != nil {
-			if where != "" {
-				return clikit.Usagef("%s.trustedRoot %s: %v", where, p.TrustedRoot, err)
+			if where == "" {
+				return nil, clikit.Usagef("--trusted-root %s: %v", p.TrustedRoot, err)
 			}
-			return clikit.Usagef("--trusted-root %s: %v", p.TrustedRoot, err)
+			return nil, err
 		}
-		keys[rootName] = string(b)
-		p.TrustedRoot = install.KeysDir + "/" + rootName
+		if ok {
+			keys[rootName] = string(b)
+			p.TrustedRoot = install.KeysDir + "/" + rootName
+		}
 	}
-	return nil
+	return left, nil
 }

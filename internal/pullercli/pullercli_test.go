@@ -408,4 +408,10 @@ sources:
 	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].verify.keys[0] missing.pub") {
 		t.Fatalf("a key file that is not there: %+v", r)
 	}
+	// An absolute path that is not on this machine is the cluster's (a volume of its own):
+	// left, with a warning.
+	write("/etc/gitless/cosign.pub")
+	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != 0 || !strings.Contains(r.out, "- /etc/gitless/cosign.pub") || !strings.Contains(r.err, "Warning: "+cfg+": sources[0].verify.keys[0] /etc/gitless/cosign.pub is not on this machine") {
+		t.Fatalf("a cluster path: %+v", r)
+	}
 }
