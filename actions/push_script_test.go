@@ -22,6 +22,7 @@ for a in "$@"; do
   prev=$a
 done
 [[ ${STUB_EXIT:-0} == 0 ]] || exit "$STUB_EXIT"
+[[ -z ${STUB_JSON:-} ]] || { printf '%s\n' "$STUB_JSON"; exit 0; }
 printf '{\n  "digest": "sha256:%064d",\n  "pushed": %s\n}\n' 0 "${STUB_PUSHED:-true}"
 `
 
@@ -151,5 +152,30 @@ func TestPushScriptArguments(t *testing.T) {
 	}
 	if !strings.Contains(r.summary, "| tags | none set: the registry already held this content |") || strings.Contains(r.summary, "staging") {
 		t.Errorf("the summary of a push that changed nothing lists tags:\n%s", r.summary)
+	}
+}
+
+// A moving tag gitless kept on a newer artifact (a re-run of an old commit's pipeline) is
+// a warning and a row of the summary, not a tag listed as set.
+func TestPushScriptReportsKeptTags(t *testing.T) {
+	json := `{
+  "digest": "sha256:` + strings.Repeat("0", 64) + `",
+  "pushed": true,
+  "tagUpdates": [
+    {
+      "tag": "0123456",
+      "changed": true
+    },
+    {
+      "tag": "latest",
+      "previous": "sha256:` + strings.Repeat("1", 64) + `",
+      "changed": false,
+      "kept": "it names sha256:1111, created 2026-02-01T00:00:00Z, after this artifact (2026-01-01T00:00:00Z): not moved back"
+    }
+  ]
+}`
+	r := runPushScript(t, map[string]string{"INPUT_REPOSITORY": "oci://registry.example/acme/app", "INPUT_PASSWORD": "p", "INPUT_TAGS": "0123456", "INPUT_MOVING_TAGS": "latest", "STUB_JSON": json})
+	if r.code != 0 || !strings.Contains(r.out, "::warning title=gitless push::latest not moved") || !strings.Contains(r.summary, "| not moved back | latest:") {
+		t.Fatalf("%+v", r)
 	}
 }

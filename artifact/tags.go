@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"regexp"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -35,9 +34,10 @@ type TagPolicy struct {
 	// (IsImmutableTag). Push leaves it off (tags are immutable unless listed);
 	// "gitless tag", whose job is promotion, turns it on.
 	MoveByDefault bool
-	// AllowRollback lets a push move a tag to an artifact created before the one it
-	// names (a re-run of an old pipeline); without it, or AllowOverwrite, that is a
-	// *RollbackError. "gitless tag" (promotion) does not check.
+	// AllowRollback lets a push move a moving tag to an artifact created before the
+	// one it names (a re-run of an old pipeline, a hotfix of an older line); without
+	// it, or AllowOverwrite, the tag stays (PushResult's TagUpdate.Kept says why) and
+	// the other tags are pushed. "gitless tag" (promotion) does not check.
 	AllowRollback bool
 }
 
@@ -72,17 +72,4 @@ func (e *TagConflictError) Error() string {
 	}
 	return fmt.Sprintf("tag %q in %s already points at %s, not %s: the tag is immutable (TagPolicy: not a moving tag, no overwrite allowed)",
 		e.Tag, e.Repository, e.Existing, e.New)
-}
-
-// RollbackError is the refusal to move a tag to an artifact created before the one it
-// names (TagPolicy.AllowRollback).
-type RollbackError struct {
-	Repository, Tag          string
-	Existing, New            digest.Digest
-	ExistingCreated, Created time.Time
-}
-
-func (e *RollbackError) Error() string {
-	return fmt.Sprintf("tag %q in %s names %s, created %s; %s was created %s, before it: moving the tag back is a rollback (a re-run of an old pipeline?), refused without AllowRollback",
-		e.Tag, e.Repository, e.Existing, e.ExistingCreated.UTC().Format(time.RFC3339), e.New, e.Created.UTC().Format(time.RFC3339))
 }

@@ -144,7 +144,7 @@ gitless push "${push_args[@]}" ${extra[@]+"${extra[@]}"} >"$tmp/out.json" || cod
 if [[ $code != 0 ]]; then
   case $code in
     4) fail "the registry $host refused $creds_from (exit 4): cannot push to $repository; with GITHUB_TOKEN on ghcr.io, give the job 'permissions: packages: write' (and the package write access for this repository)$fork_hint" ;;
-    5) fail "a tag in '${tags[*]}' already points at another digest, or a moving tag would move back to an older artifact (exit 5, see the error above): commit-SHA and version tags are immutable; list tags that should move in moving-tags; a re-run of an old pipeline does not roll them back (args: --allow-rollback does)" ;;
+    5) fail "a tag in '${tags[*]}' already points at another digest (exit 5): commit-SHA and version tags are immutable; list tags that should move in moving-tags" ;;
     *) fail "gitless push failed (exit $code): see the error above" ;;
   esac
 fi
@@ -166,6 +166,12 @@ if [[ $pushed == true ]]; then
 else
   echo "nothing pushed: the registry already holds this content at $url"
 fi
+# Moving tags left on a newer artifact (tagUpdates[].kept, at six spaces).
+kept=$(awk -F'"' '/^      "tag": /{t=$4} /^      "kept": /{printf "%s ", t}' "$tmp/out.json")
+kept=${kept% }
+if [[ -n "$kept" ]]; then
+  echo "::warning title=gitless push::$kept not moved: each names an artifact created after this one (an old commit's pipeline?); args: --allow-rollback moves them"
+fi
 if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
   {
     echo "### gitless push"
@@ -178,5 +184,6 @@ if [[ -n "${GITHUB_STEP_SUMMARY:-}" ]]; then
       echo "| tags | none set: the registry already held this content |"
     fi
     echo "| pushed | $pushed |"
+    [[ -z "$kept" ]] || echo "| not moved back | $kept: each names a newer artifact |"
   } >>"$GITHUB_STEP_SUMMARY"
 fi

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,6 +35,9 @@ type TagUpdate struct {
 	Tag      string        `json:"tag"`
 	Previous digest.Digest `json:"previous,omitempty"` // "" when the tag is new
 	Changed  bool          `json:"changed"`
+	// Kept says why a moving tag was not moved: it names an artifact created after
+	// this one (TagPolicy.AllowRollback moves it anyway).
+	Kept string `json:"kept,omitempty"`
 }
 
 // PushResult describes a push.
@@ -190,12 +195,10 @@ func (p *PendingPush) finish(ctx context.Context, m *artifact.Manifest, layerDat
 	if err != nil {
 		return nil, err
 	}
+	changed = p.keepNewer(ctx, m, res.Tags, changed)
 	if len(p.tags) > 0 && len(changed) == 0 {
 		res.Unchanged = true
 		return res, nil
-	}
-	if err := p.checkRollback(ctx, m, res.Tags); err != nil {
-		return nil, err
 	}
 	layer := m.Manifest.Layers[0]
 	if int64(len(layerData)) != layer.Size || digest.FromBytes(layerData) != layer.Digest {
@@ -237,17 +240,20 @@ func (p *PendingPush) finish(ctx context.Context, m *artifact.Manifest, layerDat
 	return res, nil
 }
 
-// checkRollback refuses to move a tag to m when the artifact the tag names was created
-// after m (a re-run of an old pipeline moving latest back), unless the policy allows
-// it. A tag whose artifact cannot be read, or either side without a created time, is
-// not checked.
-func (p *PendingPush) checkRollback(ctx context.Context, m *artifact.Manifest, tags []TagUpdate) error {
+// keepNewer leaves a moving tag where it is when the artifact it names was created
+// after m (a re-run of an old pipeline, a hotfix of an older line released after a
+// newer one): the tag is marked Kept in tags and left out of changed, which it returns.
+// The other tags, the commit's and the version's, are pushed as planned. With
+// AllowRollback or AllowOverwrite, or when either artifact has no created time or the
+// one a tag names cannot be read, the tag moves.
+func (p *PendingPush) keepNewer(ctx context.Context, m *artifact.Manifest, tags []TagUpdate, changed []string) []string {
 	pol := p.opts.Policy
 	created := artifact.MetadataFromAnnotations(m.Manifest.Annotations).Created
 	if pol.AllowRollback || pol.AllowOverwrite || created.IsZero() {
-		return nil
+		return changed
 	}
-	for _, u := range tags {
+	for i := range tags {
+		u := &tags[i]
 		if !u.Changed || u.Previous == "" {
 			continue
 		}
@@ -256,10 +262,12 @@ func (p *PendingPush) checkRollback(ctx context.Context, m *artifact.Manifest, t
 			continue
 		}
 		if pc := prev.Metadata.Created; !pc.IsZero() && created.Before(pc) {
-			return &artifact.RollbackError{Repository: p.ref.Repo(), Tag: u.Tag, Existing: u.Previous, New: m.Descriptor.Digest, ExistingCreated: pc, Created: created}
+			u.Changed = false
+			u.Kept = fmt.Sprintf("it names %s, created %s, after this artifact (%s): not moved back", u.Previous, pc.UTC().Format(time.RFC3339), created.UTC().Format(time.RFC3339))
+			changed = slices.DeleteFunc(changed, func(t string) bool { return t == u.Tag })
 		}
 	}
-	return nil
+	return changed
 }
 
 // readTags resolves each tag.

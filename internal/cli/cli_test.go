@@ -319,7 +319,8 @@ func TestInspectQuotesControlCharacters(t *testing.T) {
 	}
 }
 
-// A re-run of an old pipeline does not move latest back: exit 5 with the way out named.
+// A re-run of an old pipeline, or a hotfix of an older line, does not move latest back:
+// its own tag is pushed, latest stays, and the push says so and how to move it.
 func TestPushDoesNotMoveLatestBack(t *testing.T) {
 	reg := registry.NewT(t, registry.Options{})
 	repo := "oci://" + reg.Host() + "/app"
@@ -331,10 +332,14 @@ func TestPushDoesNotMoveLatestBack(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	r := push("1111111", "old", "2026-01-01T00:00:00Z")
-	if r.code != cli.ExitTagConflict || !strings.Contains(r.err, "rollback") || !strings.Contains(r.err, "--allow-rollback") {
+	if r.code != 0 || !strings.Contains(r.err, "latest: kept: it names sha256:") || !strings.Contains(r.err, "--allow-rollback") || !strings.Contains(r.err, "1111111: new") {
 		t.Fatalf("the old pipeline: %+v", r)
 	}
-	if r := push("1111111", "old", "2026-01-01T00:00:00Z", "--allow-rollback"); r.code != 0 {
+	// The JSON says so where the actions read it: kept, in tagUpdates, at six spaces.
+	if r := push("1111111", "old", "2026-01-01T00:00:00Z", "-o", "json"); r.code != 0 || !strings.Contains(r.out, "\n      \"kept\": \"it names sha256:") {
+		t.Fatalf("-o json: %+v", r)
+	}
+	if r := push("1111111", "old", "2026-01-01T00:00:00Z", "--allow-rollback"); r.code != 0 || !strings.Contains(r.err, "latest: moved from") {
 		t.Fatalf("--allow-rollback: %+v", r)
 	}
 }

@@ -33,14 +33,11 @@ func hints(err error) []string {
 	if errors.As(err, &ae) && ae.Source == "" {
 		add("registry credentials come from --creds, --docker-config, CI variables (GITHUB_TOKEN for ghcr.io; CI_REGISTRY_USER and CI_REGISTRY_PASSWORD, or CI_JOB_TOKEN, for the GitLab registry), then the docker config and its credential helpers")
 	}
-	var rb *artifact.RollbackError
 	switch {
 	case errors.As(err, &tc) && tc.Concurrent:
 		add("two pushes set the tag at once; the registry kept the other one's")
 	case errors.As(err, &tc):
 		add("a moving tag is listed with --moving-tag GLOB; --allow-overwrite moves any tag")
-	case errors.As(err, &rb):
-		add("--allow-rollback moves it back on purpose; `gitless tag` promotes an older artifact")
 	}
 	if errors.Is(err, artifact.ErrSymlink) {
 		add("follow links that stay inside the directory with --resolve-symlinks")

@@ -57,10 +57,11 @@ func newPushCmd(env Env, g *globalFlags) *cobra.Command {
 		Short: "Package a directory of manifests and push it as an OCI artifact",
 		Long: `Package DIR (recursively) into one reproducible tar+gzip layer with Flux's media types
 and push it. Tags are immutable: pushing a tag that points at another digest fails unless
-the tag is listed with --moving-tag (default: latest) or --allow-overwrite is given; a
-moving tag does not move back to an artifact created before the one it names without
---allow-rollback (exit 5). A push whose content equals what every tag already holds
-uploads nothing and says so.
+the tag is listed with --moving-tag (default: latest) or --allow-overwrite is given. A
+moving tag does not move back to an artifact created before the one it names (a re-run
+of an old pipeline, a hotfix of an older line): it stays, with a warning, and the other
+tags are pushed; --allow-rollback moves it. A push whose content equals what every tag
+already holds uploads nothing and says so.
 
 Provenance (source, revision, created) comes from the flags, else from GitHub Actions or
 GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the clock.`,
@@ -193,6 +194,8 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			}
 			for _, t := range res.Tags {
 				switch {
+				case t.Kept != "":
+					fmt.Fprintf(env.Err, "  %s: kept: %s (--allow-rollback moves it)\n", t.Tag, t.Kept)
 				case !t.Changed:
 					fmt.Fprintf(env.Err, "  %s: unchanged\n", t.Tag)
 				case t.Previous == "":
@@ -213,7 +216,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 	f.StringArrayVar(&o.movingTags, "moving-tag", artifact.DefaultMovingTags, "glob of tags that may move to a new digest (repeatable; --moving-tag= alone: no tag moves)")
 	f.StringVar(&o.diffTag.tag, "diff-tag", "", "push only when the content differs from what this tag holds (a missing tag differs); otherwise push, tag and sign nothing and print that tag's digest")
 	f.BoolVar(&o.allowOverwrite, "allow-overwrite", false, "let any existing tag move to the new digest")
-	f.BoolVar(&o.allowRollback, "allow-rollback", false, "let a moving tag move to an artifact created before the one it names (a re-run of an old pipeline)")
+	f.BoolVar(&o.allowRollback, "allow-rollback", false, "let a moving tag move to an artifact created before the one it names (without it the tag stays, with a warning)")
 	f.StringVar(&o.prov.source, "source", "", "source repository URL (org.opencontainers.image.source)")
 	f.StringVar(&o.prov.revision, "revision", "", "source revision, Flux's form: BRANCH@sha1:SHA (org.opencontainers.image.revision)")
 	f.StringVar(&o.prov.created, "created", "", "creation time, RFC 3339 or Unix seconds (default: SOURCE_DATE_EPOCH, then the commit time)")

@@ -22,7 +22,7 @@ const (
 	ExitUsage       = 2 // bad flags, arguments, references or configuration; unknown command
 	ExitDiffers     = 3 // gitless diff: the tree differs from the artifact
 	ExitDenied      = 4 // the registry refused the credentials (401/403)
-	ExitTagConflict = 5 // an immutable tag points at another digest, or a tag would move back
+	ExitTagConflict = 5 // an immutable tag points at another digest
 	ExitNotFound    = 6 // the repository, tag or digest does not exist
 	// ExitVerifyFailed: no signature satisfies the policy (none, invalid, untrusted
 	// signer): a security event, never apply.
@@ -65,7 +65,6 @@ func ExitCode(err error) int {
 	var ce *CodeError
 	var ue *UsageError
 	var tc *artifact.TagConflictError
-	var rb *artifact.RollbackError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -80,7 +79,7 @@ func ExitCode(err error) int {
 		return ExitDenied
 	case errors.Is(err, verify.ErrUnavailable):
 		return ExitUnavailable
-	case errors.As(err, &tc), errors.As(err, &rb):
+	case errors.As(err, &tc):
 		return ExitTagConflict
 	case errors.Is(err, remote.ErrNotFound):
 		return ExitNotFound
