@@ -133,9 +133,12 @@ deletes the puller.`,
 			if err != nil {
 				return err
 			}
-			done, err := install.Apply(cmd.Context(), restCfg, objs)
+			done, skipped, err := install.Apply(cmd.Context(), restCfg, objs)
 			for _, d := range done {
 				fmt.Fprintf(env.Out, "applied %s\n", d)
+			}
+			for _, s := range skipped {
+				fmt.Fprintf(env.Err, "Warning: skipped %s\n", s)
 			}
 			if err != nil {
 				return err

@@ -324,3 +324,18 @@ func TestInstallKeepsAStricterTenantNamespace(t *testing.T) {
 		t.Fatalf("the tenant namespace's level: %v %v", err, got.Labels)
 	}
 }
+
+// A source that names an account in a namespace that does not exist yet (the platform,
+// or the puller's own artifact, makes it later): install --apply installs the puller and
+// says which Role it skipped, instead of failing half-way.
+func TestInstallSkipsRolesOfMissingNamespaces(t *testing.T) {
+	f := newPullerFixture(t)
+	missing := "team-later-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:8]
+	args := append([]string{"install", "--source", "oci://" + f.Reg.Host() + "/fleet", "--ref", "v1", "--key", f.Key.PubPath, "--insecure-ignore-tlog",
+		"--service-account", missing + "/deployer", "--image", "example.com/puller:v1", "--apply"}, f.base...)
+	r := runPuller(t, t.Context(), f.env, args...)
+	if r.code != 0 || !strings.Contains(r.out, "applied Deployment "+f.NS+"/gitless-puller") ||
+		!strings.Contains(r.err, "Warning: skipped Role "+missing+"/gitless-puller-impersonate-deployer: the namespace "+missing+" does not exist yet") {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -43,19 +44,20 @@ func Objects(manifests []byte) ([]*unstructured.Unstructured, error) {
 
 // Apply server-side applies the objects in order, with the puller's own field manager
 // (apply.FieldManager), so that a source whose artifact holds the same objects takes
-// them over without conflicts. It returns what it applied, "Kind namespace/name".
-func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured) ([]string, error) {
+// them over without conflicts. It returns what it applied, "Kind namespace/name", and
+// what it skipped and why: an object of a namespace that does not exist yet (a Role to
+// impersonate an account the platform has yet to make there).
+func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructured) (done, skipped []string, err error) {
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	force := true
-	var done []string
 	for _, u := range objs {
 		gvk := u.GroupVersionKind()
 		what := fmt.Sprintf("%s %s", gvk.Kind, u.GetName())
@@ -64,7 +66,7 @@ func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructu
 		}
 		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
-			return done, fmt.Errorf("applying %s: %w", what, err)
+			return done, skipped, fmt.Errorf("applying %s: %w", what, err)
 		}
 		var r dynamic.ResourceInterface = dyn.Resource(m.Resource)
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
@@ -72,19 +74,32 @@ func Apply(ctx context.Context, cfg *rest.Config, objs []*unstructured.Unstructu
 		}
 		if gvk.Group == "" && gvk.Kind == "Namespace" {
 			if u, err = keepStricterPodSecurity(ctx, r, u); err != nil {
-				return done, fmt.Errorf("applying %s: %w", what, err)
+				return done, skipped, fmt.Errorf("applying %s: %w", what, err)
 			}
 		}
 		data, err := u.MarshalJSON()
 		if err != nil {
-			return done, err
+			return done, skipped, err
 		}
 		if _, err := r.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: apply.FieldManager, Force: &force}); err != nil {
-			return done, fmt.Errorf("applying %s: %w", what, err)
+			if ns := u.GetNamespace(); apierrors.IsNotFound(err) && ns != "" && !namespaceExists(ctx, dyn, ns) {
+				// A Role to impersonate an account of a namespace that the platform, or
+				// an artifact of the puller's, has yet to make: the rest is installed.
+				skipped = append(skipped, fmt.Sprintf("%s: the namespace %s does not exist yet (apply again once it does)", what, ns))
+				continue
+			}
+			return done, skipped, fmt.Errorf("applying %s: %w", what, err)
 		}
 		done = append(done, what)
 	}
-	return done, nil
+	return done, skipped, nil
+}
+
+// namespaceExists reports whether the namespace ns exists (true when that cannot be
+// read: the apply's own error then stands).
+func namespaceExists(ctx context.Context, dyn dynamic.Interface, ns string) bool {
+	_, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, ns, metav1.GetOptions{})
+	return !apierrors.IsNotFound(err)
 }
 
 // podSecurityEnforce is the label of a namespace's Pod Security level.
