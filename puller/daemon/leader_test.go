@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/puller"
@@ -206,15 +207,20 @@ func TestLeaderThatLosesItsLeaseStopsWritingAtOnce(t *testing.T) {
 	})
 	waitUntil(t, 20*time.Second, "the apply to start", func() bool { return f.CMData("obj-00", "k") == "1" })
 
-	lease, err := f.Kube.CoordinationV1().Leases(f.NS).Get(f.Ctx, "lost", metav1.GetOptions{})
+	// The leader renews every 200 ms: read and write again when a renewal comes between.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		lease, err := f.Kube.CoordinationV1().Leases(f.NS).Get(f.Ctx, "lost", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		thief, now := "thief", metav1.NewMicroTime(time.Now())
+		lease.Spec.HolderIdentity, lease.Spec.RenewTime, lease.Spec.AcquireTime = &thief, &now, &now
+		sixty := int32(60)
+		lease.Spec.LeaseDurationSeconds = &sixty
+		_, err = f.Kube.CoordinationV1().Leases(f.NS).Update(f.Ctx, lease, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	thief, now := "thief", metav1.NewMicroTime(time.Now())
-	lease.Spec.HolderIdentity, lease.Spec.RenewTime, lease.Spec.AcquireTime = &thief, &now, &now
-	sixty := int32(60)
-	lease.Spec.LeaseDurationSeconds = &sixty
-	if _, err := f.Kube.CoordinationV1().Leases(f.NS).Update(f.Ctx, lease, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var runErr error
