@@ -93,11 +93,18 @@ func leadsInside(p string, realRoots ...string) error {
 		target = abs
 	}
 	for _, r := range realRoots {
-		if rel, err := filepath.Rel(r, target); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if Within(r, target) {
 			return nil
 		}
 	}
 	return fmt.Errorf("a symbolic link to %s, outside the source: not followed; copy the file in", target)
+}
+
+// Within reports whether path is root or below it, lexically (both absolute and
+// cleaned; resolve links first where they matter).
+func Within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // CheckLinks checks that dir, and every symbolic link below it, lead to paths below one

@@ -97,7 +97,7 @@ func chartRoots(dir string) []string {
 		return roots
 	}
 	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if manifest.Within(wd, abs) {
 			roots = append(roots, wd)
 		}
 	}

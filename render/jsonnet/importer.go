@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/go-jsonnet"
+
+	"github.com/gitless-dev/gitless/manifest"
 )
 
 // tkLibsonnet is what `import "tk"` gives in Tanka: the environment object.
@@ -69,7 +71,7 @@ func (im *importer) allowed(path string) error {
 		}
 	}
 	for _, r := range im.roots {
-		if rel, err := filepath.Rel(r, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if manifest.Within(r, real) {
 			return nil
 		}
 	}

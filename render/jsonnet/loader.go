@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/go-jsonnet"
+
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/google/go-jsonnet/ast"
 
 	"github.com/gitless-dev/gitless/render"
@@ -305,7 +307,7 @@ func (l *loader) roots(e *env) []string {
 	}
 	roots = append(roots, cmp.Or(e.root, dir))
 	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, dir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if manifest.Within(wd, dir) {
 			roots = append(roots, wd)
 		}
 	}
