@@ -3,6 +3,7 @@ package render_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -305,5 +306,27 @@ func TestFormatValueWithNUL(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "evil_dir_x.yaml")); err != nil {
 		t.Fatalf("want evil_dir_x.yaml: %v", err)
+	}
+}
+
+// A kustomization that asks for more than MaxBuildBytes (a generator naming one file
+// again and again: kustomize reads it each time) fails with kustomize's ErrTooLarge,
+// naming the file, instead of taking the CI machine's memory.
+func TestKustomizeBuildIsBounded(t *testing.T) {
+	var k strings.Builder
+	k.WriteString("configMapGenerator:\n- name: big\n  files:\n")
+	for i := range 64 {
+		fmt.Fprintf(&k, "  - k%d=big.txt\n", i)
+	}
+	dir := fstree.Write(t, map[string]string{"kustomization.yaml": k.String(), "big.txt": strings.Repeat("x", 64<<10)})
+	opts := render.DefaultOptions()
+	opts.MaxBuildBytes = 1 << 20 // the build asks for 4 MiB of reads, and as much of YAML
+	_, err := render.Load(context.Background(), opts, dir)
+	if !errors.Is(err, kustomize.ErrTooLarge) || !strings.Contains(err.Error(), "big.txt") {
+		t.Fatalf("err = %v, want kustomize's ErrTooLarge naming big.txt", err)
+	}
+	opts.MaxBuildBytes = 0 // the default, 512 MiB
+	if _, err := render.Load(context.Background(), opts, dir); err != nil {
+		t.Fatalf("within the default: %v", err)
 	}
 }

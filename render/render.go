@@ -65,7 +65,14 @@ type Request struct {
 	Exclude []string
 	// Progress, when not nil, is told when a unit is loaded.
 	Progress func(Progress)
+	// MaxBuildBytes is Options.MaxBuildBytes, resolved (no cap when not positive).
+	MaxBuildBytes int64
 }
+
+// DefaultMaxBuildBytes is the default of Options.MaxBuildBytes: 512 MiB, five times
+// what push packages by default (--max-size), since kustomize reads a file once per
+// reference.
+const DefaultMaxBuildBytes = 512 << 20
 
 // Loader reads one kind of source into units. Loaders for yaml, kustomize and cdk8s
 // are in this package ([DefaultOptions] sets them); the Jsonnet and Tanka loader is in
@@ -124,6 +131,11 @@ type Options struct {
 	SynthCommand []string
 	// Parallelism bounds the sources loaded at once. 0 means GOMAXPROCS.
 	Parallelism int
+	// MaxBuildBytes caps what one kustomize build reads from files and the YAML it
+	// gives (kustomize reads a file again for every reference to it: a tree can ask
+	// for gigabytes from megabytes); over it the build fails with kustomize.ErrTooLarge.
+	// 0 means DefaultMaxBuildBytes; negative, no cap.
+	MaxBuildBytes int64
 	// Progress, when not nil, is called as units are loaded and the tree is written.
 	// It may be called from several goroutines at once.
 	Progress func(Progress)
@@ -296,7 +308,11 @@ func loadOne(ctx context.Context, opts Options, exclude []string, src string) ([
 		opts.Progress(Progress{Stage: "loading", Unit: src, Kind: kind})
 	}
 	start := time.Now()
-	units, err := l.Load(ctx, Request{Path: src, Kind: kind, Exclude: exclude, Progress: opts.Progress})
+	maxBuild := opts.MaxBuildBytes
+	if maxBuild == 0 {
+		maxBuild = DefaultMaxBuildBytes
+	}
+	units, err := l.Load(ctx, Request{Path: src, Kind: kind, Exclude: exclude, Progress: opts.Progress, MaxBuildBytes: maxBuild})
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s source %s: %w", kind, src, err)
 	}

@@ -9,7 +9,11 @@ import (
 // loadKustomize builds a kustomization with manifest/kustomize (root-only loading, no
 // plugins, no remote bases) and reads what it gives.
 func loadKustomize(ctx context.Context, req Request) ([]*Unit, error) {
-	objs, err := kustomize.BuildObjects(ctx, req.Path, kustomize.BuildOptions{})
+	var opts kustomize.BuildOptions
+	if req.MaxBuildBytes > 0 {
+		opts.Budget = kustomize.NewBudget(req.MaxBuildBytes)
+	}
+	objs, err := kustomize.BuildObjects(ctx, req.Path, opts)
 	if err != nil {
 		return nil, err
 	}

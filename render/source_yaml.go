@@ -63,7 +63,7 @@ func (o Options) loadYAML(ctx context.Context, req Request) ([]*Unit, error) {
 	}
 	var units []*Unit
 	for _, rel := range layout.Kustomizations {
-		us, err := loadKustomize(ctx, Request{Path: filepath.Join(req.Path, filepath.FromSlash(rel)), Kind: KindKustomize, Progress: req.Progress})
+		us, err := loadKustomize(ctx, Request{Path: filepath.Join(req.Path, filepath.FromSlash(rel)), Kind: KindKustomize, Progress: req.Progress, MaxBuildBytes: req.MaxBuildBytes})
 		if err != nil {
 			return nil, err
 		}
