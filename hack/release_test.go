@@ -216,3 +216,27 @@ func archive(t *testing.T, path string) []string {
 		names = append(names, h.Name)
 	}
 }
+
+// The release builds with the newest patch release of go.mod's Go line (its security
+// fixes), not the .0 that go.mod's directive names: the workflow's go-version is that
+// line's "X.Y.x".
+func TestReleaseWorkflowGoIsGoModsLine(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join(ci.Root(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(mod), "\n") {
+		if v, ok := strings.CutPrefix(l, "go "); ok {
+			parts := strings.SplitN(strings.TrimSpace(v), ".", 3)
+			line = parts[0] + "." + parts[1]
+		}
+	}
+	wf, err := os.ReadFile(filepath.Join(ci.Root(), ".github", "workflows", "release.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line == "" || !strings.Contains(string(wf), `go-version: "`+line+`.x"`) || !strings.Contains(string(wf), "check-latest: true") {
+		t.Errorf("release.yml builds with another Go than go.mod's line %s, newest patch (go-version: %q, check-latest: true)", line, line+".x")
+	}
+}
