@@ -71,26 +71,45 @@ type walker struct {
 // tree must not put into the manifests.
 func (w *walker) inside(p string) error {
 	if w.realRoot == "" {
-		abs, err := filepath.Abs(w.root)
+		real, err := RealPath(w.root)
 		if err != nil {
 			return err
 		}
-		if w.realRoot, err = filepath.EvalSymlinks(abs); err != nil {
-			return err
-		}
+		w.realRoot = real
 	}
 	return leadsInside(p, w.realRoot)
+}
+
+// RealPath is p absolute, with its symbolic links resolved.
+func RealPath(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// WorkDirHolding returns the working directory when dir is in it (the checkout, in CI),
+// which render lets a source's links and imports read below, as a repository's sources
+// share files.
+func WorkDirHolding(dir string) (string, bool) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
+	wd, err := os.Getwd()
+	if err != nil || !Within(wd, abs) {
+		return "", false
+	}
+	return wd, true
 }
 
 // leadsInside checks that the link p resolves to a path below one of realRoots
 // (absolute, their own links resolved).
 func leadsInside(p string, realRoots ...string) error {
-	target, err := filepath.EvalSymlinks(p)
+	target, err := RealPath(p)
 	if err != nil {
 		return err
-	}
-	if abs, err := filepath.Abs(target); err == nil {
-		target = abs
 	}
 	for _, r := range realRoots {
 		if Within(r, target) {
@@ -118,23 +137,16 @@ func CheckLinks(dir string, roots ...string) error {
 	}
 	var real []string
 	for _, r := range roots {
-		abs, err := filepath.Abs(r)
+		rr, err := RealPath(r)
 		if err != nil {
 			return err
 		}
-		if abs, err = filepath.EvalSymlinks(abs); err != nil {
-			return err
-		}
-		real = append(real, abs)
+		real = append(real, rr)
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	if err := leadsInside(abs, real...); err != nil {
+	if err := leadsInside(dir, real...); err != nil {
 		return &SourceError{Origin: Origin{File: filepath.ToSlash(dir)}, Err: err}
 	}
-	resolved, err := filepath.EvalSymlinks(abs)
+	resolved, err := RealPath(dir)
 	if err != nil {
 		return err
 	}

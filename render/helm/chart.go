@@ -92,14 +92,8 @@ func LoadChart(path string) (*Chart, error) {
 // working directory when it holds the chart (charts sharing files in a repository).
 func chartRoots(dir string) []string {
 	roots := []string{dir}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return roots
-	}
-	if wd, err := os.Getwd(); err == nil {
-		if manifest.Within(wd, abs) {
-			roots = append(roots, wd)
-		}
+	if wd, ok := manifest.WorkDirHolding(dir); ok {
+		roots = append(roots, wd)
 	}
 	return roots
 }

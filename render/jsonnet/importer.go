@@ -28,11 +28,10 @@ type importer struct {
 func newImporter(jpath []string, tanka bool, roots []string) *importer {
 	im := &importer{files: jsonnet.FileImporter{JPaths: jpath}, tanka: tanka}
 	for _, r := range roots {
-		if abs, err := filepath.Abs(r); err == nil {
-			if real, err := filepath.EvalSymlinks(abs); err == nil {
-				abs = real
-			}
-			im.roots = append(im.roots, abs)
+		if real, err := manifest.RealPath(r); err == nil {
+			im.roots = append(im.roots, real)
+		} else if abs, err := filepath.Abs(r); err == nil {
+			im.roots = append(im.roots, abs) // not there (yet): as named
 		}
 	}
 	return im
@@ -57,11 +56,7 @@ func (im *importer) Import(importedFrom, importedPath string) (jsonnet.Contents,
 // allowed checks that path, its links resolved, is below a root and in no VCS
 // directory.
 func (im *importer) allowed(path string) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	real, err := filepath.EvalSymlinks(abs)
+	real, err := manifest.RealPath(path)
 	if err != nil {
 		return err
 	}

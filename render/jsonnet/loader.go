@@ -18,10 +18,9 @@ import (
 	"time"
 
 	"github.com/google/go-jsonnet"
-
-	"github.com/gitless-dev/gitless/manifest"
 	"github.com/google/go-jsonnet/ast"
 
+	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/render"
 	"github.com/gitless-dev/gitless/render/internal/parallel"
 )
@@ -306,10 +305,8 @@ func (l *loader) roots(e *env) []string {
 		return roots
 	}
 	roots = append(roots, cmp.Or(e.root, dir))
-	if wd, err := os.Getwd(); err == nil {
-		if manifest.Within(wd, dir) {
-			roots = append(roots, wd)
-		}
+	if wd, ok := manifest.WorkDirHolding(dir); ok {
+		roots = append(roots, wd)
 	}
 	return roots
 }
