@@ -46,7 +46,7 @@ func (p *provenanceFlags) metadata(ctx context.Context, env Env, dir string) (ar
 	// One line each: a newline would start a line of its own in a CI log (where
 	// "::error::..." is a workflow command) and in every tool that prints them.
 	for _, f := range []struct{ name, v string }{{"source (--source)", m.Source}, {"revision (--revision)", m.Revision}} {
-		if strings.ContainsFunc(f.v, unicode.IsControl) {
+		if hasControl(f.v) {
 			return m, clikit.Usagef("the %s %q has a control character (a newline?)", f.name, f.v)
 		}
 	}
@@ -104,11 +104,14 @@ func describeMeta(m artifact.Metadata) string {
 // printable is s for a terminal or a CI log: quoted when it holds a control character
 // (an artifact's annotations are anyone's who could push it).
 func printable(s string) string {
-	if strings.ContainsFunc(s, unicode.IsControl) {
+	if hasControl(s) {
 		return strconv.Quote(s)
 	}
 	return s
 }
+
+// hasControl reports whether s holds a control character (a newline, an escape).
+func hasControl(s string) bool { return strings.ContainsFunc(s, unicode.IsControl) }
 
 func orNone(s string) string {
 	if s == "" {

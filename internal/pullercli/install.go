@@ -185,28 +185,27 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 		return nil, nil
 	}
 	inCluster := func(path string) bool { return strings.HasPrefix(path, install.KeysDir+"/") }
-	read := func(path, field string) ([]byte, bool, error) {
-		b, err := os.ReadFile(path)
+	// read reads the file of a field (flag, for the flags); ok is false for a path left
+	// as the cluster's.
+	read := func(path, field, flag string) (b []byte, ok bool, err error) {
+		b, err = os.ReadFile(path)
 		switch {
 		case err == nil:
 			return b, true, nil
-		case where != "" && filepath.IsAbs(path) && errors.Is(err, fs.ErrNotExist):
+		case where == "":
+			return nil, false, clikit.Usagef("%s %s: %v", flag, path, err)
+		case filepath.IsAbs(path) && errors.Is(err, fs.ErrNotExist):
 			left = append(left, fmt.Sprintf("%s.%s %s", where, field, path))
 			return nil, false, nil
-		case where != "":
-			return nil, false, clikit.Usagef("%s.%s %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, field, path, err, install.KeysDir)
 		}
-		return nil, false, err
+		return nil, false, clikit.Usagef("%s.%s %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, field, path, err, install.KeysDir)
 	}
 	for i, key := range p.Keys {
 		if strings.Contains(key, "-----BEGIN") || strings.Contains(key, "://") || inCluster(key) {
 			continue // PEM already, env:// or a KMS URI, or the cluster's file
 		}
-		b, ok, err := read(key, fmt.Sprintf("keys[%d]", i))
+		b, ok, err := read(key, fmt.Sprintf("keys[%d]", i), "--key")
 		if err != nil {
-			if where == "" {
-				return nil, clikit.Usagef("--key %s: %v", key, err)
-			}
 			return nil, err
 		}
 		if ok {
@@ -214,11 +213,8 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 		}
 	}
 	if p.TrustedRoot != "" && !inCluster(p.TrustedRoot) {
-		b, ok, err := read(p.TrustedRoot, "trustedRoot")
+		b, ok, err := read(p.TrustedRoot, "trustedRoot", "--trusted-root")
 		if err != nil {
-			if where == "" {
-				return nil, clikit.Usagef("--trusted-root %s: %v", p.TrustedRoot, err)
-			}
 			return nil, err
 		}
 		if ok {

@@ -206,7 +206,7 @@ func (o *Options) clusterMeta(name string) metav1.ObjectMeta {
 
 func (o *Options) namespace() any {
 	m := o.clusterMeta(o.Namespace)
-	m.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	m.Labels[podSecurityEnforce] = "restricted"
 	return &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: m}
 }
 
@@ -277,7 +277,7 @@ func (o *Options) tenants() ([]doc, error) {
 				return nil, fmt.Errorf("install: source %s: a tenant in the puller's namespace %s", src.Name, ns)
 			}
 			m := o.clusterMeta(ns)
-			m.Labels["pod-security.kubernetes.io/enforce"] = "baseline"
+			m.Labels[podSecurityEnforce] = "baseline"
 			docs = append(docs, doc{fmt.Sprintf("Tenant %q: its namespace, the account its sources act as (the config's\ndefaultServiceAccount), what that account may do (workloads and their configuration, in\nits namespace only: no RBAC, no quotas or limit ranges, nothing cluster-wide, no other\nnamespace), and the one right the puller gets here: to impersonate that account, by\nname. Widen the Role to what the tenant ships.", ns),
 				&corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: m}})
 			all := []string{"get", "list", "watch", "create", "update", "patch", "delete"}
