@@ -252,16 +252,20 @@ func (p *PendingPush) keepNewer(ctx context.Context, m *artifact.Manifest, tags 
 	if pol.AllowRollback || pol.AllowOverwrite || created.IsZero() {
 		return changed
 	}
+	createdOf := map[digest.Digest]time.Time{} // one fetch per artifact the tags name
 	for i := range tags {
 		u := &tags[i]
 		if !u.Changed || u.Previous == "" {
 			continue
 		}
-		prev, err := p.c.Fetch(ctx, p.ref.WithDigest(u.Previous))
-		if err != nil {
-			continue
+		pc, seen := createdOf[u.Previous]
+		if !seen {
+			if prev, err := p.c.Fetch(ctx, p.ref.WithDigest(u.Previous)); err == nil {
+				pc = prev.Metadata.Created
+			}
+			createdOf[u.Previous] = pc
 		}
-		if pc := prev.Metadata.Created; !pc.IsZero() && created.Before(pc) {
+		if !pc.IsZero() && created.Before(pc) {
 			u.Changed = false
 			u.Kept = fmt.Sprintf("it names %s, created %s, after this artifact (%s): not moved back", u.Previous, pc.UTC().Format(time.RFC3339), created.UTC().Format(time.RFC3339))
 			changed = slices.DeleteFunc(changed, func(t string) bool { return t == u.Tag })
