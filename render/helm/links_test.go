@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gitless-dev/gitless/internal/testenv/fstree"
 	"github.com/gitless-dev/gitless/render/helm"
 )
 
@@ -14,15 +15,11 @@ import (
 func TestChartLinkOutsideIsRefused(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "environ")
 	os.WriteFile(secret, []byte("GITHUB_TOKEN=s3cret-marker"), 0o644)
-	chart := t.TempDir()
-	for p, data := range map[string]string{
+	chart := fstree.Write(t, map[string]string{
 		"Chart.yaml":              "apiVersion: v2\nname: c\nversion: 0.1.0\n",
 		"templates/cm.yaml":       "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {env: {{ .Files.Get \"files/env\" | quote }}}\n",
 		"files/shared/values.txt": "fine",
-	} {
-		os.MkdirAll(filepath.Join(chart, filepath.Dir(p)), 0o755)
-		os.WriteFile(filepath.Join(chart, p), []byte(data), 0o644)
-	}
+	})
 	if err := os.Symlink(filepath.Join(chart, "files", "shared", "values.txt"), filepath.Join(chart, "files", "env")); err != nil {
 		t.Skip(err)
 	}

@@ -186,16 +186,12 @@ func TestContextCanceled(t *testing.T) {
 // resolved, and never in a VCS directory: what CI keeps beside the tree (its
 // environment, the token in .git/config) does not reach the manifests.
 func TestImportsStayInTheSource(t *testing.T) {
-	root, outside := t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("s3cret-marker"), 0o644)
-	for p, data := range map[string]string{
+	outside := fstree.Write(t, map[string]string{"secret.txt": "s3cret-marker"})
+	root := fstree.Write(t, map[string]string{
 		"jsonnetfile.json": "{}",
 		".git/config":      "[http] extraheader = AUTHORIZATION: basic token-marker",
 		"lib/ok.txt":       "fine",
-	} {
-		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
-		os.WriteFile(filepath.Join(root, p), []byte(data), 0o644)
-	}
+	})
 	env := filepath.Join(root, "environments", "a")
 	os.MkdirAll(env, 0o755)
 	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(env, "link.txt"))
