@@ -28,7 +28,11 @@ func TestCheckIDToken(t *testing.T) {
 		{"about to expire", jwt(`{"aud":"sigstore","exp":2000000010}`), "in less than 30s"},
 		{"another audience", jwt(`{"aud":"https://gitlab.com","exp":2000000600}`), `its audience is ["https://gitlab.com"]`},
 		{"not a JWT", "a.b", "not a JWT"},
-		{"claims not base64", "a.!!!.c", "not base64url"},
+		{"claims not base64", "a.!!!.c", "not a JWT"},
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + jwt(`{"aud":"sigstore"}`)[strings.Index(jwt(""), "."):], "not a JWT"},
+		{"symmetric alg", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256"}`)) + jwt(`{"aud":"sigstore"}`)[strings.Index(jwt(""), "."):], "not a JWT"},
+		{"exp not a number", jwt(`{"aud":"sigstore","exp":"s3cret"}`), "not a JSON object of JWT claims"},
+		{"aud not strings", jwt(`{"aud":[1],"exp":2000000600}`), "not a JSON object of JWT claims"},
 		{"claims not JSON", jwt(`s3cret`), "not a JSON object"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,15 +2,16 @@ package sign
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // Environment variables the CI systems set for keyless signing.
@@ -109,46 +110,33 @@ func githubIDToken(ctx context.Context, opts IDTokenOptions, reqURL, reqToken st
 // sigstore; "" checks none, for a private Fulcio of its own audience). The token is
 // never quoted.
 func CheckIDToken(token string, now time.Time, margin time.Duration, audience string) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return fmt.Errorf("%w: not a JWT (%d parts separated by dots, want 3)", ErrIDToken, len(parts))
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	// go-jose's errors are not passed on: some quote what they could not read.
+	tok, err := jwt.ParseSigned(token, idTokenAlgorithms)
 	if err != nil {
-		return fmt.Errorf("%w: its claims are not base64url", ErrIDToken)
+		return fmt.Errorf("%w: not a JWT (three base64url parts separated by dots, signed with an asymmetric key)", ErrIDToken)
 	}
-	var claims struct {
-		Exp json.Number     `json:"exp"`
-		Aud json.RawMessage `json:"aud"`
-		Iss string          `json:"iss"`
+	var claims jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&claims); err != nil {
+		return fmt.Errorf("%w: its claims are not a JSON object of JWT claims (exp a number, aud a string or a list of strings)", ErrIDToken)
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return fmt.Errorf("%w: its claims are not a JSON object", ErrIDToken)
-	}
-	if claims.Exp != "" {
-		exp, err := claims.Exp.Float64()
-		if err != nil {
-			return fmt.Errorf("%w: exp %q is not a time", ErrIDToken, claims.Exp)
-		}
-		at := time.Unix(int64(exp), 0).UTC()
+	if claims.Expiry != nil {
+		at := claims.Expiry.Time().UTC()
 		if at.Before(now.Add(margin)) {
 			if at.Before(now) {
-				return fmt.Errorf("%w: the token of %s expired at %s (%s ago)", ErrIDToken, claims.Iss, at.Format(time.RFC3339), now.Sub(at).Round(time.Second))
+				return fmt.Errorf("%w: the token of %s expired at %s (%s ago)", ErrIDToken, claims.Issuer, at.Format(time.RFC3339), now.Sub(at).Round(time.Second))
 			}
-			return fmt.Errorf("%w: the token of %s expires at %s, in less than %s", ErrIDToken, claims.Iss, at.Format(time.RFC3339), margin)
+			return fmt.Errorf("%w: the token of %s expires at %s, in less than %s", ErrIDToken, claims.Issuer, at.Format(time.RFC3339), margin)
 		}
 	}
-	if len(claims.Aud) > 0 && audience != "" {
-		var auds []string
-		var one string
-		if json.Unmarshal(claims.Aud, &one) == nil {
-			auds = []string{one}
-		} else if json.Unmarshal(claims.Aud, &auds) != nil {
-			return fmt.Errorf("%w: aud is neither a string nor a list of strings", ErrIDToken)
-		}
-		if !slices.Contains(auds, audience) {
-			return fmt.Errorf("%w: its audience is %q, and Fulcio takes %q (GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: %s})", ErrIDToken, auds, audience, audience)
-		}
+	if len(claims.Audience) > 0 && audience != "" && !claims.Audience.Contains(audience) {
+		return fmt.Errorf("%w: its audience is %q, and Fulcio takes %q (GitLab: id_tokens: SIGSTORE_ID_TOKEN: {aud: %s})", ErrIDToken, []string(claims.Audience), audience, audience)
 	}
 	return nil
+}
+
+// idTokenAlgorithms are the signature algorithms an OIDC provider signs ID tokens with
+// (asymmetric: Fulcio checks them against the issuer's published keys).
+var idTokenAlgorithms = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
 }
