@@ -535,6 +535,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		Prune:                  src.Prune,
 		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs,
 		AllowEmpty:             src.AllowEmpty,
+		Force:                  src.Force,
 		Wait:                   src.Wait,
 		WaitTimeout:            src.Timeout.Duration / 2,
 		Previous:               s.previous(last),

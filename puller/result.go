@@ -52,6 +52,7 @@ type Result struct {
 	// Counts of Changes by action.
 	Created    int `json:"created"`
 	Configured int `json:"configured"`
+	Recreated  int `json:"recreated,omitempty"`
 	Unchanged  int `json:"unchanged"`
 	Pruned     int `json:"pruned"`
 	Skipped    int `json:"skipped,omitempty"`
@@ -84,6 +85,7 @@ func (r *Result) setChanges(cs *apply.ChangeSet) {
 	}
 	r.Created = cs.Count(apply.Created)
 	r.Configured = cs.Count(apply.Configured)
+	r.Recreated = cs.Count(apply.Recreated)
 	r.Unchanged = cs.Count(apply.Unchanged)
 	r.Pruned = cs.Count(apply.Pruned)
 	r.Skipped = cs.Count(apply.Skipped)

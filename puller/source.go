@@ -60,6 +60,11 @@ type Source struct {
 	// AllowRollback accepts an artifact older than the one applied last (by semver
 	// tag, else by its created annotation).
 	AllowRollback bool `json:"allowRollback,omitempty"`
+	// Force recreates an object (deletes it, then creates it) when the cluster refuses
+	// its change because an immutable field changed, as Flux's spec.force does; the
+	// annotation gitless.dev/force: enabled (or Flux's kustomize.toolkit.fluxcd.io/force)
+	// does it for one object.
+	Force bool `json:"force,omitempty"`
 	// Wait waits for the applied objects to become ready before pruning and before
 	// sources that depend on this one run.
 	Wait bool `json:"wait,omitempty"`

@@ -236,8 +236,17 @@ sources:
 	if code, body := get("/healthz"); code != 200 {
 		t.Fatalf("healthz %d %s", code, body)
 	}
-	if _, body := get("/metrics"); !strings.Contains(body, `gitless_puller_syncs_total{outcome="UpToDate",source="app"}`) {
-		t.Fatalf("metrics:\n%s", body)
+	// Ready says every source synced once; the first poll that finds nothing new may
+	// come a poll (1s) later.
+	for {
+		_, body := get("/metrics")
+		if strings.Contains(body, `gitless_puller_syncs_total{outcome="UpToDate",source="app"}`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics:\n%s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if r := stop(); r.code != 0 {
 		t.Fatalf("%+v", r)

@@ -118,6 +118,9 @@ func printResult(w io.Writer, r *puller.Result) {
 		fmt.Fprintf(w, "  signed by %s\n", r.Signer)
 	}
 	fmt.Fprintf(w, "  %d created, %d configured, %d unchanged, %d pruned", r.Created, r.Configured, r.Unchanged, r.Pruned)
+	if r.Recreated > 0 {
+		fmt.Fprintf(w, ", %d recreated", r.Recreated)
+	}
 	if r.Skipped > 0 {
 		fmt.Fprintf(w, ", %d kept", r.Skipped)
 	}

@@ -134,6 +134,12 @@ type SyncOptions struct {
 	PruneNamespacesAndCRDs bool
 	// AllowEmpty accepts an empty set of objects, which prunes every member.
 	AllowEmpty bool
+	// Force recreates an object (deletes it, then creates it) when the cluster refuses
+	// its change because an immutable field changed (ErrImmutable), as Flux's
+	// spec.force does; the object's annotation AnnotationForce does the same for it
+	// alone. The new object is dry-run as a creation first; only members of this set,
+	// or objects that could be adopted, are recreated.
+	Force bool
 	// Wait waits for the applied objects to become ready (see [Ready]) before pruning.
 	Wait bool
 	// WaitTimeout bounds each wait (CRDs established, and Wait); 0 means one minute.
@@ -166,6 +172,7 @@ type object struct {
 	mapping *meta.RESTMapping // nil until its CRD is established
 	data    []byte            // the JSON sent
 	stage   int               // 0: Namespaces and CRDs, 1: the rest
+	force   bool              // recreate it when an immutable field changed
 }
 
 // Apply makes the set of objects under parent what objs says, in this order:
@@ -438,6 +445,7 @@ func unionStrings(a, b []string) []string {
 type plan struct {
 	action    Action
 	data      []byte
+	recreate  types.UID // the object to delete before applying (Recreated)
 	force     bool
 	forced    []string
 	leftAlone []string
@@ -472,7 +480,12 @@ func (a *Applier) applyAll(ctx context.Context, objs []*object, plans []*plan) (
 	errs := make([]*ObjectError, len(objs))
 	a.forEach(ctx, len(objs), func(ctx context.Context, i int) {
 		o, p := objs[i], plans[i]
-		if p.action != Unchanged {
+		if p.action == Recreated {
+			if err := a.recreate(ctx, o, p); err != nil {
+				errs[i] = &ObjectError{Object: o.ref, Kind: ErrApply, Err: err}
+				return
+			}
+		} else if p.action != Unchanged {
 			if _, _, err := a.patch(ctx, o, p.data, p.force, false, false); err != nil {
 				errs[i] = &ObjectError{Object: o.ref, Kind: ErrApply, Err: err}
 				return
@@ -546,6 +559,9 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 		}
 		res, rv, err = a.patch(ctx, o, p.data, p.force, true, full)
 	}
+	if apierrors.IsInvalid(err) {
+		return a.planRecreate(ctx, st, o, p, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -567,24 +583,32 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 		if err != nil {
 			return nil, fmt.Errorf("reading the existing object: %w", err)
 		}
-		if other := m.Labels[LabelPartOf]; other != "" && other != st.Parent.ID() {
-			return nil, &ObjectError{Object: o.ref, Kind: ErrForeignObject,
-				Err: fmt.Errorf("it is a member of ApplySet %s; left untouched", other)}
-		}
-		// Nor the parent of a set (another source's, or another tool's), nor what
-		// the puller keeps for itself: taken over by the same field manager, they
-		// would lose what the puller wrote to them.
-		if id := m.Labels[LabelID]; id != "" {
-			return nil, &ObjectError{Object: o.ref, Kind: ErrForeignObject,
-				Err: fmt.Errorf("it is the parent of ApplySet %s; left untouched", id)}
-		}
-		if m.Labels[LabelManagedBy] == ToolName {
-			return nil, &ObjectError{Object: o.ref, Kind: ErrForeignObject,
-				Err: fmt.Errorf("the puller keeps it for itself (label %s=%s); left untouched", LabelManagedBy, ToolName)}
+		if err := adoptable(st, o, m); err != nil {
+			return nil, err
 		}
 		p.action = Configured
 	}
 	return p, nil
+}
+
+// adoptable refuses an existing object that is not a member of the set and may not
+// become one: a member of another set, the parent of a set (another source's, or
+// another tool's), or what the puller keeps for itself. Taken over by the same field
+// manager, the last two would lose what the puller wrote to them.
+func adoptable(st *ParentState, o *object, m *metav1.PartialObjectMetadata) error {
+	if other := m.Labels[LabelPartOf]; other != "" && other != st.Parent.ID() {
+		return &ObjectError{Object: o.ref, Kind: ErrForeignObject,
+			Err: fmt.Errorf("it is a member of ApplySet %s; left untouched", other)}
+	}
+	if id := m.Labels[LabelID]; id != "" {
+		return &ObjectError{Object: o.ref, Kind: ErrForeignObject,
+			Err: fmt.Errorf("it is the parent of ApplySet %s; left untouched", id)}
+	}
+	if m.Labels[LabelManagedBy] == ToolName {
+		return &ObjectError{Object: o.ref, Kind: ErrForeignObject,
+			Err: fmt.Errorf("the puller keeps it for itself (label %s=%s); left untouched", LabelManagedBy, ToolName)}
+	}
+	return nil
 }
 
 // patch server-side applies data for o. full asks for the whole object back; otherwise

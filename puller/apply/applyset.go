@@ -48,6 +48,16 @@ const FieldManager = "gitless-puller"
 // pruned when it leaves the set (as Flux's kustomize.toolkit.fluxcd.io/prune does).
 const AnnotationPrune = "gitless.dev/prune"
 
+// AnnotationForce, set to "enabled" on an object of the set, lets a sync recreate the
+// object (delete it, then create it) when the cluster refuses the change because an
+// immutable field changed, as SyncOptions.Force does for every object. Flux's
+// kustomize.toolkit.fluxcd.io/force (AnnotationFluxForce) is read the same way, so that
+// manifests written for Flux keep their meaning.
+const (
+	AnnotationForce     = "gitless.dev/force"
+	AnnotationFluxForce = "kustomize.toolkit.fluxcd.io/force"
+)
+
 // ParentKind is the kind of an ApplySet parent: ConfigMap or Secret, as kubectl allows
 // without extra configuration.
 type ParentKind string

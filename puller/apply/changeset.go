@@ -57,8 +57,11 @@ type Action string
 const (
 	Created    Action = "created"
 	Configured Action = "configured"
-	Unchanged  Action = "unchanged"
-	Pruned     Action = "pruned"
+	// Recreated: an object deleted and created again, because the cluster refused the
+	// change of an immutable field and the sync was allowed to force it.
+	Recreated Action = "recreated"
+	Unchanged Action = "unchanged"
+	Pruned    Action = "pruned"
 	// Skipped: an object that left the set but was kept: pruning is off, the object is a
 	// Namespace or CRD and the source does not allow deleting those, or it carries
 	// the gitless.dev/prune: disabled annotation.
@@ -117,7 +120,7 @@ func (c *ChangeSet) Writes() int { return c.Count(Created) + c.Count(Configured)
 // Summary is a one-line account: "3 created, 1 configured, 10 unchanged, 2 pruned".
 func (c *ChangeSet) Summary() string {
 	var parts []string
-	for _, a := range []Action{Created, Configured, Unchanged, Pruned, Skipped} {
+	for _, a := range []Action{Created, Configured, Recreated, Unchanged, Pruned, Skipped} {
 		if n := c.Count(a); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, a))
 		}

@@ -26,6 +26,11 @@ var (
 	// needs a Namespace the set creates, or a CRD the set creates or changes, is
 	// dry-run once they are applied, and its refusal leaves them applied.
 	ErrDryRun = errors.New("server-side dry-run failed")
+	// ErrImmutable: the cluster refuses the change of an existing object, but would
+	// create it as it is now: an immutable field changed (a Job's template, a
+	// Service's clusterIP, a Deployment's selector). SyncOptions.Force, or the object's
+	// annotation AnnotationForce, lets the sync recreate it. Matched with ErrDryRun.
+	ErrImmutable = errors.New("an immutable field changed")
 	// ErrApply: the real apply of an object failed after the dry-run passed. Objects
 	// before it may have been applied; nothing was pruned.
 	ErrApply = errors.New("apply failed")

@@ -143,7 +143,7 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 			fail("encoding: %v", err)
 			continue
 		}
-		o := &object{ref: ref, mapping: mapping, data: data, stage: 1}
+		o := &object{ref: ref, mapping: mapping, data: data, stage: 1, force: opts.Force || forceAnnotated(u)}
 		if isDefinition(gk) {
 			o.stage = 0
 		}
@@ -153,6 +153,12 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 		return nil, err
 	}
 	return out, nil
+}
+
+// forceAnnotated reports whether u asks to be recreated when an immutable field changed.
+func forceAnnotated(u *unstructured.Unstructured) bool {
+	a := u.GetAnnotations()
+	return a[AnnotationForce] == "enabled" || a[AnnotationFluxForce] == "enabled"
 }
 
 // shallowCopy returns a copy of u that prepare may change: its top level and its

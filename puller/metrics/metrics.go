@@ -69,7 +69,7 @@ func (r *Recorder) Observe(res *puller.Result, err error) {
 		r.lastSuccess.WithLabelValues(s).SetToCurrentTime()
 	}
 	if res.Outcome == puller.Applied {
-		for action, n := range map[string]int{"created": res.Created, "configured": res.Configured, "unchanged": res.Unchanged, "pruned": res.Pruned, "skipped": res.Skipped} {
+		for action, n := range map[string]int{"created": res.Created, "configured": res.Configured, "recreated": res.Recreated, "unchanged": res.Unchanged, "pruned": res.Pruned, "skipped": res.Skipped} {
 			r.objects.WithLabelValues(s, action).Set(float64(n))
 		}
 	}
