@@ -93,18 +93,18 @@ func (k *kubeFlags) namespaceDefault(env Env) string {
 
 // sourceFlags describe one source on the command line.
 type sourceFlags struct {
-	name, url, ref, path       string
-	verify                     clikit.PolicyFlags
-	insecureSkipVerify         bool
-	pullSecret, pullSecretFile string
-	insecure                   bool
-	targetNamespace            string
-	prune, pruneDefinitions    bool
-	allowEmpty, allowRollback  bool
-	wait                       bool
-	serviceAccount             string
-	timeout                    string
-	names                      []string // of the flags above
+	name, url, ref, path             string
+	verify                           clikit.PolicyFlags
+	insecureSkipVerify               bool
+	pullSecret, pullSecretFile       string
+	insecure                         bool
+	targetNamespace                  string
+	prune, pruneDefinitions          bool
+	allowEmpty, allowRollback, force bool
+	wait                             bool
+	serviceAccount                   string
+	timeout                          string
+	names                            []string // of the flags above
 }
 
 func (s *sourceFlags) AddFlags(fs *pflag.FlagSet) {
@@ -128,6 +128,7 @@ func (s *sourceFlags) AddFlags(fs *pflag.FlagSet) {
 	f.BoolVar(&s.pruneDefinitions, "prune-namespaces-and-crds", false, "let pruning delete Namespaces and CRDs")
 	f.BoolVar(&s.allowEmpty, "allow-empty", false, "accept an artifact with no objects (prunes everything)")
 	f.BoolVar(&s.allowRollback, "allow-rollback", false, "accept an artifact older than the one applied last")
+	f.BoolVar(&s.force, "force", false, "recreate an object whose change the cluster refuses because an immutable field changed")
 	f.BoolVar(&s.wait, "wait", false, "wait for the objects to become ready")
 	f.StringVar(&s.serviceAccount, "service-account", "", "service account to impersonate for the whole sync: NAME, in --target-namespace (then required), or NAMESPACE/NAME")
 	f.StringVar(&s.timeout, "timeout", "", "bound on the sync (default 5m)")
@@ -153,7 +154,7 @@ func (s *sourceFlags) source() (puller.Source, error) {
 		InsecureSkipVerify: s.insecureSkipVerify,
 		PullSecret:         s.pullSecret, PullSecretFile: s.pullSecretFile, Insecure: s.insecure,
 		TargetNamespace: s.targetNamespace, Prune: s.prune, PruneNamespacesAndCRDs: s.pruneDefinitions,
-		AllowEmpty: s.allowEmpty, AllowRollback: s.allowRollback, Wait: s.wait, ServiceAccountName: s.serviceAccount,
+		AllowEmpty: s.allowEmpty, AllowRollback: s.allowRollback, Force: s.force, Wait: s.wait, ServiceAccountName: s.serviceAccount,
 	}
 	if s.ref != "" {
 		src.Ref = puller.ParseRef(s.ref)
