@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/fluxcd/pkg/envsubst"
@@ -14,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/internal/redact"
 	"github.com/gitless-dev/gitless/puller/apply"
@@ -141,8 +143,12 @@ func secretStrings(s *corev1.Secret) map[string]string {
 
 // Substitute replaces ${var}, ${var:=default} and the other forms of Flux's envsubst
 // (github.com/fluxcd/pkg/envsubst, the library Flux's kustomize-controller uses) in
-// each object's YAML, as Flux's postBuild does, except in objects labelled or
-// annotated AnnotationSubstitute: disabled. Unlike Flux's default, a variable that is
+// each object's strings and keys, as Flux's postBuild does in the object's YAML,
+// except in objects labelled or annotated AnnotationSubstitute: disabled. Each string
+// is substituted on its own: a value is never read as YAML syntax (Flux's text
+// substitution reads a value "*x" as an alias, "!x" as a tag and "a #b" as "a"); a
+// string a substitution changed into a plain integer, decimal or boolean takes that
+// type (${replicas} → 3, as in Flux). Unlike Flux's default, a variable that is
 // unset and has no default is an error (Flux's StrictPostBuildSubstitutions), so that
 // nothing is applied with a hole in it. Every object that fails is named; values never
 // appear in errors.
@@ -174,28 +180,138 @@ func Substitute(objs []*unstructured.Unstructured, vars map[string]string) ([]*u
 	return out, nil
 }
 
+// substituteOne substitutes the variables in every string of o, its keys included.
+// Each string is substituted on its own, so a value is never read as YAML syntax (a
+// leading * or !, a " #"): it stays the string it is. Only a string that a
+// substitution changed into a plain integer, decimal or boolean takes that type (as
+// ${replicas} in Flux's text substitution turns into a number; see scalarOf). An
+// error names the field and the variable, never a value.
 func substituteOne(o *unstructured.Unstructured, lookup func(string) (string, bool)) (*unstructured.Unstructured, error) {
-	data, err := yaml.Marshal(o.Object)
+	v, changed, err := substituteValue(o.Object, lookup)
 	if err != nil {
 		return nil, err
 	}
-	if !strings.Contains(string(data), "$") {
+	if !changed {
 		return o, nil
 	}
-	s, err := envsubst.Eval(string(data), lookup)
-	if err != nil {
-		return nil, err
-	}
-	j, err := yaml.YAMLToJSON([]byte(s))
-	if err != nil {
-		return nil, fmt.Errorf("the substituted object is not YAML: %w", err)
-	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(j); err != nil {
-		return nil, fmt.Errorf("the substituted object: %w", err)
-	}
-	return u, nil
+	return &unstructured.Unstructured{Object: v.(map[string]any)}, nil
 }
+
+// substituteValue returns v with its strings substituted, and whether any changed; v
+// itself is left as it is (a changed map or list is a copy). An error is a
+// *substitutionError naming the field.
+func substituteValue(v any, lookup func(string) (string, bool)) (any, bool, error) {
+	switch t := v.(type) {
+	case string:
+		if !strings.Contains(t, "$") {
+			return t, false, nil
+		}
+		s, err := envsubst.Eval(t, lookup)
+		if err != nil {
+			return nil, false, &substitutionError{err: err}
+		}
+		if s == t {
+			return t, false, nil
+		}
+		return scalarOf(s), true, nil
+	case map[string]any:
+		var out map[string]any
+		for k, x := range t {
+			nk := k
+			if strings.Contains(k, "$") {
+				var err error
+				if nk, err = envsubst.Eval(k, lookup); err != nil {
+					return nil, false, &substitutionError{path: "." + k + " (the key)", err: err}
+				}
+			}
+			nx, changed, err := substituteValue(x, lookup)
+			if err != nil {
+				return nil, false, err.(*substitutionError).under("." + k)
+			}
+			if !changed && nk == k {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(t)
+			}
+			delete(out, k)
+			out[nk] = nx
+		}
+		if out == nil {
+			return t, false, nil
+		}
+		if len(out) != len(t) {
+			return nil, false, &substitutionError{err: errors.New("two of its keys are the same once substituted")}
+		}
+		return out, true, nil
+	case []any:
+		var out []any
+		for i, x := range t {
+			nx, changed, err := substituteValue(x, lookup)
+			if err != nil {
+				return nil, false, err.(*substitutionError).under(fmt.Sprintf("[%d]", i))
+			}
+			if changed && out == nil {
+				out = slices.Clone(t)
+			}
+			if out != nil {
+				out[i] = nx
+			}
+		}
+		if out == nil {
+			return t, false, nil
+		}
+		return out, true, nil
+	}
+	return v, false, nil
+}
+
+// substitutionError is a substitution that failed in the field at path (".data.k").
+type substitutionError struct {
+	path string
+	err  error
+}
+
+func (e *substitutionError) under(p string) *substitutionError {
+	e.path = p + e.path
+	return e
+}
+
+func (e *substitutionError) Error() string {
+	if e.path == "" {
+		return e.err.Error()
+	}
+	return "field " + strings.TrimPrefix(e.path, ".") + ": " + e.err.Error()
+}
+
+func (e *substitutionError) Unwrap() error { return e.err }
+
+// scalarOf is s as an integer, a decimal number or a boolean when it is one written
+// the plain way (-12, 3, 1.5, true, false), and the string s otherwise: what
+// ${replicas} needs, without reading "01234" as an octal number or "on" and "yes" as
+// booleans, as YAML 1.1 would.
+func scalarOf(s string) any {
+	switch {
+	case s == "true":
+		return true
+	case s == "false":
+		return false
+	case plainInt.MatchString(s):
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return i
+		}
+	case plainDecimal.MatchString(s):
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f
+		}
+	}
+	return s
+}
+
+var (
+	plainInt     = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+	plainDecimal = regexp.MustCompile(`^-?(0|[1-9][0-9]*)\.[0-9]+$`)
+)
 
 // substitute applies the source's postBuild to objs.
 func (s *syncRun) substitute(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
