@@ -94,6 +94,7 @@ func checkPlain(a netip.Addr) error {
 }
 
 // newTransport returns the puller's HTTP transport to registries: Go's defaults, with
+// remote's bounds on response headers (registryHTTPClient adds the one on bodies), and
 // every connection's address checked after DNS resolution (so a name that resolves,
 // or is rebound, to a metadata address is refused too, and so are redirects there),
 // unless allowLinkLocal. With a proxy, the connection is to the proxy; the registry's
@@ -110,7 +111,7 @@ func newTransport(allowLinkLocal bool, proxy func(*url.URL) (*url.URL, error)) *
 			return checkAddr(ap.Addr())
 		}
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := remote.BoundHeaders(http.DefaultTransport.(*http.Transport).Clone(), remote.TransportOptions{ResponseHeaderTimeout: registryHeaderTimeout})
 	t.DialContext = d.DialContext
 	t.Proxy = nil
 	if proxy != nil {
@@ -196,6 +197,14 @@ func (t apiCounting) RoundTrip(r *http.Request) (*http.Response, error) {
 // backoff that grows while it keeps asking (schedule.go).
 var registryRetry = remote.RetryPolicy{MaxRetries: 2, MinBackoff: 500 * time.Millisecond, MaxBackoff: 2 * time.Second}
 
+// registryHeaderTimeout and registryIdleTimeout bound the wait for a registry's
+// response headers, and for the next bytes of a body: a registry that stalls holds one
+// of the --max-concurrent-syncs slots, which every other source waits for, for at most
+// the request's attempts (registryRetry) times these, not the source's timeout.
+const registryHeaderTimeout = 20 * time.Second
+
+var registryIdleTimeout = 30 * time.Second // a variable for the tests
+
 // RegistryHTTPClient is the puller's registry client over base (nil: Go's default
 // transport): registryRetry's retries, never of a 401 or 403, and a 429 or 503 returned
 // as a remote.RetryAfterError. Exported for the fleet simulation (bench/fleet.sh).
@@ -208,7 +217,7 @@ func RegistryHTTPClient(base http.RoundTripper) *http.Client {
 
 // registryHTTPClient is the retrying client (never 401/403) over the checked transport.
 func registryHTTPClient(base http.RoundTripper) *http.Client {
-	return &http.Client{Transport: remote.NewRetryTransport(counting{base: base}, registryRetry)}
+	return &http.Client{Transport: remote.NewRetryTransport(counting{base: remote.StallGuard(base, registryIdleTimeout)}, registryRetry)}
 }
 
 // credentials returns the registry credentials of a source: its pull Secret read

@@ -15,7 +15,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
@@ -123,7 +122,7 @@ type Client struct {
 // New returns a Client.
 func New(opts ClientOptions) *Client {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = retry.DefaultClient
+		opts.HTTPClient = remote.DefaultHTTPClient
 	}
 	if opts.ServiceClient == nil {
 		opts.ServiceClient = http.DefaultClient

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"oras.land/oras-go/v2/registry/remote/errcode"
-	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/gitless-dev/gitless/artifact/remote"
 	"github.com/gitless-dev/gitless/internal/sigstore"
@@ -106,7 +105,7 @@ type Client struct {
 // New returns a Client.
 func New(opts Options) *Client {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = retry.DefaultClient
+		opts.HTTPClient = remote.DefaultHTTPClient
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "gitless"

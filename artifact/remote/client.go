@@ -7,13 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"oras.land/oras-go/v2/registry/remote"
 	orasauth "oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
-	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/auth"
@@ -59,7 +60,7 @@ type Client struct {
 // New returns a Client.
 func New(opts Options) *Client {
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = retry.DefaultClient
+		opts.HTTPClient = DefaultHTTPClient
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "gitless"
@@ -166,6 +167,52 @@ func (c *Client) WrapError(op string, ref artifact.Reference, err error) error {
 	if err == nil {
 		return nil
 	}
+	return boundError(c.wrapError(op, ref, err))
+}
+
+// maxErrorBytes bounds the text of an error about a registry's answer: a registry
+// chooses what it quotes (headers, error details), and the text is logged and stored
+// at every poll.
+const maxErrorBytes = 2 << 10
+
+// urlQuery is the query of a URL in an error's text. A registry may redirect a blob to
+// storage under a signed URL, whose query is a credential (X-Amz-Signature, sig).
+var urlQuery = regexp.MustCompile(`(https?://[^\s"'?#]+)[?#][^\s"']*`)
+
+// boundError is err with its text rid of URL queries and cut to maxErrorBytes;
+// errors.Is and As see err whole.
+func boundError(err error) error {
+	msg := urlQuery.ReplaceAllString(err.Error(), "$1?…")
+	if len(msg) > maxErrorBytes {
+		cut := maxErrorBytes
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + fmt.Sprintf("… (%d bytes more)", len(msg)-cut)
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &textError{msg: msg, err: err}
+}
+
+type textError struct {
+	msg string
+	err error
+}
+
+func (e *textError) Error() string { return e.msg }
+func (e *textError) Unwrap() error { return e.err }
+
+// withoutQuery is the URL u without its query (and fragment), "?…" in its place.
+func withoutQuery(u string) string {
+	if i := strings.IndexAny(u, "?#"); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+func (c *Client) wrapError(op string, ref artifact.Reference, err error) error {
 	var er *errcode.ErrorResponse
 	if errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden) {
 		return &AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: er.StatusCode, Source: c.sourceFor(ref.Registry), Err: err}
@@ -211,7 +258,7 @@ func (e *ResponseError) Is(target error) bool {
 func describeResponse(er *errcode.ErrorResponse) string {
 	where := er.Method
 	if er.URL != nil {
-		where += " " + er.URL.String()
+		where += " " + withoutQuery(er.URL.String())
 	}
 	s := fmt.Sprintf("%s: the registry answered %d %s", where, er.StatusCode, http.StatusText(er.StatusCode))
 	var msgs []string

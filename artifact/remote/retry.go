@@ -101,7 +101,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			fault := resp.StatusCode == http.StatusServiceUnavailable && after == 0
 			if last || (!fault && (t.policy.MaxRetryAfter <= 0 || after > t.policy.MaxRetryAfter)) {
 				drain(resp)
-				return nil, &RetryAfterError{Method: req.Method, URL: req.URL.Redacted(), StatusCode: resp.StatusCode, After: after}
+				return nil, &RetryAfterError{Method: req.Method, URL: withoutQuery(req.URL.Redacted()), StatusCode: resp.StatusCode, After: after}
 			}
 			drain(resp)
 			wait = after

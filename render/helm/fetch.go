@@ -18,7 +18,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
-	"oras.land/oras-go/v2/registry/remote/retry"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/artifact"
@@ -39,7 +38,7 @@ const (
 	MaxIndexSize    = 64 << 20
 )
 
-func defaultHTTPClient() *http.Client { return retry.DefaultClient }
+func defaultHTTPClient() *http.Client { return remote.DefaultHTTPClient }
 
 // ociChart fetches oci://REGISTRY/REPOSITORY/CHART[:TAG][@DIGEST] at version.
 func (e *Engine) ociChart(ctx context.Context, src, version string) (*Chart, error) {
