@@ -156,6 +156,10 @@ func New(cfg *rest.Config, opts Options) (*Puller, error) {
 	log = slog.New(redact.Handler(log.Handler(), secrets.scrub))
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return apiCounting{base: rt} })
+	// The apiserver's and admission's warnings (a policy in Warn mode may quote what it
+	// checks: a Secret's value) go to the puller's log, which redacts, not to client-go's
+	// default, which writes them to stderr as they are.
+	cfg.WarningHandlerWithContext = newWarningLog(log)
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

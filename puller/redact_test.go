@@ -2,6 +2,7 @@ package puller_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -171,4 +172,55 @@ func TestSecretValuesNeverLeaveARemoveAfterARestart(t *testing.T) {
 		t.Errorf("the error does not show where the value was: %v", err)
 	}
 	t.Logf("%v", err)
+}
+
+// An admission policy in Warn mode that quotes a Secret's value: the warning reaches
+// the puller's log, with the value redacted, and not client-go's stderr.
+func TestAdmissionWarningsAreLoggedRedacted(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	var logs bytes.Buffer
+	w.p = w.newPuller(puller.Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	const value = "warn-s3cret-value-77"
+	policy := "warn-" + w.Target
+	fail := admissionv1.Fail
+	if _, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: policy},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}}}}},
+			MatchConditions: []admissionv1.MatchCondition{{Name: "target", Expression: fmt.Sprintf("object.metadata.namespace == %q", w.Target)}},
+			Validations: []admissionv1.Validation{{Expression: "false",
+				MessageExpression: `"weak password " + string(object.data["password"])`}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: policy},
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Warn}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), policy, metav1.DeleteOptions{})
+		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), policy, metav1.DeleteOptions{})
+	})
+	src := w.source("app", "app", "v1")
+	for i := 1; ; i++ { // the policy takes effect within a few seconds
+		tag := fmt.Sprintf("v%d", i)
+		w.pushSigned("app", tag, t1.Add(time.Duration(i)*time.Minute), map[string]string{"s.yaml": fmt.Sprintf(
+			"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s%d\n  namespace: NS\nstringData:\n  password: %s\n", i, value)})
+		src.Ref.Tag = tag
+		w.mustSync(src)
+		if strings.Contains(logs.String(), "apiserver warning") {
+			break
+		}
+		if i == 40 {
+			t.Fatalf("no warning logged:\n%s", logs.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "weak password [redacted]") || strings.Contains(logs.String(), value) {
+		t.Fatalf("logs:\n%s", logs.String())
+	}
 }
