@@ -113,6 +113,21 @@ func TestGitLabTemplateRefusesAKeyVariableThatIsNotAName(t *testing.T) {
 	}
 }
 
+// A key pasted where its path belongs (signing-key: $COSIGN_PRIVATE_KEY of a variable
+// that is not a File variable) is refused without being quoted: GitLab cannot mask a
+// multi-line variable.
+func TestGitLabTemplateNeverQuotesAKeyGivenAsItsPath(t *testing.T) {
+	bin := gitlessDir(t)
+	repoFiles := files(t, filepath.Join(ci.Root(), "examples", "podinfo"), "deploy")
+	repoFiles[".gitlab-ci.yml"] = "include:\n  - local: actions/gitlab/gitless.yml\n    inputs:\n      path: deploy\n      repository: oci://127.0.0.1:9/x\n      username: u\n      password: p\n      sign: key\n" +
+		"      signing-key: \"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\\nSECRETBODY\\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\"\n"
+	repo := ci.NewRepo(t, repoFiles, "actions")
+	res := ci.RunGitLab(t, repo.Dir, ci.GitLabOptions{Path: []string{bin}})
+	if res.Code == 0 || strings.Contains(res.Log, "SECRETBODY") || !strings.Contains(res.Log, "holds a key itself") {
+		t.Fatalf("gitlab-ci-local: exit %d:\n%s", res.Code, res.Log)
+	}
+}
+
 // Credentials passed in args are hidden in the logged command however the args are split
 // (a newline or a tab between --creds and its value), and a moving-tags input of only
 // white space means no tag moves (--moving-tag= replaces gitless's default, latest).

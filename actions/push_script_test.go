@@ -53,7 +53,7 @@ func runPushScript(t *testing.T, env map[string]string) scriptRun {
 	if err := os.WriteFile(filepath.Join(bin, "gitless"), []byte(stubGitless), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("bash", filepath.Join(ci.Root(), "actions", "push", "push.sh"))
+	cmd := exec.Command("bash", script(t, "push", "push.sh"))
 	cmd.Dir = work
 	cmd.Env = []string{
 		"PATH=" + bin + ":/usr/bin:/bin", "STUB_DIR=" + dir, "RUNNER_TEMP=" + dir,
@@ -81,6 +81,17 @@ func runPushScript(t *testing.T, env map[string]string) scriptRun {
 		r.summary = string(b)
 	}
 	return r
+}
+
+// script is the path of a script of the actions, read once so that go test's cache
+// knows the result depends on it (bash opening it is not seen).
+func script(t *testing.T, elem ...string) string {
+	t.Helper()
+	p := filepath.Join(append([]string{ci.Root(), "actions"}, elem...)...)
+	if _, err := os.ReadFile(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func hasArgs(args []string, want ...string) bool {
@@ -177,5 +188,18 @@ func TestPushScriptReportsKeptTags(t *testing.T) {
 	r := runPushScript(t, map[string]string{"INPUT_REPOSITORY": "oci://registry.example/acme/app", "INPUT_PASSWORD": "p", "INPUT_TAGS": "0123456", "INPUT_MOVING_TAGS": "latest", "STUB_JSON": json})
 	if r.code != 0 || !strings.Contains(r.out, "::warning title=gitless push::latest not moved") || !strings.Contains(r.summary, "| not moved back | latest:") {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// A key pasted where its path belongs (signing-key: ${{ secrets.COSIGN_PRIVATE_KEY }}
+// for env://COSIGN_PRIVATE_KEY) is refused without being quoted: a runner cannot mask
+// every line of a multi-line secret.
+func TestPushScriptNeverQuotesAKeyGivenAsItsPath(t *testing.T) {
+	pem := "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnsibmFtZSI6InNjcnlwdCJ9SECRETBODY\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----"
+	for _, key := range []string{pem, "eyJrZGYiOnsibmFtZSI6InNjcnlwdCJ9SECRETBODY\nsecond line"} {
+		r := runPushScript(t, map[string]string{"INPUT_PASSWORD": "p4ss", "INPUT_SIGN": "key", "INPUT_SIGNING_KEY": key})
+		if r.code == 0 || r.args != nil || strings.Contains(r.out, "SECRETBODY") || !strings.Contains(r.out, "holds a key itself") {
+			t.Errorf("exit %d, gitless run: %v\n%s", r.code, r.args != nil, r.out)
+		}
 	}
 }

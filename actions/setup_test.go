@@ -103,7 +103,7 @@ func TestSetupAction(t *testing.T) {
 func TestSetupWarnsOfAFloatingVersionWhenPinnedByCommit(t *testing.T) {
 	for ref, warn := range map[string]bool{"0123456789abcdef0123456789abcdef01234567": true, "v1.2.3": false, "main": false} {
 		out := t.TempDir()
-		cmd := exec.Command("bash", filepath.Join(ci.Root(), "actions", "setup", "install.sh"))
+		cmd := exec.Command("bash", script(t, "setup", "install.sh"))
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNNER_TEMP=" + out, "RUNNER_TOOL_CACHE=" + out,
 			"GITHUB_OUTPUT=" + filepath.Join(out, "output"), "GITHUB_PATH=" + filepath.Join(out, "path"),
 			"ACTION_REF=" + ref, "INPUT_DOWNLOAD_URL=http://127.0.0.1:9/releases"}
@@ -126,7 +126,7 @@ func TestSetupPinsChecksums(t *testing.T) {
 	url := mirror(t, dist, false)
 	run := func(pin string) (string, error) {
 		out := t.TempDir()
-		cmd := exec.Command("bash", filepath.Join(ci.Root(), "actions", "setup", "install.sh"))
+		cmd := exec.Command("bash", script(t, "setup", "install.sh"))
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNNER_TEMP=" + out, "RUNNER_TOOL_CACHE=" + out,
 			"GITHUB_OUTPUT=" + filepath.Join(out, "output"), "GITHUB_PATH=" + filepath.Join(out, "path"),
 			"INPUT_VERSION=" + dist.Version, "INPUT_DOWNLOAD_URL=" + url, "INPUT_CHECKSUMS_SHA256=" + pin}

@@ -81,6 +81,10 @@ case ${INPUT_SIGN:-keyless} in
   key)
     key=${INPUT_SIGNING_KEY:-}
     [[ -n "$key" ]] || fail "sign: key needs signing-key (a cosign key file, or env://VAR)"
+    # A key pasted where its path belongs is never quoted (GitLab and GitHub cannot mask
+    # a multi-line secret in every form).
+    [[ "$key" != *-----BEGIN* && "$key" != *$'\n'* ]] ||
+      fail "signing-key holds a key itself, not a file path or env://VAR: keep the key in a secret and pass signing-key: env://NAME"
     if [[ "$key" == env://* ]]; then
       var=${key#env://}
       [[ "$var" =~ ^[A-Za-z_][A-Za-z0-9_]*$ && -n "${!var:-}" ]] || fail "signing-key $key: the variable $var is empty or not set"

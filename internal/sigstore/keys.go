@@ -37,6 +37,11 @@ func ReadKeyRef(ref string, getenv func(string) string) ([]byte, error) {
 		}
 		return []byte(v), nil
 	}
+	if LooksLikeKey(ref) {
+		// A key pasted where its path belongs (signing-key: $COSIGN_PRIVATE_KEY for
+		// env://COSIGN_PRIVATE_KEY): never quoted, as a file name would be.
+		return nil, fmt.Errorf("the key reference is a key itself (%d bytes), not a file path, env://VAR or KMS URI: keep it in a secret variable and pass env://VAR", len(ref))
+	}
 	f, err := os.Open(ref)
 	if err != nil {
 		return nil, err
@@ -50,6 +55,12 @@ func ReadKeyRef(ref string, getenv func(string) string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: over the %d byte limit for a key file", ref, MaxKeyFile)
 	}
 	return b, nil
+}
+
+// LooksLikeKey reports whether ref holds key material rather than naming it: PEM, a
+// line break, or more than a path's length.
+func LooksLikeKey(ref string) bool {
+	return strings.Contains(ref, "-----BEGIN") || strings.ContainsAny(ref, "\n\r") || len(ref) > 4096
 }
 
 // KeyID is "sha256:" and the hex SHA-256 of a public key's PKIX encoding.
