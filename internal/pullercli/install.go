@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -200,15 +201,36 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 		}
 		return nil, false, clikit.Usagef("%s.%s %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, field, path, err, install.KeysDir)
 	}
-	for i, key := range p.Keys {
-		if strings.Contains(key, "-----BEGIN") || strings.Contains(key, "://") || inCluster(key) {
-			continue // PEM already, env:// or a KMS URI, or the cluster's file
+	// A private key (cosign.key for cosign.pub) would be written into the ConfigMap, or
+	// a file meant to be committed: refused, never quoted.
+	private := func(pemText, field, flag, name string) error {
+		if !privateKeyPEM.MatchString(pemText) {
+			return nil
 		}
-		b, ok, err := read(key, fmt.Sprintf("keys[%d]", i), "--key")
+		if where == "" {
+			return clikit.Usagef("%s %s: a private key; the puller verifies with the public key (cosign.pub)", flag, name)
+		}
+		return clikit.Usagef("%s.%s %s: a private key; the puller verifies with the public key (cosign.pub)", where, field, name)
+	}
+	for i, key := range p.Keys {
+		field := fmt.Sprintf("keys[%d]", i)
+		if strings.Contains(key, "-----BEGIN") {
+			if err := private(key, field, "--key", "(PEM)"); err != nil {
+				return nil, err
+			}
+			continue // PEM already
+		}
+		if strings.Contains(key, "://") || inCluster(key) {
+			continue // env:// or a KMS URI, or the cluster's file
+		}
+		b, ok, err := read(key, field, "--key")
 		if err != nil {
 			return nil, err
 		}
 		if ok {
+			if err := private(string(b), field, "--key", key); err != nil {
+				return nil, err
+			}
 			p.Keys[i] = string(b)
 		}
 	}
@@ -224,3 +246,7 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 	}
 	return left, nil
 }
+
+// privateKeyPEM matches the armour of a private key of any kind (PKCS#8, EC, RSA,
+// cosign's ENCRYPTED SIGSTORE PRIVATE KEY), whether its body decodes or not.
+var privateKeyPEM = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----`)

@@ -413,6 +413,20 @@ sources:
 	if strings.Contains(r.out, filepath.Join(dir, "cosign.pub")) || strings.Contains(r.out, filepath.Join(dir, "root.json")) {
 		t.Errorf("a path of this machine went into the install:\n%s", r.out)
 	}
+	// A private key is never written into the install.
+	priv := "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nSECRETBODY\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
+	os.WriteFile(filepath.Join(dir, "cosign.key"), []byte(priv), 0o600)
+	write(filepath.Join(dir, "cosign.key"))
+	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != pullercli.ExitUsage || !strings.Contains(r.err, "a private key") || strings.Contains(r.out+r.err, "SECRETBODY") {
+		t.Fatalf("a private key file: %+v", r)
+	}
+	if r := runPuller(t, t.Context(), nil, "install", "--source", "oci://ghcr.io/acme/fleet", "--key", filepath.Join(dir, "cosign.key")); r.code != pullercli.ExitUsage || strings.Contains(r.out+r.err, "SECRETBODY") {
+		t.Fatalf("--key with a private key: %+v", r)
+	}
+	write(`"` + strings.ReplaceAll(priv, "\n", `\n`) + `"`)
+	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != pullercli.ExitUsage || strings.Contains(r.out+r.err, "SECRETBODY") {
+		t.Fatalf("a private key inline: %+v", r)
+	}
 	write("missing.pub")
 	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != pullercli.ExitUsage || !strings.Contains(r.err, "sources[0].verify.keys[0] missing.pub") {
 		t.Fatalf("a key file that is not there: %+v", r)
