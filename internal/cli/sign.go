@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -126,9 +128,14 @@ func readToken(s string) (string, error) {
 	}
 	f, err := os.Open(s)
 	if err != nil {
-		if strings.Count(s, ".") >= 2 || len(s) > 256 {
-			// Most likely a token gone wrong: not quoted, as a path would be.
-			return "", fmt.Errorf("neither a JWT nor a readable file (%d characters)", len(s))
+		if !strings.Contains(s, "/") || strings.Count(s, ".") >= 2 || len(s) > 256 {
+			// Perhaps a token (an opaque one, or a JWT gone wrong): not quoted, as a path
+			// would be. A path with a directory in it is.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return "", fmt.Errorf("neither a JWT nor a readable file (%d characters, not quoted in case it is a token; give a file as ./NAME): %w", len(s), err)
 		}
 		return "", fmt.Errorf("neither a JWT nor a readable file: %w", err)
 	}

@@ -14,9 +14,10 @@ func TestReadToken(t *testing.T) {
 			t.Errorf("%q: %q %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"Token " + jwt, jwt + ".extra", strings.Repeat("x", 300)} {
+	// Opaque tokens too (a GitHub token where an OIDC token belongs, one with a dot).
+	for _, in := range []string{"Token " + jwt, jwt + ".extra", strings.Repeat("x", 300), "ghs_xxxxSuperSecretOpaque123", "xxxxpart.xxxxpart"} {
 		_, err := readToken(in)
-		if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "xxxx") {
+		if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "xxxx") || !strings.Contains(err.Error(), "no such file") {
 			t.Errorf("%.20q: %v", in, err)
 		}
 	}
