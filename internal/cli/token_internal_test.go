@@ -17,7 +17,7 @@ func TestReadToken(t *testing.T) {
 	// Opaque tokens too (a GitHub token where an OIDC token belongs, one with a dot).
 	for _, in := range []string{"Token " + jwt, jwt + ".extra", strings.Repeat("x", 300), "ghs_xxxxSuperSecretOpaque123", "xxxxpart.xxxxpart"} {
 		_, err := readToken(in)
-		if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "xxxx") || !strings.Contains(err.Error(), "no such file") {
+		if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "xxxx") || !strings.Contains(err.Error(), "not quoted") {
 			t.Errorf("%.20q: %v", in, err)
 		}
 	}
