@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -49,14 +50,14 @@ func (s *dockerSource) Lookup(ctx context.Context, host string) (Credential, boo
 	}
 	authr, err := authn.Resolve(ctx, s.keychain, reg)
 	if err != nil {
-		return Credential{}, false, fmt.Errorf("reading docker config for %s: %w", h, err)
+		return Credential{}, false, fmt.Errorf("reading docker config for %s: %w", h, helperError(err))
 	}
 	if authr == nil || authr == authn.Anonymous {
 		return Credential{}, false, nil
 	}
 	cfg, err := authn.Authorization(ctx, authr)
 	if err != nil {
-		return Credential{}, false, fmt.Errorf("reading docker config for %s: %w", h, err)
+		return Credential{}, false, fmt.Errorf("reading docker config for %s: %w", h, helperError(err))
 	}
 	if cfg == nil {
 		return Credential{}, false, nil
@@ -136,3 +137,26 @@ func describeDockerOrigin(ctx context.Context, host string) string {
 	}
 	return "docker config " + path
 }
+
+// helperOutput is where a credential helper's error (docker-credential-helpers' client)
+// quotes what the helper printed, which may be a token.
+var helperOutput = regexp.MustCompile("(?s), out: `.*")
+
+// helperError is err without a credential helper's output: its text is cut where the
+// output starts (the exit status stays), and errors.Is and As still see err.
+func helperError(err error) error {
+	msg := err.Error()
+	cut := helperOutput.ReplaceAllString(msg, " (its output is not shown: it may hold a secret)")
+	if cut == msg {
+		return err
+	}
+	return &helperFailure{msg: cut, err: err}
+}
+
+type helperFailure struct {
+	msg string
+	err error
+}
+
+func (e *helperFailure) Error() string { return e.msg }
+func (e *helperFailure) Unwrap() error { return e.err }

@@ -81,7 +81,7 @@ helper.example.com)
 token.example.com)
 	printf '{"ServerURL":"%s","Username":"<token>","Secret":"refreshtoken"}\n' "$server" ;;
 broken.example.com)
-	echo "helper exploded"; exit 1 ;;
+	echo "refresh failed for token=ghp_HELPERSECRET123"; exit 1 ;;
 *)
 	echo "credentials not found in native keychain"; exit 1 ;;
 esac
@@ -115,6 +115,10 @@ esac
 	_, _, err := chain.Resolve(ctx, "broken.example.com")
 	if err == nil || !strings.Contains(err.Error(), NameDockerConfig) || !strings.Contains(err.Error(), "broken.example.com") {
 		t.Errorf("failing helper: error = %v, want one naming the source and host", err)
+	}
+	// What a failing helper printed may be a secret: not in the error, its exit status is.
+	if strings.Contains(err.Error(), "HELPERSECRET") || !strings.Contains(err.Error(), "exit status 1") || !strings.Contains(err.Error(), "not shown") {
+		t.Errorf("failing helper: error = %v", err)
 	}
 }
 
