@@ -43,7 +43,7 @@ func (e *SourceError) Error() string {
 		if s != "" {
 			s += ": "
 		}
-		s += e.Object
+		s += withoutControl(e.Object)
 	}
 	if s == "" {
 		return e.Err.Error()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -31,7 +32,7 @@ type Origin struct {
 }
 
 func (o Origin) String() string {
-	s := o.File
+	s := withoutControl(o.File)
 	if o.Line > 0 {
 		s += ":" + strconv.Itoa(o.Line)
 	}
@@ -45,7 +46,7 @@ func (o Origin) String() string {
 		if s != "" {
 			s += " "
 		}
-		s += "(" + o.Path + ")"
+		s += "(" + withoutControl(o.Path) + ")"
 	}
 	return s
 }
@@ -531,4 +532,14 @@ func numberish(s string) bool {
 		}
 	}
 	return true
+}
+
+// withoutControl is s, quoted as a Go string when it holds a control character: a file
+// name with a line break would otherwise start a line of its own in a CI log (where
+// "::error::" at a line's start is a command to the runner).
+func withoutControl(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
