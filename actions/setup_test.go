@@ -114,6 +114,23 @@ func TestSetupWarnsOfAFloatingVersionWhenPinnedByCommit(t *testing.T) {
 	}
 }
 
+// The archive and checksums.txt come from download-url: over plain http (off loopback)
+// anyone on the path could serve both, so it is refused before anything is fetched;
+// and a value that is no URL cannot become an option of curl.
+func TestSetupRefusesADownloadURLThatIsNotHTTPS(t *testing.T) {
+	for _, u := range []string{"http://mirror.example.com/releases", "-K/etc/passwd", "file:///etc", "ftp://x/y"} {
+		out := t.TempDir()
+		cmd := exec.Command("bash", script(t, "setup", "install.sh"))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNNER_TEMP=" + out, "RUNNER_TOOL_CACHE=" + out,
+			"GITHUB_OUTPUT=" + filepath.Join(out, "output"), "GITHUB_PATH=" + filepath.Join(out, "path"),
+			"INPUT_VERSION=v1.2.3", "INPUT_DOWNLOAD_URL=" + u}
+		b, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(b), "must be an https:// URL") {
+			t.Errorf("%s: %v\n%s", u, err, b)
+		}
+	}
+}
+
 // checksums-sha256 pins a release's checksums.txt: a mirror that serves other archives
 // with matching checksums fails the step; the right digest installs.
 func TestSetupPinsChecksums(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	neturl "net/url"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -231,6 +233,9 @@ func (c *Client) newSigner(ctx context.Context, opts Options) (*signer, error) {
 	if url == "" {
 		url = DefaultFulcioURL
 	}
+	if err := tokenSafeURL(url); err != nil {
+		return nil, fmt.Errorf("%w: Fulcio %s: %w", ErrSigning, url, err)
+	}
 	cert, err := c.fulcioCertificate(ctx, url, opts.Keyless.IDToken, eph)
 	if err != nil {
 		return nil, err
@@ -272,4 +277,23 @@ func (s *signer) verificationPEM() ([]byte, error) {
 		return s.certPEM, nil
 	}
 	return s.key.PublicKeyPEM()
+}
+
+// tokenSafeURL refuses a URL the OIDC token must not be sent to in the clear: one that
+// is not https, unless its host is a loopback address (a test or a local instance).
+func tokenSafeURL(raw string) error {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+			return nil
+		}
+	}
+	return fmt.Errorf("not https: the OIDC token would travel in the clear (http only on loopback)")
 }

@@ -187,6 +187,12 @@ func TestKeylessSigningErrors(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// The OIDC token never travels in the clear: a Fulcio over http off loopback is
+	// refused before anything is sent.
+	_, err := sign.New(sign.ClientOptions{}).Sign(ctx, ref, sign.Options{Keyless: sign.KeylessOptions{FulcioURL: "http://fulcio.example.invalid", IDToken: ss.GitHubToken(acme)}})
+	if !errors.Is(err, sign.ErrSigning) || !strings.Contains(err.Error(), "not https") {
+		t.Errorf("fulcio over http: %v", err)
+	}
 	// nothing was written
 	if _, err := c.Verify(ctx, ref, &verify.Policy{Identities: []verify.Identity{acmeIdentity()}, TrustedRoot: ss.WriteTrustedRoot(t, sigstoretest.RootOptions{NoRekor: true}), InsecureIgnoreTlog: true}); !errors.Is(err, verify.ErrNoSignatures) {
 		t.Fatalf("after failed signing: %v", err)
