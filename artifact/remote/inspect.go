@@ -36,14 +36,30 @@ type ListOptions struct {
 	SemVer string
 	// Concurrency bounds the manifest requests in flight; zero means 8.
 	Concurrency int
+	// Limit is how many tags are read (one manifest request each), newest versions
+	// first, then the other tags in name order; zero means DefaultListLimit, a negative
+	// number every tag. A repository of a million tags is not a million requests.
+	Limit int
+}
+
+// DefaultListLimit is ListOptions.Limit's default.
+const DefaultListLimit = 100
+
+// TagList is what [Client.List] returns.
+type TagList struct {
+	// Tags are the tags read, newest versions first (by semver), then the other tags
+	// in name order.
+	Tags []TagInfo
+	// More counts the tags of the listing past the limit, not read.
+	More int
 }
 
 // signatureTagRE matches the tags cosign and its peers put next to artifacts.
 var signatureTagRE = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.[a-z]+)?$`)
 
-// List returns the tags of a repository and what each points at. Signature,
-// attestation and SBOM tags (sha256-<hex>.sig and the like) are left out.
-func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts ListOptions) ([]TagInfo, error) {
+// List returns the tags of a repository and what each points at, up to opts.Limit.
+// Signature, attestation and SBOM tags (sha256-<hex>.sig and the like) are left out.
+func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts ListOptions) (*TagList, error) {
 	var constraint *semver.Constraints
 	if opts.SemVer != "" {
 		var err error
@@ -55,18 +71,49 @@ func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts List
 	if err != nil {
 		return nil, err
 	}
-	infos := make([]TagInfo, 0, len(tags))
+	type entry struct {
+		TagInfo
+		v *semver.Version
+	}
+	entries := make([]entry, 0, len(tags))
 	for _, t := range tags {
-		ti := TagInfo{Tag: t}
+		e := entry{TagInfo: TagInfo{Tag: t}}
 		if v, err := semver.NewVersion(t); err == nil {
 			if constraint != nil && !constraint.Check(v) {
 				continue
 			}
-			ti.Version = v.String()
+			e.Version, e.v = v.String(), v
 		} else if constraint != nil {
 			continue
 		}
-		infos = append(infos, ti)
+		entries = append(entries, e)
+	}
+	// Versions first, newest first; then the other tags by name.
+	sort.SliceStable(entries, func(i, j int) bool {
+		a, b := entries[i], entries[j]
+		switch {
+		case a.v != nil && b.v != nil:
+			if !a.v.Equal(b.v) {
+				return a.v.GreaterThan(b.v)
+			}
+			return a.Tag < b.Tag
+		case a.v != nil || b.v != nil:
+			return a.v != nil
+		}
+		return a.Tag < b.Tag
+	})
+	limit := opts.Limit
+	if limit == 0 {
+		limit = DefaultListLimit
+	}
+	out := &TagList{}
+	if limit > 0 && len(entries) > limit {
+		out.More = len(entries) - limit
+		entries = entries[:limit]
+	}
+	out.Tags = make([]TagInfo, len(entries))
+	for i, e := range entries {
+		out.Tags[i] = e.TagInfo
 	}
 
 	n := opts.Concurrency
@@ -77,8 +124,8 @@ func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts List
 	// credentials or the end of ctx stops the listing.
 	var g errgroup.Group
 	g.SetLimit(n)
-	for i := range infos {
-		ti := &infos[i]
+	for i := range out.Tags {
+		ti := &out.Tags[i]
 		g.Go(func() error {
 			a, err := c.Fetch(ctx, repoRef.WithTag(ti.Tag))
 			if err != nil {
@@ -99,14 +146,7 @@ func (c *Client) List(ctx context.Context, repoRef artifact.Reference, opts List
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if constraint != nil {
-		sort.SliceStable(infos, func(i, j int) bool {
-			return semver.MustParse(infos[i].Version).GreaterThan(semver.MustParse(infos[j].Version))
-		})
-	} else {
-		sort.Slice(infos, func(i, j int) bool { return infos[i].Tag < infos[j].Tag })
-	}
-	return infos, nil
+	return out, nil
 }
 
 // Inspection is what [Client.Inspect] reports.

@@ -357,18 +357,24 @@ func TestInspectListDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tags []string
-	for _, ti := range all {
+	for _, ti := range all.Tags {
 		tags = append(tags, ti.Tag)
 		if ti.Err != "" || ti.Digest == "" || ti.Revision == "" {
 			t.Errorf("tag %+v", ti)
 		}
 	}
-	if strings.Join(tags, ",") != "latest,v1.0.0,v1.1.0,v2.0.0" {
-		t.Fatalf("tags %v", tags)
+	if strings.Join(tags, ",") != "v2.0.0,v1.1.0,v1.0.0,latest" || all.More != 0 {
+		t.Fatalf("tags %v, %d more", tags, all.More)
 	}
 	in1, err := c.List(ctx, repo, remote.ListOptions{SemVer: ">=1.0.0 <2.0.0"})
-	if err != nil || len(in1) != 2 || in1[0].Tag != "v1.1.0" || in1[1].Tag != "v1.0.0" {
+	if err != nil || len(in1.Tags) != 2 || in1.Tags[0].Tag != "v1.1.0" || in1.Tags[1].Tag != "v1.0.0" {
 		t.Fatalf("semver list: %+v %v", in1, err)
+	}
+	// Each tag read is a manifest request: a limit reads the newest versions only, and
+	// counts the rest.
+	two, err := c.List(ctx, repo, remote.ListOptions{Limit: 2})
+	if err != nil || len(two.Tags) != 2 || two.Tags[0].Tag != "v2.0.0" || two.Tags[1].Tag != "v1.1.0" || two.More != 2 || two.Tags[1].Digest == "" {
+		t.Fatalf("limited list: %+v %v", two, err)
 	}
 	if _, err := c.List(ctx, repo, remote.ListOptions{SemVer: "not a range"}); err == nil {
 		t.Fatal("a bad range must be an error")

@@ -126,6 +126,12 @@ func TestPushPullInspectListTagDiff(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &tags) != nil || len(tags) != 1 || tags[0].Tag != "v1.0.0" {
 		t.Fatalf("list --semver: %+v", r)
 	}
+	// --limit bounds the tags read (a manifest request each), versions first; the rest
+	// are counted on stderr.
+	r = run(t, env, "list", url, "--limit", "1", "-o", "json")
+	if r.code != 0 || json.Unmarshal([]byte(r.out), &tags) != nil || len(tags) != 1 || tags[0].Tag != "v1.0.0" || !strings.Contains(r.err, "more tags not read (--limit 1") {
+		t.Fatalf("list --limit 1: %+v", r)
+	}
 }
 
 func TestBuildIsOfflineAndMatchesPush(t *testing.T) {

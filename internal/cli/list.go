@@ -14,6 +14,7 @@ import (
 func newListCmd(env Env, g *globalFlags) *cobra.Command {
 	var (
 		semver string
+		limit  int
 		reg    clikit.RegistryFlags
 		out    clikit.Output
 	)
@@ -21,8 +22,10 @@ func newListCmd(env Env, g *globalFlags) *cobra.Command {
 		Use:   "list oci://REGISTRY/REPOSITORY",
 		Short: "List a repository's tags with their digest and revision",
 		Long: `List the tags of a repository, the digest each points at and the source revision
-recorded in it. Signature and attestation tags are left out. --semver keeps only tags
-inside a version range (Flux's syntax), newest first.`,
+recorded in it. Signature and attestation tags are left out. Tags that are versions come
+first, newest first, then the others by name; --semver keeps only tags inside a version
+range (Flux's syntax). Each tag read is a request: --limit (default 100) bounds them, and
+the tags past it are counted on stderr.`,
 		Args: clikit.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if err := out.Resolve(nil, env.Err); err != nil {
@@ -39,9 +42,19 @@ inside a version range (Flux's syntax), newest first.`,
 			if err != nil {
 				return err
 			}
-			tags, err := c.List(cmd.Context(), ref, remote.ListOptions{SemVer: semver})
+			if limit < 0 {
+				return clikit.Usagef("--limit %d: want a number of tags, or 0 for all of them", limit)
+			}
+			if limit == 0 {
+				limit = -1 // every tag
+			}
+			list, err := c.List(cmd.Context(), ref, remote.ListOptions{SemVer: semver, Limit: limit})
 			if err != nil {
 				return err
+			}
+			tags := list.Tags
+			if list.More > 0 {
+				fmt.Fprintf(env.Err, "%d more tags not read (--limit %d; --limit 0 reads them all)\n", list.More, limit)
 			}
 			if out.Structured() {
 				if tags == nil {
@@ -62,6 +75,7 @@ inside a version range (Flux's syntax), newest first.`,
 		},
 	}
 	cmd.Flags().StringVar(&semver, "semver", "", "keep tags in this semantic version range, e.g. \">=1.0.0 <2.0.0\"")
+	cmd.Flags().IntVar(&limit, "limit", remote.DefaultListLimit, "read at most this many tags (versions first, newest first); 0 reads all")
 	reg.AddFlags(cmd.Flags())
 	out.AddFlags(cmd.Flags())
 	return cmd
