@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -158,7 +159,7 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 // forceAnnotated reports whether u asks to be recreated when an immutable field changed.
 func forceAnnotated(u *unstructured.Unstructured) bool {
 	a := u.GetAnnotations()
-	return a[AnnotationForce] == "enabled" || a[AnnotationFluxForce] == "enabled"
+	return strings.EqualFold(a[AnnotationForce], "enabled") || strings.EqualFold(a[AnnotationFluxForce], "enabled")
 }
 
 // shallowCopy returns a copy of u that prepare may change: its top level and its

@@ -79,7 +79,7 @@ func TestImmutableFieldChangeRecreatesOnlyWithForce(t *testing.T) {
 	for i, key := range []string{apply.AnnotationForce, apply.AnnotationFluxForce} {
 		img := []string{"busybox:3", "busybox:4"}[i]
 		cs = f.mustSync(f.applier, parent, f.objects(manifests(configMap("a", "2"),
-			job("migrate", img, "  annotations: {"+key+": enabled}\n", ""))), apply.SyncOptions{Prune: true})
+			job("migrate", img, "  annotations: {"+key+": "+[]string{"enabled", "Enabled"}[i]+"}\n", ""))), apply.SyncOptions{Prune: true})
 		if got := actions(cs)["Job migrate"]; got != apply.Recreated || image() != img {
 			t.Fatalf("annotation %s: %v, image %s", key, got, image())
 		}
