@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"maps"
 	"regexp"
 	"slices"
@@ -287,11 +288,20 @@ func (e *substitutionError) Error() string {
 func (e *substitutionError) Unwrap() error { return e.err }
 
 // scalarOf is s as an integer, a decimal number or a boolean when it is one written
-// the plain way (-12, 3, 1.5, true, false), and the string s otherwise: what
-// ${replicas} needs, without reading "01234" as an octal number or "on" and "yes" as
+// the plain way (-12, 3, 1.5, true, false), the string inside when s is one quoted YAML
+// string ("123"), and the string s otherwise: what ${replicas} and Flux's
+// ${quote}${id}${quote} need, without reading 01234 as an octal number or on and yes as
 // booleans, as YAML 1.1 would.
 func scalarOf(s string) any {
 	switch {
+	case len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '\'' && s[len(s)-1] == '\''):
+		// A quoted YAML string made whole by the substitution: Flux's way to keep a
+		// number a string, ${quote}${id}${quote} with quote: '"', means the same here.
+		var n yaml.Node
+		if yaml.Unmarshal([]byte(s), &n) == nil && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode &&
+			n.Content[0].Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			return n.Content[0].Value
+		}
 	case s == "true":
 		return true
 	case s == "false":

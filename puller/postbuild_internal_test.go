@@ -11,12 +11,13 @@ import (
 
 // Each string is substituted on its own: values that YAML would read as syntax stay
 // the strings they are, plain numbers and booleans take their type (as ${replicas} does in
-// Flux's text substitution), keys and list items are substituted, and an error names
+// Flux's text substitution), a value made a quoted string stays a string (Flux's
+// ${quote}${id}${quote}), keys and list items are substituted, and an error names
 // the field and the variable, never a value.
 func TestSubstituteKeepsValuesAsTheyAre(t *testing.T) {
 	vars := map[string]string{
 		"star": "*Zq9-secret", "bang": "!hunter2secret", "hash": "hunter2 #secret", "amp": "&anchor x",
-		"n": "3", "yes": "true", "f": "1.5", "word": "prod", "flow": "{a: b}", "nul": "null", "zip": "01234", "on": "on", "neg": "-7", "exp": "1e3",
+		"n": "3", "yes": "true", "f": "1.5", "word": "prod", "flow": "{a: b}", "nul": "null", "zip": "01234", "on": "on", "neg": "-7", "exp": "1e3", "quote": `"`, "squote": "'", "id": "123",
 	}
 	in := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "ConfigMap",
@@ -24,6 +25,7 @@ func TestSubstituteKeepsValuesAsTheyAre(t *testing.T) {
 		"data": map[string]any{"star": "${star}", "bang": "${bang}", "hash": "${hash}", "amp": "${amp}", "flow": "${flow}",
 			"mixed": "pre-${n}", "plain": "no variable", "escaped": "$${word}"},
 		"spec": map[string]any{"replicas": "${n}", "on": "${yes}", "ratio": "${f}", "none": "${nul}", "zip": "${zip}", "onword": "${on}", "neg": "${neg}", "exp": "${exp}",
+			"quoted": "${quote}${id}${quote}", "squoted": "${squote}${yes}${squote}", "half": "${quote}${id}",
 			"list": []any{"${word}", "x", int64(1)}},
 	}}
 	out, err := Substitute([]*unstructured.Unstructured{in}, vars)
@@ -36,6 +38,7 @@ func TestSubstituteKeepsValuesAsTheyAre(t *testing.T) {
 		"data": map[string]any{"star": "*Zq9-secret", "bang": "!hunter2secret", "hash": "hunter2 #secret", "amp": "&anchor x", "flow": "{a: b}",
 			"mixed": "pre-3", "plain": "no variable", "escaped": "${word}"},
 		"spec": map[string]any{"replicas": int64(3), "on": true, "ratio": 1.5, "none": "null", "zip": "01234", "onword": "on", "neg": int64(-7), "exp": "1e3",
+			"quoted": "123", "squoted": "true", "half": `"123`,
 			"list": []any{"prod", "x", int64(1)}},
 	}
 	if !reflect.DeepEqual(out[0].Object, want) {
