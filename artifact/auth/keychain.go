@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/gitless-dev/gitless/internal/errtext"
 )
 
 // NameDockerConfig is the Name of the Source DockerConfig returns.
@@ -145,18 +147,5 @@ var helperOutput = regexp.MustCompile("(?s), out: `.*")
 // helperError is err without a credential helper's output: its text is cut where the
 // output starts (the exit status stays), and errors.Is and As still see err.
 func helperError(err error) error {
-	msg := err.Error()
-	cut := helperOutput.ReplaceAllString(msg, " (its output is not shown: it may hold a secret)")
-	if cut == msg {
-		return err
-	}
-	return &helperFailure{msg: cut, err: err}
+	return errtext.With(err, helperOutput.ReplaceAllString(err.Error(), " (its output is not shown: it may hold a secret)"))
 }
-
-type helperFailure struct {
-	msg string
-	err error
-}
-
-func (e *helperFailure) Error() string { return e.msg }
-func (e *helperFailure) Unwrap() error { return e.err }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/auth"
+	"github.com/gitless-dev/gitless/internal/errtext"
 )
 
 // CredentialResolver finds the credential for a registry host and says which source
@@ -190,19 +191,8 @@ func boundError(err error) error {
 		}
 		msg = msg[:cut] + fmt.Sprintf("… (%d bytes more)", len(msg)-cut)
 	}
-	if msg == err.Error() {
-		return err
-	}
-	return &textError{msg: msg, err: err}
+	return errtext.With(err, msg)
 }
-
-type textError struct {
-	msg string
-	err error
-}
-
-func (e *textError) Error() string { return e.msg }
-func (e *textError) Unwrap() error { return e.err }
 
 // withoutQuery is the URL u without its query (and fragment), "?…" in its place.
 func withoutQuery(u string) string {
