@@ -114,8 +114,10 @@ func (c *ChangeSet) Count(a Action) int {
 	return n
 }
 
-// Writes counts the objects written: created, configured and pruned.
-func (c *ChangeSet) Writes() int { return c.Count(Created) + c.Count(Configured) + c.Count(Pruned) }
+// Writes counts the objects written: created, configured, recreated and pruned.
+func (c *ChangeSet) Writes() int {
+	return c.Count(Created) + c.Count(Configured) + c.Count(Recreated) + c.Count(Pruned)
+}
 
 // Summary is a one-line account: "3 created, 1 configured, 10 unchanged, 2 pruned".
 func (c *ChangeSet) Summary() string {

@@ -2,7 +2,10 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,7 +15,7 @@ import (
 
 // recreateTimeout bounds a recreation once its delete is sent: the delete, the wait for
 // the object to be gone (finalizers) and the creation.
-const recreateTimeout = 2 * time.Minute
+const recreateTimeout = 30 * time.Second
 
 // planRecreate decides about an object whose dry-run the cluster refused as invalid
 // (refused). When the object exists and the cluster would create it as it is now, what
@@ -20,6 +23,9 @@ const recreateTimeout = 2 * time.Minute
 // (SyncOptions.Force or AnnotationForce) the plan is then to recreate it; without, the
 // error says so (ErrImmutable). Otherwise the refusal stands as it is.
 func (a *Applier) planRecreate(ctx context.Context, st *ParentState, o *object, p *plan, refused error) (*plan, error) {
+	if !immutableField(refused) {
+		return nil, refused // invalid for another reason: an admission denial, a PVC shrunk
+	}
 	m, err := a.metaFor(o).Get(ctx, o.ref.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, refused // a creation refused: the object is invalid
@@ -36,9 +42,39 @@ func (a *Applier) planRecreate(ctx context.Context, st *ParentState, o *object, 
 	if !o.force {
 		return nil, fmt.Errorf("%w: the cluster refuses the change but would create the object as it is now; force, or the annotation %s: enabled, recreates it: %w", ErrImmutable, AnnotationForce, refused)
 	}
+	// The delete too is asked first (RBAC, an admission policy that protects the kind):
+	// refused there, nothing of the set is applied.
+	uid := m.UID
+	if err := a.metaFor(o).Delete(ctx, o.ref.Name, metav1.DeleteOptions{
+		DryRun: []string{metav1.DryRunAll}, Preconditions: &metav1.Preconditions{UID: &uid},
+	}); err != nil {
+		return nil, fmt.Errorf("%w; recreating it needs deleting it, which the cluster refuses: %w", ErrImmutable, err)
+	}
 	p.action = Recreated
 	p.recreate = m.UID
 	return p, nil
+}
+
+// immutableMessages are what the apiserver, its built-in validation and CEL rules
+// (self == oldSelf) say of a field that may not change after creation.
+var immutableMessages = []string{"field is immutable", "is immutable", "may not change once set", "cannot change", "cannot be changed", "updates to", "are forbidden"}
+
+// immutableField reports whether err is a 422 whose every cause names a field and says
+// that it may not change: not an admission denial (no field), not a rule that would
+// refuse the object new as well (the dry-run of the creation tells those), not a value
+// that may change but not this way (a PVC shrunk: "can not be less than").
+func immutableField(err error) bool {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) || se.Status().Details == nil || len(se.Status().Details.Causes) == 0 {
+		return false
+	}
+	for _, c := range se.Status().Details.Causes {
+		msg := strings.ToLower(c.Message)
+		if c.Field == "" || !slices.ContainsFunc(immutableMessages, func(m string) bool { return strings.Contains(msg, m) }) {
+			return false
+		}
+	}
+	return true
 }
 
 // dryRunCreate asks the cluster whether it would create the object data holds, under a

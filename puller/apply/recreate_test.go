@@ -1,10 +1,16 @@
 package apply_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -111,5 +117,69 @@ func TestImmutableFieldChangeRecreatesOnlyWithForce(t *testing.T) {
 	}
 	if _, err := f.Get(jobs, f.Target, "migrate"); apierrors.IsNotFound(err) {
 		t.Fatal("the set's job is gone")
+	}
+}
+
+// refusePolicy installs a ValidatingAdmissionPolicy (Deny) refusing ops on resource of
+// group in the target namespace with message, and waits until it refuses probe.
+func refusePolicy(t *testing.T, f *fixture, name string, ops []admissionv1.OperationType, group, resource, message string, probe func() error) {
+	t.Helper()
+	fail := admissionv1.Fail
+	_, err := f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionv1.ValidatingAdmissionPolicySpec{FailurePolicy: &fail,
+			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: ops, Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: []string{resource}}}}}},
+			MatchConditions: []admissionv1.MatchCondition{{Name: "ns", Expression: fmt.Sprintf("(has(object.metadata) && object.metadata.namespace == %[1]q) || (oldObject != null && oldObject.metadata.namespace == %[1]q)", f.Target)}},
+			Validations:     []admissionv1.Validation{{Expression: "false", Message: message}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	waitFor(t, "the policy", func() bool { err := probe(); return err != nil && strings.Contains(err.Error(), message) })
+}
+
+// Force recreates only what the cluster refuses for an immutable field: an admission
+// policy that freezes updates (a 422 with no field) is not bypassed by a delete and a
+// create; and a recreation whose delete the cluster would refuse fails the dry-run,
+// with nothing of the set applied.
+func TestForceNeverBypassesAdmission(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-force-admission")
+	f.mustSync(f.applier, parent, f.objects(manifests(configMap("a", "1"), configMap("frozen", "1"), job("migrate", "busybox:1", "", ""))), apply.SyncOptions{Prune: true})
+	frozen := f.mustGet(pullertest.ConfigMaps, f.Target, "frozen").GetUID()
+	jobUID := f.mustGet(jobs, f.Target, "migrate").GetUID()
+
+	refusePolicy(t, f, "freeze-"+f.Target, []admissionv1.OperationType{admissionv1.Update}, "", "configmaps", "change freeze", func() error {
+		_, err := f.Kube.CoreV1().ConfigMaps(f.Target).Update(f.Ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "frozen", Namespace: f.Target}}, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
+		return err
+	})
+	_, err := f.sync(f.applier, parent, f.objects(manifests(configMap("a", "2"), configMap("frozen", "2"), job("migrate", "busybox:1", "", ""))), apply.SyncOptions{Prune: true, Force: true})
+	if !errors.Is(err, apply.ErrDryRun) || errors.Is(err, apply.ErrImmutable) || !strings.Contains(err.Error(), "change freeze") {
+		t.Fatalf("a frozen object: err = %v", err)
+	}
+	if f.mustGet(pullertest.ConfigMaps, f.Target, "frozen").GetUID() != frozen || f.CMData("a", "k") != "1" {
+		t.Fatal("the freeze was bypassed, or the set half-applied")
+	}
+
+	refusePolicy(t, f, "nodelete-"+f.Target, []admissionv1.OperationType{admissionv1.Delete}, "batch", "jobs", "jobs are kept", func() error {
+		return f.Kube.BatchV1().Jobs(f.Target).Delete(f.Ctx, "migrate", metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+	})
+	_, err = f.sync(f.applier, parent, f.objects(manifests(configMap("a", "2"), configMap("frozen", "1"), job("migrate", "busybox:2", "", ""))), apply.SyncOptions{Prune: true, Force: true})
+	if !errors.Is(err, apply.ErrDryRun) || !errors.Is(err, apply.ErrImmutable) || !strings.Contains(err.Error(), "jobs are kept") {
+		t.Fatalf("a job that may not be deleted: err = %v", err)
+	}
+	if f.mustGet(jobs, f.Target, "migrate").GetUID() != jobUID || f.CMData("a", "k") != "1" {
+		t.Fatal("the job was recreated, or the set half-applied")
 	}
 }
