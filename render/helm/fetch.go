@@ -411,7 +411,8 @@ func indexEntries(idx []byte, name string) (_ []byte, ok bool) {
 	rest := idx[start+len("entries:\n"):]
 	var out bytes.Buffer
 	out.WriteString("entries:\n")
-	in := false // inside name's block
+	in := false   // inside name's block
+	keys := false // a chart's key seen, two spaces in
 	for len(rest) > 0 {
 		line := rest
 		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
@@ -428,6 +429,9 @@ func indexEntries(idx []byte, name string) (_ []byte, ok bool) {
 			continue
 		}
 		indent := len(body) - len(trimmed)
+		if !keys && (indent != 2 || trimmed[0] == '-') {
+			return nil, false // the first line below entries is not a chart's key: another layout
+		}
 		switch {
 		case indent == 0:
 			return out.Bytes(), true // the mapping after entries
@@ -436,6 +440,7 @@ func indexEntries(idx []byte, name string) (_ []byte, ok bool) {
 			if !isKey || bytes.ContainsAny(key, ":{}[]&*!|>'%@`\"") && !quotedKey(key) {
 				return nil, false // not the layout above: read it whole
 			}
+			keys = true
 			in = unquoteKey(key) == name
 			if in {
 				out.Write(line)
@@ -448,7 +453,7 @@ func indexEntries(idx []byte, name string) (_ []byte, ok bool) {
 			}
 		}
 	}
-	return out.Bytes(), true
+	return out.Bytes(), keys
 }
 
 func quotedKey(k []byte) bool {

@@ -62,7 +62,7 @@ func TestIndexEntriesAreWhatTheWholeIndexSays(t *testing.T) {
 			t.Errorf("%s: %d entries, %v; want %v", name, len(part.Entries), part.Entries[name], whole.Entries[name])
 		}
 	}
-	for _, other := range []string{`{"apiVersion":"v1","entries":{"a":[]}}`, "apiVersion: v1\nentries: {a: []}\n", "entries:\n a:\n - name: a\n"} {
+	for _, other := range []string{`{"apiVersion":"v1","entries":{"a":[]}}`, "apiVersion: v1\nentries: {a: []}\n", "entries:\n a:\n - name: a\n", "entries:\n    a:\n    - name: a\n", "entries:\n", "entries:\n- a\n"} {
 		if _, ok := indexEntries([]byte(other), "a"); ok {
 			t.Errorf("%q read as Helm's layout", other)
 		}
