@@ -2,14 +2,15 @@ package puller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go.yaml.in/yaml/v3"
 	"maps"
 	"regexp"
+	sigsyaml "sigs.k8s.io/yaml"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/fluxcd/pkg/envsubst"
@@ -214,7 +215,7 @@ func substituteValue(v any, lookup func(string) (string, bool)) (any, bool, erro
 		if s == t {
 			return t, false, nil
 		}
-		return scalarOf(s), true, nil
+		return scalarOf(t, s), true, nil
 	case map[string]any:
 		var out map[string]any
 		for k, x := range t {
@@ -287,41 +288,51 @@ func (e *substitutionError) Error() string {
 
 func (e *substitutionError) Unwrap() error { return e.err }
 
-// scalarOf is s as an integer, a decimal number or a boolean when it is one written
-// the plain way (-12, 3, 1.5, true, false), the string inside when s is one quoted YAML
-// string ("123"), and the string s otherwise: what ${replicas} and Flux's
-// ${quote}${id}${quote} need, without reading 01234 as an octal number or on and yes as
-// booleans, as YAML 1.1 would.
-func scalarOf(s string) any {
-	switch {
-	case len(s) >= 2 && (s[0] == '"' && s[len(s)-1] == '"' || s[0] == '\'' && s[len(s)-1] == '\''):
-		// A quoted YAML string made whole by the substitution: Flux's way to keep a
-		// number a string, ${quote}${id}${quote} with quote: '"', means the same here.
+// scalarOf is what the string orig, substituted into s, becomes. As in Flux, which
+// reads the substituted YAML text back: a plain YAML 1.1 number, boolean or null takes
+// that type (3, 1.5, 0755, true, yes, null: what ${replicas} needs), and a quoted YAML
+// string that the substitution made whole is the string inside (Flux's
+// ${quote}${id}${quote} with quote: '"'). Unlike Flux, anything else stays the string
+// s: a value YAML would read as an alias (*x), a tag (!x), a comment (a #b), a flow
+// collection or several lines is never read as YAML.
+func scalarOf(orig, s string) any {
+	if s == "" || strings.ContainsAny(s, "\n\r") || strings.ContainsAny(s[:1], "*&!|>%@`[{") {
+		return s
+	}
+	if q := s[0]; (q == '"' || q == '\'') && len(s) >= 2 && s[len(s)-1] == q {
+		// Quotes the manifest wrote around the variable are its text, not YAML's.
+		if orig[0] == q || orig[len(orig)-1] == q {
+			return s
+		}
 		var n yaml.Node
 		if yaml.Unmarshal([]byte(s), &n) == nil && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode &&
 			n.Content[0].Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 			return n.Content[0].Value
 		}
-	case s == "true":
+		return s
+	}
+	j, err := sigsyaml.YAMLToJSON([]byte(s))
+	if err != nil || len(j) == 0 {
+		return s
+	}
+	switch {
+	case string(j) == "true":
 		return true
-	case s == "false":
+	case string(j) == "false":
 		return false
-	case plainInt.MatchString(s):
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+	case string(j) == "null":
+		return nil
+	case j[0] == '-' || (j[0] >= '0' && j[0] <= '9'):
+		n := json.Number(j)
+		if i, err := n.Int64(); err == nil {
 			return i
 		}
-	case plainDecimal.MatchString(s):
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f, err := n.Float64(); err == nil {
 			return f
 		}
 	}
 	return s
 }
-
-var (
-	plainInt     = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
-	plainDecimal = regexp.MustCompile(`^-?(0|[1-9][0-9]*)\.[0-9]+$`)
-)
 
 // substitute applies the source's postBuild to objs.
 func (s *syncRun) substitute(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
