@@ -3,6 +3,8 @@ package artifact
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gitless-dev/gitless/manifest"
 )
 
 // Sentinel errors. Match them with errors.Is; the errors returned carry details.
@@ -47,10 +49,11 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
+	path := manifest.QuoteControl(e.Path) // a name with a line break is one line of a CI log
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
+		return fmt.Sprintf("%s:%d: %v", path, e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	return fmt.Sprintf("%s: %v", path, e.Err)
 }
 
 func (e *FileError) Unwrap() error { return e.Err }

@@ -191,3 +191,12 @@ func FuzzParseManifest(f *testing.F) {
 		_ = artifact.MetadataFromAnnotations(got.Annotations)
 	})
 }
+
+// A file name with a line break is quoted in errors: it cannot start a line of a CI log
+// of its own ("::error::" at a line's start is a command to GitHub's runner).
+func TestFileErrorQuotesControlCharacters(t *testing.T) {
+	err := &artifact.FileError{Path: "l\n::error::link.yaml", Err: errors.New("is a symbolic link")}
+	if strings.ContainsAny(err.Error(), "\n\r") {
+		t.Fatalf("%q", err.Error())
+	}
+}

@@ -43,7 +43,7 @@ func (e *SourceError) Error() string {
 		if s != "" {
 			s += ": "
 		}
-		s += withoutControl(e.Object)
+		s += QuoteControl(e.Object)
 	}
 	if s == "" {
 		return e.Err.Error()

@@ -32,7 +32,7 @@ type Origin struct {
 }
 
 func (o Origin) String() string {
-	s := withoutControl(o.File)
+	s := QuoteControl(o.File)
 	if o.Line > 0 {
 		s += ":" + strconv.Itoa(o.Line)
 	}
@@ -46,7 +46,7 @@ func (o Origin) String() string {
 		if s != "" {
 			s += " "
 		}
-		s += "(" + withoutControl(o.Path) + ")"
+		s += "(" + QuoteControl(o.Path) + ")"
 	}
 	return s
 }
@@ -534,10 +534,10 @@ func numberish(s string) bool {
 	return true
 }
 
-// withoutControl is s, quoted as a Go string when it holds a control character: a file
+// QuoteControl is s, quoted as a Go string when it holds a control character: a file
 // name with a line break would otherwise start a line of its own in a CI log (where
 // "::error::" at a line's start is a command to the runner).
-func withoutControl(s string) string {
+func QuoteControl(s string) string {
 	if strings.IndexFunc(s, unicode.IsControl) < 0 {
 		return s
 	}

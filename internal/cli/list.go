@@ -54,7 +54,7 @@ the tags past it are counted on stderr.`,
 			}
 			tags := list.Tags
 			if list.More > 0 {
-				fmt.Fprintf(env.Err, "%d more tags not read (--limit %d; --limit 0 reads them all)\n", list.More, limit)
+				fmt.Fprintf(env.Err, "%d more tags not read (--limit %d: versions newest first, then other tags by name, not by date; --limit 0 reads them all)\n", list.More, limit)
 			}
 			if out.Structured() {
 				if tags == nil {
