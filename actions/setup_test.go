@@ -118,7 +118,8 @@ func TestSetupWarnsOfAFloatingVersionWhenPinnedByCommit(t *testing.T) {
 // anyone on the path could serve both, so it is refused before anything is fetched;
 // and a value that is no URL cannot become an option of curl.
 func TestSetupRefusesADownloadURLThatIsNotHTTPS(t *testing.T) {
-	for _, u := range []string{"http://mirror.example.com/releases", "-K/etc/passwd", "file:///etc", "ftp://x/y"} {
+	for _, u := range []string{"http://mirror.example.com/releases", "-K/etc/passwd", "file:///etc", "ftp://x/y",
+		"http://127.0.0.1:80@example.com/releases", "http://localhost:1@example.com/r", "https://user@example.com/r"} {
 		out := t.TempDir()
 		cmd := exec.Command("bash", script(t, "setup", "install.sh"))
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "RUNNER_TEMP=" + out, "RUNNER_TOOL_CACHE=" + out,

@@ -51,16 +51,17 @@ if [[ "$version" != latest ]] && command -v gitless >/dev/null; then
 fi
 
 sha256() { if command -v sha256sum >/dev/null; then sha256sum "$1"; else shasum -a 256 "$1"; fi | cut -d' ' -f1; }
-fetch() { curl --fail --silent --show-error --location --retry 3 --output "$2" "$1"; }
+fetch() { curl --fail --silent --show-error --location "${proto[@]}" --retry 3 --output "$2" "$1"; }
 
 base=${INPUT_DOWNLOAD_URL%/}
 # What is downloaded is checked against checksums.txt, which comes from the same place:
 # over plain http anyone on the path could serve both. http is for a loopback mirror.
-case $base in
-  https://?*) ;;
-  http://127.0.0.1[:/]* | http://localhost[:/]* | "http://[::1]"[:/]*) ;;
-  *) fail "download-url must be an https:// URL (http:// only on loopback), not '${base:0:80}'" ;;
-esac
+proto=(--proto =https --proto-redir =https)
+if [[ "$base" =~ ^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]+)?(/|$) ]]; then
+  proto=(--proto =http --proto-redir =http) # a loopback mirror (tests, a local cache)
+elif [[ ! "$base" =~ ^https://[^/@?#]+(/|$) ]]; then
+  fail "download-url must be an https:// URL (http:// only on loopback), not '${base:0:80}'"
+fi
 tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/gitless-setup.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if [[ "$version" == latest && "$base" == */download ]]; then
