@@ -72,11 +72,12 @@ func (t *idleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	b := &idleBody{rc: resp.Body, idle: t.idle}
 	b.timer = time.AfterFunc(t.idle, b.stall)
+	b.timer.Stop() // armed while a Read waits: a reader that pauses is not the registry
 	resp.Body = b
 	return resp, nil
 }
 
-// idleBody closes its body when no read has returned bytes for idle.
+// idleBody closes its body when a Read has waited idle for bytes.
 type idleBody struct {
 	rc      io.ReadCloser
 	idle    time.Duration
@@ -93,17 +94,14 @@ func (b *idleBody) stall() {
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.idle)
 	n, err := b.rc.Read(p)
+	b.timer.Stop()
 	b.mu.Lock()
 	stalled := b.stalled
 	b.mu.Unlock()
 	if stalled {
 		return n, fmt.Errorf("%w: no data for %s", ErrStalled, b.idle)
-	}
-	if err != nil {
-		b.timer.Stop()
-	} else if n > 0 {
-		b.timer.Reset(b.idle)
 	}
 	return n, err
 }

@@ -105,6 +105,31 @@ func TestStalledRegistryEndsTheRequest(t *testing.T) {
 	}
 }
 
+// The idle bound is the registry's, not the reader's: a reader that pauses longer than
+// it between reads of a body that has arrived is not told the registry stalled.
+func TestStallGuardTimesTheRegistryNotTheReader(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat("x", 100))
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: remote.StallGuard(http.DefaultTransport, 100*time.Millisecond)}
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 10)
+	for {
+		time.Sleep(150 * time.Millisecond)
+		if _, err := resp.Body.Read(buf); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		buf = make([]byte, 50)
+	}
+}
+
 // A registry may redirect a blob to storage under a signed URL; its query (the
 // signature) is a credential to the content and appears in no error, whether the
 // storage answers an error or drops the connection.
