@@ -262,6 +262,16 @@ func TestPruneOffAndOptOut(t *testing.T) {
 	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
 		t.Fatalf("b: %v", err)
 	}
+
+	// Flux's key, as a fleet ported from Flux has it in its manifests (its value
+	// written as Flux's docs write it), keeps an object too.
+	flux := configMap("flux-kept", "1")
+	flux = strings.Replace(flux, "metadata: {name: flux-kept, namespace: NS}", "metadata: {name: flux-kept, namespace: NS, annotations: {"+apply.AnnotationFluxPrune+": Disabled}}", 1)
+	f.mustSync(f.applier, parent, f.objects(manifests(v2, flux)), apply.SyncOptions{Prune: true})
+	cs = f.mustSync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: true})
+	if got := actions(cs); got["ConfigMap flux-kept"] != apply.Skipped {
+		t.Fatalf("Flux's prune key: %v", got)
+	}
 }
 
 // A member that left the set and changes between the listing and its deletion (its

@@ -45,8 +45,18 @@ const LabelManagedBy = "app.kubernetes.io/managed-by"
 const FieldManager = "gitless-puller"
 
 // AnnotationPrune, set to "disabled" on an object in the cluster, keeps it from being
-// pruned when it leaves the set (as Flux's kustomize.toolkit.fluxcd.io/prune does).
-const AnnotationPrune = "gitless.dev/prune"
+// pruned when it leaves the set. Flux's kustomize.toolkit.fluxcd.io/prune
+// (AnnotationFluxPrune) is read the same way, so that manifests written for Flux keep
+// their meaning.
+const (
+	AnnotationPrune     = "gitless.dev/prune"
+	AnnotationFluxPrune = "kustomize.toolkit.fluxcd.io/prune"
+)
+
+// pruneDisabled reports whether annotations keep an object from being pruned.
+func pruneDisabled(annotations map[string]string) bool {
+	return strings.EqualFold(annotations[AnnotationPrune], "disabled") || strings.EqualFold(annotations[AnnotationFluxPrune], "disabled")
+}
 
 // AnnotationForce, set to "enabled" on an object of the set, lets a sync recreate the
 // object (delete it, then create it) when the cluster refuses the change because an

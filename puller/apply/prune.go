@@ -46,7 +46,7 @@ func memberOf(u *unstructured.Unstructured) (*member, error) {
 		uid:             u.GetUID(),
 		resourceVersion: u.GetResourceVersion(),
 		partOf:          u.GetLabels()[LabelPartOf],
-		pruneDisabled:   u.GetAnnotations()[AnnotationPrune] == "disabled",
+		pruneDisabled:   pruneDisabled(u.GetAnnotations()),
 		sum:             sum,
 	}, nil
 }
@@ -178,7 +178,7 @@ func (a *Applier) prune(ctx context.Context, st *ParentState, members map[object
 		case !opts.Prune:
 			keep(u, "left the set; pruning is off")
 		case u.pruneDisabled:
-			keep(u, "left the set; it has "+AnnotationPrune+": disabled")
+			keep(u, "left the set; it has "+AnnotationPrune+" (or "+AnnotationFluxPrune+"): disabled")
 		case isDefinition(gk) && !opts.PruneNamespacesAndCRDs:
 			keep(u, "left the set; the source does not allow deleting Namespaces and CRDs")
 		case isDefinition(gk):
@@ -277,8 +277,8 @@ func (a *Applier) delete(ctx context.Context, u *member) error {
 			return errors.New("it was replaced (another UID) since it was listed; not deleted (the next sync looks again)")
 		case now.Labels[LabelPartOf] != u.partOf:
 			return &leftAloneError{reason: "left the set; relabelled since it was listed, no longer a member"}
-		case now.Annotations[AnnotationPrune] == "disabled":
-			return &leftAloneError{reason: "left the set; it has " + AnnotationPrune + ": disabled (since it was listed)"}
+		case pruneDisabled(now.Annotations):
+			return &leftAloneError{reason: "left the set; it has " + AnnotationPrune + " (or " + AnnotationFluxPrune + "): disabled (since it was listed)"}
 		}
 		rv = now.ResourceVersion
 	}

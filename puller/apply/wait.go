@@ -32,7 +32,11 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 		for _, ref := range pending {
 			u, err := a.get(ctx, ref)
 			if err != nil {
-				reasons[ref] = err.Error()
+				// The poll's own deadline cut this read: the reason stays the last
+				// real one (what the object said), not "context deadline exceeded".
+				if ctx.Err() == nil || reasons[ref] == "" {
+					reasons[ref] = err.Error()
+				}
 				still = append(still, ref)
 				continue
 			}

@@ -19,7 +19,8 @@ func TestWaitForReadiness(t *testing.T) {
 	parent := f.parent("gitless-wait")
 	// No controller-manager runs here: the Deployment never rolls out by itself.
 	_, err := f.sync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true, Wait: true, WaitTimeout: 2 * time.Second})
-	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.Target+"/web") {
+	// The reason is what the object says, not the poll's own deadline.
+	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.Target+"/web") || strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("err = %v", err)
 	}
 	// Until it is ready nothing is pruned: v2 drops b, and b stays while web is not ready.
