@@ -173,7 +173,15 @@ type object struct {
 	data    []byte            // the JSON sent
 	stage   int               // 0: Namespaces and CRDs, 1: the rest
 	force   bool              // recreate it when an immutable field changed
+	// policy is Flux's apply policy: "" (apply), policyIfNotPresent or policyIgnore.
+	policy string
 }
+
+// The apply policies of an object of the set other than applying it (AnnotationFluxSSA).
+const (
+	policyIfNotPresent = "ifnotpresent"
+	policyIgnore       = "ignore"
+)
 
 // Apply makes the set of objects under parent what objs says, in this order:
 //
@@ -212,6 +220,20 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	if len(set) == 0 && !opts.AllowEmpty {
 		return cs, ErrEmptySet
 	}
+	// Objects the set says to leave alone (Flux's ssa: Ignore, reconcile: disabled):
+	// neither applied nor pruned.
+	var ignored []*object
+	set = slices.DeleteFunc(set, func(o *object) bool {
+		if o.policy == policyIgnore {
+			ignored = append(ignored, o)
+			return true
+		}
+		return false
+	})
+	for _, o := range ignored {
+		cs.Changes = append(cs.Changes, Change{Object: o.ref, Action: Skipped,
+			Reason: "it has " + AnnotationFluxSSA + ": Ignore or " + AnnotationFluxReconcile + ": disabled"})
+	}
 	// Members can only be where the parent says: the scope is widened on the parent
 	// before anything is applied.
 	t := time.Now()
@@ -220,7 +242,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	if err != nil {
 		return cs, err
 	}
-	newGKs, newNSs := scopeOf(set)
+	newGKs, newNSs := scopeOf(slices.Concat(set, ignored)) // ignored members stay listed
 	widen := func() error {
 		st.GroupKinds = unionGK(st.GroupKinds, newGKs)
 		st.Namespaces = unionStrings(st.Namespaces, newNSs)
@@ -312,7 +334,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	}
 
 	desired := map[objectKey]bool{}
-	for _, o := range set {
+	for _, o := range slices.Concat(set, ignored) {
 		desired[o.ref.key()] = true
 	}
 	// A prune, once started, is not cut short by ctx (a shutdown): it runs to the end,
@@ -446,6 +468,7 @@ type plan struct {
 	action    Action
 	data      []byte
 	recreate  types.UID // the object to delete before applying (Recreated)
+	leave     string    // why the object is left as it is in the cluster (Skipped)
 	force     bool
 	forced    []string
 	leftAlone []string
@@ -480,6 +503,10 @@ func (a *Applier) applyAll(ctx context.Context, objs []*object, plans []*plan) (
 	errs := make([]*ObjectError, len(objs))
 	a.forEach(ctx, len(objs), func(ctx context.Context, i int) {
 		o, p := objs[i], plans[i]
+		if p.leave != "" {
+			changes[i] = Change{Object: o.ref, Action: Skipped, Reason: p.leave}
+			return
+		}
 		if p.action == Recreated {
 			if err := a.recreate(ctx, o, p); err != nil {
 				errs[i] = &ObjectError{Object: o.ref, Kind: ErrApply, Err: err}
@@ -519,6 +546,27 @@ func asObjectError(ref ObjectRef, kind error, err error) *ObjectError {
 // dryRun runs the server-side dry-run of o and decides what to do with it.
 func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *member, prev *previous) (*plan, error) {
 	p := &plan{data: o.data}
+	leave := func(why string) (*plan, error) {
+		p.action, p.leave = Unchanged, why
+		return p, nil
+	}
+	switch {
+	case live != nil && live.reconcileDisabled:
+		return leave("it has " + AnnotationFluxReconcile + ": disabled in the cluster")
+	case live != nil && o.policy == policyIfNotPresent:
+		return leave("it exists, and it has " + AnnotationFluxSSA + ": IfNotPresent")
+	case o.policy == policyIfNotPresent:
+		m, err := a.metaFor(o).Get(ctx, o.ref.Name, metav1.GetOptions{})
+		if err == nil {
+			if err := adoptable(st, o, m); err != nil {
+				return nil, err
+			}
+			return leave("it exists, and it has " + AnnotationFluxSSA + ": IfNotPresent")
+		}
+		if !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("reading the existing object: %w", err)
+		}
+	}
 	full := live != nil // a member: compare the dry-run result with it
 	res, rv, err := a.patch(ctx, o, o.data, false, true, full)
 	if apierrors.IsConflict(err) {
@@ -582,6 +630,9 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 		m, err := a.metaFor(o).Get(ctx, o.ref.Name, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading the existing object: %w", err)
+		}
+		if reconcileDisabled(m.Annotations) {
+			return leave("it has " + AnnotationFluxReconcile + ": disabled in the cluster")
 		}
 		if err := adoptable(st, o, m); err != nil {
 			return nil, err

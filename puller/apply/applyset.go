@@ -53,6 +53,23 @@ const (
 	AnnotationFluxPrune = "kustomize.toolkit.fluxcd.io/prune"
 )
 
+// Flux's apply policies, read from an object of the set (AnnotationFluxSSA: Override,
+// Merge, IfNotPresent or Ignore) or, for AnnotationFluxReconcile: disabled, from the
+// object of the set or the one in the cluster: a fleet ported from Flux keeps them.
+// IfNotPresent creates the object when it is not in the cluster and then leaves it
+// alone; Ignore, and reconcile: disabled, leave it alone altogether (never applied,
+// never pruned). Override and Merge apply it as usual: server-side apply leaves the
+// fields other managers own, as Flux's Merge does.
+const (
+	AnnotationFluxSSA       = "kustomize.toolkit.fluxcd.io/ssa"
+	AnnotationFluxReconcile = "kustomize.toolkit.fluxcd.io/reconcile"
+)
+
+// reconcileDisabled reports whether annotations take an object out of every sync.
+func reconcileDisabled(annotations map[string]string) bool {
+	return strings.EqualFold(annotations[AnnotationFluxReconcile], "disabled")
+}
+
 // pruneDisabled reports whether annotations keep an object from being pruned.
 func pruneDisabled(annotations map[string]string) bool {
 	return strings.EqualFold(annotations[AnnotationPrune], "disabled") || strings.EqualFold(annotations[AnnotationFluxPrune], "disabled")

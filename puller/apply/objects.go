@@ -144,7 +144,12 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 			fail("encoding: %v", err)
 			continue
 		}
-		o := &object{ref: ref, mapping: mapping, data: data, stage: 1, force: opts.Force || forceAnnotated(u)}
+		policy, err := applyPolicy(u.GetAnnotations())
+		if err != nil {
+			fail("%v", err)
+			continue
+		}
+		o := &object{ref: ref, mapping: mapping, data: data, stage: 1, force: opts.Force || forceAnnotated(u), policy: policy}
 		if isDefinition(gk) {
 			o.stage = 0
 		}
@@ -154,6 +159,21 @@ func (a *Applier) prepare(ctx context.Context, parent Parent, objs []*unstructur
 		return nil, err
 	}
 	return out, nil
+}
+
+// applyPolicy reads Flux's apply policy from an object's annotations.
+func applyPolicy(a map[string]string) (string, error) {
+	if reconcileDisabled(a) {
+		return policyIgnore, nil
+	}
+	switch v := strings.ToLower(a[AnnotationFluxSSA]); v {
+	case "", "override", "merge":
+		return "", nil
+	case policyIfNotPresent, policyIgnore:
+		return v, nil
+	default:
+		return "", fmt.Errorf("annotation %s: %q is not Override, Merge, IfNotPresent or Ignore", AnnotationFluxSSA, a[AnnotationFluxSSA])
+	}
 }
 
 // forceAnnotated reports whether u asks to be recreated when an immutable field changed.

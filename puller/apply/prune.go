@@ -32,6 +32,8 @@ type member struct {
 	resourceVersion string
 	partOf          string // its LabelPartOf label
 	pruneDisabled   bool   // it has AnnotationPrune: disabled
+	// reconcileDisabled: it has AnnotationFluxReconcile: disabled, in the cluster.
+	reconcileDisabled bool
 	// sum is objectSum of the object as listed.
 	sum [sha256.Size]byte
 }
@@ -42,12 +44,13 @@ func memberOf(u *unstructured.Unstructured) (*member, error) {
 		return nil, err
 	}
 	return &member{
-		ref:             RefOf(u),
-		uid:             u.GetUID(),
-		resourceVersion: u.GetResourceVersion(),
-		partOf:          u.GetLabels()[LabelPartOf],
-		pruneDisabled:   pruneDisabled(u.GetAnnotations()),
-		sum:             sum,
+		ref:               RefOf(u),
+		uid:               u.GetUID(),
+		resourceVersion:   u.GetResourceVersion(),
+		partOf:            u.GetLabels()[LabelPartOf],
+		pruneDisabled:     pruneDisabled(u.GetAnnotations()),
+		reconcileDisabled: reconcileDisabled(u.GetAnnotations()),
+		sum:               sum,
 	}, nil
 }
 
@@ -179,6 +182,8 @@ func (a *Applier) prune(ctx context.Context, st *ParentState, members map[object
 			keep(u, "left the set; pruning is off")
 		case u.pruneDisabled:
 			keep(u, "left the set; it has "+AnnotationPrune+" (or "+AnnotationFluxPrune+"): disabled")
+		case u.reconcileDisabled:
+			keep(u, "left the set; it has "+AnnotationFluxReconcile+": disabled")
 		case isDefinition(gk) && !opts.PruneNamespacesAndCRDs:
 			keep(u, "left the set; the source does not allow deleting Namespaces and CRDs")
 		case isDefinition(gk):
