@@ -1,6 +1,7 @@
 package puller
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,8 +21,9 @@ type Builder interface {
 }
 
 // KustomizeBuilder builds the way render's output and plain trees are meant to be
-// built: kustomize build (manifest/kustomize: krusty, files loaded from below the
-// kustomization only, no plugins, exec, containers, Helm or remote bases) when dir has
+// built: kustomize build (manifest/kustomize: krusty, files loaded from anywhere below
+// Root and nowhere else, as Flux builds an artifact, no plugins, exec, containers, Helm
+// or remote bases) when dir has
 // a kustomization file; otherwise the plain YAML files below dir that push's ignore
 // rules keep ([manifest.Walk]: those the kustomization render generates for such a
 // tree would list), with every directory below that has its own kustomization built
@@ -39,6 +41,10 @@ type KustomizeBuilder struct {
 	// The puller sets it to the artifact's cap on file content (limits.extract
 	// .maxTotalSize): a build may take in as much as an artifact may hold.
 	MaxBuildBytes int64
+	// Root is the top of the artifact, below which a kustomization may read files (an
+	// overlay naming ../../base/ns.yaml), and outside which nothing is read; "" is the
+	// directory built.
+	Root string
 }
 
 // Build implements Builder.
@@ -50,7 +56,7 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 		heads  []*manifest.Object
 		scopes = manifest.NewScopes(nil)
 	)
-	var kopts kustomize.BuildOptions
+	kopts := kustomize.BuildOptions{Root: cmp.Or(b.Root, dir)}
 	if b.MaxBuildBytes > 0 {
 		kopts.Budget = kustomize.NewBudget(b.MaxBuildBytes)
 	}

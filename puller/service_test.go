@@ -288,3 +288,26 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 func signClientTLS(w *world, c *http.Client) *sign.Client {
 	return sign.New(sign.ClientOptions{Registry: remote.New(remote.Options{Credentials: w.Credentials(), HTTPS: true, HTTPClient: c})})
 }
+
+// As Flux builds an artifact, an overlay the source's path names may read files
+// anywhere in the artifact (../../base/cm.yaml, a generator's ../../config/app.env),
+// and nothing outside it (the extraction directory's parent, the machine).
+func TestOverlayReadsAnywhereInTheArtifactOnly(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"base/cm.yaml":                       cm("base", "1"),
+		"config/app.env":                     "MODE=prod\n",
+		"overlays/prod/kustomization.yaml":   "resources: [../../base/cm.yaml]\nconfigMapGenerator:\n- name: app\n  namespace: NS\n  options: {disableNameSuffixHash: true}\n  envs: [../../config/app.env]\n",
+		"overlays/escape/kustomization.yaml": "configMapGenerator:\n- name: stolen\n  namespace: NS\n  files: [" + strings.Repeat("../", 30) + "etc/hostname]\n",
+	})
+	src := w.source("app", "app", "v1")
+	src.Path = "overlays/prod"
+	w.mustSync(src)
+	if w.CMData("base", "k") != "1" || w.CMData("app", "MODE") != "prod" {
+		t.Fatalf("base %q, app %q", w.CMData("base", "k"), w.CMData("app", "MODE"))
+	}
+	src.Path = "overlays/escape"
+	if _, err := w.sync(src); err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("err = %v", err)
+	}
+}

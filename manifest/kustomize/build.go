@@ -50,6 +50,12 @@ type BuildOptions struct {
 	// with every other build given the same Budget. A build over it fails with
 	// ErrTooLarge. Set it where the tree is not trusted (the puller).
 	Budget *Budget
+	// Root, when set, lets a kustomization read files anywhere below Root, not only
+	// below its own directory (Flux builds an artifact's kustomizations so: an overlay
+	// may name ../../base/ns.yaml), and nowhere else: every path the build touches is
+	// checked to be below Root, its links resolved (ErrRefused). Unset, kustomize's
+	// root-only restriction applies.
+	Root string
 }
 
 // Build runs kustomize build on dir and returns the YAML stream it gives. The
@@ -59,16 +65,28 @@ func Build(ctx context.Context, dir string, opts BuildOptions) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := CheckLocal(dir); err != nil {
-		return nil, err
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	fs := budgetFS{FileSystem: filesys.MakeFsOnDisk(), ctx: ctx, budget: opts.Budget}
+	var fs filesys.FileSystem = budgetFS{FileSystem: filesys.MakeFsOnDisk(), ctx: ctx, budget: opts.Budget}
+	kopts := Options()
+	if opts.Root != "" {
+		root, err := manifest.RealPath(opts.Root)
+		if err != nil {
+			return nil, err
+		}
+		if real, err := manifest.RealPath(abs); err != nil || !manifest.Within(root, real) {
+			return nil, fmt.Errorf("kustomize build %s: %w: not below %s", dir, ErrRefused, opts.Root)
+		}
+		fs = confinedFS{FileSystem: fs, root: root}
+		kopts.LoadRestrictions = types.LoadRestrictionsNone
+	}
+	if err := CheckLocal(dir); err != nil {
+		return nil, err
+	}
 	buildMu.Lock()
-	m, err := krusty.MakeKustomizer(Options()).Run(fs, abs)
+	m, err := krusty.MakeKustomizer(kopts).Run(fs, abs)
 	buildMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
