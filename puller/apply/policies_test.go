@@ -63,3 +63,38 @@ func TestFluxApplyPolicies(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// The handover docs/flux.md gives for an object moving from one source to another: the
+// new set refuses it while the old one holds it; annotated prune: disabled, taken out
+// of the old set and unlabelled, it is adopted by the new one, never deleted.
+func TestHandoverBetweenSets(t *testing.T) {
+	f := newFixture(t)
+	from, to := f.parent("gitless-from"), f.parent("gitless-to")
+	f.mustSync(f.applier, from, f.objects(manifests(configMap("moving", "1"), configMap("stays", "1"))), apply.SyncOptions{Prune: true})
+	uid := f.mustGet(pullertest.ConfigMaps, f.Target, "moving").GetUID()
+	if _, err := f.sync(f.applier, to, f.objects(configMap("moving", "1")), apply.SyncOptions{Prune: true}); !errors.Is(err, apply.ErrForeignObject) {
+		t.Fatalf("taken while the other set holds it: %v", err)
+	}
+	patch := `{"metadata":{"annotations":{"` + apply.AnnotationPrune + `":"disabled"}}}`
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Patch(f.Ctx, "moving", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(f.mustSync(f.applier, from, f.objects(configMap("stays", "1")), apply.SyncOptions{Prune: true})); got["ConfigMap moving"] != apply.Skipped {
+		t.Fatalf("the old set: %v", got)
+	}
+	unlabel := `{"metadata":{"labels":{"` + apply.LabelPartOf + `":null}}}`
+	if _, err := f.Dyn.Resource(pullertest.ConfigMaps).Namespace(f.Target).Patch(f.Ctx, "moving", types.MergePatchType, []byte(unlabel), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(f.mustSync(f.applier, to, f.objects(configMap("moving", "2")), apply.SyncOptions{Prune: true})); got["ConfigMap moving"] != apply.Configured {
+		t.Fatalf("the new set: %v", got)
+	}
+	moved := f.mustGet(pullertest.ConfigMaps, f.Target, "moving")
+	if moved.GetUID() != uid || moved.GetLabels()[apply.LabelPartOf] != to.ID() || f.CMData("moving", "k") != "2" {
+		t.Fatalf("uid %s (was %s), labels %v", moved.GetUID(), uid, moved.GetLabels())
+	}
+	// The old set lets it go for good.
+	if got := actions(f.mustSync(f.applier, from, f.objects(configMap("stays", "1")), apply.SyncOptions{Prune: true})); got["ConfigMap moving"] != "" {
+		t.Fatalf("the old set still counts it: %v", got)
+	}
+}
