@@ -1,7 +1,6 @@
 package puller
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,8 +21,8 @@ type Builder interface {
 
 // KustomizeBuilder builds the way render's output and plain trees are meant to be
 // built: kustomize build (manifest/kustomize: krusty, files loaded from anywhere below
-// Root and nowhere else, as Flux builds an artifact, no plugins, exec, containers, Helm
-// or remote bases) when dir has
+// Root and nowhere else when it is set, as Flux builds an artifact; no plugins, exec,
+// containers, Helm or remote bases) when dir has
 // a kustomization file; otherwise the plain YAML files below dir that push's ignore
 // rules keep ([manifest.Walk]: those the kustomization render generates for such a
 // tree would list), with every directory below that has its own kustomization built
@@ -42,8 +41,9 @@ type KustomizeBuilder struct {
 	// .maxTotalSize): a build may take in as much as an artifact may hold.
 	MaxBuildBytes int64
 	// Root is the top of the artifact, below which a kustomization may read files (an
-	// overlay naming ../../base/ns.yaml), and outside which nothing is read; "" is the
-	// directory built.
+	// overlay naming ../../base/ns.yaml), and outside which nothing is read (the puller
+	// sets it to the extraction directory); "": kustomize's root-only rule, as the
+	// kustomize CLI builds.
 	Root string
 }
 
@@ -56,7 +56,7 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 		heads  []*manifest.Object
 		scopes = manifest.NewScopes(nil)
 	)
-	kopts := kustomize.BuildOptions{Root: cmp.Or(b.Root, dir)}
+	kopts := kustomize.BuildOptions{Root: b.Root}
 	if b.MaxBuildBytes > 0 {
 		kopts.Budget = kustomize.NewBudget(b.MaxBuildBytes)
 	}
