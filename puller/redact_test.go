@@ -2,7 +2,6 @@ package puller_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -183,28 +182,13 @@ func TestAdmissionWarningsAreLoggedRedacted(t *testing.T) {
 	const value = "warn-s3cret-value-77"
 	policy := "warn-" + w.Target
 	fail := admissionv1.Fail
-	if _, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: policy},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{FailurePolicy: &fail,
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}}}}},
-			MatchConditions: []admissionv1.MatchCondition{{Name: "target", Expression: fmt.Sprintf("object.metadata.namespace == %q", w.Target)}},
-			Validations: []admissionv1.Validation{{Expression: "false",
-				MessageExpression: `"weak password " + string(object.data["password"])`}}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(w.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policy},
-		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ValidationActions: []admissionv1.ValidationAction{admissionv1.Warn}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), policy, metav1.DeleteOptions{})
-		w.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), policy, metav1.DeleteOptions{})
-	})
+	w.Policy(policy, admissionv1.ValidatingAdmissionPolicySpec{FailurePolicy: &fail,
+		MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+			Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+			Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}}}}}},
+		MatchConditions: []admissionv1.MatchCondition{{Name: "target", Expression: fmt.Sprintf("object.metadata.namespace == %q", w.Target)}},
+		Validations: []admissionv1.Validation{{Expression: "false",
+			MessageExpression: `"weak password " + string(object.data["password"])`}}}, admissionv1.Warn)
 	src := w.source("app", "app", "v1")
 	for i := 1; ; i++ { // the policy takes effect within a few seconds
 		tag := fmt.Sprintf("v%d", i)

@@ -27,36 +27,18 @@ func mustConfigMap(name string) *corev1.ConfigMap {
 func denyPolicy(t *testing.T, f *fixture, ns, name string) {
 	t.Helper()
 	policyName := "deny-" + ns
-	fail := admissionv1.Deny
-	_, err := f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: policyName},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptr(admissionv1.Fail),
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
-				RuleWithOperations: admissionv1.RuleWithOperations{
-					Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
-					Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
-				},
-			}}},
-			Validations: []admissionv1.Validation{{
-				Expression: fmt.Sprintf("object.metadata.namespace != %q || object.metadata.name != %q", ns, name),
-				Message:    "denied by test policy",
-			}},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: policyName},
-		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policyName, ValidationActions: []admissionv1.ValidationAction{fail}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(f.Ctx, policyName, metav1.DeleteOptions{})
-		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(f.Ctx, policyName, metav1.DeleteOptions{})
+	f.Policy(policyName, admissionv1.ValidatingAdmissionPolicySpec{
+		FailurePolicy: ptr(admissionv1.Fail),
+		MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+			RuleWithOperations: admissionv1.RuleWithOperations{
+				Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
+			},
+		}}},
+		Validations: []admissionv1.Validation{{
+			Expression: fmt.Sprintf("object.metadata.namespace != %q || object.metadata.name != %q", ns, name),
+			Message:    "denied by test policy",
+		}},
 	})
 	// The policy takes effect asynchronously: wait until a dry-run is denied.
 	probe := []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":%q,"namespace":%q}}`, name, ns))

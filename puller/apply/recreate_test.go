@@ -1,7 +1,6 @@
 package apply_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -125,27 +124,11 @@ func TestImmutableFieldChangeRecreatesOnlyWithForce(t *testing.T) {
 func refusePolicy(t *testing.T, f *fixture, name string, ops []admissionv1.OperationType, group, resource, message string, probe func() error) {
 	t.Helper()
 	fail := admissionv1.Fail
-	_, err := f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionv1.ValidatingAdmissionPolicySpec{FailurePolicy: &fail,
-			MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
-				Operations: ops, Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: []string{resource}}}}}},
-			MatchConditions: []admissionv1.MatchCondition{{Name: "ns", Expression: fmt.Sprintf("(has(object.metadata) && object.metadata.namespace == %[1]q) || (oldObject != null && oldObject.metadata.namespace == %[1]q)", f.Target)}},
-			Validations:     []admissionv1.Validation{{Expression: "false", Message: message}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Create(f.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name, ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-		f.Kube.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
+	f.Policy(name, admissionv1.ValidatingAdmissionPolicySpec{FailurePolicy: &fail,
+		MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{RuleWithOperations: admissionv1.RuleWithOperations{
+			Operations: ops, Rule: admissionv1.Rule{APIGroups: []string{group}, APIVersions: []string{"*"}, Resources: []string{resource}}}}}},
+		MatchConditions: []admissionv1.MatchCondition{{Name: "ns", Expression: fmt.Sprintf("(has(object.metadata) && object.metadata.namespace == %[1]q) || (oldObject != null && oldObject.metadata.namespace == %[1]q)", f.Target)}},
+		Validations:     []admissionv1.Validation{{Expression: "false", Message: message}}})
 	waitFor(t, "the policy", func() bool { err := probe(); return err != nil && strings.Contains(err.Error(), message) })
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -103,4 +104,28 @@ func (c *Cluster) Events(fieldSelector string) []corev1.Event {
 		c.t.Fatal(err)
 	}
 	return l.Items
+}
+
+// Policy creates the ValidatingAdmissionPolicy name with spec, bound with actions (Deny
+// when none are given), and deletes both when the test ends. The apiserver takes it up
+// within seconds: callers wait until it acts.
+func (c *Cluster) Policy(name string, spec admissionv1.ValidatingAdmissionPolicySpec, actions ...admissionv1.ValidationAction) {
+	c.t.Helper()
+	if len(actions) == 0 {
+		actions = []admissionv1.ValidationAction{admissionv1.Deny}
+	}
+	api := c.Kube.AdmissionregistrationV1()
+	if _, err := api.ValidatingAdmissionPolicies().Create(c.Ctx, &admissionv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, metav1.CreateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := api.ValidatingAdmissionPolicyBindings().Create(c.Ctx, &admissionv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       admissionv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name, ValidationActions: actions}}, metav1.CreateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() {
+		api.ValidatingAdmissionPolicyBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		api.ValidatingAdmissionPolicies().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
 }
