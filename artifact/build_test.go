@@ -183,6 +183,11 @@ func TestBuildIgnoreRules(t *testing.T) {
 		"sub/.gitlessignore":      "drop.yaml\n",
 		".gitlessignore":          "# comment\nnotes/\n!keep.png\n",
 		"secret.env":              "A=1",
+		// Flux's .sourceignore, as a repository set up for Flux has it.
+		"tests/values.yaml":   "replicas: 1\n",
+		"tests/.sourceignore": "values.yaml\n",
+		"ci/.sourceignore":    "*\n",
+		"ci/job.yaml":         cmNamed("ci"),
 	})
 	l := build(t, dir, artifact.BuildOptions{Ignore: []string{"*.env"}})
 	if got, want := paths(l.Files), "app.yaml,keep.png,sub/keep.yaml"; got != want {

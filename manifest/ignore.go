@@ -16,11 +16,20 @@ import (
 // IgnoreFileName is the name of the per-directory ignore file (gitignore syntax).
 const IgnoreFileName = ".gitlessignore"
 
+// SourceIgnoreFileName is Flux's per-directory ignore file, read as IgnoreFileName is:
+// a repository set up for Flux keeps its rules (source-controller applies them when it
+// unpacks an artifact, as the puller's build does here).
+const SourceIgnoreFileName = ".sourceignore"
+
+// ignoreFileNames are the per-directory ignore files, read in this order.
+var ignoreFileNames = []string{SourceIgnoreFileName, IgnoreFileName}
+
 // Ignore holds the ignore rules of one tree, the same for packaging (artifact.Build),
 // rendering a YAML source and the puller's build: Flux's default patterns (VCS files,
 // CI configurations, archives and images, as fluxcd/pkg/sourceignore defines them),
-// the .gitlessignore files themselves, extra patterns given by the caller, and the
-// patterns of every .gitlessignore file read so far, each scoped to its directory.
+// the ignore files themselves, extra patterns given by the caller, and the patterns
+// of every .sourceignore and .gitlessignore file read so far, each scoped to its
+// directory.
 // A "!pattern" re-includes what an earlier one excludes.
 type Ignore struct {
 	patterns []gitignore.Pattern
@@ -32,7 +41,9 @@ func NewIgnore(extra []string) *Ignore {
 	ig := &Ignore{}
 	ig.patterns = append(ig.patterns, sourceignore.VCSPatterns(nil)...)
 	ig.patterns = append(ig.patterns, sourceignore.DefaultPatterns(nil)...)
-	ig.patterns = append(ig.patterns, gitignore.ParsePattern(IgnoreFileName, nil))
+	for _, name := range ignoreFileNames {
+		ig.patterns = append(ig.patterns, gitignore.ParsePattern(name, nil))
+	}
 	for _, p := range extra {
 		if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "#") {
 			ig.patterns = append(ig.patterns, gitignore.ParsePattern(p, nil))
@@ -41,23 +52,25 @@ func NewIgnore(extra []string) *Ignore {
 	return ig
 }
 
-// ReadDir adds the patterns of the .gitlessignore file in dir, whose slash path in
-// the tree is rel ("" for the root). Call it when entering a directory, before
-// matching its entries. A missing file is no error; an unreadable one is, so that
-// files meant to stay out are never packaged by accident.
+// ReadDir adds the patterns of the .sourceignore and .gitlessignore files in dir,
+// whose slash path in the tree is rel ("" for the root). Call it when entering a
+// directory, before matching its entries. A missing file is no error; an unreadable
+// one is, so that files meant to stay out are never packaged by accident.
 func (ig *Ignore) ReadDir(dir, rel string) error {
-	b, err := os.ReadFile(filepath.Join(dir, IgnoreFileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return &SourceError{Origin: Origin{File: path.Join(rel, IgnoreFileName)}, Err: err}
-	}
 	var domain []string
 	if rel != "" {
 		domain = strings.Split(rel, "/")
 	}
-	ig.patterns = append(ig.patterns, sourceignore.ReadPatterns(bytes.NewReader(b), domain)...)
+	for _, name := range ignoreFileNames {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return &SourceError{Origin: Origin{File: path.Join(rel, name)}, Err: err}
+		}
+		ig.patterns = append(ig.patterns, sourceignore.ReadPatterns(bytes.NewReader(b), domain)...)
+	}
 	return nil
 }
 

@@ -311,3 +311,19 @@ func TestOverlayReadsAnywhereInTheArtifactOnly(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An artifact that `flux push` made (it packs the directory whole) keeps the
+// .sourceignore of a repository set up for Flux: the puller's build follows it, as
+// source-controller does when it unpacks an artifact.
+func TestSourceIgnoreInTheArtifactIsFollowed(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"deploy/cm.yaml":    cm("a", "1"),
+		"tests/values.yaml": "replicas: 1\n", // not an object: the build would refuse it
+		".sourceignore":     "tests/\n",
+	})
+	w.mustSync(w.source("app", "app", "v1"))
+	if w.CMData("a", "k") != "1" {
+		t.Fatal("not applied")
+	}
+}
