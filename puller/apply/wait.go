@@ -6,9 +6,11 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
@@ -31,6 +33,9 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 		var still []ObjectRef
 		for _, ref := range pending {
 			u, err := a.get(ctx, ref)
+			if apierrors.IsNotFound(err) && ref.GroupKind() == (schema.GroupKind{Group: "batch", Kind: "Job"}) {
+				continue // completed and removed by its ttlSecondsAfterFinished, as Flux counts it
+			}
 			if err != nil {
 				// The poll's own deadline cut this read: the reason stays the last
 				// real one (what the object said), not "context deadline exceeded".
@@ -119,6 +124,18 @@ func Ready(u *unstructured.Unstructured) (bool, string) {
 		if rr := num("status", "readyReplicas"); rr < want {
 			return false, fmt.Sprintf("%d of %d replicas ready", rr, want)
 		}
+		// As kstatus: with OnDelete the controller replaces no pod by itself, and with
+		// a partition only the pods above it are updated.
+		strategy, _, _ := unstructured.NestedString(u.Object, "spec", "updateStrategy", "type")
+		if strategy == "OnDelete" {
+			return true, ""
+		}
+		if partition, ok, _ := unstructured.NestedInt64(u.Object, "spec", "updateStrategy", "rollingUpdate", "partition"); ok && partition > 0 {
+			if up := num("status", "updatedReplicas"); up < want-partition {
+				return false, fmt.Sprintf("%d of %d replicas above the partition updated", up, want-partition)
+			}
+			return true, ""
+		}
 		cur, _, _ := unstructured.NestedString(u.Object, "status", "currentRevision")
 		upd, _, _ := unstructured.NestedString(u.Object, "status", "updateRevision")
 		if cur != upd {
@@ -141,6 +158,9 @@ func Ready(u *unstructured.Unstructured) (bool, string) {
 		if ok, _ := conditionTrue(u, "Failed"); ok {
 			return false, "failed"
 		}
+		if suspended, _, _ := unstructured.NestedBool(u.Object, "spec", "suspend"); suspended {
+			return true, "" // as kstatus: nothing to wait for until it is resumed
+		}
 		return conditionTrue(u, "Complete")
 	case "PersistentVolumeClaim":
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
@@ -148,6 +168,15 @@ func Ready(u *unstructured.Unstructured) (bool, string) {
 			return false, "phase is " + phase
 		}
 		return true, ""
+	}
+	// As kstatus: Stalled True (it gave up) or Reconciling True (still at it) is not
+	// ready, whatever else it says.
+	for _, typ := range []string{"Stalled", "Reconciling"} {
+		if ok, _ := conditionTrue(u, typ); ok {
+			c, _ := condition(u, typ)
+			msg, _ := c["message"].(string)
+			return false, strings.TrimSpace(typ + " " + msg)
+		}
 	}
 	if _, found := condition(u, "Ready"); found {
 		return conditionTrue(u, "Ready")

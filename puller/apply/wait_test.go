@@ -49,3 +49,19 @@ func TestWaitForReadiness(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
+
+// A Job removed while the sync waits for it (its ttlSecondsAfterFinished, when it
+// completes quickly) counts as done, as Flux counts it, instead of a timeout.
+func TestWaitCountsAJobGoneAsDone(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-wait-ttl")
+	go func() {
+		time.Sleep(time.Second)
+		bg := metav1.DeletePropagationBackground
+		f.Kube.BatchV1().Jobs(f.Target).Delete(f.Ctx, "migrate", metav1.DeleteOptions{PropagationPolicy: &bg})
+	}()
+	_, err := f.sync(f.applier, parent, f.objects(job("migrate", "busybox:1", "", "")), apply.SyncOptions{Wait: true, WaitTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
