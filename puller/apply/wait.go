@@ -79,9 +79,12 @@ func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruc
 
 // Ready tells whether an object has reached the state its kind promises, and if not,
 // why: Namespaces Active, CRDs Established, Deployments, StatefulSets and DaemonSets
-// rolled out and available, Jobs complete, PersistentVolumeClaims bound; any object
-// with status.observedGeneration behind metadata.generation is not ready, and any with
-// a Ready condition must have it True. Other objects are ready once they exist.
+// rolled out and available (a StatefulSet with OnDelete once its pods are ready, one
+// with a partition once the pods above it are updated), Jobs complete or suspended,
+// PersistentVolumeClaims bound; any object with status.observedGeneration behind
+// metadata.generation is not ready, nor any with a Stalled or Reconciling condition
+// True, and any with a Ready condition must have it True. Other objects are ready once
+// they exist. These are kstatus's rules for these kinds, as Flux waits.
 func Ready(u *unstructured.Unstructured) (bool, string) {
 	gk := u.GroupVersionKind().GroupKind()
 	gen := u.GetGeneration()
