@@ -135,6 +135,13 @@ func Parse(data []byte, ns Namespaces) (*PullerConfig, error) {
 	if _, ok := generic.(map[string]any); !ok {
 		return nil, &puller.FieldError{Field: "(file)", Err: errors.New("not a mapping")}
 	}
+	if changed, err := fluxDependsOn(generic); err != nil {
+		return nil, err
+	} else if changed {
+		if jsonData, err = json.Marshal(generic); err != nil {
+			return nil, &puller.FieldError{Field: "(file)", Err: err}
+		}
+	}
 	if err := checkFields(generic, reflect.TypeOf(PullerConfig{}), ""); err != nil {
 		return nil, err
 	}
@@ -162,6 +169,42 @@ func Parse(data []byte, ns Namespaces) (*PullerConfig, error) {
 	}
 	c.Sum = sha256.Sum256(data)
 	return &c, nil
+}
+
+// fluxDependsOn reads Flux's form of a dependency, {name: NAME} (a Kustomization's
+// dependsOn, ported unchanged), as the name, in every source's dependsOn of generic (the
+// decoded file), and reports whether it changed anything. A namespace other than none
+// is refused: sources have names only.
+func fluxDependsOn(generic any) (bool, error) {
+	sources, _ := generic.(map[string]any)["sources"].([]any)
+	changed := false
+	for i, src := range sources {
+		m, _ := src.(map[string]any)
+		deps, _ := m["dependsOn"].([]any)
+		for j, d := range deps {
+			ref, ok := d.(map[string]any)
+			if !ok {
+				continue
+			}
+			field := fmt.Sprintf("sources[%d].dependsOn[%d]", i, j)
+			name, _ := ref["name"].(string)
+			for k, v := range ref {
+				switch {
+				case k == "name" && name != "":
+				case k == "namespace" && v == "":
+				case k == "namespace":
+					return false, &puller.FieldError{Field: field + ".namespace", Err: fmt.Errorf("%v: sources have names only, no namespace", v)}
+				default:
+					return false, &puller.FieldError{Field: field + "." + k, Err: errors.New("unknown field (want a source's name, or {name: NAME})")}
+				}
+			}
+			if name == "" {
+				return false, &puller.FieldError{Field: field, Err: errors.New("want a source's name, or {name: NAME}")}
+			}
+			deps[j], changed = name, true
+		}
+	}
+	return changed, nil
 }
 
 // sourceIndex puts the index of the source into a type error's field ("sources.prune"

@@ -74,6 +74,9 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 		{"- name: apps", "- name: infra-controllers", "sources[1].dependsOn[0]"},
 		{"  dependsOn: [infra-controllers]\n", "  dependsOn: [apps]\n", "sources[1].dependsOn[0]"},
 		{"[infra-controllers]", "[nope]", "sources[1].dependsOn[0]"},
+		{"[infra-controllers]", "[{name: infra-controllers, namespace: flux-system}]", "sources[1].dependsOn[0].namespace"},
+		{"[infra-controllers]", "[{nam: infra-controllers}]", "sources[1].dependsOn[0].nam"},
+		{"[infra-controllers]", "[{name: nope}]", "sources[1].dependsOn[0]"},
 		{"    keys: [/etc/gitless/cosign.pub]", "    keys: []", "sources[0].verify.keys"},
 		{"      subjectRegexp: https", "      issuerRegexp: x\n      subjectRegexp: https", "sources[1].verify.identities[0]"},
 		{"  interval: 5m", "  interval: 5 minutes", "sources[0].interval"},
@@ -107,6 +110,10 @@ func TestParseNamesTheOffendingField(t *testing.T) {
 	}
 	if _, err := config.Parse([]byte(strings.Replace(good, "  pullSecret: ghcr", "  pullSecret: a.b/ghcr", 1)), config.Namespaces{}); err == nil || !strings.Contains(err.Error(), "want NAME or NAMESPACE/NAME") {
 		t.Errorf("a pull secret in the namespace a.b (not a namespace name): err = %v", err)
+	}
+	// Flux's form of a dependency, as a Kustomization's dependsOn ports unchanged.
+	if c, err := config.Parse([]byte(strings.Replace(good, "[infra-controllers]", "[{name: infra-controllers}]", 1)), config.Namespaces{}); err != nil || len(c.Sources[1].DependsOn) != 1 || c.Sources[1].DependsOn[0] != "infra-controllers" {
+		t.Fatalf("{name: …}: %v %+v", err, c)
 	}
 	missingVerify := strings.Replace(good, "  verify:\n    keys: [/etc/gitless/cosign.pub]\n", "", 1)
 	if _, err := config.Parse([]byte(missingVerify), config.Namespaces{}); err == nil || !strings.Contains(err.Error(), "sources[0].verify: required") {
