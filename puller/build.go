@@ -1,12 +1,15 @@
 package puller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gitless-dev/gitless/puller/apply"
 	"os"
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -40,6 +43,11 @@ type KustomizeBuilder struct {
 	// The puller sets it to the artifact's cap on file content (limits.extract
 	// .maxTotalSize): a build may take in as much as an artifact may hold.
 	MaxBuildBytes int64
+	// TargetNamespace, when set, is given to the set as Flux gives it: the namespace of
+	// a kustomization around everything built, so that kustomize's namespace
+	// transformer does what it does under Flux (a Namespace object of the set renamed to
+	// it, the subjects of RoleBindings that name the set's service accounts moved).
+	TargetNamespace string
 	// Root is the top of the artifact, below which a kustomization may read files (an
 	// overlay naming ../../base/ns.yaml), and outside which nothing is read (the puller
 	// sets it to the extraction directory); "": kustomize's root-only rule, as the
@@ -77,6 +85,11 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	}
 	if len(out) == 0 && !b.AllowEmpty {
 		return nil, fmt.Errorf("%w in %s", manifest.ErrEmpty, dir)
+	}
+	if b.TargetNamespace != "" && len(out) > 0 {
+		if out, heads, err = inNamespace(ctx, out, b.TargetNamespace); err != nil {
+			return nil, err
+		}
 	}
 	var errs []error
 	index := manifest.NewIndex(scopes)
@@ -190,4 +203,39 @@ func jsonValue(v any) any {
 		return x
 	}
 	return nil
+}
+
+// inNamespace runs kustomize's namespace transformer over objs, as Flux does for a
+// Kustomization's targetNamespace (it writes namespace: into the kustomization it
+// builds): a kustomization of that namespace around all of them, built in memory.
+func inNamespace(ctx context.Context, objs []*unstructured.Unstructured, ns string) ([]*unstructured.Unstructured, []*manifest.Object, error) {
+	var stream bytes.Buffer
+	for _, u := range objs {
+		b, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", apply.RefOf(u), err)
+		}
+		stream.WriteString("---\n")
+		stream.Write(b)
+	}
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %q\nresources: [objects.yaml]\n", ns)
+	built, err := kustomize.BuildFiles(ctx, map[string][]byte{"kustomization.yaml": []byte(k), "objects.yaml": stream.Bytes()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("setting the target namespace %s: %w", ns, err)
+	}
+	parsed, err := manifest.ParseYAML(built, "targetNamespace "+ns, manifest.ParseYAMLOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("setting the target namespace %s: %w", ns, err)
+	}
+	out := make([]*unstructured.Unstructured, 0, len(parsed))
+	heads := make([]*manifest.Object, 0, len(parsed))
+	for _, o := range parsed {
+		u, err := unstructuredOf(o)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, u)
+		heads = append(heads, o.Head())
+	}
+	return out, heads, nil
 }

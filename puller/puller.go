@@ -831,7 +831,7 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *reda
 		if err != nil {
 			return nil, err
 		}
-		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty, MaxBuildBytes: limits.MaxTotalSize, Root: root}
+		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty, MaxBuildBytes: limits.MaxTotalSize, Root: root, TargetNamespace: s.src.TargetNamespace}
 	}
 	t = time.Now()
 	objs, err := b.Build(ctx, dir)

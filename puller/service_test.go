@@ -327,3 +327,31 @@ func TestSourceIgnoreInTheArtifactIsFollowed(t *testing.T) {
 		t.Fatal("not applied")
 	}
 }
+
+// targetNamespace does what it does under Flux, where it is the namespace of the
+// kustomization built: a Namespace object of the set is the target namespace, and a
+// RoleBinding naming the set's service account follows it there.
+func TestTargetNamespaceAsFluxSetsIt(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	target := w.Target + "-shop"
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n",
+		"sa.yaml": "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: runner\n  namespace: app\n",
+		"rb.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: runner\n  namespace: app\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects:\n- {kind: ServiceAccount, name: runner, namespace: app}\n",
+	})
+	src := w.source("app", "app", "v1")
+	src.TargetNamespace = target
+	src.PruneNamespacesAndCRDs = true
+	w.mustSync(src)
+	if _, err := w.Kube.CoreV1().Namespaces().Get(w.Ctx, "app", metav1.GetOptions{}); err == nil {
+		t.Error("a Namespace app was created beside the target")
+	}
+	rb, err := w.Kube.RbacV1().RoleBindings(target).Get(w.Ctx, "runner", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Subjects[0].Namespace != target {
+		t.Errorf("the subject is %+v, not in %s", rb.Subjects[0], target)
+	}
+	t.Cleanup(func() { w.Kube.CoreV1().Namespaces().Delete(context.Background(), target, metav1.DeleteOptions{}) })
+}
