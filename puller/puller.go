@@ -541,7 +541,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		AllowEmpty:             src.AllowEmpty,
 		Force:                  src.Force,
 		Wait:                   src.Wait,
-		WaitTimeout:            src.Timeout.Duration / 2,
+		WaitTimeout:            src.Timeout.Duration, // what is left of it: WaitReady keeps some for the prune
 		Previous:               s.previous(last),
 		Status:                 s.successStatus(status, d, last, specChanged),
 		// Marks the sync on the parent before its first write; the success status

@@ -24,9 +24,19 @@ func (a *Applier) waitDefinitions(ctx context.Context, objs []*object, timeout t
 	return a.WaitReady(ctx, refs, timeout)
 }
 
-// WaitReady polls the objects until each is ready by [Ready], or timeout passes; the
-// error then names the objects that are not, and why.
+// WaitReady polls the objects until each is ready by [Ready], or timeout passes (or
+// nearly all of what is left of ctx's deadline); the error then names the objects that
+// are not, and why.
 func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.Duration) error {
+	// Within ctx's deadline, less a tenth of what is left of it (2 to 30 s): what follows
+	// the wait in a sync (the prune, the status) has time, and a timeout says which
+	// objects are not ready rather than that the context ended.
+	if d, ok := ctx.Deadline(); ok {
+		left := time.Until(d)
+		if left -= min(max(left/10, 2*time.Second), 30*time.Second); left < timeout {
+			timeout = max(left, 250*time.Millisecond)
+		}
+	}
 	pending := append([]ObjectRef(nil), refs...)
 	reasons := map[ObjectRef]string{}
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {

@@ -1,6 +1,7 @@
 package apply_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,5 +64,23 @@ func TestWaitCountsAJobGoneAsDone(t *testing.T) {
 	_, err := f.sync(f.applier, parent, f.objects(job("migrate", "busybox:1", "", "")), apply.SyncOptions{Wait: true, WaitTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A wait as long as the sync's own deadline ends a little before it: the error names
+// what is not ready (a sync's timeout, as Flux's wait has all of it), rather than the
+// end of the context with nothing said of the objects.
+func TestWaitEndsBeforeTheSyncsDeadline(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-wait-deadline")
+	ctx, cancel := context.WithTimeout(f.Ctx, 5*time.Second)
+	defer cancel()
+	st, err := f.applier.ReadParent(ctx, parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.applier.Apply(ctx, st, f.objects(v1), apply.SyncOptions{Wait: true, WaitTimeout: 5 * time.Second})
+	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.Target+"/web") || ctx.Err() != nil {
+		t.Fatalf("err = %v (ctx: %v)", err, ctx.Err())
 	}
 }
