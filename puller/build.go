@@ -6,15 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gitless-dev/gitless/puller/apply"
 	"os"
 	"path/filepath"
-	"sigs.k8s.io/yaml"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/manifest"
 	"github.com/gitless-dev/gitless/manifest/kustomize"
+	"github.com/gitless-dev/gitless/puller/apply"
 )
 
 // Builder turns the directory of an extracted artifact into objects.

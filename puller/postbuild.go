@@ -5,20 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go.yaml.in/yaml/v3"
 	"maps"
 	"regexp"
-	sigsyaml "sigs.k8s.io/yaml"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/fluxcd/pkg/envsubst"
+	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/internal/redact"
 	"github.com/gitless-dev/gitless/puller/apply"
@@ -149,8 +149,8 @@ func secretStrings(s *corev1.Secret) map[string]string {
 // except in objects labelled or annotated AnnotationSubstitute: disabled. Each string
 // is substituted on its own: a value is never read as YAML syntax (Flux's text
 // substitution reads a value "*x" as an alias, "!x" as a tag and "a #b" as "a"); a
-// string a substitution changed into a plain integer, decimal or boolean takes that
-// type (${replicas} → 3, as in Flux). Unlike Flux's default, a variable that is
+// string a substitution changed takes the type Flux's reading gives it (scalarOf:
+// ${replicas} → 3). Unlike Flux's default, a variable that is
 // unset and has no default is an error (Flux's StrictPostBuildSubstitutions), so that
 // nothing is applied with a hole in it. Every object that fails is named; values never
 // appear in errors.
@@ -185,9 +185,8 @@ func Substitute(objs []*unstructured.Unstructured, vars map[string]string) ([]*u
 // substituteOne substitutes the variables in every string of o, its keys included.
 // Each string is substituted on its own, so a value is never read as YAML syntax (a
 // leading * or !, a " #"): it stays the string it is. Only a string that a
-// substitution changed into a plain integer, decimal or boolean takes that type (as
-// ${replicas} in Flux's text substitution turns into a number; see scalarOf). An
-// error names the field and the variable, never a value.
+// substitution changed takes another type, the one Flux's text substitution gives it
+// (scalarOf). An error names the field and the variable, never a value.
 func substituteOne(o *unstructured.Unstructured, lookup func(string) (string, bool)) (*unstructured.Unstructured, error) {
 	v, changed, err := substituteValue(o.Object, lookup)
 	if err != nil {

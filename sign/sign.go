@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	neturl "net/url"
 
@@ -290,8 +289,7 @@ func tokenSafeURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" {
+		if artifact.IsLoopback(u.Host) {
 			return nil
 		}
 	}

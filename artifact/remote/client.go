@@ -194,7 +194,8 @@ func boundError(err error) error {
 	return errtext.With(err, msg)
 }
 
-// withoutQuery is the URL u without its query (and fragment), "?…" in its place.
+// withoutQuery is the URL u without its query (and fragment), "?…" in its place: for
+// the text of errors that do not go through boundError (RetryAfterError).
 func withoutQuery(u string) string {
 	if i := strings.IndexAny(u, "?#"); i >= 0 {
 		return u[:i] + "?…"
@@ -248,7 +249,7 @@ func (e *ResponseError) Is(target error) bool {
 func describeResponse(er *errcode.ErrorResponse) string {
 	where := er.Method
 	if er.URL != nil {
-		where += " " + withoutQuery(er.URL.String())
+		where += " " + er.URL.String() // its query is left out by boundError
 	}
 	s := fmt.Sprintf("%s: the registry answered %d %s", where, er.StatusCode, http.StatusText(er.StatusCode))
 	var msgs []string

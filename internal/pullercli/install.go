@@ -186,6 +186,14 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 		return nil, nil
 	}
 	inCluster := func(path string) bool { return strings.HasPrefix(path, install.KeysDir+"/") }
+	// named is what errors call a value: "FLAG VALUE" for the flags, "WHERE.FIELD VALUE"
+	// for a configuration file.
+	named := func(field, flag, value string) string {
+		if where == "" {
+			return flag + " " + value
+		}
+		return where + "." + field + " " + value
+	}
 	// read reads the file of a field (flag, for the flags); ok is false for a path left
 	// as the cluster's.
 	read := func(path, field, flag string) (b []byte, ok bool, err error) {
@@ -194,12 +202,12 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 		case err == nil:
 			return b, true, nil
 		case where == "":
-			return nil, false, clikit.Usagef("%s %s: %v", flag, path, err)
+			return nil, false, clikit.Usagef("%s: %v", named(field, flag, path), err)
 		case filepath.IsAbs(path) && errors.Is(err, fs.ErrNotExist):
-			left = append(left, fmt.Sprintf("%s.%s %s", where, field, path))
+			left = append(left, named(field, flag, path))
 			return nil, false, nil
 		}
-		return nil, false, clikit.Usagef("%s.%s %s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", where, field, path, err, install.KeysDir)
+		return nil, false, clikit.Usagef("%s: %v (a file of this machine, or a path below %s for the keys ConfigMap)", named(field, flag, path), err, install.KeysDir)
 	}
 	// A private key (cosign.key for cosign.pub) would be written into the ConfigMap, or
 	// a file meant to be committed: refused, never quoted.
@@ -207,10 +215,7 @@ func portablePolicy(src *puller.Source, keys map[string]string, rootName, where 
 		if !privateKeyPEM.MatchString(pemText) {
 			return nil
 		}
-		if where == "" {
-			return clikit.Usagef("%s %s: a private key; the puller verifies with the public key (cosign.pub)", flag, name)
-		}
-		return clikit.Usagef("%s.%s %s: a private key; the puller verifies with the public key (cosign.pub)", where, field, name)
+		return clikit.Usagef("%s: a private key; the puller verifies with the public key (cosign.pub)", named(field, flag, name))
 	}
 	for i, key := range p.Keys {
 		field := fmt.Sprintf("keys[%d]", i)

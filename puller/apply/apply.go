@@ -177,6 +177,9 @@ type object struct {
 	policy string
 }
 
+// reasonReconcileDisabled is why an object marked so in the cluster is left alone.
+const reasonReconcileDisabled = "it has " + AnnotationFluxReconcile + ": disabled in the cluster"
+
 // The apply policies of an object of the set other than applying it (AnnotationFluxSSA).
 const (
 	policyIfNotPresent = "ifnotpresent"
@@ -552,20 +555,21 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 	}
 	switch {
 	case live != nil && live.reconcileDisabled:
-		return leave("it has " + AnnotationFluxReconcile + ": disabled in the cluster")
-	case live != nil && o.policy == policyIfNotPresent:
-		return leave("it exists, and it has " + AnnotationFluxSSA + ": IfNotPresent")
+		return leave(reasonReconcileDisabled)
 	case o.policy == policyIfNotPresent:
-		m, err := a.metaFor(o).Get(ctx, o.ref.Name, metav1.GetOptions{})
-		if err == nil {
+		if live == nil { // not a member: there, but adoptable?
+			m, err := a.metaFor(o).Get(ctx, o.ref.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				break // created as usual
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading the existing object: %w", err)
+			}
 			if err := adoptable(st, o, m); err != nil {
 				return nil, err
 			}
-			return leave("it exists, and it has " + AnnotationFluxSSA + ": IfNotPresent")
 		}
-		if !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("reading the existing object: %w", err)
-		}
+		return leave("it exists, and it has " + AnnotationFluxSSA + ": IfNotPresent")
 	}
 	full := live != nil // a member: compare the dry-run result with it
 	res, rv, err := a.patch(ctx, o, o.data, false, true, full)
@@ -632,7 +636,7 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 			return nil, fmt.Errorf("reading the existing object: %w", err)
 		}
 		if reconcileDisabled(m.Annotations) {
-			return leave("it has " + AnnotationFluxReconcile + ": disabled in the cluster")
+			return leave(reasonReconcileDisabled)
 		}
 		if err := adoptable(st, o, m); err != nil {
 			return nil, err

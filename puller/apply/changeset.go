@@ -62,9 +62,11 @@ const (
 	Recreated Action = "recreated"
 	Unchanged Action = "unchanged"
 	Pruned    Action = "pruned"
-	// Skipped: an object that left the set but was kept: pruning is off, the object is a
-	// Namespace or CRD and the source does not allow deleting those, or it carries
-	// the gitless.dev/prune: disabled annotation.
+	// Skipped: an object that left the set but was kept (pruning is off, the object is a
+	// Namespace or CRD and the source does not allow deleting those, or it carries a
+	// prune: disabled annotation), or one of the set left as it is by Flux's apply
+	// policies (ssa: IfNotPresent or Ignore, reconcile: disabled); Change.Reason says
+	// which.
 	Skipped Action = "skipped"
 )
 

@@ -398,10 +398,8 @@ func (e *Engine) cachePath(d digest.Digest) (string, bool) {
 // whole, through sigs.k8s.io/yaml, an index takes about 90 times its size in memory:
 // 1.5 GB for the 16 MB of a large public repository.
 func indexEntries(idx []byte, name string) (_ []byte, ok bool) {
-	var start int
-	switch {
-	case bytes.HasPrefix(idx, []byte("entries:\n")):
-	default:
+	start := 0
+	if !bytes.HasPrefix(idx, []byte("entries:\n")) {
 		i := bytes.Index(idx, []byte("\nentries:\n"))
 		if i < 0 {
 			return nil, false
