@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 	}
 	pending := append([]ObjectRef(nil), refs...)
 	reasons := map[ObjectRef]string{}
+	var failed []*ObjectError
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		var still []ObjectRef
 		for _, ref := range pending {
@@ -55,16 +57,27 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 				still = append(still, ref)
 				continue
 			}
-			if ok, why := Ready(u); !ok {
+			switch st, why := readiness(u); st {
+			case failedState:
+				failed = append(failed, &ObjectError{Object: ref, Kind: ErrNotReady, Err: fmt.Errorf("failed: %s", why)})
+			case inProgress:
 				reasons[ref] = why
 				still = append(still, ref)
 			}
 		}
 		pending = still
+		if len(failed) > 0 {
+			// As Flux's wait (kstatus's Failed status): an object that has failed
+			// for good ends the wait at once rather than at the timeout.
+			return false, errFailed
+		}
 		return len(pending) == 0, nil
 	})
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, errFailed) {
+		return setError(failed)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -75,6 +88,9 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 	}
 	return setError(errs)
 }
+
+// errFailed ends WaitReady's poll when an object has failed.
+var errFailed = errors.New("an object failed")
 
 func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstructured, error) {
 	m, err := a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
@@ -91,15 +107,51 @@ func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruc
 // why: Namespaces Active, CRDs Established, Deployments, StatefulSets and DaemonSets
 // rolled out and available (a StatefulSet with OnDelete once its pods are ready, one
 // with a partition once the pods above it are updated), Jobs complete or suspended,
-// PersistentVolumeClaims bound; any object with status.observedGeneration behind
-// metadata.generation is not ready, nor any with a Stalled or Reconciling condition
-// True, and any with a Ready condition must have it True. Other objects are ready once
-// they exist. These are kstatus's rules for these kinds, as Flux waits.
+// Pods running and ready or succeeded, PersistentVolumeClaims bound; any object being
+// deleted, or with status.observedGeneration behind metadata.generation, is not ready,
+// nor any with a Stalled or Reconciling condition True, and any with a Ready condition
+// must have it True. Other objects are ready once they exist. These are kstatus's rules
+// for these kinds, as Flux waits.
 func Ready(u *unstructured.Unstructured) (bool, string) {
+	st, why := readiness(u)
+	return st == ready, why
+}
+
+// Failed tells whether an object that is not ready has failed for good, so that waiting
+// longer is pointless, and why: a Deployment past its progress deadline, a failed Job, a
+// Pod that failed or whose containers crash-loop, a CRD whose names were refused, any
+// object with a Stalled condition True. These are the objects kstatus calls Failed, on
+// which Flux's wait stops at once (except a Pod in phase Failed, which kstatus counts as
+// done).
+func Failed(u *unstructured.Unstructured) (bool, string) {
+	st, why := readiness(u)
+	return st == failedState, why
+}
+
+type state int
+
+const (
+	inProgress state = iota
+	ready
+	failedState
+)
+
+func readiness(u *unstructured.Unstructured) (state, string) {
+	notReady := func(ok bool, why string) (state, string) {
+		if ok {
+			return ready, ""
+		}
+		return inProgress, why
+	}
+	if u.GetDeletionTimestamp() != nil {
+		return inProgress, "being deleted"
+	}
 	gk := u.GroupVersionKind().GroupKind()
 	gen := u.GetGeneration()
+	// Checked first: a failure the controller reported of an older generation says
+	// nothing of the one just applied.
 	if og, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); ok && gen > 0 && og < gen {
-		return false, fmt.Sprintf("status.observedGeneration %d is behind metadata.generation %d", og, gen)
+		return inProgress, fmt.Sprintf("status.observedGeneration %d is behind metadata.generation %d", og, gen)
 	}
 	num := func(path ...string) int64 {
 		n, _, _ := unstructured.NestedInt64(u.Object, path...)
@@ -109,92 +161,145 @@ func Ready(u *unstructured.Unstructured) (bool, string) {
 	case "Namespace":
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 		if phase != "Active" {
-			return false, "phase is " + phase
+			return inProgress, "phase is " + phase
 		}
-		return true, ""
+		return ready, ""
 	case "CustomResourceDefinition.apiextensions.k8s.io":
-		return conditionTrue(u, "Established")
+		if c, ok := condition(u, "NamesAccepted"); ok && c["status"] == "False" {
+			return failedState, conditionText(c)
+		}
+		if c, ok := condition(u, "Established"); ok && c["status"] == "False" && c["reason"] != "Installing" {
+			return failedState, conditionText(c)
+		}
+		return notReady(conditionTrue(u, "Established"))
 	case "Deployment.apps":
+		if c, ok := condition(u, "Progressing"); ok && c["reason"] == "ProgressDeadlineExceeded" {
+			return failedState, conditionText(c)
+		}
 		want := int64(1)
 		if r, ok, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); ok {
 			want = r
 		}
 		if _, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); !ok {
-			return false, "not observed by its controller yet"
+			return inProgress, "not observed by its controller yet"
 		}
 		if up := num("status", "updatedReplicas"); up < want {
-			return false, fmt.Sprintf("%d of %d replicas updated", up, want)
+			return inProgress, fmt.Sprintf("%d of %d replicas updated", up, want)
 		}
 		if av := num("status", "availableReplicas"); av < want {
-			return false, fmt.Sprintf("%d of %d replicas available", av, want)
+			return inProgress, fmt.Sprintf("%d of %d replicas available", av, want)
 		}
-		return true, ""
+		return ready, ""
 	case "StatefulSet.apps":
 		want := int64(1)
 		if r, ok, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); ok {
 			want = r
 		}
 		if rr := num("status", "readyReplicas"); rr < want {
-			return false, fmt.Sprintf("%d of %d replicas ready", rr, want)
+			return inProgress, fmt.Sprintf("%d of %d replicas ready", rr, want)
 		}
 		// As kstatus: with OnDelete the controller replaces no pod by itself, and with
 		// a partition only the pods above it are updated.
 		strategy, _, _ := unstructured.NestedString(u.Object, "spec", "updateStrategy", "type")
 		if strategy == "OnDelete" {
-			return true, ""
+			return ready, ""
 		}
 		if partition, ok, _ := unstructured.NestedInt64(u.Object, "spec", "updateStrategy", "rollingUpdate", "partition"); ok && partition > 0 {
 			if up := num("status", "updatedReplicas"); up < want-partition {
-				return false, fmt.Sprintf("%d of %d replicas above the partition updated", up, want-partition)
+				return inProgress, fmt.Sprintf("%d of %d replicas above the partition updated", up, want-partition)
 			}
-			return true, ""
+			return ready, ""
 		}
 		cur, _, _ := unstructured.NestedString(u.Object, "status", "currentRevision")
 		upd, _, _ := unstructured.NestedString(u.Object, "status", "updateRevision")
 		if cur != upd {
-			return false, "rolling out revision " + upd
+			return inProgress, "rolling out revision " + upd
 		}
-		return true, ""
+		return ready, ""
 	case "DaemonSet.apps":
 		want := num("status", "desiredNumberScheduled")
 		if _, ok, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration"); !ok {
-			return false, "not observed by its controller yet"
+			return inProgress, "not observed by its controller yet"
 		}
 		if n := num("status", "updatedNumberScheduled"); n < want {
-			return false, fmt.Sprintf("%d of %d pods updated", n, want)
+			return inProgress, fmt.Sprintf("%d of %d pods updated", n, want)
 		}
 		if n := num("status", "numberAvailable"); n < want {
-			return false, fmt.Sprintf("%d of %d pods available", n, want)
+			return inProgress, fmt.Sprintf("%d of %d pods available", n, want)
 		}
-		return true, ""
+		return ready, ""
 	case "Job.batch":
-		if ok, _ := conditionTrue(u, "Failed"); ok {
-			return false, "failed"
+		if c, ok := condition(u, "Failed"); ok && c["status"] == "True" {
+			return failedState, conditionText(c)
 		}
 		if suspended, _, _ := unstructured.NestedBool(u.Object, "spec", "suspend"); suspended {
-			return true, "" // as kstatus: nothing to wait for until it is resumed
+			return ready, "" // as kstatus: nothing to wait for until it is resumed
 		}
-		return conditionTrue(u, "Complete")
+		return notReady(conditionTrue(u, "Complete"))
+	case "Pod":
+		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		switch phase {
+		case "Succeeded":
+			return ready, ""
+		case "Failed":
+			msg, _, _ := unstructured.NestedString(u.Object, "status", "message")
+			return failedState, strings.TrimSpace("phase is Failed " + msg)
+		case "Running":
+			if ok, _ := conditionTrue(u, "Ready"); ok {
+				return ready, ""
+			}
+			if names := crashLooping(u); len(names) > 0 {
+				return failedState, "containers in CrashLoopBackOff: " + strings.Join(names, ", ")
+			}
+			return inProgress, "running, not ready"
+		}
+		return inProgress, "phase is " + phase
 	case "PersistentVolumeClaim":
 		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
 		if phase != "Bound" {
-			return false, "phase is " + phase
+			return inProgress, "phase is " + phase
 		}
-		return true, ""
+		return ready, ""
 	}
-	// As kstatus: Stalled True (it gave up) or Reconciling True (still at it) is not
-	// ready, whatever else it says.
-	for _, typ := range []string{"Stalled", "Reconciling"} {
-		if ok, _ := conditionTrue(u, typ); ok {
-			c, _ := condition(u, typ)
-			msg, _ := c["message"].(string)
-			return false, strings.TrimSpace(typ + " " + msg)
-		}
+	// As kstatus: Stalled True (it gave up: Failed) or Reconciling True (still at it)
+	// is not ready, whatever else it says.
+	if c, ok := condition(u, "Stalled"); ok && c["status"] == "True" {
+		return failedState, conditionText(c)
+	}
+	if c, ok := condition(u, "Reconciling"); ok && c["status"] == "True" {
+		return inProgress, conditionText(c)
 	}
 	if _, found := condition(u, "Ready"); found {
-		return conditionTrue(u, "Ready")
+		return notReady(conditionTrue(u, "Ready"))
 	}
-	return true, ""
+	return ready, ""
+}
+
+// crashLooping names the containers of a Pod waiting in CrashLoopBackOff.
+func crashLooping(u *unstructured.Unstructured) []string {
+	var names []string
+	statuses, _, _ := unstructured.NestedSlice(u.Object, "status", "containerStatuses")
+	for _, s := range statuses {
+		m, _ := s.(map[string]any)
+		if reason, _, _ := unstructured.NestedString(m, "state", "waiting", "reason"); reason == "CrashLoopBackOff" {
+			name, _, _ := unstructured.NestedString(m, "name")
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// conditionText is "TYPE REASON: MESSAGE" of a condition, what is set of it.
+func conditionText(c map[string]any) string {
+	typ, _ := c["type"].(string)
+	out := typ
+	if r, _ := c["reason"].(string); r != "" {
+		out += " " + r
+	}
+	if m, _ := c["message"].(string); strings.TrimSpace(m) != "" {
+		out += ": " + strings.TrimSpace(m)
+	}
+	return out
 }
 
 func condition(u *unstructured.Unstructured, typ string) (map[string]any, bool) {

@@ -51,6 +51,39 @@ func TestWaitForReadiness(t *testing.T) {
 	}
 }
 
+// A rollout that has failed for good (the Deployment controller says its progress
+// deadline passed) ends the wait at once, as Flux's does, instead of at the timeout:
+// the error names the object and what its controller said, and nothing is pruned.
+func TestWaitStopsAtAFailedRollout(t *testing.T) {
+	f := newFixture(t)
+	parent := f.parent("gitless-wait-failed")
+	f.mustSync(f.applier, parent, f.objects(v1), apply.SyncOptions{Prune: true})
+
+	// Play the Deployment controller: the rollout of v2's generation gave up.
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		d := f.mustGet(pullertest.Deployments, f.Target, "web")
+		st := fmt.Sprintf(`{"status":{"observedGeneration":%d,"replicas":1,"updatedReplicas":1,"conditions":[
+			{"type":"Progressing","status":"False","reason":"ProgressDeadlineExceeded","message":"ReplicaSet \"web-1\" has timed out progressing."}]}}`, d.GetGeneration())
+		if _, err := f.Dyn.Resource(pullertest.Deployments).Namespace(f.Target).Patch(f.Ctx, "web", types.MergePatchType, []byte(st), metav1.PatchOptions{}, "status"); err != nil {
+			t.Error(err)
+		}
+	}()
+	start := time.Now()
+	_, err := f.sync(f.applier, parent, f.objects(v2), apply.SyncOptions{Prune: true, Wait: true, WaitTimeout: time.Minute})
+	took := time.Since(start)
+	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "Deployment.apps "+f.Target+"/web") ||
+		!strings.Contains(err.Error(), `failed: Progressing ProgressDeadlineExceeded: ReplicaSet "web-1" has timed out progressing.`) {
+		t.Fatalf("err = %v", err)
+	}
+	if took > 20*time.Second {
+		t.Fatalf("the wait went on %s after the rollout failed", took)
+	}
+	if _, err := f.Get(pullertest.ConfigMaps, f.Target, "b"); err != nil {
+		t.Fatalf("b was pruned though the rollout failed: %v", err)
+	}
+}
+
 // A Job removed while the sync waits for it (its ttlSecondsAfterFinished, when it
 // completes quickly) counts as done, as Flux counts it, instead of a timeout.
 func TestWaitCountsAJobGoneAsDone(t *testing.T) {
