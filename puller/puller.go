@@ -498,6 +498,7 @@ func (s *syncRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	setCommonMetadata(objs, src.CommonMetadata)
 
 	// 6, 7, 8. apply, prune, record
 	status := map[string]string{
@@ -541,6 +542,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		AllowEmpty:             src.AllowEmpty,
 		Force:                  src.Force,
 		Wait:                   src.Wait,
+		HealthChecks:           src.healthRefs(),
 		WaitTimeout:            src.Timeout.Duration, // what is left of it: WaitReady keeps some for the prune
 		Previous:               s.previous(last),
 		Status:                 s.successStatus(status, d, last, specChanged),

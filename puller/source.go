@@ -83,6 +83,13 @@ type Source struct {
 	// Timeout bounds one sync. Default 5m.
 	Timeout metav1.Duration `json:"timeout,omitzero"`
 
+	// HealthChecks are objects waited for until ready after the apply, when Wait is
+	// false (Flux ignores them when it waits too), as Flux's spec.healthChecks.
+	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
+	// CommonMetadata labels and annotations are set on every object of the set, as
+	// Flux's spec.commonMetadata.
+	CommonMetadata *CommonMetadata `json:"commonMetadata,omitempty"`
+
 	// PostBuild substitutes variables in the built objects, as Flux's
 	// Kustomization spec.postBuild does (postbuild.go).
 	PostBuild *PostBuild `json:"postBuild,omitempty"`
@@ -278,6 +285,16 @@ func (s Source) Validate() error {
 			if len(errs) > 0 {
 				return fieldErr("serviceAccountName", "%q: want NAME or NAMESPACE/NAME: %s", s.ServiceAccountName, strings.Join(errs, "; "))
 			}
+		}
+	}
+	for i, h := range s.HealthChecks {
+		if err := h.validate(fmt.Sprintf("healthChecks[%d]", i)); err != nil {
+			return err
+		}
+	}
+	if s.CommonMetadata != nil {
+		if err := s.CommonMetadata.validate(); err != nil {
+			return err
 		}
 	}
 	for i, d := range s.DependsOn {

@@ -142,6 +142,11 @@ type SyncOptions struct {
 	Force bool
 	// Wait waits for the applied objects to become ready (see [Ready]) before pruning.
 	Wait bool
+	// HealthChecks are objects, of the set or not (a HelmRelease another controller
+	// makes ready, say), waited for as Wait waits for the set, when Wait is false, as
+	// Flux's spec.healthChecks. A namespaced one without a namespace is looked for in
+	// TargetNamespace.
+	HealthChecks []ObjectRef
 	// WaitTimeout bounds each wait (CRDs established, and Wait); 0 means one minute.
 	WaitTimeout time.Duration
 	// Previous returns the objects of the configuration applied last time. The fields
@@ -330,6 +335,13 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	if opts.Wait {
 		t = time.Now()
 		err := a.WaitReady(ctx, refsOf(set), opts.WaitTimeout)
+		cs.phase("wait", t)
+		if err != nil {
+			return fail(err)
+		}
+	} else if len(opts.HealthChecks) > 0 {
+		t = time.Now()
+		err := a.WaitReady(ctx, a.healthRefs(opts.HealthChecks, opts.TargetNamespace), opts.WaitTimeout)
 		cs.phase("wait", t)
 		if err != nil {
 			return fail(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,12 +42,24 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 	pending := append([]ObjectRef(nil), refs...)
 	reasons := map[ObjectRef]string{}
 	var failed []*ObjectError
+	var lastReset time.Time
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		var still []ObjectRef
 		for _, ref := range pending {
 			u, err := a.get(ctx, ref)
+			if meta.IsNoMatchError(err) && time.Since(lastReset) >= 5*time.Second {
+				// A kind installed since the mapper last looked (a CRD of another
+				// source): discovery is read again, at most every 5 s.
+				a.mapper.Reset()
+				lastReset = time.Now()
+				u, err = a.get(ctx, ref)
+			}
 			if apierrors.IsNotFound(err) && ref.GroupKind() == (schema.GroupKind{Group: "batch", Kind: "Job"}) {
 				continue // completed and removed by its ttlSecondsAfterFinished, as Flux counts it
+			}
+			if errors.Is(err, errNamespaceRequired) {
+				failed = append(failed, &ObjectError{Object: ref, Kind: ErrNotReady, Err: err})
+				continue
 			}
 			if err != nil {
 				// The poll's own deadline cut this read: the reason stays the last
@@ -89,8 +102,34 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 	return setError(errs)
 }
 
+// errNamespaceRequired is get's error for a namespaced object referred to without a
+// namespace: waiting does not fix it.
+var errNamespaceRequired = errors.New("a namespaced kind: its reference needs a namespace")
+
 // errFailed ends WaitReady's poll when an object has failed.
 var errFailed = errors.New("an object failed")
+
+// healthRefs gives the namespaced objects of refs without a namespace the namespace ns.
+// A kind the cluster does not know yet keeps its reference as it is: its CRD may come.
+func (a *Applier) healthRefs(refs []ObjectRef, ns string) []ObjectRef {
+	out := slices.Clone(refs)
+	reset := false
+	for i, ref := range out {
+		if ref.Namespace != "" || ns == "" {
+			continue
+		}
+		m, err := a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
+		if meta.IsNoMatchError(err) && !reset {
+			a.mapper.Reset() // a CRD of another source, installed since the mapper looked
+			reset = true
+			m, err = a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
+		}
+		if err == nil && m.Scope.Name() == meta.RESTScopeNameNamespace {
+			out[i].Namespace = ns
+		}
+	}
+	return out
+}
 
 func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstructured, error) {
 	m, err := a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
@@ -98,6 +137,9 @@ func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstruc
 		return nil, err
 	}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		if ref.Namespace == "" {
+			return nil, errNamespaceRequired
+		}
 		return a.dyn.Resource(m.Resource).Namespace(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
 	}
 	return a.dyn.Resource(m.Resource).Get(ctx, ref.Name, metav1.GetOptions{})

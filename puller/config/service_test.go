@@ -60,3 +60,55 @@ func TestParseServiceFields(t *testing.T) {
 		}
 	}
 }
+
+// Flux's Kustomization fields healthChecks and commonMetadata.
+const fluxFieldsDoc = `apiVersion: gitless.dev/v1alpha1
+kind: PullerConfig
+sources:
+- name: apps
+  url: oci://registry.corp/apps
+  insecureSkipVerify: true
+  targetNamespace: shop
+  healthChecks:
+  - {apiVersion: helm.toolkit.fluxcd.io/v2, kind: HelmRelease, name: podinfo, namespace: flux-system}
+  - {apiVersion: apps/v1, kind: Deployment, name: web}
+  commonMetadata:
+    labels: {team: shop}
+    annotations: {owner: shop@example.com}
+`
+
+func TestParseFluxFields(t *testing.T) {
+	c, err := config.Parse([]byte(fluxFieldsDoc), config.Namespaces{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources[0]
+	if len(s.HealthChecks) != 2 || s.HealthChecks[0] != (puller.HealthCheck{APIVersion: "helm.toolkit.fluxcd.io/v2", Kind: "HelmRelease", Name: "podinfo", Namespace: "flux-system"}) ||
+		s.CommonMetadata.Labels["team"] != "shop" || s.CommonMetadata.Annotations["owner"] != "shop@example.com" {
+		t.Fatalf("%+v", s)
+	}
+	for _, tc := range []struct{ old, new, field string }{
+		{"apiVersion: apps/v1, kind", "kind", "sources[0].healthChecks[1].apiVersion"},
+		{"apiVersion: apps/v1,", "apiVersion: a/b/c,", "sources[0].healthChecks[1].apiVersion"},
+		{"kind: Deployment, ", "", "sources[0].healthChecks[1].kind"},
+		{", name: web", "", "sources[0].healthChecks[1].name"},
+		{"name: web", "name: a/b", "sources[0].healthChecks[1].name"},
+		{"namespace: flux-system", "namespace: Flux_System", "sources[0].healthChecks[0].namespace"},
+		{"name: web}", "name: web, uid: x}", "sources[0].healthChecks[1].uid"},
+		{"labels: {team: shop}", "labels: {team: shop, applyset.kubernetes.io/part-of: x}", `sources[0].commonMetadata.labels["applyset.kubernetes.io/part-of"]`},
+		{"labels: {team: shop}", "labels: {team: not a value}", `sources[0].commonMetadata.labels["team"]`},
+		{"labels: {team: shop}", "labels: {-team: shop}", `sources[0].commonMetadata.labels["-team"]`},
+		{"annotations: {owner: shop@example.com}", "annotations: {owner/x/y: z}", `sources[0].commonMetadata.annotations["owner/x/y"]`},
+		{"annotations: {owner: shop@example.com}", "annotation: {}", "sources[0].commonMetadata.annotation"},
+	} {
+		doc := strings.Replace(fluxFieldsDoc, tc.old, tc.new, 1)
+		if doc == fluxFieldsDoc {
+			t.Fatalf("%q not in the document", tc.old)
+		}
+		_, err := config.Parse([]byte(doc), config.Namespaces{})
+		var fe *puller.FieldError
+		if !errors.As(err, &fe) || !errors.Is(err, puller.ErrInvalidSource) || fe.Field != tc.field {
+			t.Errorf("%s → %s: err = %v, want the field %s named", tc.old, tc.new, err, tc.field)
+		}
+	}
+}

@@ -1,0 +1,126 @@
+package puller
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+// CommonMetadata holds labels and annotations set on every object of the set, as Flux's
+// Kustomization spec.commonMetadata: on the objects' own metadata (not on pod templates
+// or selectors), after substitution, replacing a value the object has for the same key.
+type CommonMetadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// HealthCheck names an object whose readiness (apply.Ready) a sync waits for when the
+// source does not wait for its whole set, as Flux's Kustomization spec.healthChecks: an
+// object of the set, or one made from it by another controller (a HelmRelease, a
+// custom resource). A namespaced object without a namespace is looked for in the
+// source's targetNamespace.
+type HealthCheck struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace,omitempty"`
+}
+
+// reservedPrefixes are label and annotation prefixes commonMetadata may not set: the
+// ApplySet's own, which say what set an object belongs to.
+var reservedPrefixes = []string{"applyset.kubernetes.io/"}
+
+// validate checks the keys and values of the labels and annotations.
+func (c *CommonMetadata) validate() error {
+	check := func(field string, m map[string]string, label bool) error {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			f := fmt.Sprintf("commonMetadata.%s[%q]", field, k)
+			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+				return fieldErr(f, "%s", strings.Join(errs, "; "))
+			}
+			for _, p := range reservedPrefixes {
+				if strings.HasPrefix(k, p) {
+					return fieldErr(f, "keys under %s are the ApplySet's", p)
+				}
+			}
+			if label {
+				if errs := validation.IsValidLabelValue(m[k]); len(errs) > 0 {
+					return fieldErr(f, "%q: %s", m[k], strings.Join(errs, "; "))
+				}
+			}
+		}
+		return nil
+	}
+	if err := check("labels", c.Labels, true); err != nil {
+		return err
+	}
+	return check("annotations", c.Annotations, false)
+}
+
+// validate checks that the reference names one object.
+func (h HealthCheck) validate(field string) error {
+	if h.APIVersion == "" {
+		return fieldErr(field+".apiVersion", "required")
+	}
+	if _, err := schema.ParseGroupVersion(h.APIVersion); err != nil {
+		return fieldErr(field+".apiVersion", "%q: %v", h.APIVersion, err)
+	}
+	if h.Kind == "" {
+		return fieldErr(field+".kind", "required")
+	}
+	if h.Name == "" {
+		return fieldErr(field+".name", "required")
+	}
+	if strings.ContainsAny(h.Name, "/%") {
+		return fieldErr(field+".name", "%q: an object name has no / or %%", h.Name)
+	}
+	if h.Namespace != "" {
+		if errs := validation.IsDNS1123Label(h.Namespace); len(errs) > 0 {
+			return fieldErr(field+".namespace", "%q: %s", h.Namespace, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+// healthRefs returns the source's health checks as object references.
+func (s Source) healthRefs() []apply.ObjectRef {
+	refs := make([]apply.ObjectRef, 0, len(s.HealthChecks))
+	for _, h := range s.HealthChecks {
+		gv, _ := schema.ParseGroupVersion(h.APIVersion) // validated
+		refs = append(refs, apply.ObjectRef{Group: gv.Group, Version: gv.Version, Kind: h.Kind, Namespace: h.Namespace, Name: h.Name})
+	}
+	return refs
+}
+
+// setCommonMetadata sets c's labels and annotations on every object, as Flux's
+// ssautil.SetCommonMetadata: a key the object has already takes c's value.
+func setCommonMetadata(objs []*unstructured.Unstructured, c *CommonMetadata) {
+	if c == nil {
+		return
+	}
+	for _, o := range objs {
+		if len(c.Labels) > 0 {
+			l := o.GetLabels()
+			if l == nil {
+				l = map[string]string{}
+			}
+			maps.Copy(l, c.Labels)
+			o.SetLabels(l)
+		}
+		if len(c.Annotations) > 0 {
+			a := o.GetAnnotations()
+			if a == nil {
+				a = map[string]string{}
+			}
+			maps.Copy(a, c.Annotations)
+			o.SetAnnotations(a)
+		}
+	}
+}

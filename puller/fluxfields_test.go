@@ -1,0 +1,161 @@
+package puller_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
+	"github.com/gitless-dev/gitless/internal/testenv/registry"
+	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/apply"
+)
+
+// widgetCRD is a namespaced kind whose status a test writes, as a controller (Helm's,
+// say) writes a HelmRelease's.
+func widgetCRD(group string) string {
+	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.%[1]s}
+spec:
+  group: %[1]s
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`, group)
+}
+
+// healthChecks, as Flux's: an object outside the set, made ready by another controller,
+// is waited for after the apply; not ready at the timeout, the sync fails naming it
+// (its objects applied, nothing pruned); Stalled, it fails at once; ignored when the
+// source waits for its whole set.
+func TestHealthChecksAsFlux(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	group := strings.TrimPrefix(w.Target, "apps-") + ".health.example.com"
+	w.pushSigned("infra", "v1", t1, map[string]string{"crd.yaml": widgetCRD(group)})
+	infra := w.source("infra", "infra", "v1")
+	infra.PruneNamespacesAndCRDs = true
+	w.mustSync(infra)
+	widgets := w.Dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "widgets"}).Namespace(w.Target)
+	db := &unstructured.Unstructured{Object: map[string]any{"apiVersion": group + "/v1", "kind": "Widget",
+		"metadata": map[string]any{"name": "db"}, "status": map[string]any{"conditions": []any{
+			map[string]any{"type": "Ready", "status": "False", "reason": "Progressing", "message": "installing"}}}}}
+	db, err := widgets.Create(w.Ctx, db, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setConditions := func(conds ...map[string]any) {
+		t.Helper()
+		l := make([]any, len(conds))
+		for i, c := range conds {
+			l[i] = c
+		}
+		if err := unstructured.SetNestedSlice(db.Object, l, "status", "conditions"); err != nil {
+			t.Fatal(err)
+		}
+		if db, err = widgets.Update(w.Ctx, db, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": pullertest.ConfigMap("a", "1")})
+	w.pushSigned("app", "v2", t2, map[string]string{"b.yaml": pullertest.ConfigMap("b", "2")})
+	src := w.source("app", "app", "v1")
+	src.TargetNamespace = w.Target // the health check names no namespace: the target's
+	src.HealthChecks = []puller.HealthCheck{{APIVersion: group + "/v1", Kind: "Widget", Name: "db"}}
+	src.Timeout = metav1.Duration{Duration: 5 * time.Second}
+	_, err = w.sync(src)
+	var oe *apply.ObjectError
+	if !errors.As(err, &oe) || oe.Kind != apply.ErrNotReady || oe.Object.Kind != "Widget" || oe.Object.Namespace != w.Target ||
+		!strings.Contains(err.Error(), "Ready is False: installing") {
+		t.Fatalf("sync with the Widget not ready: err = %v, want it named not ready, with its condition", err)
+	}
+	if w.CMData("a", "k") != "1" {
+		t.Error("the set was not applied before the health check")
+	}
+	if got := w.status("app")[puller.AnnotationResult]; got == string(puller.Applied) {
+		t.Errorf("result %q after a failed health check", got)
+	}
+
+	setConditions(map[string]any{"type": "Ready", "status": "True", "reason": "Succeeded"})
+	w.mustSync(src)
+
+	// Stalled: the next revision's sync stops at once, with a long timeout, and does not prune a.
+	setConditions(map[string]any{"type": "Ready", "status": "False", "reason": "Failed"},
+		map[string]any{"type": "Stalled", "status": "True", "reason": "InstallFailed", "message": "chart not found"})
+	src.Ref.Tag = "v2"
+	src.Timeout = metav1.Duration{Duration: time.Minute}
+	start := time.Now()
+	_, err = w.sync(src)
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "failed: Stalled InstallFailed: chart not found") || took > 30*time.Second {
+		t.Fatalf("sync with the Widget stalled: err = %v after %s, want it failed at once", err, took)
+	}
+	if w.CMData("a", "k") != "1" {
+		t.Error("a was pruned although the health check failed")
+	}
+
+	// wait: true waits for the set, and the health checks are ignored, as in Flux.
+	src.Wait = true
+	w.mustSync(src)
+
+	// A namespaced object named without a namespace, and no target namespace: refused at once.
+	other := w.source("other", "app", "v1")
+	other.Name = "other"
+	other.HealthChecks = []puller.HealthCheck{{APIVersion: group + "/v1", Kind: "Widget", Name: "db"}}
+	other.Timeout = metav1.Duration{Duration: time.Minute}
+	start = time.Now()
+	_, err = w.sync(other)
+	if took := time.Since(start); err == nil || !strings.Contains(err.Error(), "needs a namespace") || took > 30*time.Second {
+		t.Fatalf("a health check without a namespace: err = %v after %s", err, took)
+	}
+}
+
+// commonMetadata, as Flux's: set on every object's own metadata (not its pod template),
+// replacing the object's own value; changed or removed, the objects follow.
+func TestCommonMetadataAsFlux(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"a.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: NS\n  labels: {team: old, app: a}\n  annotations: {note: kept}\n",
+		"web.yaml": pullertest.Deployment,
+	})
+	src := w.source("app", "app", "v1")
+	src.CommonMetadata = &puller.CommonMetadata{Labels: map[string]string{"team": "shop", "env": "prod"}, Annotations: map[string]string{"owner": "shop@example.com"}}
+	w.mustSync(src)
+	cm, err := w.Get(pullertest.ConfigMaps, w.Target, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, a := cm.GetLabels(), cm.GetAnnotations()
+	if l["team"] != "shop" || l["env"] != "prod" || l["app"] != "a" || l[apply.LabelPartOf] == "" || a["owner"] != "shop@example.com" || a["note"] != "kept" {
+		t.Fatalf("labels %v, annotations %v", l, a)
+	}
+	dep, err := w.Kube.AppsV1().Deployments(w.Target).Get(w.Ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dep.Labels["env"] != "prod" || dep.Spec.Template.Labels["env"] != "" || dep.Spec.Selector.MatchLabels["env"] != "" {
+		t.Errorf("Deployment labels %v, template %v, selector %v", dep.Labels, dep.Spec.Template.Labels, dep.Spec.Selector.MatchLabels)
+	}
+
+	// The same digest under a new commonMetadata is applied again; a key no longer set goes.
+	src.CommonMetadata = &puller.CommonMetadata{Labels: map[string]string{"env": "staging"}}
+	w.mustSync(src)
+	cm, err = w.Get(pullertest.ConfigMaps, w.Target, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, a = cm.GetLabels(), cm.GetAnnotations()
+	if l["env"] != "staging" || l["team"] != "old" || a["owner"] != "" {
+		t.Errorf("after the change: labels %v, annotations %v", l, a)
+	}
+}
