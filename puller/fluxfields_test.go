@@ -1,9 +1,11 @@
 package puller_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,4 +160,30 @@ func TestCommonMetadataAsFlux(t *testing.T) {
 	if l["env"] != "staging" || l["team"] != "old" || a["owner"] != "" {
 		t.Errorf("after the change: labels %v, annotations %v", l, a)
 	}
+}
+
+// retryInterval, as Flux's: a failing source tries again within it, however long its
+// interval and the first backoff step (here a minute, against a retryInterval of 1 s).
+func TestRetryIntervalBoundsTheBackoff(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	src := w.source("app", "app", "v1") // not pushed yet: the first syncs fail
+	src.Interval = metav1.Duration{Duration: time.Hour}
+	src.RetryInterval = metav1.Duration{Duration: time.Second}
+	var mu sync.Mutex
+	failures := 0
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- w.p.Run(ctx, []puller.Source{src}, puller.RunOptions{MinRetry: time.Minute, OnResult: func(r *puller.Result, err error) {
+			if err != nil {
+				mu.Lock()
+				failures++
+				mu.Unlock()
+			}
+		}})
+	}()
+	defer func() { cancel(); <-done }()
+	pullertest.WaitUntil(t, 10*time.Second, "two failed syncs", func() bool { mu.Lock(); defer mu.Unlock(); return failures >= 2 })
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": pullertest.ConfigMap("a", "1")})
+	pullertest.WaitUntil(t, 10*time.Second, "the pushed artifact applied", func() bool { ok, _ := w.p.Health().Ready(); return ok })
 }

@@ -686,7 +686,7 @@ func rejectKey(src Source) string {
 // applied as). It is recorded on the parent (AnnotationSpec) as a digest, never as the
 // configuration itself. src has its defaults.
 func appliedSpec(src Source, id Identity) string {
-	src.Interval.Duration, src.DriftInterval.Duration, src.Timeout.Duration = 0, 0, 0
+	src.Interval.Duration, src.DriftInterval.Duration, src.Timeout.Duration, src.RetryInterval.Duration = 0, 0, 0, 0
 	src.DependsOn, src.Webhook = nil, nil
 	b, _ := json.Marshal(src)
 	// The key and root files the policy names, as they are now: a key replaced at its

@@ -556,6 +556,7 @@ func (r *runner) set(sources []Source) {
 
 func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Health, opts RunOptions, slots chan struct{}, mayWait bool, st stamp) {
 	sched := NewSchedule(src.Interval.Duration, opts)
+	sched.RetryInterval = src.RetryInterval.Duration
 	spread := mayWait && opts.SpreadStart && p.lastSucceeded(ctx, src)
 	PollLoop(ctx, sched, spread, h.trigger(src.Name), func() error {
 		if !h.waitFor(ctx, src.DependsOn) || ctx.Err() != nil {

@@ -13,7 +13,7 @@ import (
 // a way retrying soon cannot fix (Retry), it waits the interval shortened by up to
 // Jitter (a fraction), never longer: a source polls at least once an interval.
 // After a failure worth retrying it backs off exponentially from MinRetry up to the
-// interval, with jitter (a random wait between half the bound and the bound), so that
+// interval (or RetryInterval), with jitter (a random wait between half the bound and the bound), so that
 // sources failing together do not retry together. When the registry asks to come back
 // later (a 429 or 503: remote.ErrRateLimited), it waits two to four intervals, doubling
 // up to MaxBackoff (default eight intervals), and never polls before the registry's
@@ -23,10 +23,14 @@ import (
 // Run uses one Schedule per source; it is exported so that a fleet simulation
 // (bench/fleet.sh) drives the same code.
 type Schedule struct {
-	Interval   time.Duration
-	Jitter     float64
-	MinRetry   time.Duration
-	MaxBackoff time.Duration
+	Interval time.Duration
+	// RetryInterval, when set, replaces Interval as the bound of the backoff after a
+	// failure worth retrying (the source's retryInterval, as Flux's): the longest wait
+	// between two tries of a failing sync.
+	RetryInterval time.Duration
+	Jitter        float64
+	MinRetry      time.Duration
+	MaxBackoff    time.Duration
 
 	failures int
 }
@@ -80,11 +84,15 @@ func (s *Schedule) Next(err error) time.Duration {
 		}
 		return max(halfJitter(bound), after)
 	}
-	bound := min(s.MinRetry<<shift, s.Interval)
-	if bound <= 0 {
-		bound = s.Interval
+	limit := s.Interval
+	if s.RetryInterval > 0 {
+		limit = s.RetryInterval
 	}
-	return max(halfJitter(bound), min(s.MinRetry, s.Interval)/2)
+	bound := min(s.MinRetry<<shift, limit)
+	if bound <= 0 {
+		bound = limit
+	}
+	return max(halfJitter(bound), min(s.MinRetry, limit)/2)
 }
 
 // halfJitter is a random wait in [b/2, b].

@@ -43,6 +43,22 @@ func TestSchedule(t *testing.T) {
 		s.Next(nil)
 		long := &remote.RetryAfterError{StatusCode: 503, After: time.Hour}
 		between("Retry-After beyond the backoff", s.Next(long), time.Hour, time.Hour)
+
+		// retryInterval bounds the backoff instead of the interval, shorter or longer.
+		s = puller.NewSchedule(10*interval, puller.RunOptions{})
+		s.RetryInterval = 2 * interval
+		for range 12 {
+			s.Next(boom)
+		}
+		between("many failures, retryInterval 2m", s.Next(boom), interval, 2*interval)
+		between("success, retryInterval 2m", s.Next(nil), 570*time.Second, 10*interval)
+		s = puller.NewSchedule(interval, puller.RunOptions{})
+		s.RetryInterval = 5 * interval
+		between("1st failure, retryInterval 5m", s.Next(boom), 2500*time.Millisecond, 5*time.Second)
+		for range 12 {
+			s.Next(boom)
+		}
+		between("many failures, retryInterval 5m", s.Next(boom), 150*time.Second, 5*interval)
 	}
 }
 

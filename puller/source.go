@@ -77,6 +77,10 @@ type Source struct {
 	DependsOn []string `json:"dependsOn,omitempty"`
 	// Interval between polls; each wait is 95-100% of it (jittered). Default 1m.
 	Interval metav1.Duration `json:"interval,omitzero"`
+	// RetryInterval bounds the wait between tries of a failing sync: after a failure
+	// worth retrying, the waits grow from a few seconds up to it. Default: Interval.
+	// Flux's spec.retryInterval.
+	RetryInterval metav1.Duration `json:"retryInterval,omitzero"`
 	// DriftInterval is how often the objects are checked and put back when the
 	// artifact has not changed. Default 10m.
 	DriftInterval metav1.Duration `json:"driftInterval,omitzero"`
@@ -309,7 +313,7 @@ func (s Source) Validate() error {
 		field string
 		v     time.Duration
 		min   time.Duration
-	}{{"interval", s.Interval.Duration, time.Second}, {"driftInterval", s.DriftInterval.Duration, time.Second}, {"timeout", s.Timeout.Duration, time.Second}} {
+	}{{"interval", s.Interval.Duration, time.Second}, {"retryInterval", s.RetryInterval.Duration, time.Second}, {"driftInterval", s.DriftInterval.Duration, time.Second}, {"timeout", s.Timeout.Duration, time.Second}} {
 		if d.v != 0 && d.v < d.min {
 			return fieldErr(d.field, "%s: at least %s", d.v, d.min)
 		}
