@@ -275,8 +275,9 @@ func TestPruneOffAndOptOut(t *testing.T) {
 }
 
 // A member that left the set and changes between the listing and its deletion (its
-// status, an autoscaler's write) is still pruned, at its new version; one relabelled or
-// marked prune: disabled in that window is left alone, without failing the sync.
+// status, an autoscaler's write) is still pruned, at its new version; one relabelled,
+// marked prune: disabled or reconcile: disabled in that window is left alone, without
+// failing the sync.
 func TestPruneOfAMemberThatChangedSinceItWasListed(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -291,6 +292,9 @@ func TestPruneOfAMemberThatChangedSinceItWasListed(t *testing.T) {
 		}, apply.Skipped},
 		{"marked", func(b *unstructured.Unstructured) {
 			b.SetAnnotations(map[string]string{apply.AnnotationPrune: "disabled"})
+		}, apply.Skipped},
+		{"reconcile disabled", func(b *unstructured.Unstructured) {
+			b.SetAnnotations(map[string]string{apply.AnnotationFluxReconcile: "disabled"})
 		}, apply.Skipped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -284,6 +284,8 @@ func (a *Applier) delete(ctx context.Context, u *member) error {
 			return &leftAloneError{reason: "left the set; relabelled since it was listed, no longer a member"}
 		case pruneDisabled(now.Annotations):
 			return &leftAloneError{reason: "left the set; it has " + AnnotationPrune + " (or " + AnnotationFluxPrune + "): disabled (since it was listed)"}
+		case reconcileDisabled(now.Annotations):
+			return &leftAloneError{reason: "left the set; it has " + AnnotationFluxReconcile + ": disabled (since it was listed)"}
 		}
 		rv = now.ResourceVersion
 	}
