@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -48,6 +49,14 @@ type KustomizeBuilder struct {
 	// transformer does what it does under Flux (a Namespace object of the set renamed to
 	// it, the subjects of RoleBindings that name the set's service accounts moved).
 	TargetNamespace string
+	// NamePrefix, NameSuffix, Patches and Images are given to the set as TargetNamespace
+	// is, in the same kustomization around it, as Flux gives its Kustomization's fields
+	// of these names: the patches and images apply to the objects as the artifact's own
+	// kustomization built them, before the prefix and suffix (which kustomize also
+	// writes into the references to the renamed objects).
+	NamePrefix, NameSuffix string
+	Patches                []Patch
+	Images                 []Image
 	// Root is the top of the artifact, below which a kustomization may read files (an
 	// overlay naming ../../base/ns.yaml), and outside which nothing is read (the puller
 	// sets it to the extraction directory); "": kustomize's root-only rule, as the
@@ -86,8 +95,8 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if len(out) == 0 && !b.AllowEmpty {
 		return nil, fmt.Errorf("%w in %s", manifest.ErrEmpty, dir)
 	}
-	if b.TargetNamespace != "" && len(out) > 0 {
-		if out, heads, err = inNamespace(ctx, out, b.TargetNamespace); err != nil {
+	if b.wraps() && len(out) > 0 {
+		if out, heads, err = b.around(ctx, out); err != nil {
 			return nil, err
 		}
 	}
@@ -205,27 +214,59 @@ func jsonValue(v any) any {
 	return nil
 }
 
-// inNamespace runs kustomize's namespace transformer over objs, as Flux does for a
-// Kustomization's targetNamespace (it writes namespace: into the kustomization it
-// builds): a kustomization of that namespace around all of them, built in memory.
-func inNamespace(ctx context.Context, objs []*unstructured.Unstructured, ns string) ([]*unstructured.Unstructured, []*manifest.Object, error) {
+// wraps tells whether the set is built again in a kustomization around it.
+func (b KustomizeBuilder) wraps() bool {
+	return b.TargetNamespace != "" || b.NamePrefix != "" || b.NameSuffix != "" || len(b.Patches) > 0 || len(b.Images) > 0
+}
+
+// around runs kustomize's transformers over objs, as Flux does for a Kustomization's
+// targetNamespace, namePrefix, nameSuffix, patches and images (it writes them into
+// the kustomization it builds): a kustomization with these fields around all of them,
+// built in memory.
+func (b KustomizeBuilder) around(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []*manifest.Object, error) {
 	var stream bytes.Buffer
 	for _, u := range objs {
-		b, err := yaml.Marshal(u.Object)
+		data, err := yaml.Marshal(u.Object)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", apply.RefOf(u), err)
 		}
 		stream.WriteString("---\n")
-		stream.Write(b)
+		stream.Write(data)
 	}
-	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %q\nresources: [objects.yaml]\n", ns)
-	built, err := kustomize.BuildFiles(ctx, map[string][]byte{"kustomization.yaml": []byte(k), "objects.yaml": stream.Bytes()})
-	if err != nil {
-		return nil, nil, fmt.Errorf("setting the target namespace %s: %w", ns, err)
+	k := map[string]any{"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": []string{"objects.yaml"}}
+	var what []string
+	if b.TargetNamespace != "" {
+		k["namespace"] = b.TargetNamespace
+		what = append(what, "targetNamespace "+b.TargetNamespace)
 	}
-	parsed, err := manifest.ParseYAML(built, "targetNamespace "+ns, manifest.ParseYAMLOptions{})
+	if b.NamePrefix != "" {
+		k["namePrefix"] = b.NamePrefix
+		what = append(what, "namePrefix "+b.NamePrefix)
+	}
+	if b.NameSuffix != "" {
+		k["nameSuffix"] = b.NameSuffix
+		what = append(what, "nameSuffix "+b.NameSuffix)
+	}
+	if len(b.Patches) > 0 {
+		k["patches"] = b.Patches
+		what = append(what, "patches")
+	}
+	if len(b.Images) > 0 {
+		k["images"] = b.Images
+		what = append(what, "images")
+	}
+	doing := "setting " + strings.Join(what, ", ")
+	kdata, err := yaml.Marshal(k)
 	if err != nil {
-		return nil, nil, fmt.Errorf("setting the target namespace %s: %w", ns, err)
+		return nil, nil, fmt.Errorf("%s: %w", doing, err)
+	}
+	built, err := kustomize.BuildFiles(ctx, map[string][]byte{"kustomization.yaml": kdata, "objects.yaml": stream.Bytes()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", doing, err)
+	}
+	parsed, err := manifest.ParseYAML(built, doing, manifest.ParseYAMLOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", doing, err)
 	}
 	out := make([]*unstructured.Unstructured, 0, len(parsed))
 	heads := make([]*manifest.Object, 0, len(parsed))

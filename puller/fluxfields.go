@@ -6,9 +6,12 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/puller/apply"
 )
@@ -123,4 +126,78 @@ func setCommonMetadata(objs []*unstructured.Unstructured, c *CommonMetadata) {
 			o.SetAnnotations(a)
 		}
 	}
+}
+
+// Patch is a kustomize patch given in the configuration, as Flux's Kustomization
+// spec.patches: a strategic merge patch or a JSON 6902 patch (YAML or JSON), applied to
+// the objects Target selects (without one, a strategic merge patch names its object
+// itself).
+type Patch struct {
+	Patch  string       `json:"patch"`
+	Target *PatchTarget `json:"target,omitempty"`
+}
+
+// PatchTarget selects the objects a Patch applies to; every field set must match
+// (names and namespaces are regular expressions, as in kustomize).
+type PatchTarget struct {
+	Group              string `json:"group,omitempty"`
+	Version            string `json:"version,omitempty"`
+	Kind               string `json:"kind,omitempty"`
+	Name               string `json:"name,omitempty"`
+	Namespace          string `json:"namespace,omitempty"`
+	LabelSelector      string `json:"labelSelector,omitempty"`
+	AnnotationSelector string `json:"annotationSelector,omitempty"`
+}
+
+// Image changes a container image of the set, as Flux's Kustomization spec.images and
+// kustomize's images field: the images named Name take NewName, NewTag and/or Digest.
+type Image struct {
+	Name    string `json:"name"`
+	NewName string `json:"newName,omitempty"`
+	NewTag  string `json:"newTag,omitempty"`
+	Digest  string `json:"digest,omitempty"`
+}
+
+// validateKustomize checks namePrefix, nameSuffix, patches and images.
+func (s Source) validateKustomize() error {
+	for _, f := range []struct{ field, v string }{{"namePrefix", s.NamePrefix}, {"nameSuffix", s.NameSuffix}} {
+		if f.v == "" {
+			continue
+		}
+		if len(f.v) > 63 || strings.Trim(f.v, "abcdefghijklmnopqrstuvwxyz0123456789-.") != "" {
+			return fieldErr(f.field, "%q: lower-case letters, digits, - and ., at most 63", f.v)
+		}
+	}
+	for i, p := range s.Patches {
+		field := fmt.Sprintf("patches[%d]", i)
+		if strings.TrimSpace(p.Patch) == "" {
+			return fieldErr(field+".patch", "required")
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(p.Patch), &v); err != nil {
+			return fieldErr(field+".patch", "not YAML or JSON: %v", err)
+		}
+		if t := p.Target; t != nil {
+			for _, sel := range []struct{ field, v string }{{"labelSelector", t.LabelSelector}, {"annotationSelector", t.AnnotationSelector}} {
+				if _, err := labels.Parse(sel.v); err != nil {
+					return fieldErr(field+".target."+sel.field, "%q: %v", sel.v, err)
+				}
+			}
+		}
+	}
+	for i, im := range s.Images {
+		field := fmt.Sprintf("images[%d]", i)
+		switch {
+		case im.Name == "":
+			return fieldErr(field+".name", "required")
+		case im.NewName == "" && im.NewTag == "" && im.Digest == "":
+			return fieldErr(field, "set newName, newTag or digest")
+		}
+		if im.Digest != "" {
+			if err := digest.Digest(im.Digest).Validate(); err != nil {
+				return fieldErr(field+".digest", "%q: %v", im.Digest, err)
+			}
+		}
+	}
+	return nil
 }

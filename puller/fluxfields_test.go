@@ -187,3 +187,64 @@ func TestRetryIntervalBoundsTheBackoff(t *testing.T) {
 	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": pullertest.ConfigMap("a", "1")})
 	pullertest.WaitUntil(t, 10*time.Second, "the pushed artifact applied", func() bool { ok, _ := w.p.Health().Ready(); return ok })
 }
+
+// namePrefix, nameSuffix, patches and images, as Flux's: kustomize's transformers in a
+// kustomization around the set, so references follow the renamed objects; a patch the
+// build refuses fails the source naming what was set, with nothing applied.
+func TestKustomizeFieldsAsFlux(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"config.yaml": pullertest.ConfigMap("config", "1"),
+		"web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: NS}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        envFrom: [{configMapRef: {name: config}}]
+`,
+	})
+	src := w.source("app", "app", "v1")
+	src.NamePrefix, src.NameSuffix = "eu-", "-1"
+	src.Patches = []puller.Patch{
+		{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: " + w.Target + "}\nspec: {replicas: 3}\n"},
+		{Patch: `[{"op": "add", "path": "/metadata/labels", "value": {"patched": "yes"}}]`, Target: &puller.PatchTarget{Kind: "ConfigMap", Name: "config"}},
+	}
+	src.Images = []puller.Image{{Name: "nginx", NewTag: "1.28"}}
+	w.mustSync(src)
+	dep, err := w.Kube.AppsV1().Deployments(w.Target).Get(w.Ctx, "eu-web-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	if *dep.Spec.Replicas != 3 || c.Image != "nginx:1.28" || c.EnvFrom[0].ConfigMapRef.Name != "eu-config-1" {
+		t.Errorf("Deployment: replicas %d, image %s, envFrom %s", *dep.Spec.Replicas, c.Image, c.EnvFrom[0].ConfigMapRef.Name)
+	}
+	cm, err := w.Get(pullertest.ConfigMaps, w.Target, "eu-config-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.GetLabels()["patched"] != "yes" {
+		t.Errorf("ConfigMap labels %v", cm.GetLabels())
+	}
+	if _, err := w.Get(pullertest.ConfigMaps, w.Target, "config"); err == nil {
+		t.Error("the ConfigMap was also applied under its own name")
+	}
+
+	// A JSON patch whose path is not there: refused by the build, nothing applied.
+	bad := w.source("bad", "app", "v1")
+	bad.NamePrefix = "bad-"
+	bad.Patches = []puller.Patch{{Patch: `[{"op": "replace", "path": "/spec/nothing/here", "value": 1}]`, Target: &puller.PatchTarget{Kind: "Deployment"}}}
+	_, err = w.sync(bad)
+	if err == nil || !strings.Contains(err.Error(), "setting namePrefix bad-, patches") {
+		t.Fatalf("a patch that does not apply: err = %v, want the build refused, naming what was set", err)
+	}
+	if _, err := w.Get(pullertest.ConfigMaps, w.Target, "bad-config"); err == nil {
+		t.Error("bad-config applied although the build failed")
+	}
+}

@@ -833,7 +833,8 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *reda
 		if err != nil {
 			return nil, err
 		}
-		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty, MaxBuildBytes: limits.MaxTotalSize, Root: root, TargetNamespace: s.src.TargetNamespace}
+		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty, MaxBuildBytes: limits.MaxTotalSize, Root: root, TargetNamespace: s.src.TargetNamespace,
+			NamePrefix: s.src.NamePrefix, NameSuffix: s.src.NameSuffix, Patches: s.src.Patches, Images: s.src.Images}
 	}
 	t = time.Now()
 	objs, err := b.Build(ctx, dir)

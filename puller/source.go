@@ -87,6 +87,14 @@ type Source struct {
 	// Timeout bounds one sync. Default 5m.
 	Timeout metav1.Duration `json:"timeout,omitzero"`
 
+	// NamePrefix, NameSuffix, Patches and Images are kustomize's fields of these names,
+	// given to the set as Flux's Kustomization spec fields are: in a kustomization
+	// around everything built (with TargetNamespace), so that kustomize renames the
+	// references too, patches and sets images.
+	NamePrefix string  `json:"namePrefix,omitempty"`
+	NameSuffix string  `json:"nameSuffix,omitempty"`
+	Patches    []Patch `json:"patches,omitempty"`
+	Images     []Image `json:"images,omitempty"`
 	// HealthChecks are objects waited for until ready after the apply, when Wait is
 	// false (Flux ignores them when it waits too), as Flux's spec.healthChecks.
 	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
@@ -290,6 +298,9 @@ func (s Source) Validate() error {
 				return fieldErr("serviceAccountName", "%q: want NAME or NAMESPACE/NAME: %s", s.ServiceAccountName, strings.Join(errs, "; "))
 			}
 		}
+	}
+	if err := s.validateKustomize(); err != nil {
+		return err
 	}
 	for i, h := range s.HealthChecks {
 		if err := h.validate(fmt.Sprintf("healthChecks[%d]", i)); err != nil {

@@ -75,6 +75,13 @@ sources:
   commonMetadata:
     labels: {team: shop}
     annotations: {owner: shop@example.com}
+  namePrefix: eu-
+  nameSuffix: -prod
+  patches:
+  - patch: '[{"op": "add", "path": "/spec/replicas", "value": 3}]'
+    target: {kind: Deployment, labelSelector: app=web}
+  images:
+  - {name: nginx, newTag: "1.28"}
 `
 
 func TestParseFluxFields(t *testing.T) {
@@ -84,7 +91,8 @@ func TestParseFluxFields(t *testing.T) {
 	}
 	s := c.Sources[0]
 	if len(s.HealthChecks) != 2 || s.HealthChecks[0] != (puller.HealthCheck{APIVersion: "helm.toolkit.fluxcd.io/v2", Kind: "HelmRelease", Name: "podinfo", Namespace: "flux-system"}) ||
-		s.CommonMetadata.Labels["team"] != "shop" || s.CommonMetadata.Annotations["owner"] != "shop@example.com" {
+		s.CommonMetadata.Labels["team"] != "shop" || s.CommonMetadata.Annotations["owner"] != "shop@example.com" ||
+		s.NamePrefix != "eu-" || s.NameSuffix != "-prod" || s.Patches[0].Target.LabelSelector != "app=web" || s.Images[0].NewTag != "1.28" {
 		t.Fatalf("%+v", s)
 	}
 	for _, tc := range []struct{ old, new, field string }{
@@ -100,6 +108,15 @@ func TestParseFluxFields(t *testing.T) {
 		{"labels: {team: shop}", "labels: {-team: shop}", `sources[0].commonMetadata.labels["-team"]`},
 		{"annotations: {owner: shop@example.com}", "annotations: {owner/x/y: z}", `sources[0].commonMetadata.annotations["owner/x/y"]`},
 		{"annotations: {owner: shop@example.com}", "annotation: {}", "sources[0].commonMetadata.annotation"},
+		{"namePrefix: eu-", "namePrefix: EU_", "sources[0].namePrefix"},
+		{"nameSuffix: -prod", "nameSuffix: /prod", "sources[0].nameSuffix"},
+		{`- patch: '[{"op": "add", "path": "/spec/replicas", "value": 3}]'`, "- patch: ''", "sources[0].patches[0].patch"},
+		{`- patch: '[{"op": "add", "path": "/spec/replicas", "value": 3}]'`, "- patch: '[{'", "sources[0].patches[0].patch"},
+		{"labelSelector: app=web", "labelSelector: app==web==", "sources[0].patches[0].target.labelSelector"},
+		{"labelSelector: app=web", "path: /patch.yaml", "sources[0].patches[0].target.path"},
+		{`{name: nginx, newTag: "1.28"}`, `{newTag: "1.28"}`, "sources[0].images[0].name"},
+		{`{name: nginx, newTag: "1.28"}`, `{name: nginx}`, "sources[0].images[0]"},
+		{`{name: nginx, newTag: "1.28"}`, `{name: nginx, digest: "sha256:abc"}`, "sources[0].images[0].digest"},
 	} {
 		doc := strings.Replace(fluxFieldsDoc, tc.old, tc.new, 1)
 		if doc == fluxFieldsDoc {
