@@ -3,6 +3,7 @@ package apply_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -127,6 +128,18 @@ status:
 kind: Pod
 metadata: {name: p}
 status: {phase: Failed, message: OOMKilled}`, true, "phase is Failed OOMKilled"},
+		{"pod unschedulable for long", `apiVersion: v1
+kind: Pod
+metadata: {name: p, creationTimestamp: "2020-01-01T00:00:00Z"}
+status:
+  phase: Pending
+  conditions: [{type: PodScheduled, status: "False", reason: Unschedulable, message: 0/3 nodes are available}]`, true, "PodScheduled Unschedulable: 0/3 nodes are available"},
+		{"pod unschedulable just now", `apiVersion: v1
+kind: Pod
+metadata: {name: p, creationTimestamp: "` + time.Now().UTC().Format(time.RFC3339) + `"}
+status:
+  phase: Pending
+  conditions: [{type: PodScheduled, status: "False", reason: Unschedulable}]`, false, "phase is Pending"},
 		{"crd names refused", `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: things.example.com}

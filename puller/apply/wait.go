@@ -161,7 +161,8 @@ func Ready(u *unstructured.Unstructured) (bool, string) {
 
 // Failed tells whether an object that is not ready has failed for good, so that waiting
 // longer is pointless, and why: a Deployment past its progress deadline, a failed Job, a
-// Pod that failed or whose containers crash-loop, a CRD whose names were refused, any
+// Pod that failed, whose containers crash-loop or that is unschedulable 15 s after its
+// creation, a CRD whose names were refused, any
 // object with a Stalled condition True. These are the objects kstatus calls Failed, on
 // which Flux's wait stops at once (except a Pod in phase Failed, which kstatus counts as
 // done).
@@ -294,6 +295,13 @@ func readiness(u *unstructured.Unstructured) (state, string) {
 				return failedState, "containers in CrashLoopBackOff: " + strings.Join(names, ", ")
 			}
 			return inProgress, "running, not ready"
+		case "Pending":
+			// As kstatus: unschedulable 15 s after its creation, the scheduler's
+			// answer is taken as final.
+			if c, ok := condition(u, "PodScheduled"); ok && c["status"] == "False" && c["reason"] == "Unschedulable" &&
+				time.Since(u.GetCreationTimestamp().Time) > 15*time.Second {
+				return failedState, conditionText(c)
+			}
 		}
 		return inProgress, "phase is " + phase
 	case "PersistentVolumeClaim":
