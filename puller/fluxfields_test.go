@@ -3,7 +3,6 @@ package puller_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -19,24 +18,6 @@ import (
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
-// widgetCRD is a namespaced kind whose status a test writes, as a controller (Helm's,
-// say) writes a HelmRelease's.
-func widgetCRD(group string) string {
-	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.%[1]s}
-spec:
-  group: %[1]s
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`, group)
-}
-
 // healthChecks, as Flux's: an object outside the set, made ready by another controller,
 // is waited for after the apply; not ready at the timeout, the sync fails naming it
 // (its objects applied, nothing pruned); Stalled, it fails at once; ignored when the
@@ -44,7 +25,7 @@ spec:
 func TestHealthChecksAsFlux(t *testing.T) {
 	w := newWorld(t, registry.Options{})
 	group := strings.TrimPrefix(w.Target, "apps-") + ".health.example.com"
-	w.pushSigned("infra", "v1", t1, map[string]string{"crd.yaml": widgetCRD(group)})
+	w.pushSigned("infra", "v1", t1, map[string]string{"crd.yaml": pullertest.OpenCRD(group, "Widget")})
 	infra := w.source("infra", "infra", "v1")
 	infra.PruneNamespacesAndCRDs = true
 	w.mustSync(infra)

@@ -28,6 +28,16 @@ spec:
 // CRD is a namespaced CustomResourceDefinition of kind in group, version v1, served and
 // stored, whose spec takes any fields. Its plural is the lower-case kind plus "s".
 func CRD(group, kind string) string {
+	return crd(group, kind, "{openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true}}}}")
+}
+
+// OpenCRD is CRD whose objects keep any fields, a status among them (written with an
+// update, as a controller without a status subresource writes it).
+func OpenCRD(group, kind string) string {
+	return crd(group, kind, "{openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}")
+}
+
+func crd(group, kind, schema string) string {
 	singular := strings.ToLower(kind)
 	return fmt.Sprintf(`apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -40,6 +50,6 @@ spec:
   - name: v1
     served: true
     storage: true
-    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, x-kubernetes-preserve-unknown-fields: true}}}}
-`, group, kind, singular)
+    schema: %[4]s
+`, group, kind, singular, schema)
 }
