@@ -69,7 +69,7 @@ set, and prunes what left the set through a KEP-3659 ApplySet.
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log to stderr (credentials are never logged)")
 	k.AddFlags(pf)
 	root.AddCommand(newSyncCmd(env, g, k), newRunCmd(env, g, k), newStatusCmd(env, k), newReconcileCmd(env, k),
-		newSuspendCmd(env, k), newResumeCmd(env, k), newInstallCmd(env, g, k), clikit.NewVersionCmd("gitless-puller", env.Out))
+		newSuspendCmd(env, k), newResumeCmd(env, k), newInstallCmd(env, g, k), newConvertFluxCmd(env, k), clikit.NewVersionCmd("gitless-puller", env.Out))
 	return root
 }
 

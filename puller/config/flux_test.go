@@ -1,0 +1,181 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gitless-dev/gitless/puller/config"
+)
+
+// docBlocks returns the yaml blocks of a doc.
+func docBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for _, part := range strings.Split(string(doc), "```yaml\n")[1:] {
+		block, _, ok := strings.Cut(part, "```")
+		if !ok {
+			t.Fatal("a yaml block that does not end")
+		}
+		blocks = append(blocks, block)
+	}
+	return blocks
+}
+
+// The Flux fleet of docs/flux.md converts to the configuration the page shows, which
+// the puller takes.
+func TestConvertFluxDocExample(t *testing.T) {
+	var flux, want string
+	for _, b := range docBlocks(t, "../../docs/flux.md") {
+		switch {
+		case strings.Contains(b, "kind: OCIRepository"):
+			flux = b
+		case strings.Contains(b, "kind: PullerConfig"):
+			want = b
+		}
+	}
+	if flux == "" || want == "" {
+		t.Fatal("docs/flux.md has no Flux example or no PullerConfig")
+	}
+	c, notes, err := config.FromFlux([]byte(flux), config.FromFluxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := config.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("convert-flux gives\n%s\nthe page shows\n%s", got, want)
+	}
+	if _, err := config.Parse(got, config.Namespaces{}); err != nil {
+		t.Errorf("the converted configuration does not parse: %v", err)
+	}
+	for _, n := range []string{"pruneNamespacesAndCRDs", "anchors identity", "allowCrossNamespaceRefs is set", "read as the service account flux-system/deployer"} {
+		if !strings.Contains(strings.Join(notes, "\n"), n) {
+			t.Errorf("no note of %q in %q", n, notes)
+		}
+	}
+}
+
+const fluxPair = `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: app, namespace: team-a}
+spec:
+  interval: 5m
+  url: oci://registry.corp/app
+  ref: {semver: ">=1.0.0"}
+  secretRef: {name: regcred}
+  verify:
+    provider: cosign
+    secretRef: {name: cosign-pub}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: team-a}
+spec:
+  interval: 30m
+  sourceRef: {kind: OCIRepository, name: app}
+  path: ./deploy
+  commonMetadata: {labels: {team: a}}
+  images: [{name: web, newTag: "2.0"}]
+  suspend: true
+`
+
+func TestConvertFlux(t *testing.T) {
+	c, notes, err := config.FromFlux([]byte(fluxPair+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), config.FromFluxOptions{Namespace: "team-a", KeysDir: "/keys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources[0]
+	if s.Name != "app" || s.URL != "oci://registry.corp/app" || s.Ref.SemVer != ">=1.0.0" || s.Path != "deploy" || s.PullSecret != "regcred" ||
+		s.Interval.Duration.String() != "5m0s" || s.DriftInterval.Duration.String() != "30m0s" || s.CommonMetadata.Labels["team"] != "a" ||
+		s.Images[0].NewTag != "2.0" || c.AllowCrossNamespaceRefs {
+		t.Fatalf("%+v", s)
+	}
+	// Flux verifies key signatures offline: so does the converted policy, and says so.
+	if len(s.Verify.Keys) != 1 || s.Verify.Keys[0] != "/keys/team-a-cosign-pub/cosign.pub" || !s.Verify.InsecureIgnoreTlog {
+		t.Fatalf("verify %+v", s.Verify)
+	}
+	all := strings.Join(notes, "\n")
+	for _, n := range []string{"mount Secret team-a/cosign-pub", "insecureIgnoreTlog", "gitless-puller suspend app", "ConfigMap flux-system/x: not an OCIRepository", "prune"} {
+		if n == "prune" {
+			if strings.Contains(all, "pruneNamespacesAndCRDs") {
+				t.Error("a prune note without prune")
+			}
+			continue
+		}
+		if !strings.Contains(all, n) {
+			t.Errorf("no note of %q in\n%s", n, all)
+		}
+	}
+}
+
+// What the puller cannot do is an error naming the object and the field, all of them
+// together; nothing is dropped.
+func TestConvertFluxRefusesWhatItCannotDo(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"decryption and components", "  suspend: true\n", "  decryption: {provider: sops}\n  components: [../c]\n",
+			[]string{"Kustomization team-a/app: spec.decryption: not supported: decrypt in CI", "Kustomization team-a/app: spec.components: not supported"}},
+		{"a GitRepository", "sourceRef: {kind: OCIRepository, name: app}", "sourceRef: {kind: GitRepository, name: app}",
+			[]string{`spec.sourceRef.kind: "GitRepository": the puller reads OCI artifacts only`}},
+		{"a missing OCIRepository", "sourceRef: {kind: OCIRepository, name: app}", "sourceRef: {kind: OCIRepository, name: other}",
+			[]string{"OCIRepository team-a/other is not among the objects given"}},
+		{"a cloud provider and a layer selector", "  interval: 5m\n", "  interval: 5m\n  provider: aws\n  layerSelector: {mediaType: x}\n",
+			[]string{"OCIRepository team-a/app: spec.provider: not supported", "OCIRepository team-a/app: spec.layerSelector: not supported"}},
+		{"a verify provider", "provider: cosign", "provider: notation", []string{`spec.verify.provider: "notation"`}},
+		{"keyless without identities", "    secretRef: {name: cosign-pub}\n", "", []string{"spec.verify.matchOIDCIdentity: keyless verification without an identity"}},
+		{"an unknown field of a patch", `images: [{name: web, newTag: "2.0"}]`, `patches: [{patch: x, path: p.yaml}]`, []string{`spec.patches: json: unknown field "path"`}},
+		{"a dependency not converted", "  suspend: true\n", "  dependsOn: [{name: infra}]\n", []string{"spec.dependsOn: infra is not among the Kustomizations converted"}},
+		{"a bad duration", "interval: 30m", "interval: often", []string{"spec.interval: time: invalid duration"}},
+		{"an invalid source", "path: ./deploy", "path: ../deploy", []string{"Kustomization team-a/app: path"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(fluxPair, tc.old, tc.new, 1)
+			if in == fluxPair {
+				t.Fatalf("%q not in the input", tc.old)
+			}
+			_, _, err := config.FromFlux([]byte(in), config.FromFluxOptions{})
+			if !errors.Is(err, config.ErrFlux) && tc.name != "an invalid source" {
+				t.Fatalf("err = %v, want ErrFlux", err)
+			}
+			for _, w := range tc.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// Marshal writes strings unquoted only where they read back as the same string in the
+// puller's YAML 1.1 ("yes", "on", "1.0", "08" stay quoted).
+func TestMarshalRoundTrips(t *testing.T) {
+	in := strings.Replace(fluxPair, "commonMetadata: {labels: {team: a}}",
+		`commonMetadata: {labels: {a: "yes", b: "1.0", c: "08", d: "on", e: "null"}, annotations: {f: "x: y", g: "#c", h: " sp", i: "~", j: "a\nb"}}`, 1)
+	c, _, err := config.FromFlux([]byte(in), config.FromFluxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := config.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Parse(out, config.Namespaces{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want, got := c.Sources[0].CommonMetadata, back.Sources[0].CommonMetadata
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("wrote %+v, read back %+v\n%s", want, got, out)
+	}
+}
