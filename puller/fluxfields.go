@@ -69,9 +69,7 @@ func (c *CommonMetadata) validate() error {
 
 // validate checks that the reference names one object.
 func (h HealthCheck) validate(field string) error {
-	if h.APIVersion == "" {
-		return fieldErr(field+".apiVersion", "required")
-	}
+	// No apiVersion is a core kind's preferred version, as in Flux.
 	if _, err := schema.ParseGroupVersion(h.APIVersion); err != nil {
 		return fieldErr(field+".apiVersion", "%q: %v", h.APIVersion, err)
 	}

@@ -229,3 +229,30 @@ spec:
 		t.Error("bad-config applied although the build failed")
 	}
 }
+
+// A common label another manager took is taken back, also by a puller that has just
+// started (the previous configuration rebuilt from its artifact carries the label).
+func TestCommonMetadataTakenBackAfterARestart(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": pullertest.ConfigMap("a", "1")})
+	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": pullertest.ConfigMap("a", "2")})
+	src := w.source("app", "app", "v1")
+	src.CommonMetadata = &puller.CommonMetadata{Labels: map[string]string{"team": "shop"}}
+	w.mustSync(src)
+	cm, err := w.Get(pullertest.ConfigMaps, w.Target, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cm.GetLabels()
+	l["team"] = "other"
+	cm.SetLabels(l)
+	if _, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Update(w.Ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	w.p = w.newPuller(puller.Options{}) // a restart: nothing kept in memory
+	src.Ref.Tag = "v2"
+	w.mustSync(src)
+	if cm, err = w.Get(pullertest.ConfigMaps, w.Target, "a"); err != nil || cm.GetLabels()["team"] != "shop" {
+		t.Fatalf("after the restart: %v, labels %v", err, cm.GetLabels())
+	}
+}

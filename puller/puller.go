@@ -881,8 +881,11 @@ func (s *syncRun) previous(last digest.Digest) func(context.Context) ([]*unstruc
 			return nil, err
 		}
 		if sub, err := s.substitute(ctx, objs); err == nil {
-			return sub, nil
-		}
-		return objs, nil // the fields set are what counts; values may differ
+			objs = sub
+		} // else the fields set are what counts; values may differ
+		// As the sync sets them, so that a common label another manager took is taken
+		// back after a restart too.
+		setCommonMetadata(objs, s.src.CommonMetadata)
+		return objs, nil
 	}
 }

@@ -59,7 +59,10 @@ type Applier struct {
 	meta   metadata.Interface
 	parent metadata.Interface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
-	log    *slog.Logger
+	// resetMu guards lastReset, when a wait last reset the mapper (resetMapper).
+	resetMu   sync.Mutex
+	lastReset time.Time
+	log       *slog.Logger
 }
 
 // New returns an Applier for the cluster cfg points at. cfg's rate limits are used as
@@ -341,7 +344,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		}
 	} else if len(opts.HealthChecks) > 0 {
 		t = time.Now()
-		err := a.WaitReady(ctx, a.healthRefs(opts.HealthChecks, opts.TargetNamespace), opts.WaitTimeout)
+		err := a.WaitHealthy(ctx, opts.HealthChecks, opts.TargetNamespace, opts.WaitTimeout)
 		cs.phase("wait", t)
 		if err != nil {
 			return fail(err)

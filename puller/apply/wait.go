@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +29,28 @@ func (a *Applier) waitDefinitions(ctx context.Context, objs []*object, timeout t
 // nearly all of what is left of ctx's deadline); the error then names the objects that
 // are not, and why.
 func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.Duration) error {
+	return a.waitReady(ctx, refs, timeout, waitOptions{jobGoneIsDone: true})
+}
+
+// waitOptions says how waitReady reads the objects it waits for.
+type waitOptions struct {
+	// jobGoneIsDone counts a Job that is not found as done: a Job of the set removed
+	// by its ttlSecondsAfterFinished, as Flux counts it. Not for health checks, which
+	// name objects outside the set that may never have existed.
+	jobGoneIsDone bool
+	// namespace is the namespace of a namespaced object referred to without one,
+	// decided at each poll (its kind may become known during the wait); "": none.
+	namespace string
+}
+
+// WaitHealthy is WaitReady for health checks (Flux's spec.healthChecks): objects of the
+// set or not; one not found is not ready, whatever its kind; a namespaced one given
+// without a namespace is looked for in namespace.
+func (a *Applier) WaitHealthy(ctx context.Context, refs []ObjectRef, namespace string, timeout time.Duration) error {
+	return a.waitReady(ctx, refs, timeout, waitOptions{namespace: namespace})
+}
+
+func (a *Applier) waitReady(ctx context.Context, refs []ObjectRef, timeout time.Duration, opts waitOptions) error {
 	// Within ctx's deadline, less a tenth of what is left of it (2 to 30 s): what follows
 	// the wait in a sync (the prune, the status) has time, and a timeout says which
 	// objects are not ready rather than that the context ended.
@@ -42,19 +63,18 @@ func (a *Applier) WaitReady(ctx context.Context, refs []ObjectRef, timeout time.
 	pending := append([]ObjectRef(nil), refs...)
 	reasons := map[ObjectRef]string{}
 	var failed []*ObjectError
-	var lastReset time.Time
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		var still []ObjectRef
 		for _, ref := range pending {
-			u, err := a.get(ctx, ref)
-			if meta.IsNoMatchError(err) && time.Since(lastReset) >= 5*time.Second {
+			named := a.inNamespace(ref, opts.namespace)
+			u, err := a.get(ctx, named)
+			if meta.IsNoMatchError(err) && a.resetMapper() {
 				// A kind installed since the mapper last looked (a CRD of another
-				// source): discovery is read again, at most every 5 s.
-				a.mapper.Reset()
-				lastReset = time.Now()
-				u, err = a.get(ctx, ref)
+				// source): discovery was read again.
+				named = a.inNamespace(ref, opts.namespace)
+				u, err = a.get(ctx, named)
 			}
-			if apierrors.IsNotFound(err) && ref.GroupKind() == (schema.GroupKind{Group: "batch", Kind: "Job"}) {
+			if apierrors.IsNotFound(err) && opts.jobGoneIsDone && ref.GroupKind() == (schema.GroupKind{Group: "batch", Kind: "Job"}) {
 				continue // completed and removed by its ttlSecondsAfterFinished, as Flux counts it
 			}
 			if errors.Is(err, errNamespaceRequired) {
@@ -109,26 +129,35 @@ var errNamespaceRequired = errors.New("a namespaced kind: its reference needs a 
 // errFailed ends WaitReady's poll when an object has failed.
 var errFailed = errors.New("an object failed")
 
-// healthRefs gives the namespaced objects of refs without a namespace the namespace ns.
-// A kind the cluster does not know yet keeps its reference as it is: its CRD may come.
-func (a *Applier) healthRefs(refs []ObjectRef, ns string) []ObjectRef {
-	out := slices.Clone(refs)
-	reset := false
-	for i, ref := range out {
-		if ref.Namespace != "" || ns == "" {
-			continue
-		}
-		m, err := a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
-		if meta.IsNoMatchError(err) && !reset {
-			a.mapper.Reset() // a CRD of another source, installed since the mapper looked
-			reset = true
-			m, err = a.mapper.RESTMapping(ref.GroupKind(), ref.Version)
-		}
-		if err == nil && m.Scope.Name() == meta.RESTScopeNameNamespace {
-			out[i].Namespace = ns
-		}
+// inNamespace gives ref the namespace ns when it has none and its kind, as the mapper
+// knows it now, is namespaced.
+func (a *Applier) inNamespace(ref ObjectRef, ns string) ObjectRef {
+	if ref.Namespace != "" || ns == "" {
+		return ref
 	}
-	return out
+	if m, err := a.mapper.RESTMapping(ref.GroupKind(), ref.Version); err == nil && m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ref.Namespace = ns
+	}
+	return ref
+}
+
+// mapperResetEvery bounds how often a wait reads discovery again for a kind the mapper
+// does not know: the mapper is shared, and a reset holds its lock while discovery is
+// read, so a health check naming a kind that never comes (a typo) must not keep every
+// other lookup waiting.
+const mapperResetEvery = 5 * time.Second
+
+// resetMapper resets the mapper unless it was reset less than mapperResetEvery ago, and
+// reports whether it did.
+func (a *Applier) resetMapper() bool {
+	a.resetMu.Lock()
+	defer a.resetMu.Unlock()
+	if !a.lastReset.IsZero() && time.Since(a.lastReset) < mapperResetEvery {
+		return false
+	}
+	a.mapper.Reset()
+	a.lastReset = time.Now()
+	return true
 }
 
 func (a *Applier) get(ctx context.Context, ref ObjectRef) (*unstructured.Unstructured, error) {

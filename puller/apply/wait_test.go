@@ -117,3 +117,38 @@ func TestWaitEndsBeforeTheSyncsDeadline(t *testing.T) {
 		t.Fatalf("err = %v (ctx: %v)", err, ctx.Err())
 	}
 }
+
+// Health checks (WaitHealthy) name objects that may not be of the set: a Job that is
+// not there is not ready (a Job of the set gone through its TTL counts as done, one
+// that never existed does not); a namespaced object named without a namespace, whose
+// CRD comes during the wait, is looked for in the namespace given once its kind is
+// known.
+func TestWaitHealthy(t *testing.T) {
+	f := newFixture(t)
+	err := f.applier.WaitHealthy(f.Ctx, []apply.ObjectRef{{Group: "batch", Version: "v1", Kind: "Job", Namespace: f.Target, Name: "migrate"}}, "", 2*time.Second)
+	if !errors.Is(err, apply.ErrNotReady) || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("a Job that is not there: err = %v, want not ready", err)
+	}
+
+	group := strings.TrimPrefix(f.Target, "apps-") + ".late.example.com"
+	go func() {
+		time.Sleep(time.Second)
+		for _, doc := range []string{pullertest.OpenCRD(group, "Gadget"), fmt.Sprintf("apiVersion: %s/v1\nkind: Gadget\nmetadata: {name: db, namespace: %s}\n", group, f.Target)} {
+			for try := 0; ; try++ {
+				_, err := f.sync(f.applier, f.parent("gitless-late-"+fmt.Sprint(try)), f.objects(doc), apply.SyncOptions{})
+				if err == nil {
+					break
+				}
+				if try == 20 {
+					t.Error(err)
+					return
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+		}
+	}()
+	err = f.applier.WaitHealthy(f.Ctx, []apply.ObjectRef{{Group: group, Version: "v1", Kind: "Gadget", Name: "db"}}, f.Target, 30*time.Second)
+	if err != nil {
+		t.Fatalf("a Gadget in %s, its CRD created during the wait: %v", f.Target, err)
+	}
+}
