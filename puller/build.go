@@ -49,11 +49,13 @@ type KustomizeBuilder struct {
 	// transformer does what it does under Flux (a Namespace object of the set renamed to
 	// it, the subjects of RoleBindings that name the set's service accounts moved).
 	TargetNamespace string
-	// NamePrefix, NameSuffix, Patches and Images are given to the set as TargetNamespace
-	// is, in the same kustomization around it, as Flux gives its Kustomization's fields
-	// of these names: the patches and images apply to the objects as the artifact's own
-	// kustomization built them, before the prefix and suffix (which kustomize also
-	// writes into the references to the renamed objects).
+	// NamePrefix, NameSuffix, Patches and Images are written into the kustomization
+	// file at the top of dir before it is built, as Flux's generator writes its
+	// Kustomization's fields of these names: the prefix and suffix replace the file's,
+	// an image replaces the file's entry of the same name, the patches come after the
+	// file's. Build edits that file in place: dir is a copy (the puller's extraction).
+	// A directory without one is built first and given them in a kustomization around
+	// everything built, as the one Flux generates.
 	NamePrefix, NameSuffix string
 	Patches                []Patch
 	Images                 []Image
@@ -77,6 +79,13 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if b.MaxBuildBytes > 0 {
 		kopts.Budget = kustomize.NewBudget(b.MaxBuildBytes)
 	}
+	edited := false
+	if f := kustomize.File(dir); f != "" && b.kustomizes() {
+		if err := b.editKustomization(f); err != nil {
+			return nil, err
+		}
+		edited = true
+	}
 	err := loadTree(ctx, dir, kopts, func(objs []*manifest.Object) error {
 		for _, o := range objs {
 			scopes.Learn(o)
@@ -95,8 +104,8 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if len(out) == 0 && !b.AllowEmpty {
 		return nil, fmt.Errorf("%w in %s", manifest.ErrEmpty, dir)
 	}
-	if b.wraps() && len(out) > 0 {
-		if out, heads, err = b.around(ctx, out); err != nil {
+	if (b.TargetNamespace != "" || (!edited && b.kustomizes())) && len(out) > 0 {
+		if out, heads, err = b.around(ctx, out, edited); err != nil {
 			return nil, err
 		}
 	}
@@ -214,16 +223,87 @@ func jsonValue(v any) any {
 	return nil
 }
 
-// wraps tells whether the set is built again in a kustomization around it.
-func (b KustomizeBuilder) wraps() bool {
-	return b.TargetNamespace != "" || b.NamePrefix != "" || b.NameSuffix != "" || len(b.Patches) > 0 || len(b.Images) > 0
+// kustomizes tells whether any of the kustomize fields but the namespace is set.
+func (b KustomizeBuilder) kustomizes() bool {
+	return b.NamePrefix != "" || b.NameSuffix != "" || len(b.Patches) > 0 || len(b.Images) > 0
+}
+
+// editKustomization writes the prefix, suffix, images and patches into the
+// kustomization file f, as Flux's generator does.
+func (b KustomizeBuilder) editKustomization(f string) error {
+	fail := func(err error) error {
+		return fmt.Errorf("setting namePrefix, nameSuffix, patches or images in %s: %w", filepath.Base(f), err)
+	}
+	data, err := os.ReadFile(f)
+	if err != nil {
+		return fail(err)
+	}
+	var k map[string]any
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return fail(err)
+	}
+	if k == nil {
+		k = map[string]any{}
+	}
+	if b.NamePrefix != "" {
+		k["namePrefix"] = b.NamePrefix
+	}
+	if b.NameSuffix != "" {
+		k["nameSuffix"] = b.NameSuffix
+	}
+	if len(b.Images) > 0 {
+		images, _ := k["images"].([]any)
+	next:
+		for _, im := range b.Images {
+			var m map[string]any
+			if err := remarshal(im, &m); err != nil {
+				return fail(err)
+			}
+			for i, old := range images {
+				if o, _ := old.(map[string]any); o != nil && o["name"] == im.Name {
+					images[i] = m
+					continue next
+				}
+			}
+			images = append(images, m)
+		}
+		k["images"] = images
+	}
+	if len(b.Patches) > 0 {
+		patches, _ := k["patches"].([]any)
+		for _, p := range b.Patches {
+			var m map[string]any
+			if err := remarshal(p, &m); err != nil {
+				return fail(err)
+			}
+			patches = append(patches, m)
+		}
+		k["patches"] = patches
+	}
+	out, err := yaml.Marshal(k)
+	if err != nil {
+		return fail(err)
+	}
+	return os.WriteFile(f, out, 0o644)
+}
+
+// remarshal converts v to out through JSON.
+func remarshal(v, out any) error {
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(j, out)
 }
 
 // around runs kustomize's transformers over objs, as Flux does for a Kustomization's
 // targetNamespace, namePrefix, nameSuffix, patches and images (it writes them into
 // the kustomization it builds): a kustomization with these fields around all of them,
 // built in memory.
-func (b KustomizeBuilder) around(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []*manifest.Object, error) {
+func (b KustomizeBuilder) around(ctx context.Context, objs []*unstructured.Unstructured, namespaceOnly bool) ([]*unstructured.Unstructured, []*manifest.Object, error) {
+	if namespaceOnly {
+		b = KustomizeBuilder{TargetNamespace: b.TargetNamespace}
+	}
 	var stream bytes.Buffer
 	for _, u := range objs {
 		data, err := yaml.Marshal(u.Object)

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/gitless-dev/gitless/internal/redact"
 	"github.com/gitless-dev/gitless/puller/apply"
 )
 
@@ -175,6 +176,23 @@ func (s Source) validateKustomize() error {
 		if err := yaml.Unmarshal([]byte(p.Patch), &v); err != nil {
 			return fieldErr(field+".patch", "not YAML or JSON: %v", err)
 		}
+		// What kustomize requires, checked here so that its error, which quotes the
+		// patch (and any secret value in it), is not what the source reports.
+		switch x := v.(type) {
+		case []any:
+			if p.Target == nil {
+				return fieldErr(field+".target", "required: a JSON 6902 patch names no object")
+			}
+		case map[string]any:
+			if p.Target == nil {
+				name, _, _ := unstructured.NestedString(x, "metadata", "name")
+				if kind, _ := x["kind"].(string); kind == "" || name == "" {
+					return fieldErr(field+".patch", "a strategic merge patch without a target names its object: kind and metadata.name")
+				}
+			}
+		default:
+			return fieldErr(field+".patch", "want a strategic merge patch (a mapping) or a JSON 6902 patch (a list)")
+		}
 		if t := p.Target; t != nil {
 			for _, sel := range []struct{ field, v string }{{"labelSelector", t.LabelSelector}, {"annotationSelector", t.AnnotationSelector}} {
 				if _, err := labels.Parse(sel.v); err != nil {
@@ -198,4 +216,45 @@ func (s Source) validateKustomize() error {
 		}
 	}
 	return nil
+}
+
+// addPatchSecrets adds to set the values that patches write into Secrets, so that an
+// error quoting a patch (kustomize quotes the one it cannot apply) does not show them.
+func addPatchSecrets(set *redact.Set, patches []Patch) {
+	if set == nil {
+		return
+	}
+	for _, p := range patches {
+		var v any
+		if yaml.Unmarshal([]byte(p.Patch), &v) != nil {
+			continue
+		}
+		toSecret := p.Target != nil && p.Target.Kind == "Secret"
+		switch x := v.(type) {
+		case map[string]any:
+			if toSecret || x["kind"] == "Secret" {
+				obj := maps.Clone(x)
+				obj["apiVersion"], obj["kind"] = "v1", "Secret"
+				set.AddObject(obj)
+			}
+		case []any:
+			if !toSecret {
+				continue
+			}
+			for _, op := range x {
+				m, _ := op.(map[string]any)
+				path, _ := m["path"].(string)
+				field := "stringData"
+				if strings.HasPrefix(path, "/data") {
+					field = "data"
+				}
+				// The value as a Secret's field of that name holds it.
+				value := m["value"]
+				if key := strings.TrimPrefix(strings.TrimPrefix(path, "/"+field), "/"); key != "" && !strings.Contains(key, "/") {
+					value = map[string]any{key: value}
+				}
+				set.AddObject(map[string]any{"apiVersion": "v1", "kind": "Secret", field: value})
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package puller_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -254,5 +255,81 @@ func TestCommonMetadataTakenBackAfterARestart(t *testing.T) {
 	w.mustSync(src)
 	if cm, err = w.Get(pullertest.ConfigMaps, w.Target, "a"); err != nil || cm.GetLabels()["team"] != "shop" {
 		t.Fatalf("after the restart: %v, labels %v", err, cm.GetLabels())
+	}
+}
+
+// With a kustomization of its own at the path, the fields are written into it, as
+// Flux's generator writes them: the prefix and suffix replace the artifact's, an image
+// replaces the artifact's entry of the same name, and a generated ConfigMap keeps its
+// hash last (eu-cfg-x-HASH, as Flux names it, not eu-app-cfg-HASH-x).
+func TestKustomizeFieldsIntoTheArtifactsKustomization(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"kustomization.yaml": `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: NS
+namePrefix: app-
+resources: [web.yaml]
+images: [{name: nginx, newName: registry.local/nginx, newTag: "1.0"}]
+configMapGenerator: [{name: cfg, literals: [k=v]}]
+`,
+		"web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        envFrom: [{configMapRef: {name: cfg}}]
+`,
+	})
+	src := w.source("app", "app", "v1")
+	src.NamePrefix, src.NameSuffix = "eu-", "-x"
+	src.Images = []puller.Image{{Name: "nginx", NewTag: "2.0"}}
+	w.mustSync(src)
+	dep, err := w.Kube.AppsV1().Deployments(w.Target).Get(w.Ctx, "eu-web-x", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	ref := c.EnvFrom[0].ConfigMapRef.Name
+	if c.Image != "nginx:2.0" || !strings.HasPrefix(ref, "eu-cfg-x-") {
+		t.Errorf("image %s (want nginx:2.0), ConfigMap %s (want eu-cfg-x-HASH)", c.Image, ref)
+	}
+	if _, err := w.Get(pullertest.ConfigMaps, w.Target, ref); err != nil {
+		t.Errorf("the ConfigMap the Deployment names: %v", err)
+	}
+}
+
+// A patch that writes a Secret's value and cannot be applied: the error, the status
+// and the Events do not show the value (kustomize quotes the patch it refuses).
+func TestPatchOfASecretIsNotQuoted(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"kustomization.yaml": "resources: [s.yaml]\n",
+		"s.yaml":             "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: NS}\nstringData: {user: bot}\n",
+	})
+	for _, p := range []puller.Patch{
+		{Patch: `[{"op": "replace", "path": "/stringData/nothing/here", "value": "ghp_SUPERSECRET"}]`, Target: &puller.PatchTarget{Kind: "Secret", Name: "creds"}},
+		{Patch: "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: " + w.Target + "}\nstringData: {token: ghp_SUPERSECRET}\ndata: 12\n"},
+		{Patch: "apiVersion: v1\nkind: Secret\nmetadata: {name: creds, namespace: " + w.Target + ", annotations: [x]}\nstringData: {token: ghp_SUPERSECRET}\n"},
+		{Patch: "apiVersion: v1\nkind: Secret\nmetadata: {name: [creds]}\nstringData: {token: ghp_SUPERSECRET}\n", Target: &puller.PatchTarget{Kind: "Secret"}},
+		{Patch: "kind: Secret\nmetadata: {name: creds, namespace: " + w.Target + "}\nstringData: {token: ghp_SUPERSECRET}\n---\nkind: x\n"},
+	} {
+		src := w.source("app", "app", "v1")
+		src.Patches = []puller.Patch{p}
+		_, err := w.sync(src)
+		if err == nil {
+			t.Fatalf("patch %q applied", p.Patch)
+		}
+		seen := err.Error() + fmt.Sprint(w.status("app")) + strings.Join(w.events("app"), "\n")
+		if strings.Contains(seen, "ghp_SUPERSECRET") {
+			t.Errorf("the value is shown:\n%s", seen)
+		}
+		t.Logf("%v", err)
 	}
 }

@@ -836,6 +836,7 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *reda
 		b = KustomizeBuilder{AllowEmpty: s.src.AllowEmpty, MaxBuildBytes: limits.MaxTotalSize, Root: root, TargetNamespace: s.src.TargetNamespace,
 			NamePrefix: s.src.NamePrefix, NameSuffix: s.src.NameSuffix, Patches: s.src.Patches, Images: s.src.Images}
 	}
+	addPatchSecrets(secrets, s.src.Patches)
 	t = time.Now()
 	objs, err := b.Build(ctx, dir)
 	s.res.phase("build", time.Since(t))

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -58,6 +59,24 @@ type BuildOptions struct {
 	Root string
 }
 
+// run runs kustomize under buildMu. A panic of kustomize (kyaml panics on some
+// malformed input: a patch whose metadata.annotations is a list) is an error of the
+// build rather than the end of the process: the puller serves other sources, and the
+// value is not quoted (it may be part of a Secret).
+func run(opts *krusty.Options, fs filesys.FileSystem, path string) (m resmap.ResMap, err error) {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("%w: kustomize failed on malformed input (it panicked: %T)", ErrPanicked, r)
+		}
+	}()
+	return krusty.MakeKustomizer(opts).Run(fs, path)
+}
+
+// ErrPanicked is the error of a build that kustomize ended in a panic.
+var ErrPanicked = errors.New("kustomize panicked")
+
 // Build runs kustomize build on dir and returns the YAML stream it gives. The
 // kustomization and every local base it reaches are checked first ([CheckLocal]).
 // A done ctx stops the build at its next file read.
@@ -85,9 +104,7 @@ func Build(ctx context.Context, dir string, opts BuildOptions) ([]byte, error) {
 	if err := CheckLocal(dir); err != nil {
 		return nil, err
 	}
-	buildMu.Lock()
-	m, err := krusty.MakeKustomizer(kopts).Run(fs, abs)
-	buildMu.Unlock()
+	m, err := run(kopts, fs, abs)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
 	}
@@ -131,9 +148,7 @@ func BuildFiles(ctx context.Context, files map[string][]byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	buildMu.Lock()
-	m, err := krusty.MakeKustomizer(Options()).Run(fs, "/")
-	buildMu.Unlock()
+	m, err := run(Options(), fs, "/")
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build: %w", err)
 	}

@@ -104,3 +104,20 @@ func TestCheckRefusesWhatKustomizeRefuses(t *testing.T) {
 		})
 	}
 }
+
+// Input that makes kustomize panic (kyaml indexes a list of annotations as a map) fails
+// the build with ErrPanicked, and the next build runs: the lock is not left held.
+func TestBuildSurvivesAKustomizePanic(t *testing.T) {
+	files := map[string][]byte{
+		"kustomization.yaml": []byte("resources: [s.yaml]\npatches:\n- patch: |\n    apiVersion: v1\n    kind: Secret\n    metadata: {name: s, annotations: [x]}\n    stringData: {token: hunter2}\n"),
+		"s.yaml":             []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"),
+	}
+	_, err := kustomize.BuildFiles(t.Context(), files)
+	if !errors.Is(err, kustomize.ErrPanicked) || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v, want ErrPanicked without the patch", err)
+	}
+	files["kustomization.yaml"] = []byte("resources: [s.yaml]\n")
+	if _, err := kustomize.BuildFiles(t.Context(), files); err != nil {
+		t.Fatalf("the next build: %v", err)
+	}
+}

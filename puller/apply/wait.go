@@ -92,7 +92,7 @@ func (a *Applier) waitReady(ctx context.Context, refs []ObjectRef, timeout time.
 			}
 			switch st, why := readiness(u); st {
 			case failedState:
-				failed = append(failed, &ObjectError{Object: ref, Kind: ErrNotReady, Err: fmt.Errorf("failed: %s", why)})
+				failed = append(failed, &ObjectError{Object: named, Kind: ErrNotReady, Err: fmt.Errorf("failed: %s", why)})
 			case inProgress:
 				reasons[ref] = why
 				still = append(still, ref)
@@ -117,7 +117,7 @@ func (a *Applier) waitReady(ctx context.Context, refs []ObjectRef, timeout time.
 	}
 	var errs []*ObjectError
 	for _, ref := range pending {
-		errs = append(errs, &ObjectError{Object: ref, Kind: ErrNotReady, Err: fmt.Errorf("after %s: %s", timeout, reasons[ref])})
+		errs = append(errs, &ObjectError{Object: a.inNamespace(ref, opts.namespace), Kind: ErrNotReady, Err: fmt.Errorf("after %s: %s", timeout, reasons[ref])})
 	}
 	return setError(errs)
 }
