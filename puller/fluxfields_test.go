@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
@@ -331,5 +333,39 @@ func TestPatchOfASecretIsNotQuoted(t *testing.T) {
 			t.Errorf("the value is shown:\n%s", seen)
 		}
 		t.Logf("%v", err)
+	}
+}
+
+// Taking a cluster over from Flux: objects Flux's kustomize-controller applied (server-
+// side, its field manager, its labels) are adopted by the first sync of the same
+// manifests, and the next revision's changes are applied although kustomize-controller
+// still co-owns the fields.
+func TestTakesOverWhatFluxApplied(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	cm := func(v string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: NS}\ndata: {k: \"" + v + "\"}\n"
+	}
+	// As kustomize-controller applies: server-side, forced, with Flux's labels.
+	flux := strings.ReplaceAll("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: NS\n  labels: {kustomize.toolkit.fluxcd.io/name: apps, kustomize.toolkit.fluxcd.io/namespace: flux-system}\ndata: {k: \"1\"}\n", "NS", w.Target)
+	body, err := yaml.YAMLToJSON([]byte(flux))
+	if err != nil {
+		t.Fatal(err)
+	}
+	force := true
+	if _, err := w.Dyn.Resource(pullertest.ConfigMaps).Namespace(w.Target).Patch(w.Ctx, "a", types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: "kustomize-controller", Force: &force}); err != nil {
+		t.Fatal(err)
+	}
+	w.pushSigned("app", "v1", t1, map[string]string{"a.yaml": cm("1")})
+	w.pushSigned("app", "v2", t2, map[string]string{"a.yaml": cm("2")})
+	src := w.source("app", "app", "v1")
+	w.mustSync(src)
+	got, err := w.Get(pullertest.ConfigMaps, w.Target, "a")
+	if err != nil || got.GetLabels()[apply.LabelPartOf] == "" {
+		t.Fatalf("not adopted: %v %v", err, got.GetLabels())
+	}
+	src.Ref.Tag = "v2"
+	w.mustSync(src)
+	if v := w.CMData("a", "k"); v != "2" {
+		t.Fatalf("k = %q after v2: the change was left to kustomize-controller", v)
 	}
 }
