@@ -39,10 +39,22 @@ func (s *Scopes) Namespaced(o *Object) bool {
 	if ns, ok := s.crds[o.GroupKind()]; ok {
 		return ns
 	}
-	if ns, found := openapi.IsNamespaceScoped(yaml.TypeMeta{APIVersion: o.apiVersion, Kind: o.kind}); found {
+	if ns, found := namespaceScoped(yaml.TypeMeta{APIVersion: o.apiVersion, Kind: o.kind}); found {
 		return ns
 	}
 	return !builtinClusterScoped[o.GroupKind()]
+}
+
+// namespaceScoped is kyaml's answer, or none when kyaml panics: its schema is
+// process-wide, and a kustomize build running beside this lookup may have loaded a
+// kustomization's own (openapi:), malformed.
+func namespaceScoped(t yaml.TypeMeta) (ns, found bool) {
+	defer func() {
+		if recover() != nil {
+			ns, found = false, false
+		}
+	}()
+	return openapi.IsNamespaceScoped(t)
 }
 
 // ID is o's identity in a cluster: its group, kind and name, and its namespace when

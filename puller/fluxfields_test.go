@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -367,5 +369,37 @@ func TestTakesOverWhatFluxApplied(t *testing.T) {
 	w.mustSync(src)
 	if v := w.CMData("a", "k"); v != "2" {
 		t.Fatalf("k = %q after v2: the change was left to kustomize-controller", v)
+	}
+}
+
+// A kustomization with a malformed openapi schema of its own fails its source's build
+// and nothing else: kustomize loads the schema into process-wide state, which is reset
+// after each build, so a scope lookup of the same artifact does not panic and another
+// source's build is not refused for it.
+func TestAnOpenAPISchemaStaysInItsBuild(t *testing.T) {
+	write := func(files map[string]string) string {
+		dir := t.TempDir()
+		for n, c := range files {
+			p := filepath.Join(dir, n)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	widget := "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: x}\n"
+	one := write(map[string]string{"w.yaml": widget, "k/kustomization.yaml": "openapi: {path: s.json}\nresources: []\n", "k/s.json": "{not json"})
+	if _, err := (puller.KustomizeBuilder{Root: one}).Build(t.Context(), one); err == nil {
+		t.Log("the artifact with the schema built") // either way: no panic
+	}
+	bad := write(map[string]string{"kustomization.yaml": "openapi: {path: s.json}\n", "s.json": "{not json"})
+	_, _ = puller.KustomizeBuilder{Root: bad, AllowEmpty: true}.Build(t.Context(), bad)
+	other := write(map[string]string{"kustomization.yaml": "resources: [w.yaml]\n", "w.yaml": widget})
+	objs, err := puller.KustomizeBuilder{Root: other}.Build(t.Context(), other)
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("another source after the schema: %d objects, %v", len(objs), err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 
 	"github.com/gitless-dev/gitless/manifest"
 )
@@ -66,6 +67,10 @@ type BuildOptions struct {
 func run(opts *krusty.Options, fs filesys.FileSystem, path string) (m resmap.ResMap, err error) {
 	buildMu.Lock()
 	defer buildMu.Unlock()
+	// A kustomization's openapi field loads its schema into kyaml's process-wide
+	// state, which nothing else resets: the next build (another source's) and every
+	// scope lookup would use it, and a malformed one makes them panic.
+	defer openapi.ResetOpenAPI()
 	defer func() {
 		if r := recover(); r != nil {
 			m, err = nil, fmt.Errorf("%w: kustomize failed on malformed input (it panicked: %T)", ErrPanicked, r)
