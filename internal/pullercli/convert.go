@@ -31,21 +31,22 @@ them at once, exit 2: nothing is dropped without a word.`,
   gitless-puller convert-flux clusters/production/*.yaml > puller.yaml`,
 		Args: clikit.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var data []byte
+			var inputs []config.FluxInput
 			for _, a := range args {
 				var b []byte
 				var err error
 				if a == "-" {
 					b, err = io.ReadAll(io.LimitReader(os.Stdin, config.MaxSize+1))
+					a = "(stdin)"
 				} else {
 					b, err = os.ReadFile(a)
 				}
 				if err != nil {
 					return fmt.Errorf("reading %s: %w", a, err)
 				}
-				data = append(append(data, "\n---\n"...), b...)
+				inputs = append(inputs, config.FluxInput{Name: a, Data: b}) // FromFlux refuses one over MaxSize
 			}
-			c, notes, err := config.FromFlux(data, config.FromFluxOptions{Namespace: k.namespace, KeysDir: keysDir})
+			c, notes, err := config.FromFlux(inputs, config.FromFluxOptions{Namespace: k.namespace, KeysDir: keysDir})
 			for _, n := range notes {
 				fmt.Fprintln(env.Err, "note:", n)
 			}

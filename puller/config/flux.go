@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -19,6 +20,13 @@ import (
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/verify"
 )
+
+// FluxInput is one stream of Flux objects (YAML documents, or JSON objects) and the
+// name errors give it (a file's path).
+type FluxInput struct {
+	Name string
+	Data []byte
+}
 
 // FromFluxOptions configures FromFlux.
 type FromFluxOptions struct {
@@ -59,7 +67,7 @@ func (e *FluxError) Is(target error) bool { return target == ErrFlux }
 // beside the file (a Secret to mount or move, a suspension to repeat); every field
 // that has no equivalent is an error, all of them named together, so that nothing is
 // dropped without a word. The result passes Validate.
-func FromFlux(data []byte, opts FromFluxOptions) (*PullerConfig, []string, error) {
+func FromFlux(inputs []FluxInput, opts FromFluxOptions) (*PullerConfig, []string, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = DefaultNamespace
 	}
@@ -69,33 +77,61 @@ func FromFlux(data []byte, opts FromFluxOptions) (*PullerConfig, []string, error
 	repos := map[string]fluxObject{}
 	var kustomizations []fluxObject
 	var notes []string
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	for doc := 1; ; doc++ {
-		var m map[string]any
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return nil, nil, &FluxError{Object: fmt.Sprintf("document %d", doc), Err: err}
-		}
-		if m == nil {
-			continue
-		}
+	var errs []error
+	var add func(m map[string]any, where string)
+	add = func(m map[string]any, where string) {
 		o := newFluxObject(m)
 		group, _, _ := strings.Cut(o.apiVersion, "/")
 		switch {
-		case o.kind == "List" && o.apiVersion == "v1":
-			return nil, nil, &FluxError{Object: fmt.Sprintf("document %d", doc), Err: errors.New("a List: give its items as documents of a stream")}
+		case strings.HasSuffix(o.kind, "List") && m["items"] != nil:
+			items, ok := m["items"].([]any)
+			if !ok {
+				errs = append(errs, &FluxError{Object: where, Field: "items", Err: errors.New("want a list")})
+				return
+			}
+			for i, it := range items {
+				if im, ok := it.(map[string]any); ok {
+					add(im, fmt.Sprintf("%s, items[%d]", where, i))
+				}
+			}
 		case group == "source.toolkit.fluxcd.io" && o.kind == "OCIRepository":
+			if old, ok := repos[o.key()]; ok && !reflect.DeepEqual(old.spec, o.spec) {
+				errs = append(errs, &FluxError{Object: o.String(), Err: fmt.Errorf("given twice, differently (%s): which to convert is not for the converter to guess", where)})
+				return
+			}
 			repos[o.key()] = o
 		case group == "kustomize.toolkit.fluxcd.io" && o.kind == "Kustomization":
 			kustomizations = append(kustomizations, o)
 		default:
-			notes = append(notes, fmt.Sprintf("%s: not an OCIRepository or Kustomization of Flux; left out", o))
+			notes = append(notes, fmt.Sprintf("%s (%s): not an OCIRepository or Kustomization of Flux; left out", o, where))
 		}
 	}
+	for _, in := range inputs {
+		if len(in.Data) > MaxSize {
+			return nil, nil, &FluxError{Object: in.Name, Err: fmt.Errorf("larger than %d bytes", MaxSize)}
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(in.Data), 4096)
+		for doc := 1; ; doc++ {
+			var m map[string]any
+			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				return nil, nil, &FluxError{Object: fmt.Sprintf("%s: document %d", in.Name, doc), Err: err}
+			}
+			if m != nil {
+				add(m, fmt.Sprintf("%s: document %d", in.Name, doc))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, notes, errors.Join(errs...)
+	}
+	if len(kustomizations) == 0 {
+		return nil, notes, &FluxError{Object: "the input", Err: errors.New("no Kustomization of Flux in it")}
+	}
 	c := &PullerConfig{APIVersion: APIVersion, Kind: Kind, Namespace: opts.Namespace, Sources: []puller.Source{}}
-	var errs []error
 	names := map[string]string{}
+	asPuller := 0
 	for _, k := range kustomizations {
 		src, n, err := fromFlux(k, repos, opts)
 		notes = append(notes, n...)
@@ -108,6 +144,9 @@ func FromFlux(data []byte, opts FromFluxOptions) (*PullerConfig, []string, error
 			continue
 		}
 		names[src.Name] = k.String()
+		if src.ServiceAccountName == "" {
+			asPuller++
+		}
 		if src.crossNamespace {
 			c.AllowCrossNamespaceRefs = true
 		}
@@ -125,6 +164,9 @@ func FromFlux(data []byte, opts FromFluxOptions) (*PullerConfig, []string, error
 	}
 	if len(errs) > 0 {
 		return nil, notes, errors.Join(errs...)
+	}
+	if asPuller > 0 {
+		notes = append(notes, fmt.Sprintf("Kustomizations without serviceAccountName (%d): their sources apply as the puller itself, as kustomize-controller does unless it runs with --default-service-account; if yours did, set defaultServiceAccount (docs/puller-config.md, tenancy)", asPuller))
 	}
 	if c.AllowCrossNamespaceRefs {
 		notes = append(notes, fmt.Sprintf("allowCrossNamespaceRefs is set: the sources name Secrets outside the puller's namespace %s, as Flux's objects did", opts.Namespace))
@@ -146,19 +188,19 @@ func dedupe(notes []string) []string {
 	})
 }
 
-// durationKeys are the fields written as durations, shortened in MarshalFlux.
+// durationKeys are a source's fields written as durations, shortened by Marshal.
 var durationKeys = map[string]bool{"interval": true, "driftInterval": true, "retryInterval": true, "timeout": true}
 
 // Marshal writes c as YAML in its fields' order (name and url first, as the docs
-// write a source) rather than sorted, with durations as written by hand ("1m", not
-// "1m0s").
+// write a source) rather than sorted, with a source's durations as written by hand
+// ("1m", not "1m0s"), and every string quoted where YAML 1.1 would read it otherwise.
 func Marshal(c *PullerConfig) ([]byte, error) {
 	j, err := json.Marshal(c)
 	if err != nil {
 		return nil, err
 	}
 	var n yamlv3.Node
-	if err := yamlv3.Unmarshal(j, &n); err != nil {
+	if err := yamlv3.Unmarshal(escapeForYAML(j), &n); err != nil {
 		return nil, err
 	}
 	var walk func(n *yamlv3.Node)
@@ -167,18 +209,26 @@ func Marshal(c *PullerConfig) ([]byte, error) {
 		if n.Kind == yamlv3.ScalarNode && n.Tag == "!!str" && plainIsString(n.Value) {
 			n.Style &^= yamlv3.DoubleQuotedStyle
 		}
-		if n.Kind == yamlv3.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if k, v := n.Content[i], n.Content[i+1]; durationKeys[k.Value] && v.Kind == yamlv3.ScalarNode {
-					v.Value = shortDuration(v.Value)
-				}
-			}
-		}
 		for _, c := range n.Content {
 			walk(c)
 		}
 	}
 	walk(&n)
+	if len(n.Content) == 1 {
+		root := n.Content[0]
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if root.Content[i].Value != "sources" {
+				continue
+			}
+			for _, src := range root.Content[i+1].Content {
+				for k := 0; k+1 < len(src.Content); k += 2 {
+					if key, v := src.Content[k], src.Content[k+1]; durationKeys[key.Value] && v.Kind == yamlv3.ScalarNode {
+						v.Value = shortDuration(v.Value)
+					}
+				}
+			}
+		}
+	}
 	var out bytes.Buffer
 	enc := yamlv3.NewEncoder(&out)
 	enc.SetIndent(2)
@@ -191,6 +241,28 @@ func Marshal(c *PullerConfig) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// unusual reports whether r is a character YAML does not take as it is in a plain or
+// quoted scalar, or reads as a line break: C0 and C1 controls, DEL, the byte-order mark
+// and the non-characters.
+func unusual(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff
+}
+
+// escapeForYAML writes the unusual characters JSON leaves as they are (DEL, C1
+// controls, U+FEFF, U+FFFE, U+FFFF) as \u escapes, which YAML's parser takes in a
+// double-quoted string and refuses raw.
+func escapeForYAML(j []byte) []byte {
+	var b strings.Builder
+	for _, r := range string(j) {
+		if r >= 0x20 && unusual(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return []byte(b.String())
+}
+
 // plainIsString tells whether v, written unquoted, reads back as the string v in the
 // puller's YAML (YAML 1.1: "yes", "on", "1.0" and "08" would not).
 func plainIsString(v string) bool {
@@ -200,7 +272,7 @@ func plainIsString(v string) bool {
 	}
 	m, _ := back.(map[string]any)
 	s, ok := m["v"].(string)
-	return ok && s == v && !strings.Contains(v, "\n")
+	return ok && s == v && !strings.ContainsFunc(v, unusual)
 }
 
 // shortDuration drops the zero units a Go duration's String writes: "1h0m0s" is "1h".
@@ -397,6 +469,10 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 	src.DriftInterval = spec.duration("interval")
 	src.RetryInterval = spec.duration("retryInterval")
 	src.Timeout = spec.duration("timeout")
+	if src.Timeout.Duration == 0 && src.DriftInterval.Duration > 0 {
+		// Flux's default: the interval less 30 s, at least 30 s.
+		src.Timeout.Duration = max(src.DriftInterval.Duration-30*time.Second, 30*time.Second)
+	}
 	src.Prune = spec.boolean("prune")
 	if src.Prune {
 		notes = append(notes, fmt.Sprintf("%s: prune keeps Namespaces and CRDs unless pruneNamespacesAndCRDs: true (Flux deletes them)", k))
@@ -448,6 +524,15 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		r := rs.sub("ref")
 		src.Ref = puller.Ref{Tag: r.str("tag"), SemVer: r.str("semver"), Digest: r.str("digest")}
 		r.rest(map[string]string{"semverFilter": "a semver range alone selects the tag"})
+		// Flux takes the digest over the semver range over the tag; the puller takes one.
+		switch was := src.Ref; {
+		case was.Digest != "" && (was.SemVer != "" || was.Tag != ""):
+			src.Ref = puller.Ref{Digest: was.Digest}
+			notes = append(notes, fmt.Sprintf("%s: ref has a digest and more: the digest is kept, as Flux uses it", repo))
+		case was.SemVer != "" && was.Tag != "":
+			src.Ref = puller.Ref{SemVer: was.SemVer}
+			notes = append(notes, fmt.Sprintf("%s: ref has a semver range and a tag: the range is kept, as Flux uses it", repo))
+		}
 	}
 	src.Insecure = rs.boolean("insecure")
 	if rs.has("secretRef") {
@@ -483,7 +568,7 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 	rs.duration("timeout") // the source's timeout bounds the whole sync
 	if rs.has("verify") {
 		v := rs.sub("verify")
-		if p := v.str("provider"); p != "cosign" {
+		if p := v.str("provider"); p != "cosign" && p != "" { // Flux's default is cosign
 			v.fail("provider", "%q: the puller verifies cosign signatures", p)
 		}
 		pol := &verify.Policy{}

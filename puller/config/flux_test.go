@@ -10,6 +10,11 @@ import (
 	"github.com/gitless-dev/gitless/puller/config"
 )
 
+// fluxIn is one input stream named flux.yaml.
+func fluxIn(s string) []config.FluxInput {
+	return []config.FluxInput{{Name: "flux.yaml", Data: []byte(s)}}
+}
+
 // docBlocks returns the yaml blocks of a doc.
 func docBlocks(t *testing.T, path string) []string {
 	t.Helper()
@@ -43,7 +48,7 @@ func TestConvertFluxDocExample(t *testing.T) {
 	if flux == "" || want == "" {
 		t.Fatal("docs/flux.md has no Flux example or no PullerConfig")
 	}
-	c, notes, err := config.FromFlux([]byte(flux), config.FromFluxOptions{})
+	c, notes, err := config.FromFlux(fluxIn(flux), config.FromFluxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +94,7 @@ spec:
 `
 
 func TestConvertFlux(t *testing.T) {
-	c, notes, err := config.FromFlux([]byte(fluxPair+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), config.FromFluxOptions{Namespace: "team-a", KeysDir: "/keys"})
+	c, notes, err := config.FromFlux(fluxIn(fluxPair+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), config.FromFluxOptions{Namespace: "team-a", KeysDir: "/keys"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +109,7 @@ func TestConvertFlux(t *testing.T) {
 		t.Fatalf("verify %+v", s.Verify)
 	}
 	all := strings.Join(notes, "\n")
-	for _, n := range []string{"mount Secret team-a/cosign-pub", "insecureIgnoreTlog", "gitless-puller suspend app", "ConfigMap flux-system/x: not an OCIRepository", "prune"} {
+	for _, n := range []string{"mount Secret team-a/cosign-pub", "insecureIgnoreTlog", "gitless-puller suspend app", "ConfigMap flux-system/x (flux.yaml: document 3): not an OCIRepository", "prune"} {
 		if n == "prune" {
 			if strings.Contains(all, "pruneNamespacesAndCRDs") {
 				t.Error("a prune note without prune")
@@ -144,7 +149,7 @@ func TestConvertFluxRefusesWhatItCannotDo(t *testing.T) {
 			if in == fluxPair {
 				t.Fatalf("%q not in the input", tc.old)
 			}
-			_, _, err := config.FromFlux([]byte(in), config.FromFluxOptions{})
+			_, _, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{})
 			if !errors.Is(err, config.ErrFlux) && tc.name != "an invalid source" {
 				t.Fatalf("err = %v, want ErrFlux", err)
 			}
@@ -162,7 +167,7 @@ func TestConvertFluxRefusesWhatItCannotDo(t *testing.T) {
 func TestMarshalRoundTrips(t *testing.T) {
 	in := strings.Replace(fluxPair, "commonMetadata: {labels: {team: a}}",
 		`commonMetadata: {labels: {a: "yes", b: "1.0", c: "08", d: "on", e: "null"}, annotations: {f: "x: y", g: "#c", h: " sp", i: "~", j: "a\nb"}}`, 1)
-	c, _, err := config.FromFlux([]byte(in), config.FromFluxOptions{})
+	c, _, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,5 +182,61 @@ func TestMarshalRoundTrips(t *testing.T) {
 	want, got := c.Sources[0].CommonMetadata, back.Sources[0].CommonMetadata
 	if !reflect.DeepEqual(want, got) {
 		t.Errorf("wrote %+v, read back %+v\n%s", want, got, out)
+	}
+}
+
+// The input as Flux takes it: JSON streams, typed Lists, Flux's defaults (timeout from
+// the interval, the ref's precedence, cosign as the verify provider); and what is
+// refused rather than guessed (an OCIRepository given twice differently, an input
+// without a Kustomization, one over MaxSize).
+func TestConvertFluxInputs(t *testing.T) {
+	j := `{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"OCIRepository","metadata":{"name":"app","namespace":"team-a"},"spec":{"url":"oci:\/\/registry.corp\/app","ref":{"tag":"latest","semver":">=1.0.0"},"verify":{"secretRef":{"name":"k"}}}}
+{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"KustomizationList","items":[{"apiVersion":"kustomize.toolkit.fluxcd.io/v1","kind":"Kustomization","metadata":{"name":"app","namespace":"team-a"},"spec":{"interval":"10m","sourceRef":{"kind":"OCIRepository","name":"app"}}}]}`
+	c, notes, err := config.FromFlux([]config.FluxInput{{Name: "flux.json", Data: []byte(j)}}, config.FromFluxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources[0]
+	if s.URL != "oci://registry.corp/app" || s.Ref.SemVer != ">=1.0.0" || s.Ref.Tag != "" || s.Timeout.Duration.String() != "9m30s" || len(s.Verify.Keys) != 1 {
+		t.Fatalf("%+v", s)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "the range is kept") {
+		t.Errorf("no note of the ref: %q", notes)
+	}
+
+	twice := fluxPair + "---\n" + strings.Replace(strings.SplitN(fluxPair, "---\n", 2)[0], `semver: ">=1.0.0"`, "tag: evil", 1)
+	for name, in := range map[string][]config.FluxInput{
+		"an OCIRepository twice": fluxIn(twice),
+		"no Kustomization":       fluxIn(strings.SplitN(fluxPair, "---\n", 2)[0]),
+		"too large":              fluxIn(fluxPair + strings.Repeat("#", config.MaxSize)),
+	} {
+		if _, _, err := config.FromFlux(in, config.FromFluxOptions{}); !errors.Is(err, config.ErrFlux) {
+			t.Errorf("%s: err = %v, want refused", name, err)
+		}
+	}
+}
+
+// Marshal shortens a source's own durations only: a substituted value that looks
+// like one is written as it is; a value with characters YAML reads otherwise (NEL, DEL)
+// comes back the same.
+func TestMarshalKeepsValues(t *testing.T) {
+	in := strings.Replace(fluxPair, "  suspend: true\n", "  postBuild: {substitute: {interval: 1m0s, timeout: 2h0m0s, nel: \"x\\u0085y\", del: \"x\\u007fy\", bom: \"\\ufeffz\"}}\n", 1)
+	c, _, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := config.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Parse(out, config.Namespaces{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if want, got := c.Sources[0].PostBuild.Substitute, back.Sources[0].PostBuild.Substitute; !reflect.DeepEqual(want, got) {
+		t.Errorf("wrote %q, read back %q\n%s", want, got, out)
+	}
+	if !strings.Contains(string(out), "driftInterval: 30m\n") {
+		t.Errorf("the source's own duration is not shortened:\n%s", out)
 	}
 }
