@@ -211,6 +211,9 @@ func (c *Client) wrapError(op string, ref artifact.Reference, err error) error {
 	if errors.Is(err, orasauth.ErrBasicCredentialNotFound) {
 		return &AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: http.StatusUnauthorized, Err: err}
 	}
+	if se := (*StorageRefusalError)(nil); errors.As(err, &se) {
+		return fmt.Errorf("%s %s: %w", op, ref.Repo(), se)
+	}
 	var ne net.Error
 	var oe *net.OpError
 	if errors.As(err, &oe) || errors.As(err, &ne) {

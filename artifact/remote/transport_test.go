@@ -160,3 +160,27 @@ func TestSignedRedirectURLStaysOutOfErrors(t *testing.T) {
 		}
 	}
 }
+
+// A 403 from the storage a blob was redirected to (an expired signed link) is not the
+// registry refusing the credentials: it is not ErrUnauthorized (which the puller does
+// not retry soon, and the CLI reports as exit 4), and it says where it came from.
+func TestStorageRefusalIsNotACredentialRefusal(t *testing.T) {
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", http.StatusForbidden)
+	}))
+	defer storage.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, storage.URL+"/bucket/blob?X-Amz-Signature=SECRETSIGNATURE", http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	d := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromString("x"), Size: 10}
+	// The puller's kind of client, and the CLI's default one.
+	for _, c := range []*remote.Client{remote.New(remote.Options{HTTPClient: &http.Client{Transport: remote.NewRetryTransport(remote.NewTransport(), remote.RetryPolicy{})}}), remote.New(remote.Options{})} {
+		_, err := c.FetchBlob(context.Background(), hostileRef(t, srv, "app/demo:v1"), d, 1<<20)
+		var se *remote.StorageRefusalError
+		if errors.Is(err, remote.ErrUnauthorized) || !errors.As(err, &se) || se.StatusCode != http.StatusForbidden ||
+			!strings.Contains(err.Error(), "redirected the download to") || strings.Contains(err.Error(), "SECRETSIGNATURE") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+}
