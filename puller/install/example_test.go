@@ -5,6 +5,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/gitless-dev/gitless/puller"
@@ -60,5 +62,31 @@ func TestExampleClusterIsGenerated(t *testing.T) {
 		if !bytes.Equal(got, f.Content) {
 			t.Errorf("%s differs from the generator's output (go test ./puller/install -update):\n%s", path, f.Content)
 		}
+	}
+}
+
+// The configuration the install writes is the one it was given, as the puller reads
+// it (YAML 1.1): a substituted value "on", "yes" or "1m0s" stays that string (it was
+// written plain, read back as a boolean, and refused; or shortened as a duration), and
+// a PEM key is written as a block.
+func TestConfigYAMLRoundTrips(t *testing.T) {
+	pem := "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n"
+	c := &config.PullerConfig{APIVersion: config.APIVersion, Kind: config.Kind, Namespace: "gitless-system", Sources: []puller.Source{{
+		Name: "a", URL: "oci://r.io/a", Verify: &verify.Policy{Keys: []string{pem}, InsecureIgnoreTlog: true},
+		PostBuild: &puller.PostBuild{Substitute: map[string]string{"flag": "on", "yes": "yes", "interval": "1m0s", "n": "08"}},
+	}}}
+	b, err := install.ConfigYAML(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Parse(b, config.Namespaces{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(back.Sources[0].PostBuild, c.Sources[0].PostBuild) || back.Sources[0].Verify.Keys[0] != pem {
+		t.Errorf("read back %+v %q\n%s", back.Sources[0].PostBuild, back.Sources[0].Verify.Keys, b)
+	}
+	if !strings.Contains(string(b), "- |\n") {
+		t.Errorf("the key is not a block:\n%s", b)
 	}
 }

@@ -484,11 +484,7 @@ func ConfigYAML(c *config.PullerConfig) ([]byte, error) {
 		cc.Sources = []puller.Source{}
 		c = &cc
 	}
-	n, err := toNode(c)
-	if err != nil {
-		return nil, err
-	}
-	return encode(n)
+	return config.Marshal(c)
 }
 
 // render writes docs as one YAML stream, each with its comment.
@@ -535,16 +531,11 @@ func toNode(v any) (*yaml.Node, error) {
 	return n, nil
 }
 
-var durationKeys = map[string]bool{"interval": true, "driftInterval": true, "timeout": true}
-
 func clean(n *yaml.Node, key string) {
 	n.Style = 0
 	if n.Kind == yaml.ScalarNode {
 		if n.Tag == "!!str" && needsQuote(n.Value) {
 			n.Style = yaml.DoubleQuotedStyle
-		}
-		if durationKeys[key] {
-			n.Value = shortDuration(n.Value)
 		}
 		if strings.Contains(n.Value, "\n") {
 			n.Style = yaml.LiteralStyle
@@ -579,16 +570,6 @@ func needsQuote(s string) bool {
 	}
 	_, isString := v.(string)
 	return !isString || v.(string) != s
-}
-
-func shortDuration(s string) string {
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func encode(n *yaml.Node) ([]byte, error) {
