@@ -70,7 +70,9 @@ func (c *CommonMetadata) validate() error {
 
 // validate checks that the reference names one object.
 func (h HealthCheck) validate(field string) error {
-	// No apiVersion is a core kind's preferred version, as in Flux.
+	if h.APIVersion == "" {
+		return fieldErr(field+".apiVersion", "required (Flux reads a missing one as apps/v1)")
+	}
 	if _, err := schema.ParseGroupVersion(h.APIVersion); err != nil {
 		return fieldErr(field+".apiVersion", "%q: %v", h.APIVersion, err)
 	}

@@ -368,6 +368,11 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 	}
 	src.DriftInterval = spec.duration("interval")
 	src.RetryInterval = spec.duration("retryInterval")
+	if src.RetryInterval.Duration == 0 {
+		// Flux retries a failed Kustomization at its interval; the puller's default
+		// bound is the source's interval, the OCIRepository's.
+		src.RetryInterval = src.DriftInterval
+	}
 	src.Timeout = spec.duration("timeout")
 	if src.Timeout.Duration == 0 && src.DriftInterval.Duration > 0 {
 		// Flux's default: the interval less 30 s, at least 30 s.
@@ -388,6 +393,13 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		notes = append(notes, fmt.Sprintf("%s: suspended in Flux; run gitless-puller suspend %s once the puller runs", k, k.name))
 	}
 	spec.into("healthChecks", &src.HealthChecks)
+	for i := range src.HealthChecks {
+		if src.HealthChecks[i].APIVersion == "" {
+			// Flux's reading of a health check without one.
+			src.HealthChecks[i].APIVersion = "apps/v1"
+			notes = append(notes, fmt.Sprintf("%s: healthChecks[%d] has no apiVersion: apps/v1 written, as Flux reads it", k, i))
+		}
+	}
 	spec.into("commonMetadata", &src.CommonMetadata)
 	spec.into("patches", &src.Patches)
 	spec.into("images", &src.Images)

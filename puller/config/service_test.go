@@ -97,6 +97,7 @@ func TestParseFluxFields(t *testing.T) {
 	}
 	for _, tc := range []struct{ old, new, field string }{
 		{"apiVersion: apps/v1,", "apiVersion: a/b/c,", "sources[0].healthChecks[1].apiVersion"},
+		{"apiVersion: apps/v1, kind", "kind", "sources[0].healthChecks[1].apiVersion"},
 		{"kind: Deployment, ", "", "sources[0].healthChecks[1].kind"},
 		{", name: web", "", "sources[0].healthChecks[1].name"},
 		{"name: web", "name: a/b", "sources[0].healthChecks[1].name"},
