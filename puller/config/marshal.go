@@ -113,4 +113,3 @@ func shortDuration(s string) string {
 	}
 	return s
 }
-
