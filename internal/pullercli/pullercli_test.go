@@ -13,6 +13,7 @@ import (
 	neturl "net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -436,5 +437,37 @@ sources:
 	write("/etc/gitless/cosign.pub")
 	if r := runPuller(t, t.Context(), nil, "install", "--config", cfg); r.code != 0 || !strings.Contains(r.out, "- /etc/gitless/cosign.pub") || !strings.Contains(r.err, "Warning: "+cfg+": sources[0].verify.keys[0] /etc/gitless/cosign.pub is not on this machine") {
 		t.Fatalf("a cluster path: %+v", r)
+	}
+}
+
+// run gives the Go runtime nine tenths of the container's memory limit (what the install
+// passes in GITLESS_MEMORY_LIMIT) as its soft limit; GOMEMLIMIT, when set, wins; a
+// value that is no byte count is a usage error.
+func TestRunSetsTheSoftMemoryLimit(t *testing.T) {
+	f := newPullerFixture(t)
+	f.pushSigned("app", "v1", true, map[string]string{"a.yaml": pcm("a", "1")})
+	cfg := filepath.Join(t.TempDir(), "puller.yaml")
+	doc := fmt.Sprintf("apiVersion: gitless.dev/v1alpha1\nkind: PullerConfig\nsources:\n- name: app\n  url: oci://%s/app:v1\n  verify: {keys: [%s], insecureIgnoreTlog: true}\n", f.Reg.Host(), f.Key.PubPath)
+	if err := os.WriteFile(cfg, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+
+	f.env["GITLESS_MEMORY_LIMIT"] = "1000000000"
+	get, stop := f.runDaemon(cfg)
+	pullertest.WaitUntil(t, 30*time.Second, "ready", func() bool { code, _ := get("/readyz"); return code == 200 })
+	if got := debug.SetMemoryLimit(-1); got != 900000000 {
+		t.Errorf("soft memory limit %d, want 900000000", got)
+	}
+	if r := stop(); r.code != 0 || !strings.Contains(r.err, "soft memory limit 858 MiB") {
+		t.Fatalf("%+v", r)
+	}
+
+	f.env["GITLESS_MEMORY_LIMIT"] = "1Gi"
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second) // ends a run that starts anyway
+	defer cancel()
+	if r := runPuller(t, ctx, f.env, append([]string{"run", "--config", cfg, "--listen", "127.0.0.1:0"}, f.base...)...); r.code != 2 || !strings.Contains(r.err, "GITLESS_MEMORY_LIMIT") {
+		t.Fatalf("a limit that is no byte count: %+v", r)
 	}
 }

@@ -3,6 +3,8 @@ package pullercli
 import (
 	"fmt"
 	"net"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,7 +91,19 @@ flight --shutdown-grace to finish, and exits 0.`,
 					return clikit.Usagef("--webhook-listen: %v", err)
 				}
 			}
+			soft, err := softMemoryLimit(env)
+			if err != nil {
+				ln.Close()
+				if wln != nil {
+					wln.Close()
+				}
+				return err
+			}
 			msg := fmt.Sprintf("gitless-puller %s: %d sources, serving on %s", version(), len(c.Sources), ln.Addr())
+			if soft > 0 {
+				debug.SetMemoryLimit(soft)
+				msg += fmt.Sprintf(", soft memory limit %d MiB", soft>>20)
+			}
 			if wln != nil {
 				msg += ", webhooks on " + wln.Addr().String()
 			}
@@ -146,4 +160,24 @@ func printRunResult(env Env, r *puller.Result) {
 		fmt.Fprintf(env.Err, "%s %s: applied %s: %d created, %d configured, %d unchanged, %d pruned\n",
 			now, r.Source, r.URL, r.Created, r.Configured, r.Unchanged, r.Pruned)
 	}
+}
+
+// MemoryLimitEnv names the variable the install fills with the container's memory
+// limit in bytes (the downward API's limits.memory).
+const MemoryLimitEnv = "GITLESS_MEMORY_LIMIT"
+
+// softMemoryLimit is the Go runtime's soft memory limit for a container limit in
+// MemoryLimitEnv: nine tenths of it, so that what the runtime does not count (the
+// binary's mapped pages, which the container's memory does count) has room before the
+// kernel kills the process. 0 when GOMEMLIMIT is set (it wins) or there is no limit.
+func softMemoryLimit(env Env) (int64, error) {
+	v := env.Getenv(MemoryLimitEnv)
+	if v == "" || env.Getenv("GOMEMLIMIT") != "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, clikit.Usagef("%s=%q: want the container's memory limit in bytes", MemoryLimitEnv, v)
+	}
+	return n - n/10, nil
 }

@@ -332,9 +332,9 @@ func (o *Options) configMaps(cfgYAML []byte) []doc {
 func (o *Options) deploymentComment() string {
 	image := "\nThe image: the release's (linux/amd64 and arm64, nonroot 65532, signed keylessly by the\nrelease workflow; docs/install.md), or your own (make images). Pin it by digest."
 	if o.LeaderElect {
-		return fmt.Sprintf("%d replicas: one leads (a coordination.k8s.io Lease), the others stand by and take\nover within the lease duration (15s). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics. GOMEMLIMIT is\nthe memory limit (the Go runtime collects harder near it).", o.Replicas) + image
+		return fmt.Sprintf("%d replicas: one leads (a coordination.k8s.io Lease), the others stand by and take\nover within the lease duration (15s). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics. The Go runtime's\nsoft memory limit is nine tenths of the memory limit (it collects harder near it).", o.Replicas) + image
 	}
-	return "One replica (Recreate: never two pullers at once). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics. GOMEMLIMIT is\nthe memory limit (the Go runtime collects harder near it)." + image
+	return "One replica (Recreate: never two pullers at once). Non-root, read-only root filesystem, no\ncapabilities; probes on /healthz and /readyz; Prometheus scrapes /metrics. The Go runtime's\nsoft memory limit is nine tenths of the memory limit (it collects harder near it)." + image
 }
 
 // deploymentDocs are the Deployment. No PodDisruptionBudget: a replica is Ready only
@@ -403,9 +403,11 @@ func (o *Options) deployment() any {
 							{Name: "POD_NAMESPACE", ValueFrom: field("metadata.namespace")},
 							{Name: "POD_NAME", ValueFrom: field("metadata.name")},
 							{Name: "TMPDIR", Value: "/tmp"},
-							// The Go runtime's soft memory limit: the memory limit below. Near it the
-							// collector works harder rather than let a large sync end in an OOM kill.
-							{Name: "GOMEMLIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "puller", Resource: "limits.memory", Divisor: resource.MustParse("1")}}},
+							// The memory limit below, of which the puller gives the Go runtime nine
+							// tenths as its soft limit: near it the collector works harder rather
+							// than let a large sync end in an OOM kill, and what the runtime does
+							// not count (the binary's pages) has room.
+							{Name: "GITLESS_MEMORY_LIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "puller", Resource: "limits.memory", Divisor: resource.MustParse("1")}}},
 						},
 						Ports:          ports,
 						LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}},
