@@ -203,6 +203,33 @@ func withoutQuery(u string) string {
 	return u
 }
 
+// StorageRefusalError is a refusal by the storage a registry redirected a blob
+// download to (an expired or skewed signed link): not ErrUnauthorized, since the
+// registry took the credentials, and worth retrying, since the registry gives a new
+// link each time.
+type StorageRefusalError struct {
+	Host       string
+	StatusCode int
+}
+
+func (e *StorageRefusalError) Error() string {
+	return fmt.Sprintf("the storage the registry redirected the download to (%s) refused it (%d %s): the signed link it gave may have expired, or the clocks disagree",
+		e.Host, e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// blobError is WrapError for a blob download. A 403 to a GET outside the registry's
+// API (/v2/), without an OCI error body and not a token request (scope=), is the
+// storage the blob was redirected to refusing its signed link: a StorageRefusalError,
+// whose text names the storage's host only (the link's signature stays out).
+func (c *Client) blobError(op string, ref artifact.Reference, err error) error {
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) && er.StatusCode == http.StatusForbidden && er.Method == http.MethodGet && er.URL != nil &&
+		!strings.HasPrefix(er.URL.Path, "/v2/") && len(er.Errors) == 0 && er.URL.Query().Get("scope") == "" {
+		return boundError(fmt.Errorf("%s %s: %w", op, ref.Repo(), &StorageRefusalError{Host: er.URL.Host, StatusCode: er.StatusCode}))
+	}
+	return c.WrapError(op, ref, err)
+}
+
 func (c *Client) wrapError(op string, ref artifact.Reference, err error) error {
 	var er *errcode.ErrorResponse
 	if errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden) {
@@ -210,9 +237,6 @@ func (c *Client) wrapError(op string, ref artifact.Reference, err error) error {
 	}
 	if errors.Is(err, orasauth.ErrBasicCredentialNotFound) {
 		return &AuthError{Registry: ref.Registry, Repository: ref.Repository, Op: op, StatusCode: http.StatusUnauthorized, Err: err}
-	}
-	if se := (*StorageRefusalError)(nil); errors.As(err, &se) {
-		return fmt.Errorf("%s %s: %w", op, ref.Repo(), se)
 	}
 	var ne net.Error
 	var oe *net.OpError

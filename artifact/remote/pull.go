@@ -187,7 +187,7 @@ func (c *Client) extractLayer(ctx context.Context, a *Artifact, dir string, opts
 	}
 	rc, err := repo.Blobs().Fetch(ctx, l)
 	if err != nil {
-		return nil, c.WrapError("pulling", a.Reference, fmt.Errorf("layer %s: %w", l.Digest, err))
+		return nil, c.blobError("pulling", a.Reference, fmt.Errorf("layer %s: %w", l.Digest, err))
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, l)

@@ -117,7 +117,7 @@ func (c *Client) FetchBlob(ctx context.Context, ref artifact.Reference, desc oci
 	}
 	rc, err := repo.Blobs().Fetch(ctx, desc)
 	if err != nil {
-		return nil, c.WrapError("fetching", ref, fmt.Errorf("blob %s: %w", desc.Digest, err))
+		return nil, c.blobError("fetching", ref, fmt.Errorf("blob %s: %w", desc.Digest, err))
 	}
 	defer rc.Close()
 	b, err := content.ReadAll(rc, desc)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -68,12 +67,6 @@ type idleTransport struct {
 
 func (t *idleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	if err == nil && req.Response != nil && resp.StatusCode == http.StatusForbidden && !strings.HasPrefix(req.URL.Path, "/v2/") {
-		// A redirect out of the registry's API (a blob to S3, GCS, a CDN) refused:
-		// its signed link, not the registry's credentials.
-		drain(resp)
-		return nil, &StorageRefusalError{Host: req.URL.Host, StatusCode: resp.StatusCode}
-	}
 	if err != nil || resp.Body == nil || resp.Body == http.NoBody {
 		return resp, err
 	}
@@ -82,19 +75,6 @@ func (t *idleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	b.timer.Stop() // armed while a Read waits: a reader that pauses is not the registry
 	resp.Body = b
 	return resp, nil
-}
-
-// StorageRefusalError is a refusal by the storage a registry redirected a download to
-// (an expired or skewed signed link): not ErrUnauthorized, since the registry took the
-// credentials, and worth retrying, since the registry gives a new link each time.
-type StorageRefusalError struct {
-	Host       string
-	StatusCode int
-}
-
-func (e *StorageRefusalError) Error() string {
-	return fmt.Sprintf("the storage the registry redirected the download to (%s) refused it (%d %s): the signed link it gave may have expired, or the clocks disagree",
-		e.Host, e.StatusCode, http.StatusText(e.StatusCode))
 }
 
 // idleBody closes its body when a Read has waited idle for bytes.

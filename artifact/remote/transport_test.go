@@ -3,6 +3,7 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -181,6 +182,24 @@ func TestStorageRefusalIsNotACredentialRefusal(t *testing.T) {
 		if errors.Is(err, remote.ErrUnauthorized) || !errors.As(err, &se) || se.StatusCode != http.StatusForbidden ||
 			!strings.Contains(err.Error(), "redirected the download to") || strings.Contains(err.Error(), "SECRETSIGNATURE") {
 			t.Fatalf("err = %v", err)
+		}
+	}
+	// A 403 with the registry's error body, or to a token request (scope=), is the
+	// registry's refusal still.
+	for _, path := range []string{"/auth/token?scope=repository:app/demo:pull&service=r", "/v2/app/demo/blobs/x"} {
+		refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/v2/app/demo/blobs/sha256") {
+				http.Redirect(w, r, path, http.StatusTemporaryRedirect)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`)
+		}))
+		_, err := remote.New(remote.Options{}).FetchBlob(context.Background(), hostileRef(t, refusing, "app/demo:v1"), d, 1<<20)
+		refusing.Close()
+		if !errors.Is(err, remote.ErrUnauthorized) {
+			t.Errorf("%s: err = %v, want the registry's refusal", path, err)
 		}
 	}
 }

@@ -102,7 +102,7 @@ flight --shutdown-grace to finish, and exits 0.`,
 			msg := fmt.Sprintf("gitless-puller %s: %d sources, serving on %s", version(), len(c.Sources), ln.Addr())
 			if soft > 0 {
 				debug.SetMemoryLimit(soft)
-				msg += fmt.Sprintf(", soft memory limit %d MiB", soft>>20)
+				msg += fmt.Sprintf(", soft memory limit %d MiB (nine tenths of %s: the container's limit, or the node's allocatable memory without one)", soft>>20, MemoryLimitEnv)
 			}
 			if wln != nil {
 				msg += ", webhooks on " + wln.Addr().String()

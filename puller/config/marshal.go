@@ -30,7 +30,7 @@ func Marshal(c *PullerConfig) ([]byte, error) {
 		n.Style &^= yamlv3.FlowStyle
 		if n.Kind == yamlv3.ScalarNode && n.Tag == "!!str" {
 			switch {
-			case plainIsString(n.Value):
+			case PlainYAMLString(n.Value):
 				n.Style &^= yamlv3.DoubleQuotedStyle
 			case strings.Contains(n.Value, "\n") && !strings.ContainsFunc(strings.ReplaceAll(n.Value, "\n", ""), unusual) &&
 				strings.TrimLeft(n.Value, " ") == n.Value:
@@ -91,9 +91,9 @@ func escapeForYAML(j []byte) []byte {
 	return []byte(b.String())
 }
 
-// plainIsString tells whether v, written unquoted, reads back as the string v in the
-// puller's YAML (YAML 1.1: "yes", "on", "1.0" and "08" would not).
-func plainIsString(v string) bool {
+// PlainYAMLString tells whether v, written unquoted, reads back as the string v in the
+// puller's and kubectl's YAML (YAML 1.1: "yes", "on", "1.0" and "08" would not).
+func PlainYAMLString(v string) bool {
 	var back any
 	if err := yaml.Unmarshal([]byte("v: "+v), &back); err != nil {
 		return false

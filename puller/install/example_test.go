@@ -2,12 +2,15 @@ package install_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/config"
@@ -88,5 +91,33 @@ func TestConfigYAMLRoundTrips(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "- |\n") {
 		t.Errorf("the key is not a block:\n%s", b)
+	}
+}
+
+// The manifests read as written by kubectl's YAML (1.1): a namespace named "on" or "y"
+// (valid names) is quoted, not read back as a boolean.
+func TestManifestsQuoteWhatYAMLWouldReadOtherwise(t *testing.T) {
+	for _, ns := range []string{"on", "y", "no"} {
+		out, err := install.Manifests(install.Options{Namespace: ns, Image: "example.com/puller:v1", Config: &config.PullerConfig{APIVersion: config.APIVersion, Kind: config.Kind}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(out), "\n---\n") {
+			j, err := sigsyaml.YAMLToJSON([]byte(doc))
+			if err != nil {
+				t.Fatalf("%s: %v", ns, err)
+			}
+			var obj struct {
+				Metadata struct{ Name, Namespace any } `json:"metadata"`
+			}
+			if err := json.Unmarshal(j, &obj); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range []any{obj.Metadata.Name, obj.Metadata.Namespace} {
+				if _, ok := v.(bool); ok {
+					t.Fatalf("namespace %q: a name read as a boolean in\n%s", ns, doc)
+				}
+			}
+		}
 	}
 }

@@ -536,7 +536,7 @@ func toNode(v any) (*yaml.Node, error) {
 func clean(n *yaml.Node, key string) {
 	n.Style = 0
 	if n.Kind == yaml.ScalarNode {
-		if n.Tag == "!!str" && needsQuote(n.Value) {
+		if n.Tag == "!!str" && !config.PlainYAMLString(n.Value) { // as kubectl reads YAML: 1.1
 			n.Style = yaml.DoubleQuotedStyle
 		}
 		if strings.Contains(n.Value, "\n") {
@@ -562,16 +562,6 @@ func clean(n *yaml.Node, key string) {
 	for _, c := range n.Content {
 		clean(c, "")
 	}
-}
-
-// needsQuote: strings YAML would read as something else unquoted.
-func needsQuote(s string) bool {
-	var v any
-	if err := yaml.Unmarshal([]byte(s), &v); err != nil {
-		return true
-	}
-	_, isString := v.(string)
-	return !isString || v.(string) != s
 }
 
 func encode(n *yaml.Node) ([]byte, error) {
