@@ -174,16 +174,11 @@ func TestRetryIntervalBoundsTheBackoff(t *testing.T) {
 	pullertest.WaitUntil(t, 10*time.Second, "the pushed artifact applied", func() bool { ok, _ := w.p.Health().Ready(); return ok })
 }
 
-// namePrefix, nameSuffix, patches and images, as Flux's: kustomize's transformers in a
-// kustomization around the set, so references follow the renamed objects; a patch the
-// build refuses fails the source naming what was set, with nothing applied.
-func TestKustomizeFieldsAsFlux(t *testing.T) {
-	w := newWorld(t, registry.Options{})
-	w.pushSigned("app", "v1", t1, map[string]string{
-		"config.yaml": pullertest.ConfigMap("config", "1"),
-		"web.yaml": `apiVersion: apps/v1
+// webWithConfig is the Deployment web (its metadata's rest, then the ConfigMap it
+// takes its environment from).
+const webWithConfig = `apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web, namespace: NS}
+metadata: {name: web%s}
 spec:
   selector: {matchLabels: {app: web}}
   template:
@@ -192,8 +187,17 @@ spec:
       containers:
       - name: app
         image: nginx:1.27
-        envFrom: [{configMapRef: {name: config}}]
-`,
+        envFrom: [{configMapRef: {name: %s}}]
+`
+
+// namePrefix, nameSuffix, patches and images, as Flux's: kustomize's transformers in a
+// kustomization around the set, so references follow the renamed objects; a patch the
+// build refuses fails the source naming what was set, with nothing applied.
+func TestKustomizeFieldsAsFlux(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"config.yaml": pullertest.ConfigMap("config", "1"),
+		"web.yaml":    fmt.Sprintf(webWithConfig, ", namespace: NS", "config"),
 	})
 	src := w.source("app", "app", "v1")
 	src.NamePrefix, src.NameSuffix = "eu-", "-1"
@@ -277,19 +281,7 @@ resources: [web.yaml]
 images: [{name: nginx, newName: registry.local/nginx, newTag: "1.0"}]
 configMapGenerator: [{name: cfg, literals: [k=v]}]
 `,
-		"web.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: app
-        image: nginx:1.27
-        envFrom: [{configMapRef: {name: cfg}}]
-`,
+		"web.yaml": fmt.Sprintf(webWithConfig, "", "cfg"),
 	})
 	src := w.source("app", "app", "v1")
 	src.NamePrefix, src.NameSuffix = "eu-", "-x"

@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -232,18 +231,7 @@ func FuzzParse(f *testing.F) {
 // The YAML of docs/puller-config.md is what Parse takes: the example file as it stands,
 // and the limits block inside a minimal file (with the values it shows as the defaults).
 func TestDocExamplesParse(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/puller-config.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocks []string
-	for _, part := range strings.Split(string(doc), "```yaml\n")[1:] {
-		block, _, ok := strings.Cut(part, "```")
-		if !ok {
-			t.Fatal("a yaml block that does not end")
-		}
-		blocks = append(blocks, block)
-	}
+	blocks := docBlocks(t, "../../docs/puller-config.md")
 	if len(blocks) != 2 {
 		t.Fatalf("%d yaml blocks, want the example and the limits", len(blocks))
 	}

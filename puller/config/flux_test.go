@@ -168,18 +168,7 @@ func TestConvertFluxRefusesWhatItCannotDo(t *testing.T) {
 func TestMarshalRoundTrips(t *testing.T) {
 	in := strings.Replace(fluxPair, "commonMetadata: {labels: {team: a}}",
 		`commonMetadata: {labels: {a: "yes", b: "1.0", c: "08", d: "on", e: "null"}, annotations: {f: "x: y", g: "#c", h: " sp", i: "~", j: "a\nb"}}`, 1)
-	c, _, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := config.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := config.Parse(out, config.Namespaces{})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	c, back, out := roundTrip(t, in)
 	want, got := c.Sources[0].CommonMetadata, back.Sources[0].CommonMetadata
 	if !reflect.DeepEqual(want, got) {
 		t.Errorf("wrote %+v, read back %+v\n%s", want, got, out)
@@ -222,22 +211,27 @@ func TestConvertFluxInputs(t *testing.T) {
 // comes back the same.
 func TestMarshalKeepsValues(t *testing.T) {
 	in := strings.Replace(fluxPair, "  suspend: true\n", "  postBuild: {substitute: {interval: 1m0s, timeout: 2h0m0s, nel: \"x\\u0085y\", del: \"x\\u007fy\", bom: \"\\ufeffz\"}}\n", 1)
-	c, _, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := config.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := config.Parse(out, config.Namespaces{})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
+	c, back, out := roundTrip(t, in)
 	if want, got := c.Sources[0].PostBuild.Substitute, back.Sources[0].PostBuild.Substitute; !reflect.DeepEqual(want, got) {
 		t.Errorf("wrote %q, read back %q\n%s", want, got, out)
 	}
 	if !strings.Contains(string(out), "driftInterval: 30m\n") {
 		t.Errorf("the source's own duration is not shortened:\n%s", out)
 	}
+}
+
+// roundTrip converts in, marshals the result and parses it back.
+func roundTrip(t *testing.T, in string) (converted, back *config.PullerConfig, out []byte) {
+	t.Helper()
+	c, _, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err = config.Marshal(c); err != nil {
+		t.Fatal(err)
+	}
+	if back, err = config.Parse(out, config.Namespaces{}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return c, back, out
 }
