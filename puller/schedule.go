@@ -24,9 +24,9 @@ import (
 // (bench/fleet.sh) drives the same code.
 type Schedule struct {
 	Interval time.Duration
-	// RetryInterval, when set, replaces Interval as the bound of the backoff after a
-	// failure worth retrying (the source's retryInterval, as Flux's): the longest wait
-	// between two tries of a failing sync.
+	// RetryInterval, when set and shorter than Interval, replaces it as the bound of the
+	// backoff after a failure worth retrying (the source's retryInterval, as Flux's):
+	// the longest wait between two tries of a failing sync.
 	RetryInterval time.Duration
 	Jitter        float64
 	MinRetry      time.Duration
@@ -84,8 +84,10 @@ func (s *Schedule) Next(err error) time.Duration {
 		}
 		return max(halfJitter(bound), after)
 	}
+	// Never longer than the interval: the registry is polled every interval, so a
+	// fixed artifact is picked up then however long the retries of a failing one wait.
 	limit := s.Interval
-	if s.RetryInterval > 0 {
+	if s.RetryInterval > 0 && s.RetryInterval < limit {
 		limit = s.RetryInterval
 	}
 	bound := min(s.MinRetry<<shift, limit)

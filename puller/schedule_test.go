@@ -44,7 +44,7 @@ func TestSchedule(t *testing.T) {
 		long := &remote.RetryAfterError{StatusCode: 503, After: time.Hour}
 		between("Retry-After beyond the backoff", s.Next(long), time.Hour, time.Hour)
 
-		// retryInterval bounds the backoff instead of the interval, shorter or longer.
+		// A retryInterval shorter than the interval bounds the backoff instead of it.
 		s = puller.NewSchedule(10*interval, puller.RunOptions{})
 		s.RetryInterval = 2 * interval
 		for range 12 {
@@ -52,13 +52,15 @@ func TestSchedule(t *testing.T) {
 		}
 		between("many failures, retryInterval 2m", s.Next(boom), interval, 2*interval)
 		between("success, retryInterval 2m", s.Next(nil), 570*time.Second, 10*interval)
+		// Longer than the interval: the interval still bounds it, so that a fixed
+		// artifact is picked up within an interval.
 		s = puller.NewSchedule(interval, puller.RunOptions{})
 		s.RetryInterval = 5 * interval
 		between("1st failure, retryInterval 5m", s.Next(boom), 2500*time.Millisecond, 5*time.Second)
 		for range 12 {
 			s.Next(boom)
 		}
-		between("many failures, retryInterval 5m", s.Next(boom), 150*time.Second, 5*interval)
+		between("many failures, retryInterval 5m", s.Next(boom), interval/2, interval)
 	}
 }
 

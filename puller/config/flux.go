@@ -368,11 +368,7 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 	}
 	src.DriftInterval = spec.duration("interval")
 	src.RetryInterval = spec.duration("retryInterval")
-	if src.RetryInterval.Duration == 0 {
-		// Flux retries a failed Kustomization at its interval; the puller's default
-		// bound is the source's interval, the OCIRepository's.
-		src.RetryInterval = src.DriftInterval
-	}
+
 	src.Timeout = spec.duration("timeout")
 	if src.Timeout.Duration == 0 && src.DriftInterval.Duration > 0 {
 		// Flux's default: the interval less 30 s, at least 30 s.
