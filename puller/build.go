@@ -251,6 +251,13 @@ func (b KustomizeBuilder) editKustomization(f string) error {
 	if b.NameSuffix != "" {
 		k["nameSuffix"] = b.NameSuffix
 	}
+	for _, field := range []string{"images", "patches"} {
+		if v, ok := k[field]; ok && v != nil {
+			if _, ok := v.([]any); !ok {
+				return fail(fmt.Errorf("its %s is not a list", field))
+			}
+		}
+	}
 	if len(b.Images) > 0 {
 		images, _ := k["images"].([]any)
 	next:

@@ -395,3 +395,18 @@ func TestAnOpenAPISchemaStaysInItsBuild(t *testing.T) {
 		t.Fatalf("another source after the schema: %d objects, %v", len(objs), err)
 	}
 }
+
+// The artifact's kustomization with an images field that is no list is refused, not
+// overwritten by the source's images.
+func TestKustomizeFieldsRefuseAMalformedKustomization(t *testing.T) {
+	dir := t.TempDir()
+	for n, c := range map[string]string{"kustomization.yaml": "resources: [a.yaml]\nimages: {name: nginx}\n", "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: x}\n"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := puller.KustomizeBuilder{Root: dir, Images: []puller.Image{{Name: "nginx", NewTag: "2"}}}.Build(t.Context(), dir)
+	if err == nil || !strings.Contains(err.Error(), "its images is not a list") {
+		t.Fatalf("err = %v", err)
+	}
+}
