@@ -410,3 +410,41 @@ func TestKustomizeFieldsRefuseAMalformedKustomization(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A retryInterval longer than the interval, as Flux's: the polls in between only
+// resolve the tag (the failing digest is not fetched or applied again), and a new
+// digest is synced at the next poll.
+func TestRetryIntervalLongerThanTheInterval(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	// No such kind in the cluster: the apply fails, in a way worth retrying.
+	w.pushSigned("app", "latest", t1, map[string]string{"a.yaml": "apiVersion: nowhere.example.com/v1\nkind: Gadget\nmetadata: {name: g, namespace: NS}\n"})
+	src := w.source("app", "app", "latest")
+	src.Interval = metav1.Duration{Duration: time.Second}
+	src.RetryInterval = metav1.Duration{Duration: time.Hour}
+	var mu sync.Mutex
+	var fetched, skipped int
+	ctx, cancel := context.WithCancel(w.Ctx)
+	done := make(chan error)
+	go func() {
+		done <- w.p.Run(ctx, []puller.Source{src}, puller.RunOptions{MinRetry: 200 * time.Millisecond, OnResult: func(r *puller.Result, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+			case r.Phases["fetch"] > 0:
+				fetched++
+			case strings.Contains(err.Error(), "tried again after retryInterval"):
+				skipped++
+			}
+		}})
+	}()
+	defer func() { cancel(); <-done }()
+	pullertest.WaitUntil(t, 20*time.Second, "three polls after the failure", func() bool { mu.Lock(); defer mu.Unlock(); return skipped >= 3 })
+	mu.Lock()
+	if fetched != 1 {
+		t.Errorf("the failing digest was fetched %d times, want once", fetched)
+	}
+	mu.Unlock()
+	w.pushSigned("app", "latest", t2, map[string]string{"a.yaml": pullertest.ConfigMap("a", "fixed")})
+	pullertest.WaitUntil(t, 10*time.Second, "the fixed artifact applied", func() bool { ok, _ := w.p.Health().Ready(); return ok })
+}

@@ -134,7 +134,27 @@ type sourceState struct {
 	rejectedFor string // the source's spec: changing it (a new key, allowRollback) looks again
 	// lastEvent avoids repeating the same Warning at every poll.
 	lastEvent string
+	// failed is the digest whose last sync failed in a way worth retrying, when, with
+	// what error and under which spec (rejectKey): with a retryInterval longer than the
+	// interval, the polls in between only resolve the ref, and sync that digest again
+	// once retryInterval has passed (a new digest at once), as Flux retries.
+	failed    digest.Digest
+	failedAt  time.Time
+	failedErr error
+	failedFor string
 }
+
+// retryLaterError is the failure of the digest a poll found again before its source's
+// retryInterval passed: nothing was fetched or applied, nothing is recorded again.
+type retryLaterError struct {
+	err error
+	at  time.Time
+}
+
+func (e *retryLaterError) Error() string {
+	return fmt.Sprintf("%v (the same digest; tried again after retryInterval, at %s)", e.err, e.at.UTC().Format(time.RFC3339))
+}
+func (e *retryLaterError) Unwrap() error { return e.err }
 
 // New returns a Puller for the cluster cfg points at. cfg's rate limits apply to every
 // request: set QPS and Burst for large sets (or QPS < 0 for none).
@@ -300,8 +320,17 @@ func (p *Puller) sync(ctx context.Context, src Source, st stamp) (*Result, error
 	// Whatever the error quotes of a Secret of the artifact (or of a variable read
 	// from a Secret) is masked before it is recorded, logged or returned.
 	err = p.secrets.error(s.run(ctx))
-	if err != nil {
+	var later *retryLaterError
+	switch {
+	case errors.As(err, &later):
+		// Recorded when it happened.
+	case err != nil:
+		if Retry(err) && res.Digest != "" && s.rejectFor != "" {
+			s.st.failed, s.st.failedAt, s.st.failedErr, s.st.failedFor = res.Digest, p.now(), err, s.rejectFor
+		}
 		s.recordFailure(ctx, err)
+	default:
+		s.st.failed, s.st.failedErr = "", nil
 	}
 	return finish(err)
 }
@@ -421,6 +450,12 @@ func (s *syncRun) run(ctx context.Context) error {
 	s.rejectFor = rejectKey(src)
 	if s.st.rejected == d && s.st.rejectedErr != nil && s.st.rejectedFor == s.rejectFor && s.request == "" {
 		return s.st.rejectedErr
+	}
+	if retry := src.RetryInterval.Duration; retry > src.Interval.Duration && s.st.failed == d && s.st.failedErr != nil &&
+		s.st.failedFor == s.rejectFor && s.request == "" {
+		if at := s.st.failedAt.Add(retry); p.now().Before(at) {
+			return &retryLaterError{err: s.st.failedErr, at: at}
+		}
 	}
 	if s.request == "" {
 		// Refused by a puller process before this one: not downloaded again.

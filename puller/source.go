@@ -78,9 +78,10 @@ type Source struct {
 	// Interval between polls; each wait is 95-100% of it (jittered). Default 1m.
 	Interval metav1.Duration `json:"interval,omitzero"`
 	// RetryInterval bounds the wait between tries of a failing sync: after a failure
-	// worth retrying, the waits grow from a few seconds up to it, or up to Interval if
-	// that is shorter (the registry is polled every Interval, so a fixed artifact is
-	// picked up then). Default: Interval. Flux's spec.retryInterval.
+	// worth retrying, the waits grow from a few seconds up to it. Longer than Interval,
+	// the registry is still polled every Interval, and a poll that finds the failing
+	// digest again does nothing more until RetryInterval has passed (a new digest is
+	// synced at once). Default: Interval. Flux's spec.retryInterval.
 	RetryInterval metav1.Duration `json:"retryInterval,omitzero"`
 	// DriftInterval is how often the objects are checked and put back when the
 	// artifact has not changed. Default 10m.
