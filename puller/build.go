@@ -104,8 +104,13 @@ func (b KustomizeBuilder) Build(ctx context.Context, dir string) ([]*unstructure
 	if len(out) == 0 && !b.AllowEmpty {
 		return nil, fmt.Errorf("%w in %s", manifest.ErrEmpty, dir)
 	}
-	if (b.TargetNamespace != "" || (!edited && b.kustomizes())) && len(out) > 0 {
-		if out, heads, err = b.around(ctx, out, edited); err != nil {
+	// What is not written into the kustomization is given in one around the set.
+	wrap := b
+	if edited {
+		wrap = KustomizeBuilder{TargetNamespace: b.TargetNamespace}
+	}
+	if (wrap.TargetNamespace != "" || wrap.kustomizes()) && len(out) > 0 {
+		if out, heads, err = wrap.around(ctx, out); err != nil {
 			return nil, err
 		}
 	}
@@ -307,10 +312,7 @@ func remarshal(v, out any) error {
 // targetNamespace, namePrefix, nameSuffix, patches and images (it writes them into
 // the kustomization it builds): a kustomization with these fields around all of them,
 // built in memory.
-func (b KustomizeBuilder) around(ctx context.Context, objs []*unstructured.Unstructured, namespaceOnly bool) ([]*unstructured.Unstructured, []*manifest.Object, error) {
-	if namespaceOnly {
-		b = KustomizeBuilder{TargetNamespace: b.TargetNamespace}
-	}
+func (b KustomizeBuilder) around(ctx context.Context, objs []*unstructured.Unstructured) ([]*unstructured.Unstructured, []*manifest.Object, error) {
 	var stream bytes.Buffer
 	for _, u := range objs {
 		data, err := yaml.Marshal(u.Object)

@@ -13,8 +13,8 @@ import (
 // a way retrying soon cannot fix (Retry), it waits the interval shortened by up to
 // Jitter (a fraction), never longer: a source polls at least once an interval.
 // After a failure worth retrying it backs off exponentially from MinRetry up to the
-// interval (or RetryInterval), with jitter (a random wait between half the bound and the bound), so that
-// sources failing together do not retry together. When the registry asks to come back
+// interval (or a shorter RetryInterval), with jitter (a random wait between half the
+// bound and the bound), so that sources failing together do not retry together. When the registry asks to come back
 // later (a 429 or 503: remote.ErrRateLimited), it waits two to four intervals, doubling
 // up to MaxBackoff (default eight intervals), and never polls before the registry's
 // Retry-After: at fleet scale, a registry that sheds load sees the load fall within one

@@ -15,6 +15,7 @@ import (
 	"github.com/gitless-dev/gitless/internal/clikit"
 	"github.com/gitless-dev/gitless/puller"
 	"github.com/gitless-dev/gitless/puller/daemon"
+	"github.com/gitless-dev/gitless/puller/install"
 )
 
 // leaderFlags are the leader election flags of run.
@@ -70,6 +71,10 @@ flight --shutdown-grace to finish, and exits 0.`,
 		Example: `  gitless-puller run --config /etc/gitless/puller.yaml --listen :8080 --webhook-listen :9292 --leader-elect`,
 		Args:    clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			soft, err := softMemoryLimit(env)
+			if err != nil {
+				return err
+			}
 			c, err := loadSources(cmd.Context(), env, k, configPath, &sf, sf.given(cmd.Flags()))
 			if err != nil {
 				return err
@@ -91,18 +96,10 @@ flight --shutdown-grace to finish, and exits 0.`,
 					return clikit.Usagef("--webhook-listen: %v", err)
 				}
 			}
-			soft, err := softMemoryLimit(env)
-			if err != nil {
-				ln.Close()
-				if wln != nil {
-					wln.Close()
-				}
-				return err
-			}
 			msg := fmt.Sprintf("gitless-puller %s: %d sources, serving on %s", version(), len(c.Sources), ln.Addr())
 			if soft > 0 {
 				debug.SetMemoryLimit(soft)
-				msg += fmt.Sprintf(", soft memory limit %d MiB (nine tenths of %s: the container's limit, or the node's allocatable memory without one)", soft>>20, MemoryLimitEnv)
+				msg += fmt.Sprintf(", soft memory limit %d MiB (nine tenths of %s: the container's limit, or the node's allocatable memory without one)", soft>>20, install.MemoryLimitEnv)
 			}
 			if wln != nil {
 				msg += ", webhooks on " + wln.Addr().String()
@@ -162,22 +159,18 @@ func printRunResult(env Env, r *puller.Result) {
 	}
 }
 
-// MemoryLimitEnv names the variable the install fills with the container's memory
-// limit in bytes (the downward API's limits.memory).
-const MemoryLimitEnv = "GITLESS_MEMORY_LIMIT"
-
 // softMemoryLimit is the Go runtime's soft memory limit for a container limit in
-// MemoryLimitEnv: nine tenths of it, so that what the runtime does not count (the
+// install.MemoryLimitEnv: nine tenths of it, so that what the runtime does not count (the
 // binary's mapped pages, which the container's memory does count) has room before the
 // kernel kills the process. 0 when GOMEMLIMIT is set (it wins) or there is no limit.
 func softMemoryLimit(env Env) (int64, error) {
-	v := env.Getenv(MemoryLimitEnv)
+	v := env.Getenv(install.MemoryLimitEnv)
 	if v == "" || env.Getenv("GOMEMLIMIT") != "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, clikit.Usagef("%s=%q: want the container's memory limit in bytes", MemoryLimitEnv, v)
+		return 0, clikit.Usagef("%s=%q: want the container's memory limit in bytes", install.MemoryLimitEnv, v)
 	}
 	return n - n/10, nil
 }

@@ -191,10 +191,9 @@ func Ready(u *unstructured.Unstructured) (bool, string) {
 // Failed tells whether an object that is not ready has failed for good, so that waiting
 // longer is pointless, and why: a Deployment past its progress deadline, a failed Job, a
 // Pod that failed, whose containers crash-loop or that is unschedulable 15 s after its
-// creation, a CRD whose names were refused, any
-// object with a Stalled condition True. These are the objects kstatus calls Failed, on
-// which Flux's wait stops at once (except a Pod in phase Failed, which kstatus counts as
-// done).
+// creation, a CRD whose names were refused, any object with a Stalled condition True.
+// These are the objects kstatus calls Failed, on which Flux's wait stops at once (except
+// a Pod in phase Failed, which kstatus counts as done).
 func Failed(u *unstructured.Unstructured) (bool, string) {
 	st, why := readiness(u)
 	return st == failedState, why

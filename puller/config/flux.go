@@ -286,6 +286,14 @@ func (f *fields) sub(k string) *fields {
 	return &fields{obj: f.obj, m: m, path: f.path + "." + k, read: map[string]bool{}, errs: f.errs}
 }
 
+// localRef reads field k as Flux's {name: NAME} reference and returns the name.
+func (f *fields) localRef(k string) string {
+	ref := f.sub(k)
+	name := ref.str("name")
+	ref.rest(nil)
+	return name
+}
+
 // into decodes field k into v (a struct of the puller's own, with the same field names
 // as Flux's), refusing fields v does not have.
 func (f *fields) into(k string, v any) {
@@ -444,9 +452,7 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 	}
 	src.Insecure = rs.boolean("insecure")
 	if rs.has("secretRef") {
-		s := rs.sub("secretRef")
-		name := s.str("name")
-		s.rest(nil)
+		name := rs.localRef("secretRef")
 		// The puller reads a pullSecret NAME in the source's namespace: its service
 		// account's, else the puller's.
 		home := opts.Namespace
@@ -463,9 +469,7 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		}
 	}
 	if rs.has("certSecretRef") {
-		s := rs.sub("certSecretRef")
-		src.CertSecretRef = &puller.LocalObjectReference{Name: s.str("name")}
-		s.rest(nil)
+		src.CertSecretRef = &puller.LocalObjectReference{Name: rs.localRef("certSecretRef")}
 		if repo.namespace != opts.Namespace {
 			notes = append(notes, fmt.Sprintf("%s: certSecretRef %s is read from the puller's namespace %s (Flux read it from %s): copy it there", repo, src.CertSecretRef.Name, opts.Namespace, repo.namespace))
 		}
@@ -481,9 +485,7 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		}
 		pol := &verify.Policy{}
 		if v.has("secretRef") {
-			s := v.sub("secretRef")
-			name := s.str("name")
-			s.rest(nil)
+			name := v.localRef("secretRef")
 			dir := opts.KeysDir + "/" + repo.namespace + "-" + name
 			pol.Keys = []string{dir + "/cosign.pub"}
 			// Flux's source-controller verifies key signatures offline, without a

@@ -52,6 +52,10 @@ type Options struct {
 	PullSecretExample bool
 }
 
+// MemoryLimitEnv names the variable the Deployment fills with the container's memory
+// limit in bytes (the downward API's limits.memory), which gitless-puller run reads.
+const MemoryLimitEnv = "GITLESS_MEMORY_LIMIT"
+
 // Names and paths of what is installed.
 const (
 	Name            = "gitless-puller"
@@ -407,7 +411,7 @@ func (o *Options) deployment() any {
 							// tenths as its soft limit: near it the collector works harder rather
 							// than let a large sync end in an OOM kill, and what the runtime does
 							// not count (the binary's pages) has room.
-							{Name: "GITLESS_MEMORY_LIMIT", ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "puller", Resource: "limits.memory", Divisor: resource.MustParse("1")}}},
+							{Name: MemoryLimitEnv, ValueFrom: &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{ContainerName: "puller", Resource: "limits.memory", Divisor: resource.MustParse("1")}}},
 						},
 						Ports:          ports,
 						LivenessProbe:  &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("http")}}},
