@@ -13,6 +13,13 @@ import (
 )
 
 func main() {
+	// The puller never fetches with git, and kustomize's loader would (a base it reads
+	// as a repository address): git, if the image or the machine has it, refuses every
+	// transport. The build refuses such bases before kustomize sees them
+	// (manifest/kustomize.CheckLocal); this is the second line.
+	if _, set := os.LookupEnv("GIT_ALLOW_PROTOCOL"); !set {
+		_ = os.Setenv("GIT_ALLOW_PROTOCOL", "none")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	env := pullercli.OSEnv()
 	code := pullercli.Main(ctx, pullercli.NewCommand(env), os.Args[1:], env)

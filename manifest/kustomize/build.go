@@ -303,13 +303,17 @@ func sourcePaths(fileSources, envSources []string) []string {
 }
 
 // isURL reports whether kustomize might fetch s rather than read a local path: a URL
-// with a scheme, a go-getter style "git::..." address, an scp-like "user@host:path",
-// or GitHub's short forms ("github.com/org/repo", "gh:org/repo"), which kustomize
-// tries as a repository before a directory of that name.
+// with a scheme, a go-getter style "git::..." address, a user before an "@" in the first
+// path segment ("user@host:path", and "user@host/path", which kustomize reads as an
+// scp-style address too), or GitHub's short forms ("github.com/org/repo",
+// "gh:org/repo"): kustomize tries those as a git repository before a directory of that
+// name, and its git fetch passes the address's ?ref= to git as an argument (an option
+// such as --upload-pack runs a command).
 func isURL(s string) bool {
 	s = strings.TrimSpace(s)
 	l := strings.ToLower(s)
-	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.HasPrefix(s, "git@") ||
+	first, _, _ := strings.Cut(s, "/")
+	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.Contains(first, "@") ||
 		strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || strings.HasPrefix(l, "gh:") ||
 		scpLike.MatchString(s)
 }

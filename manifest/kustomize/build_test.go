@@ -53,7 +53,10 @@ func TestCheckLocal(t *testing.T) {
 	}
 	// Addresses kustomize tries as a git repository before a local directory of that
 	// name, which the tree provides so that the path exists: refused all the same.
-	for _, base := range []string{"github.com/acme/evil", "GitHub.com/acme/evil", "x@evil.example:org/repo", "gh:acme/evil"} {
+	// "x@evil.example/org/repo" is an scp-style address to kustomize too (no colon
+	// needed), and its ?ref= reaches git fetch as an option: --upload-pack runs a command.
+	for _, base := range []string{"github.com/acme/evil", "GitHub.com/acme/evil", "x@evil.example:org/repo", "gh:acme/evil",
+		"x@evil.example/org/repo", "x@evil.example/org/repo?ref=--upload-pack=touch%20%2Ftmp%2Fx%20%23", "git@github.com/acme/evil"} {
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, base), 0o755)
 		os.WriteFile(filepath.Join(dir, base, "kustomization.yaml"), []byte("resources: []\n"), 0o644)
@@ -119,5 +122,25 @@ func TestBuildSurvivesAKustomizePanic(t *testing.T) {
 	files["kustomization.yaml"] = []byte("resources: [s.yaml]\n")
 	if _, err := kustomize.BuildFiles(t.Context(), files); err != nil {
 		t.Fatalf("the next build: %v", err)
+	}
+}
+
+// A base named as kustomize reads an scp-style git address, with a ?ref= that git
+// fetch takes as an option, is refused before kustomize can clone it: with the
+// directory of that name in the tree (so that it "exists"), kustomize would run
+// `git fetch x@evil.example/org/repo --upload-pack=CMD`, and git the command.
+func TestBuildNeverRunsGit(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	base := "x@evil.example/org/repo?ref=--upload-pack=touch%20" + strings.ReplaceAll(marker, "/", "%2F") + "%20%23"
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "app", base), 0o755)
+	os.WriteFile(filepath.Join(root, "app", base, "kustomization.yaml"), []byte("resources: []\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "app", "kustomization.yaml"), []byte("resources:\n- '"+base+"'\n"), 0o644)
+	_, err := kustomize.Build(context.Background(), filepath.Join(root, "app"), kustomize.BuildOptions{Root: root})
+	if _, serr := os.Stat(marker); serr == nil {
+		t.Fatalf("the build ran a command through git (%v)", err)
+	}
+	if !errors.Is(err, kustomize.ErrRefused) || !strings.Contains(err.Error(), "kustomization.yaml: resources entry") {
+		t.Fatalf("want the entry refused, naming the file: %v", err)
 	}
 }
