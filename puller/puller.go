@@ -266,11 +266,23 @@ func (p *Puller) applier(sa string) (*apply.Applier, error) {
 // Nothing is applied unless every step before succeeded, and nothing is pruned unless
 // the apply did. The Result says what was done, also on error.
 func (p *Puller) Sync(ctx context.Context, src Source) (*Result, error) {
-	return p.sync(ctx, src, stamp{})
+	return p.sync(ctx, src, stamp{}, false)
 }
 
-// sync is Sync recording st on the parent (AnnotationRemoval).
-func (p *Puller) sync(ctx context.Context, src Source, st stamp) (*Result, error) {
+// Plan says what a Sync of src would do now, and writes nothing, to the cluster or to
+// what the Puller remembers: the ref is resolved, the digest verified, fetched,
+// extracted and built as Sync does (even when it is the digest applied last), and the
+// objects given to [apply.Applier.Plan], which dry-runs them and sorts the members
+// that left the set. The Result's Outcome is Planned, its Changes what the apply and
+// prune would do (a Configured object with the diff of its YAML, Secret values
+// masked); a refusal (signature, rollback, an invalid object) is the error Sync would
+// return. A suspended source is reported Suspended, as Sync reports it.
+func (p *Puller) Plan(ctx context.Context, src Source) (*Result, error) {
+	return p.sync(ctx, src, stamp{}, true)
+}
+
+// sync is Sync recording st on the parent (AnnotationRemoval), or with plan, Plan.
+func (p *Puller) sync(ctx context.Context, src Source, st stamp, plan bool) (*Result, error) {
 	start := p.now()
 	src = src.WithDefaults()
 	res := &Result{Source: src.Name, Outcome: Failed}
@@ -311,7 +323,12 @@ func (p *Puller) sync(ctx context.Context, src Source, st stamp) (*Result, error
 		return finish(nil)
 	}
 	s := &syncRun{p: p, src: src, id: id, st: p.state(src.Name), ps: ps, a: a, parent: parent, res: res, log: log, request: reconcileRequest(ps),
-		removal: st.record(src, id)}
+		removal: st.record(src, id), plan: plan}
+	if plan {
+		// Its own state, which nothing keeps: what it learns or refuses is not
+		// remembered for the syncs.
+		s.st = &sourceState{}
+	}
 	if !recordChanged(ps.Status[AnnotationRemoval], s.removal) {
 		// The time recorded first stays: that of a file that had the source, which a
 		// newer file still is; a sync that finds nothing new writes nothing.
@@ -322,6 +339,8 @@ func (p *Puller) sync(ctx context.Context, src Source, st stamp) (*Result, error
 	err = p.secrets.error(s.run(ctx))
 	var later *retryLaterError
 	switch {
+	case plan:
+		// Nothing recorded.
 	case errors.As(err, &later):
 		// Recorded when it happened.
 	case err != nil:
@@ -370,6 +389,8 @@ type syncRun struct {
 	// rejectFor is rejectKey of the source, taken before anything is verified: a key
 	// file replaced during the sync makes the next poll verify again, never the reverse.
 	rejectFor string
+	// plan: a Plan, which writes nothing.
+	plan bool
 }
 
 func (s *syncRun) run(ctx context.Context) error {
@@ -431,7 +452,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		// artifact: the digest recorded is applied again rather than taken for up to
 		// date.
 		lastOK := s.ps.Status[AnnotationResult] == string(Applied) && s.ps.Status[AnnotationAttempted] == ""
-		if lastOK && p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" {
+		if lastOK && p.now().Sub(checked) < src.DriftInterval.Duration && s.request == "" && !s.plan {
 			// A parent applied before its removal was recorded (an older puller, the
 			// one-shot sync), or recorded otherwise, is written the record it now has.
 			if s.ps.Status[AnnotationRemoval] != s.removal {
@@ -457,8 +478,9 @@ func (s *syncRun) run(ctx context.Context) error {
 			return &retryLaterError{err: s.st.failedErr, at: at}
 		}
 	}
-	if s.request == "" {
-		// Refused by a puller process before this one: not downloaded again.
+	if s.request == "" && !s.plan {
+		// Refused by a puller process before this one: not downloaded again (a plan
+		// looks again, to say why).
 		if err := refusedBefore(s.ps.Status, d, s.refusalKey()); err != nil {
 			s.reject(d, err)
 			return err
@@ -490,7 +512,7 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		// A new artifact or configuration: marked until the sync ends, so that one
 		// that kills the puller is refused after a few tries.
-		if d != last || specChanged {
+		if (d != last || specChanged) && !s.plan {
 			if err := s.markSyncing(ctx, d, spec); err != nil {
 				return err
 			}
@@ -517,7 +539,11 @@ func (s *syncRun) run(ctx context.Context) error {
 		}
 		// 4, 5. extract and build
 		fresh = true
-		s.secrets = p.secrets.attempt(src.Name)
+		if s.plan {
+			s.secrets = p.secrets.attempt(src.Name + " (plan)")
+		} else {
+			s.secrets = p.secrets.attempt(src.Name)
+		}
 		if built, err = s.build(ctx, art, s.secrets); err != nil {
 			if ctx.Err() == nil && refusedContent(err) {
 				// The same digest is refused the same way at every try: not
@@ -570,7 +596,7 @@ func (s *syncRun) run(ctx context.Context) error {
 			return err
 		}
 	}
-	cs, err := s.a.Apply(ctx, s.ps, objs, apply.SyncOptions{
+	opts := apply.SyncOptions{
 		TargetNamespace:        src.TargetNamespace,
 		Prune:                  src.Prune,
 		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs,
@@ -586,7 +612,22 @@ func (s *syncRun) run(ctx context.Context) error {
 		Writing: s.writing(d),
 		// Secrets of the set that this artifact no longer has (pruned) are learned too.
 		MemberListed: s.secrets.AddObject,
-	})
+	}
+	if s.plan {
+		cs, err := s.a.Plan(ctx, s.ps, objs, opts)
+		if cs != nil {
+			for i := range cs.Changes {
+				cs.Changes[i].Diff = p.secrets.scrub(cs.Changes[i].Diff)
+			}
+		}
+		res.setChanges(cs)
+		if err != nil {
+			return err
+		}
+		res.Outcome = Planned
+		return nil
+	}
+	cs, err := s.a.Apply(ctx, s.ps, objs, opts)
 	res.setChanges(cs)
 	if err != nil {
 		return err
@@ -693,6 +734,9 @@ func (p *Puller) recordFailure(ctx context.Context, a *apply.Applier, ps *apply.
 }
 
 func (s *syncRun) reject(d digest.Digest, err error) {
+	if s.plan {
+		return
+	}
 	// Scrubbed now, while the values of the artifact refused are known: the error is
 	// returned again at later polls, when another artifact's values may have replaced
 	// them.

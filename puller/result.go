@@ -18,6 +18,9 @@ const (
 	// UpToDate: the ref still resolves to the digest applied last and no drift check was
 	// due; nothing but the resolve was done and nothing was written.
 	UpToDate Outcome = "UpToDate"
+	// Planned: a plan ([Puller.Plan]): nothing was written; Changes say what a sync
+	// would do.
+	Planned Outcome = "Planned"
 	// Failed: the sync stopped with an error; the objects applied last are left as
 	// they are and nothing was pruned.
 	Failed Outcome = "Failed"

@@ -109,6 +109,29 @@ func (p *Puller) SyncAll(ctx context.Context, sources []Source) ([]*Result, erro
 	return results, errors.Join(errs...)
 }
 
+// PlanAll plans every source (Plan), in dependsOn order, and returns the results in that
+// order and the errors joined. A plan writes nothing, so a source whose dependencies
+// fail is planned too: against the cluster as it is.
+func (p *Puller) PlanAll(ctx context.Context, sources []Source) ([]*Result, error) {
+	ordered, err := Order(sources)
+	if err != nil {
+		return nil, err
+	}
+	var results []*Result
+	var errs []error
+	for _, src := range ordered {
+		res, err := p.Plan(ctx, src)
+		results = append(results, res)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return results, errors.Join(errs...)
+}
+
 // RunOptions configures [Puller.Run].
 type RunOptions struct {
 	// OnResult is called after every sync, from the source's goroutine.
@@ -574,7 +597,7 @@ func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Heal
 			}
 		}
 		// The sync runs under work: a shutdown lets it finish, within the grace period.
-		res, err := p.sync(work, src, st)
+		res, err := p.sync(work, src, st, false)
 		h.set(src.Name, gen, err)
 		if opts.OnResult != nil {
 			opts.OnResult(res, err)

@@ -120,6 +120,14 @@ func TestPullerSyncFromFlags(t *testing.T) {
 	}
 	// Text output.
 	f.pushSigned("app", "v1.1.0", true, map[string]string{"a.yaml": pcm("a", "2")})
+	// --dry-run first: what the sync below does, with the diff, and nothing written
+	// (the sync then finds the same to do).
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + f.Reg.Host() + "/app", "--ref", "^1.0", "--key", f.Key.PubPath, "--insecure-ignore-tlog", "--prune", "--dry-run"}, f.base...)...)
+	if r.code != 0 || !strings.Contains(r.out, "app: plan for oci://") || !strings.Contains(r.out, "0 created, 1 configured, 0 unchanged, 1 pruned") ||
+		!strings.Contains(r.out, "  configured ConfigMap "+f.Target+"/a\n    --- cluster: ConfigMap "+f.Target+"/a\n") ||
+		!strings.Contains(r.out, "\n    -  k: \"1\"\n    +  k: \"2\"\n") || !strings.Contains(r.out, "pruned ConfigMap "+f.Target+"/b") {
+		t.Fatalf("--dry-run: %+v", r)
+	}
 	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--url", "oci://" + f.Reg.Host() + "/app", "--ref", "^1.0", "--key", f.Key.PubPath, "--insecure-ignore-tlog", "--prune"}, f.base...)...)
 	if r.code != 0 || !strings.Contains(r.out, "app: applied") || !strings.Contains(r.out, "0 created, 1 configured, 0 unchanged, 1 pruned") ||
 		!strings.Contains(r.out, "pruned ConfigMap "+f.Target+"/b") {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ func newSyncCmd(env Env, g *globalFlags, k *kubeFlags) *cobra.Command {
 	var (
 		configPath string
 		once       bool
+		dryRun     bool
 		sf         sourceFlags
 		out        clikit.Output
 	)
@@ -27,10 +29,17 @@ each after the sources it depends on, prints what was created, configured, uncha
 and pruned, and exits non-zero if any sync failed (exit codes in docs/cli.md: 7 for a
 signature that does not satisfy the policy, 8 for one that could not be checked, 4 for
 registry credentials refused, 6 for a tag that does not exist, 2 for an invalid
-configuration).`,
+configuration).
+
+With --dry-run it writes nothing: each source's artifact is resolved, verified, fetched
+and built as a sync does, every object dry-run server-side, and the members that left the
+set sorted as the prune would; it prints what would be created, configured (with the diff
+of each object's YAML, Secret values masked), recreated and pruned. The exit codes are the
+same: 0 when every plan could be made, whatever it would change.`,
 		Example: `  gitless-puller sync --config /etc/gitless/puller.yaml
   gitless-puller sync --url oci://ghcr.io/acme/app-manifests --ref '^1.0' --key cosign.pub \
-    --pull-secret gitless-system/ghcr --prune -o json`,
+    --pull-secret gitless-system/ghcr --prune -o json
+  gitless-puller sync --config puller.yaml --dry-run   # what promoting would change`,
 		Args: clikit.Args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := out.Resolve(nil, env.Err); err != nil {
@@ -50,7 +59,11 @@ configuration).`,
 			if err != nil {
 				return err
 			}
-			results, err := p.SyncAll(cmd.Context(), c.Sources)
+			sync := p.SyncAll
+			if dryRun {
+				sync = p.PlanAll
+			}
+			results, err := sync(cmd.Context(), c.Sources)
 			if results == nil && err != nil {
 				return clikit.Usage(err)
 			}
@@ -70,6 +83,7 @@ configuration).`,
 	f.StringVarP(&configPath, "config", "c", "", "PullerConfig file (docs/puller-config.md)")
 	f.BoolVar(&once, "once", true, "sync each source once and exit (deprecated: the only mode of sync)")
 	_ = f.MarkHidden("once")
+	f.BoolVar(&dryRun, "dry-run", false, "write nothing: print what a sync would create, configure (with diffs), recreate and prune")
 	sf.AddFlags(f)
 	out.AddFlags(f)
 	return cmd
@@ -110,7 +124,11 @@ func printResult(w io.Writer, r *puller.Result) {
 		fmt.Fprintf(w, "\n  %s\n", r.Error)
 		return
 	}
-	fmt.Fprintf(w, "%s: applied %s\n", r.Source, r.URL)
+	verb := "applied"
+	if r.Outcome == puller.Planned {
+		verb = "plan for"
+	}
+	fmt.Fprintf(w, "%s: %s %s\n", r.Source, verb, r.URL)
 	if r.Revision != "" {
 		fmt.Fprintf(w, "  revision %s\n", r.Revision)
 	}
@@ -139,6 +157,9 @@ func printResult(w io.Writer, r *puller.Result) {
 		}
 		for _, f := range c.LeftAlone {
 			fmt.Fprintf(w, "    left alone %s\n", f)
+		}
+		for l := range strings.Lines(c.Diff) {
+			fmt.Fprintf(w, "    %s", l)
 		}
 	}
 }

@@ -231,20 +231,8 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	if len(set) == 0 && !opts.AllowEmpty {
 		return cs, ErrEmptySet
 	}
-	// Objects the set says to leave alone (Flux's ssa: Ignore, reconcile: disabled):
-	// neither applied nor pruned.
-	var ignored []*object
-	set = slices.DeleteFunc(set, func(o *object) bool {
-		if o.policy == policyIgnore {
-			ignored = append(ignored, o)
-			return true
-		}
-		return false
-	})
-	for _, o := range ignored {
-		cs.Changes = append(cs.Changes, Change{Object: o.ref, Action: Skipped,
-			Reason: "it has " + AnnotationFluxSSA + ": Ignore or " + AnnotationFluxReconcile + ": disabled"})
-	}
+	set, ignored := splitIgnored(set)
+	cs.Changes = append(cs.Changes, ignoredChanges(ignored)...)
 	// Members can only be where the parent says: the scope is widened on the parent
 	// before anything is applied.
 	t := time.Now()
@@ -287,7 +275,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 	// stage dry-runs objs as a whole, widens the parent's scope, then applies them.
 	stage := func(objs []*object) error {
 		t := time.Now()
-		plans, err := a.dryRunAll(ctx, st, objs, members, prev)
+		plans, err := a.dryRunAll(ctx, st, objs, members, prev, false)
 		cs.phase("dry-run", t)
 		if err != nil {
 			return err
@@ -299,7 +287,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 			// there leaves nothing applied.
 			if early := dryRunnableBefore(rest, objs, plans); len(early) > 0 {
 				t = time.Now()
-				_, err := a.dryRunAll(ctx, st, early, members, prev)
+				_, err := a.dryRunAll(ctx, st, early, members, prev, false)
 				cs.phase("dry-run", t)
 				if err != nil {
 					return err
@@ -490,15 +478,16 @@ type plan struct {
 	force     bool
 	forced    []string
 	leftAlone []string
+	result    *unstructured.Unstructured // the dry-run's object, when kept
 }
 
 // dryRunAll dry-runs every object and returns what to do with each; it fails if any
-// object fails, naming them all.
-func (a *Applier) dryRunAll(ctx context.Context, st *ParentState, objs []*object, members map[objectKey]*member, prev *previous) ([]*plan, error) {
+// object fails, naming them all. keep keeps each dry-run's result in its plan.
+func (a *Applier) dryRunAll(ctx context.Context, st *ParentState, objs []*object, members map[objectKey]*member, prev *previous, keep bool) ([]*plan, error) {
 	plans := make([]*plan, len(objs))
 	errs := make([]*ObjectError, len(objs))
 	a.forEach(ctx, len(objs), func(ctx context.Context, i int) {
-		p, err := a.dryRun(ctx, st, objs[i], members[objs[i].ref.key()], prev)
+		p, err := a.dryRun(ctx, st, objs[i], members[objs[i].ref.key()], prev, keep)
 		if err != nil {
 			errs[i] = asObjectError(objs[i].ref, ErrDryRun, err)
 			return
@@ -561,8 +550,9 @@ func asObjectError(ref ObjectRef, kind error, err error) *ObjectError {
 	return &ObjectError{Object: ref, Kind: kind, Err: err}
 }
 
-// dryRun runs the server-side dry-run of o and decides what to do with it.
-func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *member, prev *previous) (*plan, error) {
+// dryRun runs the server-side dry-run of o and decides what to do with it; keep keeps
+// the object the dry-run returned in the plan.
+func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *member, prev *previous, keep bool) (*plan, error) {
 	p := &plan{data: o.data}
 	leave := func(why string) (*plan, error) {
 		p.action, p.leave = Unchanged, why
@@ -586,7 +576,7 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 		}
 		return leave("it exists, and it has " + AnnotationFluxSSA + ": IfNotPresent")
 	}
-	full := live != nil // a member: compare the dry-run result with it
+	full := live != nil || keep // a member: compare the dry-run result with it
 	res, rv, err := a.patch(ctx, o, o.data, false, true, full)
 	if apierrors.IsConflict(err) {
 		conflicts := conflictsOf(err)
@@ -631,6 +621,9 @@ func (a *Applier) dryRun(ctx context.Context, st *ParentState, o *object, live *
 	}
 	if err != nil {
 		return nil, err
+	}
+	if keep {
+		p.result = res
 	}
 	switch {
 	case rv == "":

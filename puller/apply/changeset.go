@@ -82,8 +82,11 @@ type Change struct {
 	// puller never applied before: they were left out of the apply, keeping the other
 	// manager's value. "field (manager)".
 	LeftAlone []string `json:"leftAlone,omitempty"`
-	// Reason says why an object was skipped.
+	// Reason says why an object was skipped, or, in a plan, why it was not dry-run.
 	Reason string `json:"reason,omitempty"`
+	// Diff, in a plan ([Applier.Plan]), is the unified diff of a Configured object's
+	// YAML in the cluster and after the apply ([ObjectDiff]).
+	Diff string `json:"diff,omitempty"`
 }
 
 // ChangeSet is the result of a sync: one Change per object of the new set plus one per

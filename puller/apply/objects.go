@@ -18,6 +18,7 @@ import (
 var (
 	gkNamespace = schema.GroupKind{Kind: "Namespace"}
 	gkCRD       = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+	gkSecret    = schema.GroupKind{Kind: "Secret"}
 )
 
 // isDefinition reports whether objects of gk go first: Namespaces and CRDs.

@@ -161,36 +161,10 @@ func (a *Applier) listMembers(ctx context.Context, st *ParentState, listed func(
 // prune deletes the members not in desired, as opts allows, and returns what it did and
 // the members it kept.
 func (a *Applier) prune(ctx context.Context, st *ParentState, members map[objectKey]*member, desired map[objectKey]bool, opts SyncOptions, beforeDelete func() error) ([]Change, []*object, error) {
-	var (
-		changes []Change
-		kept    []*object
-		doomed  [2][]*member // objects first, then Namespaces and CRDs
-	)
+	changes, kept, doomed := pruneCandidates(st, members, desired, opts)
 	keep := func(m *member, reason string) {
 		changes = append(changes, Change{Object: m.ref, Action: Skipped, Reason: reason})
 		kept = append(kept, &object{ref: m.ref})
-	}
-	for k, u := range members {
-		if desired[k] {
-			continue
-		}
-		gk := u.ref.GroupKind()
-		switch {
-		case u.partOf != st.Parent.ID():
-			continue // cannot happen: listed by the label
-		case !opts.Prune:
-			keep(u, "left the set; pruning is off")
-		case u.pruneDisabled:
-			keep(u, "left the set; it has "+AnnotationPrune+" (or "+AnnotationFluxPrune+"): disabled")
-		case u.reconcileDisabled:
-			keep(u, "left the set; it has "+AnnotationFluxReconcile+": disabled")
-		case isDefinition(gk) && !opts.PruneNamespacesAndCRDs:
-			keep(u, "left the set; the source does not allow deleting Namespaces and CRDs")
-		case isDefinition(gk):
-			doomed[1] = append(doomed[1], u)
-		default:
-			doomed[0] = append(doomed[0], u)
-		}
 	}
 	if len(doomed[0])+len(doomed[1]) > 0 {
 		if err := beforeDelete(); err != nil {
@@ -231,6 +205,43 @@ func (a *Applier) prune(ctx context.Context, st *ParentState, members map[object
 		}
 	}
 	return changes, kept, nil
+}
+
+// pruneCandidates sorts the members not in desired into those kept, with a Skipped
+// change saying why, and those to delete: objects first, then Namespaces and CRDs.
+func pruneCandidates(st *ParentState, members map[objectKey]*member, desired map[objectKey]bool, opts SyncOptions) ([]Change, []*object, [2][]*member) {
+	var (
+		changes []Change
+		kept    []*object
+		doomed  [2][]*member
+	)
+	keep := func(m *member, reason string) {
+		changes = append(changes, Change{Object: m.ref, Action: Skipped, Reason: reason})
+		kept = append(kept, &object{ref: m.ref})
+	}
+	for k, u := range members {
+		if desired[k] {
+			continue
+		}
+		gk := u.ref.GroupKind()
+		switch {
+		case u.partOf != st.Parent.ID():
+			continue // cannot happen: listed by the label
+		case !opts.Prune:
+			keep(u, "left the set; pruning is off")
+		case u.pruneDisabled:
+			keep(u, "left the set; it has "+AnnotationPrune+" (or "+AnnotationFluxPrune+"): disabled")
+		case u.reconcileDisabled:
+			keep(u, "left the set; it has "+AnnotationFluxReconcile+": disabled")
+		case isDefinition(gk) && !opts.PruneNamespacesAndCRDs:
+			keep(u, "left the set; the source does not allow deleting Namespaces and CRDs")
+		case isDefinition(gk):
+			doomed[1] = append(doomed[1], u)
+		default:
+			doomed[0] = append(doomed[0], u)
+		}
+	}
+	return changes, kept, doomed
 }
 
 // delete deletes u if it is still the object that was listed: the same UID, still a
