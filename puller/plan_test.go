@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
@@ -146,5 +147,33 @@ func TestPlanOfObjectsInANewNamespace(t *testing.T) {
 	}
 	if n := changeOf(res, "Namespace", ns); n == nil || n.Action != apply.Created {
 		t.Fatalf("namespace: %+v", n)
+	}
+}
+
+// suspend: true in the configuration (Flux's spec.suspend, what convert-flux writes for a
+// suspended Kustomization) stops the source before anything is resolved, also before its
+// first sync; removing it lets the source sync, and a suspension lifted does not count
+// as a change of the source's configuration.
+func TestSuspendInTheConfiguration(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1.0.0", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1.0.0")
+	src.Suspend = true
+	res, err := w.sync(src)
+	if err != nil || res.Outcome != puller.Suspended || res.Requests.Registry != 0 || w.CMData("a", "k") != "<absent>" {
+		t.Fatalf("suspended: %+v %v", res, err)
+	}
+	src.Suspend = false
+	if res := w.mustSync(src); res.Outcome != puller.Applied || res.Created != 1 {
+		t.Fatalf("resumed: %+v", res)
+	}
+	src.Suspend = true
+	if res := w.mustSync(src); res.Outcome != puller.Suspended {
+		t.Fatalf("suspended again: %+v", res)
+	}
+	src.Suspend = false
+	w.clock.add(time.Minute)
+	if res := w.mustSync(src); res.Outcome != puller.UpToDate {
+		t.Fatalf("resumed again: %+v", res)
 	}
 }

@@ -317,7 +317,7 @@ func (p *Puller) sync(ctx context.Context, src Source, st stamp, plan bool) (*Re
 	if err != nil {
 		return finish(err)
 	}
-	if isSuspended(ps.Annotations) {
+	if src.Suspend || isSuspended(ps.Annotations) {
 		res.Outcome = Suspended
 		res.URL, res.Digest = ps.Status[AnnotationURL], digest.Digest(ps.Status[AnnotationDigest])
 		return finish(nil)
@@ -766,7 +766,7 @@ func rejectKey(src Source) string {
 // configuration itself. src has its defaults.
 func appliedSpec(src Source, id Identity) string {
 	src.Interval.Duration, src.DriftInterval.Duration, src.Timeout.Duration, src.RetryInterval.Duration = 0, 0, 0, 0
-	src.DependsOn, src.Webhook = nil, nil
+	src.DependsOn, src.Webhook, src.Suspend = nil, nil, false
 	b, _ := json.Marshal(src)
 	// The key and root files the policy names, as they are now: a key replaced at its
 	// path (rotated, or revoked after a compromise) verifies the applied digest again.

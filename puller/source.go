@@ -60,6 +60,10 @@ type Source struct {
 	// AllowRollback accepts an artifact older than the one applied last (by semver
 	// tag, else by its created annotation).
 	AllowRollback bool `json:"allowRollback,omitempty"`
+	// Suspend stops the source where it is: no poll, nothing applied or pruned, its
+	// objects left as they are (as Flux's spec.suspend; `gitless-puller suspend` does
+	// the same through an annotation on the parent, without a configuration change).
+	Suspend bool `json:"suspend,omitempty"`
 	// Force recreates an object (deletes it, then creates it) when the cluster refuses
 	// its change because an immutable field changed, as Flux's spec.force does; the
 	// annotation gitless.dev/force: enabled (or Flux's kustomize.toolkit.fluxcd.io/force)

@@ -17,16 +17,16 @@ func newConvertFluxCmd(env Env, k *kubeFlags) *cobra.Command {
 		Use:   "convert-flux FILE... (- for stdin)",
 		Short: "Turn Flux OCIRepository and Kustomization objects into a puller configuration",
 		Long: `convert-flux reads Flux's OCIRepository and Kustomization objects (YAML or JSON streams,
-as a fleet repository or 'flux export source oci --all; flux export kustomization --all'
-gives them) and prints the puller configuration that does the same: one source per
+as a fleet repository, 'kubectl get ocirepositories,kustomizations -A -o yaml' or, for
+one namespace, 'flux export source oci --all; flux export kustomization --all' gives them) and prints the puller configuration that does the same: one source per
 Kustomization of an OCIRepository (docs/flux.md says how each field maps).
 
-What must be done beside the file (a Secret of public keys to mount, a ConfigMap to copy
-into the puller's namespace, a suspension to repeat) is printed on stderr as notes. A
+What must be done beside the file (a Secret of public keys to copy and mount, a ConfigMap
+to copy into the puller's namespace) is printed on stderr as notes. A
 field with no equivalent (decryption, components, a GitRepository source, a cloud
 provider's workload identity) is an error naming the object and the field, every one of
 them at once, exit 2: nothing is dropped without a word.`,
-		Example: `  flux export source oci --all > flux.yaml; flux export kustomization --all >> flux.yaml
+		Example: `  kubectl get ocirepositories.source.toolkit.fluxcd.io,kustomizations.kustomize.toolkit.fluxcd.io -A -o yaml > flux.yaml
   gitless-puller convert-flux flux.yaml -n gitless-system > puller.yaml
   gitless-puller convert-flux clusters/production/*.yaml > puller.yaml`,
 		Args: clikit.Args(cobra.MinimumNArgs(1)),

@@ -479,3 +479,19 @@ func TestRunSetsTheSoftMemoryLimit(t *testing.T) {
 		t.Fatalf("a limit that is no byte count: %+v", r)
 	}
 }
+
+// A source with suspend: true in the configuration is reported suspended, in text as in
+// JSON, and nothing of it is applied.
+func TestPullerSyncSuspendedSource(t *testing.T) {
+	f := newPullerFixture(t)
+	f.pushSigned("app", "v1", true, map[string]string{"a.yaml": pcm("a", "1")})
+	cfg := f.config(t, f.SourceYAML("app", "app", "v1", "  suspend: true\n"))
+	r := runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg}, f.base...)...)
+	if r.code != 0 || r.out != "app: suspended\n" {
+		t.Fatalf("%+v", r)
+	}
+	r = runPuller(t, t.Context(), f.env, append([]string{"sync", "--config", cfg, "-o", "json"}, f.base...)...)
+	if r.code != 0 || !strings.Contains(r.out, `"outcome": "Suspended"`) || f.CMData("a", "k") != "<absent>" {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -116,6 +116,13 @@ func printResult(w io.Writer, r *puller.Result) {
 	case puller.UpToDate:
 		fmt.Fprintf(w, "%s: up to date at %s\n", r.Source, r.URL)
 		return
+	case puller.Suspended:
+		fmt.Fprintf(w, "%s: suspended", r.Source)
+		if r.Digest != "" {
+			fmt.Fprintf(w, " at %s (the last digest applied)", r.Digest)
+		}
+		fmt.Fprintln(w)
+		return
 	case puller.Failed:
 		fmt.Fprintf(w, "%s: FAILED", r.Source)
 		if r.URL != "" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -338,11 +339,9 @@ var unsupportedKustomization = map[string]string{
 	"components":       "list them in the artifact's kustomization",
 	"healthCheckExprs": "the puller's readiness rules are kstatus's; use healthChecks",
 	"kubeConfig":       "run a puller in the target cluster",
-	"deletionPolicy":   "objects stay when a source is removed unless pruneRemovedSources is set",
 }
 
 var unsupportedOCIRepository = map[string]string{
-	"provider":           "the puller reads credentials from dockerconfigjson Secrets (pullSecret), not cloud workload identity",
 	"ignore":             "put the rules in the artifact's .sourceignore",
 	"layerSelector":      "the puller reads the one content layer of Flux's media type",
 	"proxySecretRef":     "set HTTPS_PROXY in the puller's environment",
@@ -394,7 +393,17 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		src.ServiceAccountName = k.namespace + "/" + sa // Flux's lives in the Kustomization's namespace
 	}
 	if spec.boolean("suspend") {
-		notes = append(notes, fmt.Sprintf("%s: suspended in Flux; run gitless-puller suspend %s once the puller runs", k, k.name))
+		src.Suspend = true
+		notes = append(notes, fmt.Sprintf("%s: suspended in Flux, so suspend: true (remove it to let the source sync)", k))
+	}
+	switch dp := spec.str("deletionPolicy"); {
+	case dp == "Orphan", (dp == "" || dp == "MirrorPrune") && !src.Prune:
+		// What the puller does: a source removed from the configuration leaves its
+		// objects.
+	case dp == "", dp == "MirrorPrune", dp == "Delete", dp == "WaitForTermination":
+		notes = append(notes, fmt.Sprintf("%s: deletionPolicy %s: the objects of a source removed from the configuration stay unless the configuration sets pruneRemovedSources: true (for every source)", k, cmp.Or(dp, "MirrorPrune")))
+	default:
+		spec.fail("deletionPolicy", "%q: not one of Flux's (MirrorPrune, Delete, WaitForTermination, Orphan)", dp)
 	}
 	spec.into("healthChecks", &src.HealthChecks)
 	for i := range src.HealthChecks {
@@ -475,7 +484,13 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		}
 	}
 	if rs.boolean("suspend") {
-		notes = append(notes, fmt.Sprintf("%s: suspended in Flux; run gitless-puller suspend %s once the puller runs", repo, k.name))
+		src.Suspend = true
+		notes = append(notes, fmt.Sprintf("%s: suspended in Flux, so source %s has suspend: true (remove it to let the source sync)", repo, k.name))
+	}
+	switch p := rs.str("provider"); p {
+	case "", "generic": // Flux's default, in every object it stores
+	default:
+		rs.fail("provider", "not supported (%q): the puller reads credentials from dockerconfigjson Secrets (pullSecret), not cloud workload identity", p)
 	}
 	rs.duration("timeout") // the source's timeout bounds the whole sync
 	if rs.has("verify") {
@@ -491,7 +506,12 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 			// Flux's source-controller verifies key signatures offline, without a
 			// transparency-log proof.
 			pol.InsecureIgnoreTlog = true
-			notes = append(notes, fmt.Sprintf("%s: mount Secret %s/%s in the puller's pod at %s and list each of its *.pub keys under verify.keys (written: %s)", repo, repo.namespace, name, dir, pol.Keys[0]),
+			mount := fmt.Sprintf("mount Secret %s/%s", repo.namespace, name)
+			if repo.namespace != opts.Namespace {
+				// A pod mounts Secrets of its own namespace only.
+				mount = fmt.Sprintf("copy Secret %s/%s into the puller's namespace %s, mount it", repo.namespace, name, opts.Namespace)
+			}
+			notes = append(notes, fmt.Sprintf("%s: %s in the puller's pod at %s and list each of its *.pub keys under verify.keys (written: %s), or put the PEM itself under verify.keys", repo, mount, dir, pol.Keys[0]),
 				fmt.Sprintf("%s: insecureIgnoreTlog: true, as Flux verifies key signatures without the transparency log; drop it if the signatures are in Rekor", repo))
 		}
 		var ids []struct {

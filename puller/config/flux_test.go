@@ -102,7 +102,7 @@ func TestConvertFlux(t *testing.T) {
 	s := c.Sources[0]
 	if s.Name != "app" || s.URL != "oci://registry.corp/app" || s.Ref.SemVer != ">=1.0.0" || s.Path != "deploy" || s.PullSecret != "regcred" ||
 		s.Interval.Duration.String() != "5m0s" || s.DriftInterval.Duration.String() != "30m0s" || s.CommonMetadata.Labels["team"] != "a" ||
-		s.Images[0].NewTag != "2.0" || c.AllowCrossNamespaceRefs || s.HealthChecks[0].APIVersion != "apps/v1" || s.RetryInterval.Duration != 0 {
+		s.Images[0].NewTag != "2.0" || !s.Suspend || c.AllowCrossNamespaceRefs || s.HealthChecks[0].APIVersion != "apps/v1" || s.RetryInterval.Duration != 0 {
 		t.Fatalf("%+v", s)
 	}
 	// Flux verifies key signatures offline: so does the converted policy, and says so.
@@ -110,7 +110,7 @@ func TestConvertFlux(t *testing.T) {
 		t.Fatalf("verify %+v", s.Verify)
 	}
 	all := strings.Join(notes, "\n")
-	for _, n := range []string{"mount Secret team-a/cosign-pub", "insecureIgnoreTlog", "gitless-puller suspend app", "ConfigMap flux-system/x (flux.yaml: document 3): not an OCIRepository", "prune"} {
+	for _, n := range []string{"mount Secret team-a/cosign-pub", "insecureIgnoreTlog", "suspended in Flux, so suspend: true", "ConfigMap flux-system/x (flux.yaml: document 3): not an OCIRepository", "prune"} {
 		if n == "prune" {
 			if strings.Contains(all, "pruneNamespacesAndCRDs") {
 				t.Error("a prune note without prune")
@@ -143,6 +143,7 @@ func TestConvertFluxRefusesWhatItCannotDo(t *testing.T) {
 		{"an unknown field of a patch", `images: [{name: web, newTag: "2.0"}]`, `patches: [{patch: x, path: p.yaml}]`, []string{`spec.patches: json: unknown field "path"`}},
 		{"a dependency not converted", "  suspend: true\n", "  dependsOn: [{name: infra}]\n", []string{"spec.dependsOn: infra is not among the Kustomizations converted"}},
 		{"a bad duration", "interval: 30m", "interval: often", []string{"spec.interval: time: invalid duration"}},
+		{"a deletion policy of no meaning", "  suspend: true\n", "  deletionPolicy: Keep\n", []string{`spec.deletionPolicy: "Keep": not one of Flux's`}},
 		{"an invalid source", "path: ./deploy", "path: ../deploy", []string{"Kustomization team-a/app: path"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,4 +235,39 @@ func roundTrip(t *testing.T, in string) (converted, back *config.PullerConfig, o
 		t.Fatalf("%v\n%s", err, out)
 	}
 	return c, back, out
+}
+
+// What the apiserver writes into every object it stores, and Flux's deletion policies
+// that mean what the puller does, convert: an export read back from a cluster carries
+// provider: generic (the CRD's default). Policies that would delete objects of a source
+// removed from the configuration convert with a note; a key Secret in another namespace
+// than the puller's is to be copied there.
+func TestConvertFluxAsStored(t *testing.T) {
+	for _, tc := range []struct {
+		name, old, new, note string
+	}{
+		{"provider generic", "  interval: 5m\n", "  interval: 5m\n  provider: generic\n  timeout: 60s\n", ""},
+		{"orphan", "  suspend: true\n", "  deletionPolicy: Orphan\n  prune: true\n", ""},
+		{"mirror without prune", "  suspend: true\n", "  deletionPolicy: MirrorPrune\n", ""},
+		{"mirror with prune", "  suspend: true\n", "  deletionPolicy: MirrorPrune\n  prune: true\n", "deletionPolicy MirrorPrune: the objects of a source removed from the configuration stay unless the configuration sets pruneRemovedSources: true"},
+		{"delete", "  suspend: true\n", "  deletionPolicy: Delete\n", "deletionPolicy Delete:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := strings.Replace(fluxPair, tc.old, tc.new, 1)
+			if in == fluxPair {
+				t.Fatalf("%q not in the input", tc.old)
+			}
+			_, notes, err := config.FromFlux(fluxIn(in), config.FromFluxOptions{Namespace: "gitless-system", KeysDir: "/keys"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(notes, "\n")
+			if tc.note != "" && !strings.Contains(all, tc.note) || tc.note == "" && strings.Contains(all, "deletionPolicy") {
+				t.Errorf("notes %s, want %q", all, tc.note)
+			}
+			if !strings.Contains(all, "copy Secret team-a/cosign-pub into the puller's namespace gitless-system, mount it in the puller's pod at /keys/team-a-cosign-pub") {
+				t.Errorf("no note of copying the key Secret: %s", all)
+			}
+		})
+	}
 }
