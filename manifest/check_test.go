@@ -43,7 +43,7 @@ func TestCheckFiles(t *testing.T) {
 		{name: "kind empty", files: map[string]string{"a.yaml": "apiVersion: v1\nkind: ''\nmetadata: {name: b}\n"},
 			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:1", "kind is empty"}},
 		{name: "no name", files: map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n"},
-			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:1", "v1 ConfigMap", "no name"}},
+			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:1", "v1 ConfigMap", "invalid Kubernetes object: no metadata.name"}},
 		{name: "not a mapping", files: map[string]string{"a.yaml": cm("a", "") + "---\n- a\n"},
 			is: manifest.ErrInvalidObject, contain: []string{"a.yaml:6 (document 2)", "a sequence, not a mapping"}},
 		{name: "key twice", files: map[string]string{"a.yaml": cm("a", "") + "data:\n  k: 1\n  k: 2\n"},

@@ -222,18 +222,18 @@ func checkObject(n *yaml.Node, origin Origin) (*Object, error) {
 	}
 	o := &Object{Origin: origin, node: n}
 	var err error
-	if o.apiVersion, err = stringField(n, "apiVersion"); err != nil {
+	if o.apiVersion, err = stringField(n, "apiVersion", "apiVersion"); err != nil {
 		return nil, &SourceError{Origin: origin, Err: err}
 	}
-	if o.kind, err = stringField(n, "kind"); err != nil {
+	if o.kind, err = stringField(n, "kind", "kind"); err != nil {
 		return nil, &SourceError{Origin: origin, Err: err}
 	}
 	meta := MappingValue(n, "metadata")
 	if meta == nil || meta.Kind != yaml.MappingNode {
 		return nil, &SourceError{Origin: origin, Object: o.apiVersion + " " + o.kind, Err: fmt.Errorf("%w: metadata is missing or not a mapping", ErrInvalidObject)}
 	}
-	if o.name, err = stringField(meta, "name"); err != nil {
-		return nil, &SourceError{Origin: origin, Object: o.apiVersion + " " + o.kind, Err: fmt.Errorf("metadata.%w", err)}
+	if o.name, err = stringField(meta, "name", "metadata.name"); err != nil {
+		return nil, &SourceError{Origin: origin, Object: o.apiVersion + " " + o.kind, Err: err}
 	}
 	if ns := MappingValue(meta, "namespace"); ns != nil && !isNull(ns) {
 		if ns.Kind != yaml.ScalarNode || ns.Tag != "!!str" {
@@ -314,15 +314,16 @@ func numberScalar(s string) *yaml.Node {
 
 func strScalar(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
 
-func stringField(m *yaml.Node, key string) (string, error) {
+// stringField reads m's key as a string; path names the field in errors.
+func stringField(m *yaml.Node, key, path string) (string, error) {
 	v := MappingValue(m, key)
 	switch {
 	case v == nil || isNull(v):
-		return "", fmt.Errorf("%w: no %s", ErrInvalidObject, key)
+		return "", fmt.Errorf("%w: no %s", ErrInvalidObject, path)
 	case v.Kind != yaml.ScalarNode || v.Tag != "!!str":
-		return "", fmt.Errorf("%w: %s is a %s, not a string", ErrInvalidObject, key, nodeKindName(v))
+		return "", fmt.Errorf("%w: %s is a %s, not a string", ErrInvalidObject, path, nodeKindName(v))
 	case v.Value == "":
-		return "", fmt.Errorf("%w: %s is empty", ErrInvalidObject, key)
+		return "", fmt.Errorf("%w: %s is empty", ErrInvalidObject, path)
 	}
 	return v.Value, nil
 }

@@ -52,7 +52,7 @@ func TestBadInput(t *testing.T) {
 		{name: "YAML syntax", files: map[string]string{"a.yaml": cmA + "data:\n  a: [1, 2\n"},
 			contain: []string{"a.yaml:", "invalid YAML"}},
 		{name: "no metadata.name", files: map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {a: b}\n"},
-			is: render.ErrInvalidObject, contain: []string{"a.yaml:1", "v1 ConfigMap", "metadata.invalid Kubernetes object: no name"}},
+			is: render.ErrInvalidObject, contain: []string{"a.yaml:1", "v1 ConfigMap", "v1 ConfigMap: invalid Kubernetes object: no metadata.name"}},
 		{name: "no metadata", files: map[string]string{"a.yaml": "apiVersion: v1\nkind: ConfigMap\n"},
 			is: render.ErrInvalidObject, contain: []string{"metadata is missing"}},
 		{name: "kind not a string", files: map[string]string{"a.yaml": "apiVersion: v1\nkind: [ConfigMap]\nmetadata: {name: a}\n"},

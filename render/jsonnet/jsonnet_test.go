@@ -102,7 +102,7 @@ func TestBadInput(t *testing.T) {
 		{name: "a string where objects belong", files: map[string]string{"jsonnetfile.json": project, "environments/a/main.jsonnet": "{ apps: { web: 'oops' } }"},
 			src: "environments/a", is: render.ErrInvalidObject, contain: []string{"main.jsonnet (.apps.web)", `the string "oops"`}},
 		{name: "object without a name", files: map[string]string{"jsonnetfile.json": project, "environments/a/main.jsonnet": "{ cm: { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } }"},
-			src: "environments/a", is: render.ErrInvalidObject, contain: []string{"(.cm)", "no name"}},
+			src: "environments/a", is: render.ErrInvalidObject, contain: []string{"(.cm)", "no metadata.name"}},
 		{name: "bad spec.json", files: map[string]string{"jsonnetfile.json": project, "environments/a/main.jsonnet": "{}", "environments/a/spec.json": "{"},
 			src: "environments/a", contain: []string{"spec.json", "invalid Tanka environment"}},
 		{name: "missing ext var", files: map[string]string{"jsonnetfile.json": project, "environments/a/main.jsonnet": "{ x: std.extVar('cluster') }"},
