@@ -3,9 +3,11 @@ package manifest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path"
 	"runtime"
 	"sort"
+	"strings"
 
 	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -62,7 +64,9 @@ type CheckOptions struct {
 //   - in a directory with a kustomization file, the files its resources list must be
 //     objects the same way, without duplicates among them; the kustomization file and
 //     the other YAML files there (patches, generator and transformer configurations)
-//     must parse as YAML.
+//     must parse as YAML; every local entry of its resources must be a file or a
+//     directory of the tree (ErrMissingResource): one missing, or outside the tree,
+//     would fail the build where the artifact is applied.
 //
 // Other files are not read. Every error is reported, not only the first (up to
 // MaxErrors): each names the file, and the line and document where it has them. The
@@ -115,6 +119,11 @@ func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
 	add := func(err error) bool {
 		errs = append(errs, err)
 		return len(errs) >= opts.MaxErrors
+	}
+	for _, err := range missingResources(files) {
+		if add(err) {
+			return errors.Join(errs...)
+		}
 	}
 	var all []*Object
 	for i := range results {
@@ -193,6 +202,52 @@ func planSets(files []File) []string {
 		}
 	}
 	return sets
+}
+
+// missingResources returns an error for each local resources entry of a kustomization
+// of files that names no file or directory among files, in path order. Entries
+// kustomize would fetch (URLs, git addresses) are left to the build.
+func missingResources(files []File) []error {
+	have := map[string]bool{"": true}
+	for _, f := range files {
+		have[f.Path] = true
+		for d := dirOf(f.Path); d != "" && !have[d]; d = dirOf(d) {
+			have[d] = true
+		}
+	}
+	var kfiles []File
+	for _, f := range files {
+		if isKustomizationName(f.Path) {
+			kfiles = append(kfiles, f)
+		}
+	}
+	sort.Slice(kfiles, func(i, j int) bool { return kfiles[i].Path < kfiles[j].Path })
+	var errs []error
+	for _, k := range kfiles {
+		for _, r := range kustomizationResources(k.Data) {
+			if remoteResource(r) {
+				continue
+			}
+			p := path.Join(dirOf(k.Path), r)
+			switch {
+			case p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(r):
+				errs = append(errs, &SourceError{Origin: Origin{File: k.Path}, Err: fmt.Errorf("%w: resources entry %q is outside the tree", ErrMissingResource, r)})
+			case !have[strings.TrimPrefix(p, "./")]:
+				errs = append(errs, &SourceError{Origin: Origin{File: k.Path}, Err: fmt.Errorf("%w: resources entry %q: no file or directory %s", ErrMissingResource, r, p)})
+			}
+		}
+	}
+	return errs
+}
+
+// remoteResource reports whether a resources entry is something kustomize may fetch
+// rather than a path: a URL, a go-getter address, a git address (a user before an "@"),
+// GitHub's short forms.
+func remoteResource(r string) bool {
+	first, _, _ := strings.Cut(r, "/")
+	l := strings.ToLower(r)
+	return strings.Contains(r, "://") || strings.Contains(r, "::") || strings.Contains(first, "@") ||
+		strings.HasPrefix(l, "github.com") || strings.HasPrefix(l, "gh:")
 }
 
 // dirOf is the directory of a slash path, "" for the root.

@@ -3,6 +3,7 @@ package manifest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -57,6 +58,11 @@ func TestCheckFiles(t *testing.T) {
 		{name: "kustomize: a patch's syntax, in a later document", files: map[string]string{
 			"kustomization.yaml": kust + "resources: [cm.yaml]\npatches:\n- path: patch.yaml\n", "cm.yaml": cm("a", ""), "patch.yaml": "a: 1\n---\nb: [\n"},
 			is: manifest.ErrSyntax, contain: []string{"patch.yaml:", "(document 2)"}},
+		{name: "kustomize: a resource missing, one outside the tree; a directory, a JSON file and a URL are fine", files: map[string]string{
+			"app/kustomization.yaml": kust + "resources: [cm.yaml, missing.yaml, ../../base, base, x.json, 'https://example.com/a.yaml', 'x@host/org/repo']\n",
+			"app/cm.yaml":            cm("a", ""), "app/base/kustomization.yaml": kust + "resources: [b.yaml]\n", "app/base/b.yaml": cm("b", ""), "app/x.json": "{}"},
+			is: manifest.ErrMissingResource, contain: []string{`app/kustomization.yaml: kustomization resource not in the tree: resources entry "missing.yaml": no file or directory app/missing.yaml`,
+				`app/kustomization.yaml: kustomization resource not in the tree: resources entry "../../base" is outside the tree`}},
 		{name: "duplicate", files: map[string]string{"a.yaml": cm("x", "ns"), "b/c.yaml": "# c\n" + cm("x", "ns")},
 			is: manifest.ErrDuplicate, contain: []string{"duplicate object ConfigMap ns/x", "a.yaml:1", "b/c.yaml:2"}},
 		{name: "cluster-scoped kinds ignore the namespace", files: map[string]string{
@@ -147,5 +153,21 @@ func TestCheckFilesRejectsWhatKustomizeRejects(t *testing.T) {
 				t.Fatalf("render's reader accepts what the check refuses:\n%s", doc)
 			}
 		})
+	}
+}
+
+// Only the missing entries are reported: a directory with a kustomization, a JSON file
+// and what kustomize would fetch are not.
+func TestCheckFilesMissingResourcesOnly(t *testing.T) {
+	files := []manifest.File{
+		{Path: "app/kustomization.yaml", Data: []byte(kust + "resources: [cm.yaml, gone.yaml, base, ./x.json, 'https://example.com/a.yaml', 'x@host/org/repo', 'github.com/a/b']\n")},
+		{Path: "app/cm.yaml", Data: []byte(cm("a", ""))},
+		{Path: "app/base/kustomization.yaml", Data: []byte(kust + "resources: [b.yaml]\n")},
+		{Path: "app/base/b.yaml", Data: []byte(cm("b", ""))},
+		{Path: "app/x.json", Data: []byte("{}")},
+	}
+	err := manifest.CheckFiles(t.Context(), files, manifest.CheckOptions{})
+	if n := strings.Count(fmt.Sprint(err), "not in the tree"); n != 1 || !strings.Contains(err.Error(), `"gone.yaml"`) {
+		t.Fatalf("%d errors: %v", n, err)
 	}
 }

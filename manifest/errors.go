@@ -24,6 +24,9 @@ var (
 	ErrChartInTree = errors.New("a Helm chart inside a YAML tree")
 	// ErrSyntax: a file that does not parse as YAML.
 	ErrSyntax = errors.New("invalid YAML")
+	// ErrMissingResource: a kustomization's resources entry that names no file or
+	// directory of the tree (kustomize would fail to build it).
+	ErrMissingResource = errors.New("kustomization resource not in the tree")
 	// ErrNoContent: the content of an object asked of its [Object.Head].
 	ErrNoContent = errors.New("an object's head has no content")
 )

@@ -2,6 +2,7 @@ package puller_test
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,20 @@ func TestSuspendInTheConfiguration(t *testing.T) {
 	w.clock.add(time.Minute)
 	if res := w.mustSync(src); res.Outcome != puller.UpToDate {
 		t.Fatalf("resumed again: %+v", res)
+	}
+}
+
+// A build error names the files as the artifact has them, not where this process
+// extracted it, and a local entry that is missing is said to be missing.
+func TestBuildErrorNamesPathsInTheArtifact(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("app", "v1", t1, map[string]string{
+		"app/kustomization.yaml": "resources: [a.yaml, missing.yaml]\n", "app/a.yaml": cm("a", "1")})
+	src := w.source("app", "app", "v1")
+	src.Path = "app"
+	_, err := w.sync(src)
+	if err == nil || !strings.Contains(err.Error(), `app/kustomization.yaml: resources entry "missing.yaml": refused: no such file or directory in the tree`) ||
+		strings.Contains(err.Error(), os.TempDir()) {
+		t.Fatalf("%v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -920,6 +921,10 @@ func (s *syncRun) build(ctx context.Context, art *remote.Artifact, secrets *reda
 	objs, err := b.Build(ctx, dir)
 	s.res.phase("build", time.Since(t))
 	if err != nil {
+		// Paths in the artifact, not in this process's temporary directory.
+		err = redact.ErrorWith(err, func(text string) string {
+			return strings.ReplaceAll(strings.ReplaceAll(text, root+string(filepath.Separator), ""), root, ".")
+		})
 		return nil, &buildError{fmt.Errorf("building %s: %w", art.Reference, err)}
 	}
 	for _, o := range objs {

@@ -91,7 +91,7 @@ func TestBadInput(t *testing.T) {
 				o.SynthCommand = []string{"sh", "-c", "echo synth broke >&2; exit 3"}
 			}, contain: []string{"exit status 3", "synth broke"}},
 		{name: "kustomize resource missing", files: map[string]string{"kustomization.yaml": kust("resources: [gone.yaml]\n")},
-			is: kustomize.ErrRefused, contain: []string{"gone.yaml", "not found in the source tree"}},
+			is: kustomize.ErrRefused, contain: []string{"gone.yaml", "no such file or directory in the tree"}},
 		{name: "kustomize remote base", files: map[string]string{"kustomization.yaml": kust("resources:\n- https://github.com/acme/app//deploy?ref=v1\n")},
 			is: kustomize.ErrRefused, contain: []string{"remote resources are not allowed"}},
 		{name: "kustomize scheme-less remote base", files: map[string]string{"kustomization.yaml": kust("resources:\n- github.com/acme/app/deploy\n")},

@@ -221,7 +221,7 @@ func checkLocal(dir string, seen map[string]bool) error {
 		p := filepath.Join(dir, e)
 		fi, err := os.Stat(p)
 		if err != nil {
-			return refuse(file, field, e, "not found in the source tree (remote resources are not allowed)")
+			return refuse(file, field, e, "no such file or directory in the tree")
 		}
 		if fi.IsDir() {
 			return checkLocal(p, seen)
