@@ -171,3 +171,15 @@ func TestCheckFilesMissingResourcesOnly(t *testing.T) {
 		t.Fatalf("%d errors: %v", n, err)
 	}
 }
+
+// Every problem of a file is reported, not only its first: a document that is no
+// valid object does not hide the ones after it.
+func TestCheckFilesReportsEveryDocument(t *testing.T) {
+	data := cm("a", "") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: [x]}\n---\n" + cm("a", "")
+	err := manifest.CheckFiles(t.Context(), []manifest.File{{Path: "all.yaml", Data: []byte(data)}}, manifest.CheckOptions{})
+	for _, want := range []string{"(document 2): v1 ConfigMap: invalid Kubernetes object: no metadata.name", "(document 3): v1 ConfigMap: invalid Kubernetes object: metadata.name is a sequence", "duplicate object"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in\n%v", want, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -40,15 +41,33 @@ func ParseYAML(data []byte, file string, opts ParseYAMLOptions) ([]*Object, erro
 }
 
 // checkYAML is ParseYAML without the canonical form: what push checks.
+//
+// A document that is no valid object does not stop the check: the documents after it are
+// checked too, and every problem is returned (up to DefaultMaxErrors), joined; a syntax
+// error ends the file, since the parser cannot go on.
 func checkYAML(data []byte, file string) ([]*Object, error) {
-	var objs []*Object
+	var (
+		objs []*Object
+		errs []error
+	)
 	err := documents(data, file, func(root *yaml.Node, origin Origin) error {
 		got, err := objectsOf(root, origin, false, checkObject)
 		objs = append(objs, got...)
-		return err
+		if err != nil {
+			if errs = append(errs, err); len(errs) >= DefaultMaxErrors {
+				return errTooMany
+			}
+		}
+		return nil
 	})
-	return objs, err
+	if err != nil && err != errTooMany {
+		errs = append(errs, err)
+	}
+	return objs, errors.Join(errs...)
 }
+
+// errTooMany stops a check that has found enough.
+var errTooMany = errors.New("too many errors")
 
 // documents decodes a YAML stream and calls fn with each document that is not empty
 // or null, its aliases expanded, with its origin (file, line, document number).
