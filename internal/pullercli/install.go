@@ -98,6 +98,9 @@ deletes the puller.`,
 			if defaultSA != "" {
 				c.DefaultServiceAccount = defaultSA
 			}
+			if cmd.Flags().Changed("replicas") && replicas < 1 {
+				return clikit.Usagef("--replicas %d: at least 1 (to stop the puller, suspend its sources or scale its Deployment down)", replicas)
+			}
 			if replicas > 1 && !leaderElect {
 				return clikit.Usagef("--replicas %d needs --leader-elect (two pullers must never apply at once)", replicas)
 			}
@@ -110,11 +113,27 @@ deletes the puller.`,
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					return err
 				}
+				written := map[string]bool{}
 				for _, f := range files {
 					if err := os.WriteFile(filepath.Join(dir, f.Name), f.Content, 0o644); err != nil {
 						return err
 					}
+					written[f.Name] = true
 					fmt.Fprintf(env.Err, "wrote %s\n", filepath.Join(dir, f.Name))
+				}
+				// A file an earlier install wrote there (webhook.yaml before --webhook
+				// was dropped) would be left beside a kustomization that no longer
+				// lists it.
+				for _, name := range install.FileNames {
+					p := filepath.Join(dir, name)
+					if written[name] {
+						continue
+					}
+					if err := os.Remove(p); err == nil {
+						fmt.Fprintf(env.Err, "removed %s (an earlier install's; not part of this one)\n", p)
+					} else if !errors.Is(err, fs.ErrNotExist) {
+						return err
+					}
 				}
 				return nil
 			}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gitless-dev/gitless/artifact"
 	"github.com/gitless-dev/gitless/artifact/remote"
+	"github.com/gitless-dev/gitless/internal/pullercli"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller/install"
 	"github.com/gitless-dev/gitless/sign"
@@ -224,6 +225,20 @@ func TestInstallAndSelfManagement(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
+	}
+	// Again without the webhook: its file goes with it; a file of the user's stays.
+	os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte("x: 1\n"), 0o644)
+	if r := runPuller(t, t.Context(), f.env, append([]string{"install", "--dir", dir, "--image", "x/y:z"}, f.base...)...); r.code != 0 || !strings.Contains(r.err, "removed "+filepath.Join(dir, "webhook.yaml")) {
+		t.Fatalf("%+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "webhook.yaml")); err == nil {
+		t.Error("webhook.yaml left beside a kustomization that does not list it")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mine.yaml")); err != nil {
+		t.Error(err)
+	}
+	if r := runPuller(t, t.Context(), f.env, append([]string{"install", "--replicas", "0"}, f.base...)...); r.code != pullercli.ExitUsage || !strings.Contains(r.err, "--replicas 0: at least 1") {
+		t.Fatalf("--replicas 0: %+v", r)
 	}
 }
 

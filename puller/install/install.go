@@ -175,6 +175,9 @@ func Files(o Options) ([]File, error) {
 	return files, nil
 }
 
+// FileNames are the names of every file Files may give, whatever the options.
+var FileNames = []string{"namespace.yaml", "rbac.yaml", "tenants.yaml", "config.yaml", "deployment.yaml", "webhook.yaml", "pull-secret.yaml", "kustomization.yaml"}
+
 // Manifests is Files as one multi-document YAML stream, without the kustomization.
 func Manifests(o Options) ([]byte, error) {
 	files, err := Files(o)
