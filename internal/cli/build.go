@@ -13,16 +13,26 @@ import (
 func newBuildCmd(env Env, _ *globalFlags) *cobra.Command {
 	var (
 		outFile string
+		dir     string
 		b       buildFlags
 		out     = clikit.Output{PathFlag: "out"}
 	)
 	cmd := &cobra.Command{
-		Use:   "build DIR --out artifact.tgz",
+		Use:   "build (DIR | --path DIR) --out artifact.tgz",
 		Short: "Package a directory into the artifact's tar+gzip layer, offline",
 		Long: `Package DIR exactly as push would, without a registry, and write the layer to a file.
-The layer digest printed is the one push would upload.`,
-		Args: clikit.Args(cobra.ExactArgs(1)),
+The layer digest printed is the one push would upload. DIR is given as an argument or,
+as push (and flux push artifact) take it, with --path.`,
+		Args: clikit.Args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			switch {
+			case len(a) == 1 && dir != "" && a[0] != dir:
+				return clikit.Usagef("two directories: %s and --path %s; give one", a[0], dir)
+			case len(a) == 1:
+				dir = a[0]
+			case dir == "":
+				return clikit.Usagef("build needs the directory to package: build DIR, or --path DIR")
+			}
 			if err := out.Resolve(&outFile, env.Err); err != nil {
 				return err
 			}
@@ -33,7 +43,7 @@ The layer digest printed is the one push would upload.`,
 			if err != nil {
 				return err
 			}
-			layer, err := artifact.Build(cmd.Context(), a[0], opts)
+			layer, err := artifact.Build(cmd.Context(), dir, opts)
 			if err != nil {
 				return err
 			}
@@ -49,6 +59,7 @@ The layer digest printed is the one push would upload.`,
 		},
 	}
 	cmd.Flags().StringVar(&outFile, "out", "", "where to write the tar+gzip layer (required)")
+	cmd.Flags().StringVar(&dir, "path", "", "the directory to package (instead of the DIR argument, as push takes it)")
 	out.AddFlags(cmd.Flags())
 	b.AddFlags(cmd.Flags())
 	return cmd

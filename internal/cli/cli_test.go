@@ -278,6 +278,18 @@ func TestOutputFlag(t *testing.T) {
 	if r.code != cli.ExitUsage {
 		t.Fatalf("build with --out and -o PATH: %+v", r)
 	}
+	// --path as push takes it; the same digest as the argument gives.
+	first := run(t, nil, "build", src, "--out", filepath.Join(dir, "f.tgz"))
+	r = run(t, nil, "build", "--path", src, "--out", filepath.Join(dir, "g.tgz"))
+	if r.code != 0 || r.out != first.out || first.out == "" {
+		t.Fatalf("build --path: %+v, argument: %+v", r, first)
+	}
+	if r = run(t, nil, "build", "--out", filepath.Join(dir, "h.tgz")); r.code != cli.ExitUsage || !strings.Contains(r.err, "build DIR, or --path DIR") {
+		t.Fatalf("build without a directory: %+v", r)
+	}
+	if r = run(t, nil, "build", src, "--path", dir, "--out", filepath.Join(dir, "i.tgz")); r.code != cli.ExitUsage || !strings.Contains(r.err, "two directories") {
+		t.Fatalf("build with two directories: %+v", r)
+	}
 	out := filepath.Join(dir, "rendered")
 	r = run(t, nil, "render", src, "--out", out, "-o", "json")
 	var res render.Result
