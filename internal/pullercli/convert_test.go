@@ -42,7 +42,7 @@ spec:
 		t.Fatal(err)
 	}
 	r := runPuller(t, t.Context(), f.env, append([]string{"convert-flux", in, "--keys-dir", keys}, f.base...)...)
-	if r.code != 0 || !strings.Contains(r.err, "note: OCIRepository flux-system/app: mount Secret flux-system/cosign-pub in the puller's pod at "+keys+"/flux-system-cosign-pub") {
+	if r.code != 0 || !strings.Contains(r.err, "note: OCIRepository flux-system/app: copy Secret flux-system/cosign-pub into the puller's namespace "+f.NS+", mount it in the puller's pod at "+keys+"/flux-system-cosign-pub") {
 		t.Fatalf("%+v", r)
 	}
 	// Mounted as the note says.
