@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -31,10 +33,42 @@ func OSEnv() Env {
 	return Env{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, Git: runGit}
 }
 
+//
+// The repository is the checkout dir is in, found here: the nearest directory at or
+// above dir with a .git entry, which a checked-out tree cannot hold. git's own discovery
+// would stop at a directory of the tree that looks like a bare repository (HEAD,
+// config, objects, refs: plain files a pull request can add), read its configuration,
+// and run what that names (gpg.program for a signed commit, core.fsmonitor); so git is
+// given the repository and work tree, and the settings that run programs are off.
 func runGit(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	root, err := checkoutOf(dir)
+	if err != nil {
+		return "", err
+	}
+	base := []string{"--git-dir=" + filepath.Join(root, ".git"), "--work-tree=" + root,
+		"-c", "core.fsmonitor=false", "-c", "log.showSignature=false", "-c", "safe.bareRepository=explicit", "-c", "core.hooksPath=" + os.DevNull}
+	cmd := exec.CommandContext(ctx, "git", append(base, args...)...)
 	out, err := cmd.Output()
 	return string(out), err
+}
+
+// checkoutOf returns the nearest directory at or above dir that has a .git entry (a
+// directory, or a file of a worktree or submodule).
+func checkoutOf(dir string) (string, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d, nil
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return "", fmt.Errorf("%s is not in a git checkout", dir)
+		}
+		d = up
+	}
 }
 
 // version is the binary's version, stamped at link time (internal/version).
