@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/gitless-dev/gitless/internal/testenv/pullertest"
 	"github.com/gitless-dev/gitless/internal/testenv/registry"
 	"github.com/gitless-dev/gitless/puller"
@@ -191,5 +194,59 @@ func TestBuildErrorNamesPathsInTheArtifact(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `app/kustomization.yaml: resources entry "missing.yaml": refused: no such file or directory in the tree`) ||
 		strings.Contains(err.Error(), os.TempDir()) {
 		t.Fatalf("%v", err)
+	}
+}
+
+// A Secret's value substituted into a ConfigMap is masked in the plan's diff even where
+// YAML quotes it otherwise (a quote doubled, a line folded).
+func TestPlanDiffMasksASubstitutedSecretValueAsYAMLQuotesIt(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vars", Namespace: w.NS},
+		StringData: map[string]string{"pw": "it's: hunter22-secret"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	conf := func(v string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: NS}\ndata:\n  dsn: \"${pw}\"\n  v: \"" + v + "\"\n"
+	}
+	w.pushSigned("app", "v1.0.0", t1, map[string]string{"c.yaml": conf("1")})
+	src := w.source("app", "app", "v1.0.0")
+	src.PostBuild = &puller.PostBuild{SubstituteFrom: []puller.SubstituteReference{{Kind: "Secret", Name: "vars"}}}
+	w.mustSync(src)
+	w.pushSigned("app", "v2.0.0", t2, map[string]string{"c.yaml": conf("2")})
+	src.Ref.Tag = "v2.0.0"
+	plan, err := w.newPuller(puller.Options{}).Plan(w.Ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := changeOf(plan, "ConfigMap", "conf"); c == nil || c.Diff == "" || strings.Contains(c.Diff, "hunter22") {
+		t.Fatalf("%+v", c)
+	}
+}
+
+// After the Secret a variable comes from is rotated, the value in the cluster is the
+// old one, which this process never learned: the changed values of an object given
+// variables from a Secret are masked whatever they are.
+func TestPlanDiffMasksARotatedSecretsOldValue(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "vars", Namespace: w.NS}, StringData: map[string]string{"pw": "OLD-db-password-1"}}
+	if _, err := w.Kube.CoreV1().Secrets(w.NS).Create(w.Ctx, sec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.pushSigned("app", "v1.0.0", t1, map[string]string{"c.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf, namespace: NS}\ndata:\n  pw: \"${pw}\"\n  same: x\n"})
+	src := w.source("app", "app", "v1.0.0")
+	src.PostBuild = &puller.PostBuild{SubstituteFrom: []puller.SubstituteReference{{Kind: "Secret", Name: "vars"}}}
+	w.mustSync(src)
+	sec.StringData = map[string]string{"pw": "NEW-db-password-2"}
+	if _, err := w.Kube.CoreV1().Secrets(w.NS).Update(w.Ctx, sec, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := w.newPuller(puller.Options{}).Plan(w.Ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := changeOf(plan, "ConfigMap", "conf")
+	if c == nil || c.Action != apply.Configured || strings.Contains(c.Diff, "password") ||
+		!strings.Contains(c.Diff, "-  pw: '*** (before)'\n+  pw: '*** (after)'\n") || !strings.Contains(c.Diff, "  same: x\n") {
+		t.Fatalf("%+v", c)
 	}
 }

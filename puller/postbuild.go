@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -347,6 +348,16 @@ func (s *syncRun) substitute(ctx context.Context, objs []*unstructured.Unstructu
 	if err != nil {
 		return nil, err
 	}
+	if s.plan && slices.ContainsFunc(pb.SubstituteFrom, func(r SubstituteReference) bool { return r.Kind == "Secret" }) {
+		// Which objects substitution changed: their values may come from a Secret.
+		changed := map[string]bool{}
+		for i := range out {
+			if !reflect.DeepEqual(objs[i].Object, out[i].Object) {
+				changed[sensitiveKey(apply.RefOf(out[i]))] = true
+			}
+		}
+		s.sensitive = func(r apply.ObjectRef) bool { return changed[sensitiveKey(r)] }
+	}
 	if s.secrets != nil {
 		// A Secret of the artifact may take its values from variables: what the
 		// apiserver may quote is the substituted value.
@@ -356,3 +367,7 @@ func (s *syncRun) substitute(ctx context.Context, objs []*unstructured.Unstructu
 	}
 	return out, nil
 }
+
+// sensitiveKey names an object by group, kind and name: its namespace may be set after
+// substitution (targetNamespace).
+func sensitiveKey(r apply.ObjectRef) string { return r.Group + "/" + r.Kind + "/" + r.Name }

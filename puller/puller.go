@@ -392,6 +392,8 @@ type syncRun struct {
 	rejectFor string
 	// plan: a Plan, which writes nothing.
 	plan bool
+	// sensitive, in a plan, says which objects took values from a Secret's variables.
+	sensitive func(apply.ObjectRef) bool
 }
 
 func (s *syncRun) run(ctx context.Context) error {
@@ -615,6 +617,10 @@ func (s *syncRun) run(ctx context.Context) error {
 		MemberListed: s.secrets.AddObject,
 	}
 	if s.plan {
+		// Values known to be secret are masked before the diff is written (YAML may
+		// quote or fold them); the changed values of objects given variables from a
+		// Secret are masked whatever they are.
+		opts.Scrub, opts.Sensitive = p.secrets.scrub, s.sensitive
 		cs, err := s.a.Plan(ctx, s.ps, objs, opts)
 		if cs != nil {
 			for i := range cs.Changes {

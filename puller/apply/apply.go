@@ -167,6 +167,14 @@ type SyncOptions struct {
 	// parent is read again. Status should remove them ("") or replace them: the success
 	// write ends the sync. A sync that writes no object writes none of them.
 	Writing map[string]string
+	// Scrub, when set, masks what it knows to be secret in a string: a plan's diffs
+	// ([Applier.Plan]) pass every string value of both sides through it.
+	Scrub func(string) string
+	// Sensitive, when set, says which objects of a plan took values from secrets
+	// (variables substituted from a Secret): every value of theirs that the plan
+	// changes is masked in the diff, since the value in the cluster may be a secret
+	// that nothing here knows any more (rotated since).
+	Sensitive func(ObjectRef) bool
 	// MemberListed, when set, is called with every member of the set as it is listed
 	// from the cluster, before anything is applied or pruned; calls may come from
 	// several goroutines at once. The caller learns there, say, the values of the

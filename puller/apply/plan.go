@@ -64,7 +64,7 @@ func (a *Applier) Plan(ctx context.Context, st *ParentState, objs []*unstructure
 		return cs, err
 	}
 	t = time.Now()
-	planned, err := a.planChanges(ctx, slices.Concat(defs, runnable), slices.Concat(defPlans, restPlans))
+	planned, err := a.planChanges(ctx, slices.Concat(defs, runnable), slices.Concat(defPlans, restPlans), opts)
 	cs.phase("diff", t)
 	if err != nil {
 		return cs, err
@@ -119,7 +119,7 @@ func ignoredChanges(ignored []*object) []Change {
 
 // planChanges turns dry-run plans into Changes, with the diff of every object the
 // apply would change in place.
-func (a *Applier) planChanges(ctx context.Context, objs []*object, plans []*plan) ([]Change, error) {
+func (a *Applier) planChanges(ctx context.Context, objs []*object, plans []*plan, opts SyncOptions) ([]Change, error) {
 	changes := make([]Change, len(objs))
 	errs := make([]*ObjectError, len(objs))
 	a.forEach(ctx, len(objs), func(ctx context.Context, i int) {
@@ -137,7 +137,7 @@ func (a *Applier) planChanges(ctx context.Context, objs []*object, plans []*plan
 			errs[i] = &ObjectError{Object: o.ref, Kind: ErrDryRun, Err: fmt.Errorf("reading it to compare: %w", err)}
 			return
 		}
-		d, err := ObjectDiff(live, p.result)
+		d, err := objectDiff(live, p.result, opts.Scrub, opts.Sensitive != nil && opts.Sensitive(o.ref))
 		if err != nil {
 			errs[i] = &ObjectError{Object: o.ref, Kind: ErrDryRun, Err: err}
 			return
@@ -163,6 +163,12 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // last-applied-configuration annotation of a Secret, are masked: "***" where both sides
 // have the same value, "*** (before)" and "*** (after)" where it changes.
 func ObjectDiff(live, planned *unstructured.Unstructured) (string, error) {
+	return objectDiff(live, planned, nil, false)
+}
+
+// objectDiff is ObjectDiff with every string value of both sides passed through scrub
+// (when set), and with maskChanged every value that differs masked.
+func objectDiff(live, planned *unstructured.Unstructured, scrub func(string) string, maskChanged bool) (string, error) {
 	l, p := live.DeepCopy(), planned.DeepCopy()
 	for _, u := range []*unstructured.Unstructured{l, p} {
 		for _, f := range diffDropped {
@@ -173,6 +179,17 @@ func ObjectDiff(live, planned *unstructured.Unstructured) (string, error) {
 		for _, f := range [][]string{{"data"}, {"stringData"}, {"metadata", "annotations"}} {
 			maskValues(l.Object, p.Object, f, f[0] == "metadata")
 		}
+	}
+	// A value that changes is masked on both sides when the object is sensitive, or
+	// when either side holds something scrub knows: masked after the comparison, the
+	// change would not show at all.
+	secret := func(v any) bool {
+		s, ok := v.(string)
+		return ok && scrub != nil && scrub(s) != s
+	}
+	maskChangedValues(l.Object, p.Object, func(a, b any) bool { return maskChanged || secret(a) || secret(b) })
+	if scrub != nil {
+		l.Object, p.Object = scrubValues(l.Object, scrub).(map[string]any), scrubValues(p.Object, scrub).(map[string]any)
 	}
 	ly, err := yaml.Marshal(l.Object)
 	if err != nil {
@@ -190,6 +207,62 @@ func ObjectDiff(live, planned *unstructured.Unstructured) (string, error) {
 		A: difflib.SplitLines(string(ly)), B: difflib.SplitLines(string(py)),
 		FromFile: "cluster: " + ref, ToFile: "planned: " + ref, Context: 3,
 	})
+}
+
+// scrubValues returns v with scrub applied to every string in it.
+func scrubValues(v any, scrub func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return scrub(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = scrubValues(e, scrub)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = scrubValues(e, scrub)
+		}
+	}
+	return v
+}
+
+// maskChangedValues masks, in a and b, the values where the two differ and mask says
+// so (a leaf, or a whole list or map that only one side has, or two lists of other
+// lengths), leaving the keys.
+func maskChangedValues(a, b map[string]any, mask func(a, b any) bool) {
+	for k, av := range a {
+		bv, ok := b[k]
+		if !ok {
+			if mask(av, nil) {
+				a[k] = "***"
+			}
+			continue
+		}
+		am, aok := av.(map[string]any)
+		bm, bok := bv.(map[string]any)
+		if aok && bok {
+			maskChangedValues(am, bm, mask)
+			continue
+		}
+		al, alok := av.([]any)
+		bl, blok := bv.([]any)
+		if alok && blok && len(al) == len(bl) {
+			for i := range al {
+				x, y := map[string]any{"v": al[i]}, map[string]any{"v": bl[i]}
+				maskChangedValues(x, y, mask)
+				al[i], bl[i] = x["v"], y["v"]
+			}
+			continue
+		}
+		if fmt.Sprint(av) != fmt.Sprint(bv) && mask(av, bv) {
+			a[k], b[k] = "*** (before)", "*** (after)"
+		}
+	}
+	for k, bv := range b {
+		if _, ok := a[k]; !ok && mask(nil, bv) {
+			b[k] = "***"
+		}
+	}
 }
 
 // maskValues replaces the values of the map at path in both objects. With onlyLastApplied
