@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ as push (and flux push artifact) take it, with --path.`,
 		Args: clikit.Args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			switch {
-			case len(a) == 1 && dir != "" && a[0] != dir:
+			case len(a) == 1 && dir != "" && filepath.Clean(a[0]) != filepath.Clean(dir):
 				return clikit.Usagef("two directories: %s and --path %s; give one", a[0], dir)
 			case len(a) == 1:
 				dir = a[0]

@@ -284,6 +284,9 @@ func TestOutputFlag(t *testing.T) {
 	if r.code != 0 || r.out != first.out || first.out == "" {
 		t.Fatalf("build --path: %+v, argument: %+v", r, first)
 	}
+	if r = run(t, nil, "build", src, "--path", src+"/", "--out", filepath.Join(dir, "g2.tgz")); r.code != 0 {
+		t.Fatalf("build DIR --path DIR/: %+v", r)
+	}
 	if r = run(t, nil, "build", "--out", filepath.Join(dir, "h.tgz")); r.code != cli.ExitUsage || !strings.Contains(r.err, "build DIR, or --path DIR") {
 		t.Fatalf("build without a directory: %+v", r)
 	}

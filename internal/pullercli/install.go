@@ -113,6 +113,9 @@ deletes the puller.`,
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					return err
 				}
+				// What an earlier install wrote here, by its kustomization.
+				prev, _ := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+				earlier := install.Generated(prev)
 				written := map[string]bool{}
 				for _, f := range files {
 					if err := os.WriteFile(filepath.Join(dir, f.Name), f.Content, 0o644); err != nil {
@@ -123,8 +126,8 @@ deletes the puller.`,
 				}
 				// A file an earlier install wrote there (webhook.yaml before --webhook
 				// was dropped) would be left beside a kustomization that no longer
-				// lists it.
-				for _, name := range install.FileNames {
+				// lists it. Only what that install's kustomization listed goes.
+				for _, name := range earlier {
 					p := filepath.Join(dir, name)
 					if written[name] {
 						continue

@@ -226,16 +226,20 @@ func TestInstallAndSelfManagement(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	// Again without the webhook: its file goes with it; a file of the user's stays.
+	// Again without the webhook: its file goes with it; files of the user's stay, also
+	// one named as an install's (pull-secret.yaml, which examples/cluster has).
 	os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte("x: 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "pull-secret.yaml"), []byte("x: 1\n"), 0o644)
 	if r := runPuller(t, t.Context(), f.env, append([]string{"install", "--dir", dir, "--image", "x/y:z"}, f.base...)...); r.code != 0 || !strings.Contains(r.err, "removed "+filepath.Join(dir, "webhook.yaml")) {
 		t.Fatalf("%+v", r)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "webhook.yaml")); err == nil {
 		t.Error("webhook.yaml left beside a kustomization that does not list it")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "mine.yaml")); err != nil {
-		t.Error(err)
+	for _, mine := range []string{"mine.yaml", "pull-secret.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, mine)); err != nil {
+			t.Error(err)
+		}
 	}
 	if r := runPuller(t, t.Context(), f.env, append([]string{"install", "--replicas", "0"}, f.base...)...); r.code != pullercli.ExitUsage || !strings.Contains(r.err, "--replicas 0: at least 1") {
 		t.Fatalf("--replicas 0: %+v", r)
