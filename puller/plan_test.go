@@ -250,3 +250,21 @@ func TestPlanDiffMasksARotatedSecretsOldValue(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// A plan that would recreate an object (an immutable field changed, force on) asks the
+// cluster about the delete with a dry-run, which is no write.
+func TestPlanOfARecreationWritesNothing(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	imm := func(v string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: imm, namespace: NS, annotations: {gitless.dev/force: enabled}}\nimmutable: true\ndata: {k: \"" + v + "\"}\n"
+	}
+	w.pushSigned("app", "v1.0.0", t1, map[string]string{"imm.yaml": imm("1")})
+	src := w.source("app", "app", "v1.0.0")
+	w.mustSync(src)
+	w.pushSigned("app", "v2.0.0", t2, map[string]string{"imm.yaml": imm("2")})
+	src.Ref.Tag = "v2.0.0"
+	plan, err := w.p.Plan(w.Ctx, src)
+	if err != nil || plan.Recreated != 1 || w.CMData("imm", "k") != "1" || plan.Requests.APIWrites != 0 {
+		t.Fatalf("%+v %v", plan, err)
+	}
+}

@@ -2,8 +2,10 @@ package puller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -182,13 +184,34 @@ type apiCounting struct{ base http.RoundTripper }
 
 func (t apiCounting) RoundTrip(r *http.Request) (*http.Response, error) {
 	if c := counterFrom(r.Context()); c != nil {
-		if r.Method == http.MethodGet || r.URL.Query().Get("dryRun") != "" {
+		if r.Method == http.MethodGet || r.URL.Query().Get("dryRun") != "" || dryRunDelete(r) {
 			c.apiReads.Add(1)
 		} else {
 			c.apiWrite.Add(1)
 		}
 	}
 	return t.base.RoundTrip(r)
+}
+
+// dryRunDelete reports whether r is a DELETE whose options (in its body, where
+// client-go puts them) ask for a dry-run.
+func dryRunDelete(r *http.Request) bool {
+	if r.Method != http.MethodDelete || r.GetBody == nil {
+		return false
+	}
+	b, err := r.GetBody()
+	if err != nil {
+		return false
+	}
+	defer b.Close()
+	data, err := io.ReadAll(io.LimitReader(b, 64<<10))
+	if err != nil {
+		return false
+	}
+	var o struct {
+		DryRun []string `json:"dryRun"`
+	}
+	return json.Unmarshal(data, &o) == nil && len(o.DryRun) > 0
 }
 
 // registryRetry is the puller's retry policy within a request: two retries of a 5xx,

@@ -33,7 +33,6 @@ func OSEnv() Env {
 	return Env{Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, Git: runGit}
 }
 
-//
 // The repository is the checkout dir is in, found here: the nearest directory at or
 // above dir with a .git entry, which a checked-out tree cannot hold. git's own discovery
 // would stop at a directory of the tree that looks like a bare repository (HEAD,
