@@ -268,3 +268,25 @@ func TestPlanOfARecreationWritesNothing(t *testing.T) {
 		t.Fatalf("%+v %v", plan, err)
 	}
 }
+
+// A source suspended before anything of it was applied is not ready: what depends on it
+// waits (Flux's dependents wait for a Kustomization suspended before it was ever ready).
+// Once applied and then suspended, its dependents go on.
+func TestDependentOfASourceSuspendedBeforeItsFirstSyncWaits(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("infra", "v1.0.0", t1, map[string]string{"a.yaml": cm("infra", "1")})
+	w.pushSigned("apps", "v1.0.0", t1, map[string]string{"a.yaml": cm("app", "1")})
+	infra := w.source("infra", "infra", "v1.0.0")
+	infra.Suspend = true
+	apps := w.source("apps", "apps", "v1.0.0")
+	apps.DependsOn = []string{"infra"}
+	if _, err := w.p.SyncAll(w.Ctx, []puller.Source{infra, apps}); !errors.Is(err, puller.ErrDependency) || w.CMData("app", "k") != "<absent>" {
+		t.Fatalf("apps synced before infra was ever applied: %v", err)
+	}
+	infra.Suspend = false
+	w.mustSync(infra)
+	infra.Suspend = true
+	if _, err := w.p.SyncAll(w.Ctx, []puller.Source{infra, apps}); err != nil || w.CMData("app", "k") != "1" {
+		t.Fatalf("apps after infra was applied and suspended: %v", err)
+	}
+}

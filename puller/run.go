@@ -102,6 +102,9 @@ func (p *Puller) SyncAll(ctx context.Context, sources []Source) ([]*Result, erro
 			failed[src.Name] = true
 			errs = append(errs, fmt.Errorf("source %s: %w", src.Name, err))
 		}
+		if err == nil && suspendedUnapplied(res) {
+			failed[src.Name] = true // not ready: what depends on it waits (Flux's rule)
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -130,6 +133,15 @@ func (p *Puller) PlanAll(ctx context.Context, sources []Source) ([]*Result, erro
 		}
 	}
 	return results, errors.Join(errs...)
+}
+
+// errSuspendedUnapplied is the state of a source suspended before anything of it was
+// applied: not ready, so that the sources that depend on it wait, as Flux's dependents
+// wait for a Kustomization suspended before it was ever ready.
+var errSuspendedUnapplied = fmt.Errorf("%w and was never applied", ErrSuspended)
+
+func suspendedUnapplied(res *Result) bool {
+	return res != nil && res.Outcome == Suspended && res.Digest == ""
 }
 
 // RunOptions configures [Puller.Run].
@@ -598,7 +610,11 @@ func (p *Puller) loop(ctx, work context.Context, src Source, gen uint64, h *Heal
 		}
 		// The sync runs under work: a shutdown lets it finish, within the grace period.
 		res, err := p.sync(work, src, st, false)
-		h.set(src.Name, gen, err)
+		herr := err
+		if err == nil && suspendedUnapplied(res) {
+			herr = errSuspendedUnapplied
+		}
+		h.set(src.Name, gen, herr)
 		if opts.OnResult != nil {
 			opts.OnResult(res, err)
 		}
