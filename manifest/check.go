@@ -105,7 +105,7 @@ func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
 			} else if objs, ok := quickObjects(f.Data, f.Path); ok {
 				results[i].objs = objs
 			} else {
-				results[i].objs, results[i].err = checkYAML(f.Data, f.Path)
+				results[i].objs, results[i].err = checkYAML(f.Data, f.Path, opts.MaxErrors)
 			}
 			return nil
 		})
@@ -127,8 +127,15 @@ func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
 	}
 	var all []*Object
 	for i := range results {
-		if results[i].err != nil {
-			if add(results[i].err) {
+		// A file's problems count one by one.
+		var fileErrs []error
+		if j, ok := results[i].err.(interface{ Unwrap() []error }); ok {
+			fileErrs = j.Unwrap()
+		} else if results[i].err != nil {
+			fileErrs = []error{results[i].err}
+		}
+		for _, err := range fileErrs {
+			if add(err) {
 				return errors.Join(errs...)
 			}
 		}

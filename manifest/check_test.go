@@ -183,3 +183,24 @@ func TestCheckFilesReportsEveryDocument(t *testing.T) {
 		}
 	}
 }
+
+// The cap counts problems, not files: one file's many, or many files', stop at it; a
+// document that is no mapping does not hide the ones after it.
+func TestCheckFilesCapCountsProblems(t *testing.T) {
+	count := func(err error) int { return strings.Count(fmt.Sprint(err), "invalid Kubernetes object") }
+	noName := "apiVersion: v1\nkind: ConfigMap\nmetadata: {namespace: x}\n"
+	err := manifest.CheckFiles(t.Context(), []manifest.File{{Path: "a.yaml", Data: []byte(strings.Repeat(noName+"---\n", 10))}}, manifest.CheckOptions{MaxErrors: 3})
+	if n := count(err); n != 3 {
+		t.Errorf("one file, cap 3: %d problems", n)
+	}
+	var files []manifest.File
+	for i := range 25 {
+		files = append(files, manifest.File{Path: fmt.Sprintf("f%02d.yaml", i), Data: []byte(strings.Repeat(noName+"---\n", 16))})
+	}
+	if n := count(manifest.CheckFiles(t.Context(), files, manifest.CheckOptions{})); n != manifest.DefaultMaxErrors {
+		t.Errorf("25 files, default cap: %d problems", n)
+	}
+	if n := count(manifest.CheckFiles(t.Context(), []manifest.File{{Path: "a.yaml", Data: []byte("- a list\n---\n" + noName)}}, manifest.CheckOptions{})); n != 2 {
+		t.Errorf("a list, then an object without a name: %d problems", n)
+	}
+}

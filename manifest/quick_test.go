@@ -42,7 +42,7 @@ func sameAsYAMLv3(t testing.TB, data []byte) (quick bool) {
 	if !ok {
 		return false
 	}
-	want, err := checkYAML(data, "f.yaml")
+	want, err := checkYAML(data, "f.yaml", DefaultMaxErrors)
 	if err != nil {
 		t.Fatalf("the quick path accepts what yaml.v3 refuses (%v):\n%s", err, data)
 	}
@@ -350,7 +350,7 @@ func BenchmarkCheckFiles(b *testing.B) {
 	b.Run("yaml.v3", func(b *testing.B) {
 		for b.Loop() {
 			for _, f := range files {
-				if _, err := checkYAML(f.Data, f.Path); err != nil {
+				if _, err := checkYAML(f.Data, f.Path, DefaultMaxErrors); err != nil {
 					b.Fatal(err)
 				}
 			}

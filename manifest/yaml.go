@@ -30,6 +30,9 @@ type ParseYAMLOptions struct {
 func ParseYAML(data []byte, file string, opts ParseYAMLOptions) ([]*Object, error) {
 	var objs []*Object
 	err := documents(data, file, func(root *yaml.Node, origin Origin) error {
+		if err := mappingRoot(root, origin); err != nil {
+			return err
+		}
 		got, err := objectsOf(root, origin, opts.AllowNonObjects, NewObject)
 		objs = append(objs, got...)
 		return err
@@ -40,21 +43,33 @@ func ParseYAML(data []byte, file string, opts ParseYAMLOptions) ([]*Object, erro
 	return objs, nil
 }
 
+// mappingRoot refuses a document that is not a mapping.
+func mappingRoot(root *yaml.Node, origin Origin) error {
+	if root.Kind != yaml.MappingNode {
+		return &SourceError{Origin: origin, Err: fmt.Errorf("%w: the document is a %s, not a mapping", ErrInvalidObject, nodeKindName(root))}
+	}
+	return nil
+}
+
 // checkYAML is ParseYAML without the canonical form: what push checks.
 //
 // A document that is no valid object does not stop the check: the documents after it are
-// checked too, and every problem is returned (up to DefaultMaxErrors), joined; a syntax
-// error ends the file, since the parser cannot go on.
-func checkYAML(data []byte, file string) ([]*Object, error) {
+// checked too, and every problem is returned (up to max), joined; a syntax error ends
+// the file, since the parser cannot go on.
+func checkYAML(data []byte, file string, max int) ([]*Object, error) {
 	var (
 		objs []*Object
 		errs []error
 	)
 	err := documents(data, file, func(root *yaml.Node, origin Origin) error {
-		got, err := objectsOf(root, origin, false, checkObject)
-		objs = append(objs, got...)
+		err := mappingRoot(root, origin)
+		if err == nil {
+			var got []*Object
+			got, err = objectsOf(root, origin, false, checkObject)
+			objs = append(objs, got...)
+		}
 		if err != nil {
-			if errs = append(errs, err); len(errs) >= DefaultMaxErrors {
+			if errs = append(errs, err); len(errs) >= max {
 				return errTooMany
 			}
 		}
@@ -71,7 +86,7 @@ var errTooMany = errors.New("too many errors")
 
 // documents decodes a YAML stream and calls fn with each document that is not empty
 // or null, its aliases expanded, with its origin (file, line, document number).
-// A document that is not a mapping is an error.
+// Whether it is a mapping is the caller's to check (mappingRoot).
 func documents(data []byte, file string, fn func(root *yaml.Node, origin Origin) error) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 1; ; doc++ {
@@ -100,9 +115,6 @@ func documents(data []byte, file string, fn func(root *yaml.Node, origin Origin)
 		root, err = expandAliases(root, origin)
 		if err != nil {
 			return err
-		}
-		if root.Kind != yaml.MappingNode {
-			return &SourceError{Origin: origin, Err: fmt.Errorf("%w: the document is a %s, not a mapping", ErrInvalidObject, nodeKindName(root))}
 		}
 		if err := fn(root, origin); err != nil {
 			return err
