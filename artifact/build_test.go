@@ -370,3 +370,23 @@ func TestBuildNonASCIINames(t *testing.T) {
 		t.Fatalf("café.yaml: %q %v", b, err)
 	}
 }
+
+// A tree's ignore file cannot re-include the checkout's VCS directory: .git/config holds
+// the CI's token (actions/checkout's extraheader, GitLab's clone URL).
+func TestVCSDirectoryIsNeverPackaged(t *testing.T) {
+	for _, rules := range []string{"!.git/\n!.git/**\n", "!.git\n!.git/config\n!**/.hg/**\n"} {
+		dir := writeTree(t, map[string]string{
+			"app.yaml":       cm,
+			".git/config":    "[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n",
+			".git/HEAD":      "ref: refs/heads/main\n",
+			"sub/.hg/hgrc":   "[auth]\n",
+			".gitlessignore": rules,
+		})
+		l := build(t, dir, artifact.BuildOptions{})
+		for _, f := range l.Files {
+			if strings.HasPrefix(f.Path, ".git/") || strings.Contains(f.Path, "/.hg/") {
+				t.Fatalf("rules %q: the artifact holds %s", rules, f.Path)
+			}
+		}
+	}
+}

@@ -75,7 +75,19 @@ func (ig *Ignore) ReadDir(dir, rel string) error {
 }
 
 // Match reports whether the entry at the slash path rel (relative to the root) is
-// ignored.
+// ignored. A VCS directory (.git, .hg, .svn, .bzr) and everything below it always is,
+// whatever the patterns say: a tree's own ignore file re-including .git would put the
+// checkout's .git/config, which holds the CI's token, into the artifact.
 func (ig *Ignore) Match(rel string, isDir bool) bool {
-	return gitignore.NewMatcher(ig.patterns).Match(strings.Split(rel, "/"), isDir)
+	parts := strings.Split(rel, "/")
+	for _, p := range parts {
+		if vcsDirs[p] {
+			return true
+		}
+	}
+	return gitignore.NewMatcher(ig.patterns).Match(parts, isDir)
 }
+
+// vcsDirs are the names of the version control directories never packaged (a .git
+// file, a worktree's or submodule's pointer, included).
+var vcsDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, ".bzr": true}
