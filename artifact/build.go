@@ -324,6 +324,9 @@ func (c *collector) resolveLink(abs, rel string) (string, fs.FileInfo, error) {
 	if err != nil || inside == ".." || strings.HasPrefix(inside, ".."+string(filepath.Separator)) || filepath.IsAbs(inside) {
 		return "", nil, &FileError{Path: rel, Err: fmt.Errorf("symbolic link points outside the source directory (to %s)", target)}
 	}
+	if manifest.InVCSDir(filepath.ToSlash(inside)) {
+		return "", nil, &FileError{Path: rel, Err: fmt.Errorf("symbolic link points into a version control directory (to %s): not followed", target)}
+	}
 	fi, err := os.Stat(target)
 	if err != nil {
 		return "", nil, &FileError{Path: rel, Err: err}

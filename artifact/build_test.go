@@ -390,3 +390,16 @@ func TestVCSDirectoryIsNeverPackaged(t *testing.T) {
 		}
 	}
 }
+
+// With --resolve-symlinks, a link inside the tree to its VCS directory is refused, not
+// packaged under the link's name.
+func TestLinkIntoTheVCSDirectoryIsRefused(t *testing.T) {
+	dir := writeTree(t, map[string]string{"app.yaml": cm, ".git/config": "[http]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n"})
+	if err := os.Symlink(".git/config", filepath.Join(dir, "x")); err != nil {
+		t.Skip(err)
+	}
+	_, err := artifact.Build(context.Background(), dir, artifact.BuildOptions{ResolveSymlinks: true})
+	if err == nil || !strings.Contains(err.Error(), "version control directory") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -79,15 +79,23 @@ func (ig *Ignore) ReadDir(dir, rel string) error {
 // whatever the patterns say: a tree's own ignore file re-including .git would put the
 // checkout's .git/config, which holds the CI's token, into the artifact.
 func (ig *Ignore) Match(rel string, isDir bool) bool {
-	parts := strings.Split(rel, "/")
-	for _, p := range parts {
-		if vcsDirs[p] {
-			return true
-		}
+	if InVCSDir(rel) {
+		return true
 	}
-	return gitignore.NewMatcher(ig.patterns).Match(parts, isDir)
+	return gitignore.NewMatcher(ig.patterns).Match(strings.Split(rel, "/"), isDir)
 }
 
 // vcsDirs are the names of the version control directories never packaged (a .git
 // file, a worktree's or submodule's pointer, included).
 var vcsDirs = map[string]bool{".git": true, ".hg": true, ".svn": true, ".bzr": true}
+
+// InVCSDir reports whether the slash path rel is, or is below, a version control
+// directory (.git, .hg, .svn, .bzr): never packaged, never read through a link.
+func InVCSDir(rel string) bool {
+	for _, p := range strings.Split(rel, "/") {
+		if vcsDirs[p] {
+			return true
+		}
+	}
+	return false
+}

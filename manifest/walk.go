@@ -113,6 +113,9 @@ func leadsInside(p string, realRoots ...string) error {
 	}
 	for _, r := range realRoots {
 		if Within(r, target) {
+			if rel, err := filepath.Rel(r, target); err == nil && InVCSDir(filepath.ToSlash(rel)) {
+				return fmt.Errorf("a symbolic link to %s, in a version control directory: not followed", target)
+			}
 			return nil
 		}
 	}

@@ -88,14 +88,12 @@ func LoadChart(path string) (*Chart, error) {
 	return c, c.prepare(ch)
 }
 
-// chartRoots are where the links of the chart at dir may lead: the chart, and the
-// working directory when it holds the chart (charts sharing files in a repository).
+// chartRoots are where the links of the chart at dir may lead: the chart alone. The
+// checkout around it holds what a CI job leaves in its workspace (a cloud login's
+// credentials file, .git/config with the job's token), which .Files.Get would render
+// into the manifests.
 func chartRoots(dir string) []string {
-	roots := []string{dir}
-	if wd, ok := manifest.WorkDirHolding(dir); ok {
-		roots = append(roots, wd)
-	}
-	return roots
+	return []string{dir}
 }
 
 // chartFromArchive reads a packaged chart (its digest is that of data).
