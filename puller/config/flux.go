@@ -191,6 +191,9 @@ func dedupe(notes []string) []string {
 type fluxObject struct {
 	apiVersion, kind, namespace, name string
 	spec                              map[string]any
+	// revision is an OCIRepository's status.artifact.revision, what Flux fetched last
+	// ("TAG@sha256:..." or "sha256:...").
+	revision string
 }
 
 func newFluxObject(m map[string]any) fluxObject {
@@ -204,6 +207,9 @@ func newFluxObject(m map[string]any) fluxObject {
 		o.namespace = "flux-system"
 	}
 	o.spec, _ = m["spec"].(map[string]any)
+	status, _ := m["status"].(map[string]any)
+	art, _ := status["artifact"].(map[string]any)
+	o.revision, _ = art["revision"].(string)
 	return o
 }
 
@@ -484,8 +490,15 @@ func fromFlux(k fluxObject, repos map[string]fluxObject, opts FromFluxOptions) (
 		}
 	}
 	if rs.boolean("suspend") {
-		src.Suspend = true
-		notes = append(notes, fmt.Sprintf("%s: suspended in Flux, so source %s has suspend: true (remove it to let the source sync)", repo, k.name))
+		// Flux keeps applying (and correcting drift from) the artifact a suspended
+		// OCIRepository fetched last: pinned to it, the source does the same.
+		if _, d, _ := strings.Cut("@"+repo.revision, "@sha256:"); len(d) == 64 && !src.Suspend {
+			src.Ref = puller.Ref{Digest: "sha256:" + d}
+			notes = append(notes, fmt.Sprintf("%s: suspended in Flux, which keeps applying the artifact it fetched last: ref pinned to its digest sha256:%s (status.artifact.revision); restore the ref to follow it again", repo, d))
+		} else if !src.Suspend {
+			src.Suspend = true
+			notes = append(notes, fmt.Sprintf("%s: suspended in Flux, and the object has no status.artifact.revision to pin the source to: source %s has suspend: true (remove it, or pin ref.digest to the artifact Flux applies)", repo, k.name))
+		}
 	}
 	switch p := rs.str("provider"); p {
 	case "", "generic": // Flux's default, in every object it stores

@@ -271,3 +271,20 @@ func TestConvertFluxAsStored(t *testing.T) {
 		})
 	}
 }
+
+// A suspended OCIRepository: Flux keeps applying what it fetched last, so the source is
+// pinned to that digest (from the exported status); without a status, suspended.
+func TestConvertFluxSuspendedOCIRepository(t *testing.T) {
+	d := strings.Repeat("ab", 32)
+	in := strings.Replace(fluxPair, "  suspend: true\n", "", 1) // the Kustomization's
+	in = strings.Replace(in, "  interval: 5m\n", "  interval: 5m\n  suspend: true\n", 1)
+	withStatus := strings.Replace(in, "---\n", "status: {artifact: {revision: \"1.2.0@sha256:"+d+"\"}}\n---\n", 1)
+	c, notes, err := config.FromFlux(fluxIn(withStatus), config.FromFluxOptions{})
+	if err != nil || c.Sources[0].Ref.Digest != "sha256:"+d || c.Sources[0].Suspend || !strings.Contains(strings.Join(notes, "\n"), "ref pinned to its digest") {
+		t.Fatalf("with a status: %+v %v %v", c.Sources[0], notes, err)
+	}
+	c, notes, err = config.FromFlux(fluxIn(in), config.FromFluxOptions{})
+	if err != nil || !c.Sources[0].Suspend || c.Sources[0].Ref.Digest != "" || !strings.Contains(strings.Join(notes, "\n"), "no status.artifact.revision") {
+		t.Fatalf("without: %+v %v %v", c.Sources[0], notes, err)
+	}
+}
