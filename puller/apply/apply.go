@@ -232,32 +232,19 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		opts.WaitTimeout = time.Minute
 	}
 	cs := &ChangeSet{}
-	set, err := a.prepare(ctx, st.Parent, objs, opts)
+	b, err := a.begin(ctx, st, objs, opts, cs)
 	if err != nil {
 		return cs, err
 	}
-	if len(set) == 0 && !opts.AllowEmpty {
-		return cs, ErrEmptySet
-	}
-	set, ignored := splitIgnored(set)
-	cs.Changes = append(cs.Changes, ignoredChanges(ignored)...)
+	set, ignored, members, prev, defs, rest := b.set, b.ignored, b.members, b.prev, b.defs, b.rest
 	// Members can only be where the parent says: the scope is widened on the parent
 	// before anything is applied.
-	t := time.Now()
-	members, err := a.listMembers(ctx, st, opts.MemberListed)
-	cs.phase("list", t)
-	if err != nil {
-		return cs, err
-	}
 	newGKs, newNSs := scopeOf(slices.Concat(set, ignored)) // ignored members stay listed
 	widen := func() error {
 		st.GroupKinds = unionGK(st.GroupKinds, newGKs)
 		st.Namespaces = unionStrings(st.Namespaces, newNSs)
 		return a.writeParent(ctx, st)
 	}
-	prev := &previous{load: opts.Previous, normalize: func(u *unstructured.Unstructured) {
-		a.normalizeNamespace(u, set, opts.TargetNamespace)
-	}}
 	fail := func(err error) (*ChangeSet, error) {
 		cs.sort()
 		return cs, err
@@ -272,14 +259,6 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		}
 	}
 
-	var defs, rest []*object
-	for _, o := range set {
-		if o.stage == 0 {
-			defs = append(defs, o)
-		} else {
-			rest = append(rest, o)
-		}
-	}
 	// stage dry-runs objs as a whole, widens the parent's scope, then applies them.
 	stage := func(objs []*object) error {
 		t := time.Now()
@@ -314,6 +293,7 @@ func (a *Applier) Apply(ctx context.Context, st *ParentState, objs []*unstructur
 		cs.Changes = append(cs.Changes, changes...)
 		return err
 	}
+	var t time.Time
 	if len(defs) > 0 {
 		if err := stage(defs); err != nil {
 			return fail(err)

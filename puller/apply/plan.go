@@ -25,33 +25,12 @@ import (
 // the dry-run refuses fails the plan, naming it.
 func (a *Applier) Plan(ctx context.Context, st *ParentState, objs []*unstructured.Unstructured, opts SyncOptions) (*ChangeSet, error) {
 	cs := &ChangeSet{}
-	set, err := a.prepare(ctx, st.Parent, objs, opts)
+	b, err := a.begin(ctx, st, objs, opts, cs)
 	if err != nil {
 		return cs, err
 	}
-	if len(set) == 0 && !opts.AllowEmpty {
-		return cs, ErrEmptySet
-	}
-	set, ignored := splitIgnored(set)
-	cs.Changes = append(cs.Changes, ignoredChanges(ignored)...)
+	set, ignored, members, prev, defs, rest := b.set, b.ignored, b.members, b.prev, b.defs, b.rest
 	t := time.Now()
-	members, err := a.listMembers(ctx, st, opts.MemberListed)
-	cs.phase("list", t)
-	if err != nil {
-		return cs, err
-	}
-	prev := &previous{load: opts.Previous, normalize: func(u *unstructured.Unstructured) {
-		a.normalizeNamespace(u, set, opts.TargetNamespace)
-	}}
-	var defs, rest []*object
-	for _, o := range set {
-		if o.stage == 0 {
-			defs = append(defs, o)
-		} else {
-			rest = append(rest, o)
-		}
-	}
-	t = time.Now()
 	defPlans, err := a.dryRunAll(ctx, st, defs, members, prev, true)
 	if err != nil {
 		cs.phase("dry-run", t)
@@ -93,6 +72,47 @@ func (a *Applier) Plan(ctx context.Context, st *ParentState, objs []*unstructure
 	}
 	cs.sort()
 	return cs, nil
+}
+
+// begun is what Apply and Plan begin with.
+type begun struct {
+	set, ignored []*object // the set to apply; what it says to leave alone
+	defs, rest   []*object // set: its Namespaces and CRDs; the others
+	members      map[objectKey]*member
+	prev         *previous
+}
+
+// begin prepares objs (every object checked, all problems named), takes out what the
+// set leaves alone (recorded in cs as skipped), and lists the members where the parent
+// says they can be.
+func (a *Applier) begin(ctx context.Context, st *ParentState, objs []*unstructured.Unstructured, opts SyncOptions, cs *ChangeSet) (*begun, error) {
+	set, err := a.prepare(ctx, st.Parent, objs, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(set) == 0 && !opts.AllowEmpty {
+		return nil, ErrEmptySet
+	}
+	b := &begun{}
+	b.set, b.ignored = splitIgnored(set)
+	cs.Changes = append(cs.Changes, ignoredChanges(b.ignored)...)
+	t := time.Now()
+	b.members, err = a.listMembers(ctx, st, opts.MemberListed)
+	cs.phase("list", t)
+	if err != nil {
+		return nil, err
+	}
+	b.prev = &previous{load: opts.Previous, normalize: func(u *unstructured.Unstructured) {
+		a.normalizeNamespace(u, b.set, opts.TargetNamespace)
+	}}
+	for _, o := range b.set {
+		if o.stage == 0 {
+			b.defs = append(b.defs, o)
+		} else {
+			b.rest = append(b.rest, o)
+		}
+	}
+	return b, nil
 }
 
 // splitIgnored takes out of set the objects the set says to leave alone (Flux's
