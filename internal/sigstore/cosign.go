@@ -94,6 +94,12 @@ func ParseCosignSignature(payload []byte, ann map[string]string) (*CosignSignatu
 	if err := json.Unmarshal(payload, &ss); err != nil {
 		return nil, fmt.Errorf("payload is not a simple-signing document: %w", err)
 	}
+	// As cosign: a document the key signed for something else (a blob with
+	// `cosign sign-blob`, another tool's record) is no signature of an image, whatever
+	// digest it quotes.
+	if ss.Critical.Type != cosignSignatureType {
+		return nil, fmt.Errorf("payload type %.80q is not %q: not an image signature", ss.Critical.Type, cosignSignatureType)
+	}
 	s := &CosignSignature{Payload: payload, Sig: sig, Digest: ss.Critical.Image.DockerManifestDigest}
 	if c := ann[AnnCert]; c != "" {
 		certs, err := cryptoutils.UnmarshalCertificatesFromPEM([]byte(c))

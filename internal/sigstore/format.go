@@ -112,6 +112,12 @@ func ParseBundle(b []byte) (*sgbundle.Bundle, error) {
 	if !bun.MinVersion("v0.3") {
 		return nil, errors.New("bundle version older than v0.3")
 	}
+	// cosign and gitless write one entry; the entries are not covered by the signature,
+	// and one entry that verifies is enough for sigstore-go: with several, the one
+	// reported (BundleTlog) could be another that nothing checked.
+	if entries, err := bun.TlogEntries(); err == nil && len(entries) > 1 {
+		return nil, fmt.Errorf("the bundle has %d transparency-log entries, want at most 1", len(entries))
+	}
 	env, err := bun.Envelope()
 	if err != nil || env == nil {
 		return nil, errors.New("the bundle holds no DSSE envelope (a blob signature, not an image signature)")
