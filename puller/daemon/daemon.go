@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -153,7 +154,9 @@ func Run(ctx context.Context, o Options) error {
 	defer cancel()
 	served := make(chan error, 2)
 	serve := func(ln net.Listener, h http.Handler) {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		// Headers within 64 KiB (a webhook's are a few KiB; Go's default is 1 MiB per
+		// connection).
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
@@ -171,7 +174,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	serve(o.Listener, d.mux())
 	if o.WebhookListener != nil {
-		serve(o.WebhookListener, d.webhookHandler())
+		// The webhook listener faces the internet: connections beyond the limit wait in
+		// the kernel's backlog instead of each holding a goroutine and its buffers.
+		serve(netutil.LimitListener(o.WebhookListener, webhookConnections), d.webhookHandler())
 	}
 	if o.ConfigPath != "" {
 		wg.Add(1)
@@ -459,3 +464,6 @@ func (d *daemon) event(ctx context.Context, typ, reason, msg string) {
 }
 
 func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
+
+// webhookConnections bounds the connections the webhook listener serves at once.
+const webhookConnections = 64

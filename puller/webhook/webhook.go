@@ -111,48 +111,64 @@ const unauthorized = "unauthorized: no valid signature for this source (X-Hub-Si
 
 func (h *handler) serve(r *http.Request, source string) (int, string) {
 	ctx := r.Context()
-	// The body first, for every source alike: its cap must not answer differently for
-	// a source that exists (413) and one that does not (401).
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.o.MaxBody))
-	if err != nil {
+	token, tokenErr := h.o.Token(ctx, source)
+	// The signature headers: GitHub's, the generic one (HMACs of the body), GitLab's
+	// token (a header alone).
+	hub, generic, gitlab := r.Header.Get("X-Hub-Signature-256"), r.Header.Get("X-Signature"), r.Header.Get("X-Gitlab-Token")
+	var sig *bodyMAC
+	if tokenErr == nil && len(token) > 0 {
+		switch {
+		case hub != "":
+			sig = newBodyMAC(hub, token)
+		case gitlab != "":
+		case generic != "":
+			sig = newBodyMAC(generic, token)
+		}
+	}
+	// The body is read for every request alike, to its cap (413 over it, for a source
+	// that exists as for one that does not), but never kept: it goes through the HMAC
+	// its signature header asks for, or nowhere, so that a request nobody can
+	// authenticate costs no memory however many are held open.
+	var dst io.Writer = io.Discard
+	if sig != nil && sig.mac != nil {
+		dst = sig.mac
+	}
+	if _, err := io.Copy(dst, http.MaxBytesReader(nil, r.Body, h.o.MaxBody)); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", h.o.MaxBody)
 		}
 		return http.StatusBadRequest, "reading the body failed"
 	}
-	token, err := h.o.Token(ctx, source)
 	switch {
-	case errors.Is(err, ErrUnknownSource):
+	case errors.Is(tokenErr, ErrUnknownSource):
 		return http.StatusUnauthorized, fmt.Sprintf("no source %q", source)
-	case errors.Is(err, ErrNoToken):
+	case errors.Is(tokenErr, ErrNoToken):
 		return http.StatusUnauthorized, fmt.Sprintf("source %q has no webhook token configured", source)
-	case err != nil:
+	case tokenErr != nil:
 		// Not 503, which only a source with a token can give: the reason is logged.
-		return http.StatusUnauthorized, fmt.Sprintf("source %q: its webhook token cannot be read now: %v", source, err)
+		return http.StatusUnauthorized, fmt.Sprintf("source %q: its webhook token cannot be read now: %v", source, tokenErr)
 	case len(token) == 0:
 		return http.StatusUnauthorized, fmt.Sprintf("source %q has an empty webhook token", source)
 	}
-	event := ""
 	switch {
-	case r.Header.Get("X-Hub-Signature-256") != "":
-		if !validHMAC(r.Header.Get("X-Hub-Signature-256"), token, body) {
+	case hub != "":
+		if !sig.valid() {
 			return http.StatusUnauthorized, "X-Hub-Signature-256 does not match"
 		}
-		event = r.Header.Get("X-GitHub-Event")
-		switch event {
+		switch event := r.Header.Get("X-GitHub-Event"); event {
 		case "ping":
 			return http.StatusOK, "pong"
 		case "registry_package", "package":
 		default:
 			return http.StatusAccepted, fmt.Sprintf("GitHub event %q ignored: only registry_package and package trigger a sync", event)
 		}
-	case r.Header.Get("X-Gitlab-Token") != "":
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), token) != 1 {
+	case gitlab != "":
+		if subtle.ConstantTimeCompare([]byte(gitlab), token) != 1 {
 			return http.StatusUnauthorized, "X-Gitlab-Token does not match"
 		}
-	case r.Header.Get("X-Signature") != "":
-		if !validHMAC(r.Header.Get("X-Signature"), token, body) {
+	case generic != "":
+		if !sig.valid() {
 			return http.StatusUnauthorized, "X-Signature does not match"
 		}
 	default:
@@ -164,25 +180,29 @@ func (h *handler) serve(r *http.Request, source string) (int, string) {
 	return http.StatusAccepted, fmt.Sprintf("sync of %s requested", source)
 }
 
-// validHMAC checks "sha256=<hex>" (or sha512=) against the body's HMAC with token.
-func validHMAC(header string, token, body []byte) bool {
+// bodyMAC is the HMAC a signature header ("sha256=<hex>" or "sha512=<hex>") asks for,
+// fed the body as it is read; mac is nil for a header that does not parse.
+type bodyMAC struct {
+	mac  hash.Hash
+	want []byte
+}
+
+func newBodyMAC(header string, token []byte) *bodyMAC {
 	algo, sig, ok := strings.Cut(header, "=")
-	if !ok {
-		return false
+	want, err := hex.DecodeString(sig)
+	if !ok || err != nil {
+		return &bodyMAC{}
 	}
-	var mac hash.Hash
 	switch algo {
 	case "sha256":
-		mac = hmac.New(sha256.New, token)
+		return &bodyMAC{mac: hmac.New(sha256.New, token), want: want}
 	case "sha512":
-		mac = hmac.New(sha512.New, token)
-	default:
-		return false
+		return &bodyMAC{mac: hmac.New(sha512.New, token), want: want}
 	}
-	want, err := hex.DecodeString(sig)
-	if err != nil {
-		return false
-	}
-	mac.Write(body)
-	return hmac.Equal(mac.Sum(nil), want)
+	return &bodyMAC{}
+}
+
+// valid reports whether the body read matches the header's HMAC.
+func (b *bodyMAC) valid() bool {
+	return b != nil && b.mac != nil && hmac.Equal(b.mac.Sum(nil), b.want)
 }
