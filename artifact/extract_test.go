@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -239,4 +240,31 @@ func FuzzExtract(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Whatever Build accepts, Extract with the same limits accepts ("whatever gitless
+// pushes it can pull"): a tree of 20,000 files whose names need PAX headers (non-ASCII),
+// each with a byte past a tar block, at the size cap.
+func TestWhatBuildAcceptsExtractAccepts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20,000 files")
+	}
+	const files, size = 20000, 513
+	dir := t.TempDir()
+	body := bytes.Repeat([]byte("x"), size)
+	for i := range files {
+		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%50))
+		os.MkdirAll(sub, 0o755)
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("ü-%05d.txt", i)), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lim := artifact.Limits{MaxTotalSize: files * size}
+	layer, err := artifact.Build(context.Background(), dir, artifact.BuildOptions{Limits: lim, SkipYAMLCheck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := artifact.Extract(context.Background(), bytes.NewReader(layer.Data), t.TempDir(), lim); err != nil {
+		t.Fatalf("Build accepted %d files, Extract with the same limits refuses: %v", len(layer.Files), err)
+	}
 }
