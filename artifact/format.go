@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/fluxcd/pkg/sourceignore"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -212,4 +214,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// FluxIgnored returns the paths of files that Flux's source-controller leaves out when
+// it unpacks the artifact: an artifact without a .sourceignore (gitless packages none)
+// is filtered by Flux's default rules (VCS files, CI configurations, archives and
+// images, fluxcd/pkg/sourceignore), which a "!pattern" of the tree may have re-included
+// here. gitless-puller reads every file; Flux would build without these.
+func FluxIgnored(files []File) []string {
+	m := sourceignore.NewDefaultMatcher(nil, nil)
+	var out []string
+	for _, f := range files {
+		if m.Match(strings.Split(f.Path, "/"), false) {
+			out = append(out, f.Path)
+		}
+	}
+	return out
 }

@@ -200,3 +200,13 @@ func TestFileErrorQuotesControlCharacters(t *testing.T) {
 		t.Fatalf("%q", err.Error())
 	}
 }
+
+// What Flux's source-controller leaves out of an artifact without a .sourceignore: its
+// default rules (images, archives, CI files), which a tree's !pattern may re-include.
+func TestFluxIgnored(t *testing.T) {
+	files := []artifact.File{{Path: "app.yaml"}, {Path: "branding/logo.png"}, {Path: ".sops.yaml"}, {Path: "x/.github/workflows/a.yml"}, {Path: "a.tar.gz"}}
+	got := artifact.FluxIgnored(files)
+	if strings.Join(got, ",") != "branding/logo.png,.sops.yaml,x/.github/workflows/a.yml,a.tar.gz" {
+		t.Fatalf("%v", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,6 +49,7 @@ as push (and flux push artifact) take it, with --path.`,
 			if err != nil {
 				return err
 			}
+			warnFluxIgnored(env, layer)
 			if err := writeFileAtomic(outFile, layer.Data); err != nil {
 				return fmt.Errorf("writing %s: %w", outFile, err)
 			}
@@ -64,6 +66,22 @@ as push (and flux push artifact) take it, with --path.`,
 	out.AddFlags(cmd.Flags())
 	b.AddFlags(cmd.Flags())
 	return cmd
+}
+
+// warnFluxIgnored says which files of the layer Flux's source-controller would leave
+// out (artifact.FluxIgnored).
+func warnFluxIgnored(env Env, layer *artifact.Layer) {
+	ignored := artifact.FluxIgnored(layer.Files)
+	if len(ignored) == 0 {
+		return
+	}
+	shown := ignored[:min(len(ignored), 5)]
+	more := ""
+	if len(ignored) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(ignored)-len(shown))
+	}
+	fmt.Fprintf(env.Err, "Warning: Flux's source-controller leaves out %d file(s) of this artifact, which its default ignore rules exclude and a !pattern re-included here: %s%s (gitless-puller reads them; a Flux OCIRepository builds without them)\n",
+		len(ignored), strings.Join(shown, ", "), more)
 }
 
 // writeFileAtomic writes via a temporary file in the same directory, so a failure

@@ -364,3 +364,17 @@ func TestPushDoesNotMoveLatestBack(t *testing.T) {
 		t.Fatalf("--allow-rollback: %+v", r)
 	}
 }
+
+// A file re-included with !pattern that Flux's default rules leave out is packaged, with
+// a warning that a Flux OCIRepository builds without it.
+func TestWarnsOfWhatFluxLeavesOut(t *testing.T) {
+	src := writeTree(t, map[string]string{"cm.yaml": cm, "logo.png": "PNG", ".gitlessignore": "!*.png\n"})
+	r := run(t, nil, "build", src, "--out", filepath.Join(t.TempDir(), "a.tgz"))
+	if r.code != 0 || !strings.Contains(r.err, "Warning: Flux's source-controller leaves out 1 file(s) of this artifact") || !strings.Contains(r.err, "logo.png") {
+		t.Fatalf("%+v", r)
+	}
+	plain := writeTree(t, map[string]string{"cm.yaml": cm})
+	if r := run(t, nil, "build", plain, "--out", filepath.Join(t.TempDir(), "b.tgz")); r.code != 0 || strings.Contains(r.err, "Warning") {
+		t.Fatalf("%+v", r)
+	}
+}

@@ -147,6 +147,7 @@ GitLab CI variables and SOURCE_DATE_EPOCH, else from git in DIR; never from the 
 			if err != nil {
 				return err
 			}
+			warnFluxIgnored(env, layer)
 			if err := o.signing.ready(); err != nil {
 				return err
 			}
