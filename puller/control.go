@@ -277,6 +277,11 @@ func (p *Puller) Remove(ctx context.Context, src Source) (*Result, error) {
 		res.Outcome = Removed
 		return res, nil
 	}
+	if ps.Annotations[apply.AnnotationPrune] == "disabled" {
+		// The install marks what the puller keeps for itself so (its configuration
+		// ConfigMap): made to look like a parent, it is still not removed.
+		return fail(fmt.Errorf("ApplySet parent %s has %s: disabled: not removed", parent, apply.AnnotationPrune))
+	}
 	// The values of the set's Secrets are learned from the cluster as they are listed:
 	// after a restart the puller may not have built the source's artifact.
 	cs, err := a.Apply(ctx, ps, nil, apply.SyncOptions{Prune: true, AllowEmpty: true, PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs,

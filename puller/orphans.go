@@ -115,7 +115,7 @@ func (p *Puller) orphans(ctx context.Context, owner string, known map[string]boo
 		cm := &l.Items[i]
 		name := strings.TrimPrefix(cm.Name, parentPrefix)
 		raw := cm.Annotations[AnnotationRemoval]
-		if !isPullerParent(cm) || known[name] || raw == "" {
+		if !isPullerParent(cm) || known[name] || raw == "" || cm.Annotations[apply.AnnotationPrune] == "disabled" {
 			continue
 		}
 		var rec removalRecord
