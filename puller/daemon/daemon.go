@@ -326,6 +326,13 @@ func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte,
 	d.cfg = c
 	d.mu.Unlock()
 	d.tokens.clear()
+	// A source taken out leaves no series behind (its last success would age into an
+	// alert for a source that is gone).
+	names := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		names[i] = s.Name
+	}
+	d.m.Keep(names)
 	// The newest list replaces one not yet taken.
 	select {
 	case <-d.updates:

@@ -7,6 +7,9 @@
 package metrics
 
 import (
+	"slices"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gitless-dev/gitless/puller"
@@ -25,6 +28,8 @@ type Recorder struct {
 	syncs, registry, writes, verifyFailures *prometheus.CounterVec
 	duration                                *prometheus.HistogramVec
 	lastSuccess, objects                    *prometheus.GaugeVec
+	mu                                      sync.Mutex
+	seen                                    map[string]bool // the sources observed
 }
 
 // New registers the metrics with reg.
@@ -50,12 +55,36 @@ func New(reg prometheus.Registerer) *Recorder {
 	return r
 }
 
+// Keep deletes the series of every source observed that is not among names (sources
+// taken out of the configuration).
+func (r *Recorder) Keep(names []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for s := range r.seen {
+		if slices.Contains(names, s) {
+			continue
+		}
+		for _, v := range []interface {
+			DeletePartialMatch(prometheus.Labels) int
+		}{r.syncs, r.registry, r.writes, r.verifyFailures, r.duration, r.lastSuccess, r.objects} {
+			v.DeletePartialMatch(prometheus.Labels{"source": s})
+		}
+		delete(r.seen, s)
+	}
+}
+
 // Observe records one sync; it has the signature of puller.RunOptions.OnResult.
 func (r *Recorder) Observe(res *puller.Result, err error) {
 	if res == nil {
 		return
 	}
 	s := res.Source
+	r.mu.Lock()
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
+	r.seen[s] = true
+	r.mu.Unlock()
 	r.syncs.WithLabelValues(s, string(res.Outcome)).Inc()
 	r.duration.WithLabelValues(s).Observe(res.Duration.Seconds())
 	r.registry.WithLabelValues(s).Add(float64(res.Requests.Registry))
