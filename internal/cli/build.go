@@ -86,7 +86,25 @@ func warnFluxIgnored(env Env, layer *artifact.Layer) {
 
 // writeFileAtomic writes via a temporary file in the same directory, so a failure
 // leaves no half-written file.
+//
+// A target that exists and is no regular file (/dev/null, /dev/stdout, a FIFO) is
+// written to as it is: renamed over, /dev/null became a regular file for every program
+// of the machine.
 func writeFileAtomic(name string, data []byte) error {
+	if fi, err := os.Stat(name); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory", name)
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
 	tmp, err := os.CreateTemp(dirOf(name), ".gitless-*")
 	if err != nil {
 		return err

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gitless-dev/gitless/internal/cli"
 	"github.com/gitless-dev/gitless/internal/testenv/fstree"
@@ -376,5 +378,35 @@ func TestWarnsOfWhatFluxLeavesOut(t *testing.T) {
 	plain := writeTree(t, map[string]string{"cm.yaml": cm})
 	if r := run(t, nil, "build", plain, "--out", filepath.Join(t.TempDir(), "b.tgz")); r.code != 0 || strings.Contains(r.err, "Warning") {
 		t.Fatalf("%+v", r)
+	}
+}
+
+// build --out onto something that is no regular file (/dev/null, a FIFO) writes into it:
+// the atomic rename replaced /dev/null with a regular file for the whole machine.
+func TestBuildOutToAFIFOWritesIntoIt(t *testing.T) {
+	src := writeTree(t, map[string]string{"cm.yaml": cm})
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip(err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		got <- len(b)
+	}()
+	r := run(t, nil, "build", src, "--out", fifo)
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO was replaced: %v %v", fi.Mode(), err)
+	}
+	select {
+	case n := <-got:
+		if n == 0 {
+			t.Fatal("nothing written into the FIFO")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing written into the FIFO")
 	}
 }
