@@ -2,6 +2,9 @@ package puller
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -38,12 +41,26 @@ type removalRecord struct {
 	// replica taking over with a file the kubelet has not updated yet does not remove
 	// what the leader's newer file added.
 	ConfigTime time.Time `json:"configTime"`
+	// MAC signs the record and its parent's name (RunOptions.RemovalKey), base64.
+	MAC string `json:"mac,omitempty"`
 }
 
-// sameSource reports whether r and o record the same removal, whatever their times.
+// sameSource reports whether r and o record the same removal, whatever their times
+// (and so their signatures), both signed or both not.
 func (r removalRecord) sameSource(o removalRecord) bool {
-	r.ConfigTime, o.ConfigTime = time.Time{}, time.Time{}
+	if (r.MAC == "") != (o.MAC == "") {
+		return false
+	}
+	r.ConfigTime, o.ConfigTime, r.MAC, o.MAC = time.Time{}, time.Time{}, "", ""
 	return r == o
+}
+
+// mac is the signature of r (its MAC left out) on the parent named parent.
+func (r removalRecord) mac(key []byte, parent string) string {
+	r.MAC = ""
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(parent + "\x00" + r.String()))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
 func (r removalRecord) String() string {
@@ -57,6 +74,7 @@ func (r removalRecord) String() string {
 type stamp struct {
 	owner      string
 	configTime time.Time
+	key        []byte // signs the record (RunOptions.RemovalKey); nil: unsigned
 }
 
 // record returns the AnnotationRemoval value a sync of src as id writes under st.
@@ -64,8 +82,12 @@ func (st stamp) record(src Source, id Identity) string {
 	if st.owner == "" || st.configTime.IsZero() {
 		return "" // no file to compare a later one with (run --url): nothing to remove by
 	}
-	return removalRecord{Owner: st.owner, ServiceAccount: id.ServiceAccount, TargetNamespace: src.TargetNamespace,
-		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs, ConfigTime: st.configTime.UTC()}.String()
+	rec := removalRecord{Owner: st.owner, ServiceAccount: id.ServiceAccount, TargetNamespace: src.TargetNamespace,
+		PruneNamespacesAndCRDs: src.PruneNamespacesAndCRDs, ConfigTime: st.configTime.UTC()}
+	if st.key != nil {
+		rec.MAC = rec.mac(st.key, parentPrefix+src.Name)
+	}
+	return rec.String()
 }
 
 // recordChanged reports whether a parent holding old must be written to hold want:
@@ -96,7 +118,7 @@ func recordChanged(old, want string) bool {
 // puller's own identity when the lockdown now names a default service account
 // (removing as the puller would act with rights the lockdown takes away, removing as
 // the account with rights it never had); each is logged.
-func (p *Puller) orphans(ctx context.Context, owner string, known map[string]bool, configTime time.Time, configDigest string) ([]Source, error) {
+func (p *Puller) orphans(ctx context.Context, owner string, key []byte, known map[string]bool, configTime time.Time, configDigest string) ([]Source, error) {
 	newest, newestDigest, err := p.raiseConfigTime(ctx, owner, configTime, configDigest)
 	if err != nil {
 		return nil, err
@@ -127,6 +149,10 @@ func (p *Puller) orphans(ctx context.Context, owner string, known map[string]boo
 		switch {
 		case rec.Owner != owner || rec.ConfigTime.IsZero():
 			continue // another installation's; or no file's, which no file is newer than
+		case key != nil && !hmac.Equal([]byte(rec.MAC), []byte(rec.mac(key, cm.Name))):
+			p.log.WarnContext(ctx, "a source not in the configuration has a removal record this installation did not sign (written by an older puller, or by someone else): its objects are left",
+				"source", name, "parent", cm.Name)
+			continue
 		case !rec.ConfigTime.Before(configTime):
 			p.log.WarnContext(ctx, "a source not in the configuration was applied under a configuration file as new as this one or newer (this replica's file may not be updated yet): its objects are left",
 				"source", name, "recordedConfigTime", rec.ConfigTime, "configTime", configTime.UTC())

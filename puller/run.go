@@ -194,6 +194,12 @@ type RunOptions struct {
 	// another Run of the owner has taken a newer file (recorded in the ConfigMap
 	// "OWNER.config-time" of the puller's namespace). "" records and removes nothing.
 	Owner string
+	// RemovalKey, when set, signs each removal record (an HMAC over the record and its
+	// parent's name), and only records with a valid signature are acted on at start:
+	// anyone who can patch a parent could otherwise write a record that has the source
+	// removed, as an identity of their choosing. The daemon keeps the key in a Secret of
+	// its namespace that only it reads. Nil trusts records as written.
+	RemovalKey []byte
 	// ConfigTime is the modification time of the configuration file the sources come
 	// from (config.PullerConfig.ModTime); Update.ConfigTime replaces it. Zero (sources
 	// from no file) records and removes nothing, as an empty Owner.
@@ -472,7 +478,7 @@ func (r *runner) findOrphans(ctx context.Context, found chan<- []Source) {
 		}
 		for wait := r.opts.MinRetry; ; wait = min(wait*2, 5*time.Minute) {
 			lctx, cancel := context.WithTimeout(ctx, time.Minute)
-			orphans, err := r.p.orphans(lctx, r.opts.Owner, sc.known, sc.configTime, sc.configDigest)
+			orphans, err := r.p.orphans(lctx, r.opts.Owner, r.opts.RemovalKey, sc.known, sc.configTime, sc.configDigest)
 			cancel()
 			if err == nil {
 				if len(orphans) > 0 {
@@ -562,7 +568,7 @@ func (r *runner) set(sources []Source) {
 			continue
 		}
 		gen := r.health.add(src.Name)
-		st := stamp{owner: r.opts.Owner, configTime: r.configTime} // a file that has the source
+		st := stamp{owner: r.opts.Owner, configTime: r.configTime, key: r.opts.RemovalKey} // a file that has the source
 		lctx, cancel := context.WithCancel(r.ctx)
 		l := &loopHandle{src: src, spec: specKey(src), cancel: cancel, done: make(chan struct{})}
 		r.loops[src.Name] = l

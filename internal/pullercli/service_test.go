@@ -177,7 +177,7 @@ func TestInstallAndSelfManagement(t *testing.T) {
 			t.Errorf("%s %s can be pruned", o.GetKind(), o.GetName())
 		}
 	}
-	if !slices.Equal(kinds, []string{"Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding", "ConfigMap", "Deployment"}) {
+	if !slices.Equal(kinds, []string{"Namespace", "ServiceAccount", "Role", "RoleBinding", "ClusterRoleBinding", "ConfigMap", "Secret", "Deployment"}) {
 		t.Fatalf("%v", kinds)
 	}
 	if r := runPuller(t, t.Context(), f.env, append([]string{"install", "--replicas", "2", "--leader-elect=false"}, f.base...)...); r.code != 2 {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -20,10 +21,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/netutil"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/gitless-dev/gitless/puller"
+	"github.com/gitless-dev/gitless/puller/apply"
 	"github.com/gitless-dev/gitless/puller/config"
 	"github.com/gitless-dev/gitless/puller/metrics"
 )
@@ -79,13 +84,15 @@ type Options struct {
 var ErrLeadershipLost = errors.New("leader election lost")
 
 type daemon struct {
-	o       Options
-	log     *slog.Logger
-	p       *puller.Puller
-	kube    kubernetes.Interface
-	control *puller.Control
-	m       *metrics.Recorder
-	dm      *metrics.Daemon
+	o    Options
+	log  *slog.Logger
+	p    *puller.Puller
+	kube kubernetes.Interface
+	// removalKey signs the removal records (puller.RunOptions.RemovalKey).
+	removalKey []byte
+	control    *puller.Control
+	m          *metrics.Recorder
+	dm         *metrics.Daemon
 
 	mu       sync.Mutex
 	cfg      *config.PullerConfig
@@ -147,6 +154,7 @@ func Run(ctx context.Context, o Options) error {
 		updates: make(chan puller.Update, 1), election: o.LeaderElection != nil,
 	}
 	d.tokens.ttl, d.tokens.retryTTL = 10*time.Second, time.Second
+	d.removalKey = d.loadRemovalKey(ctx)
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -221,6 +229,7 @@ func (d *daemon) runPuller(ctx context.Context, abort <-chan struct{}) error {
 	c := d.config()
 	err := d.p.Run(ctx, c.Sources, puller.RunOptions{
 		Owner:        d.name(),
+		RemovalKey:   d.removalKey,
 		ConfigTime:   c.ModTime,
 		ConfigDigest: c.Digest(),
 		PruneRemoved: c.PruneRemovedSources,
@@ -474,3 +483,52 @@ func jsonOf(v any) ([]byte, error) { return json.Marshal(v) }
 
 // webhookConnections bounds the connections the webhook listener serves at once.
 const webhookConnections = 64
+
+// RemovalKeySecret is the Secret, in the puller's namespace, holding the key that signs
+// its removal records (puller.RunOptions.RemovalKey) under the key "key": the install
+// ships it empty and the puller fills it; only the puller may read it.
+func RemovalKeySecret(owner string) string { return owner + "-removal-key" }
+
+// loadRemovalKey reads the removal key, filling the install's empty Secret (or making
+// it) the first time. A key that cannot be read or kept is replaced by one of this
+// process alone: records are then signed with a key that the next start will not have,
+// so nothing is removed at start by a record (safe, and logged), never by an unsigned
+// one.
+func (d *daemon) loadRemovalKey(ctx context.Context) []byte {
+	name := RemovalKeySecret(d.name())
+	secrets := d.kube.CoreV1().Secrets(d.o.Config.Namespace)
+	fresh := func() []byte {
+		k := make([]byte, 32)
+		_, _ = rand.Read(k)
+		return k
+	}
+	var err error
+	for range 3 {
+		var s *corev1.Secret
+		s, err = secrets.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err == nil && len(s.Data["key"]) >= 32:
+			return s.Data["key"]
+		case err == nil:
+			key := fresh()
+			s.Data = map[string][]byte{"key": key}
+			if _, err = secrets.Update(ctx, s, metav1.UpdateOptions{FieldManager: "gitless-puller"}); err == nil {
+				return key
+			}
+		case apierrors.IsNotFound(err):
+			key := fresh()
+			_, err = secrets.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: d.o.Config.Namespace,
+				Annotations: map[string]string{apply.AnnotationPrune: "disabled"}}, Data: map[string][]byte{"key": key}},
+				metav1.CreateOptions{FieldManager: "gitless-puller"})
+			if err == nil {
+				return key
+			}
+		}
+		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
+			break // another replica filling it at the same time: read it again
+		}
+	}
+	d.log.Warn("the Secret that keeps the key signing removal records cannot be read or kept: records are signed with a key of this process alone, so a source taken out while no puller runs is not removed at the next start",
+		"secret", name, "error", err)
+	return fresh()
+}

@@ -47,3 +47,43 @@ func TestAForgedRemovalRecordDoesNotDeleteWhatThePullerKeeps(t *testing.T) {
 		}
 	}
 }
+
+// A removal record changed by someone with patch rights on the parent (another identity
+// to remove as, Namespaces and CRDs allowed) no longer carries the installation's
+// signature: the source taken out while no puller ran is left, and said so. Unchanged,
+// the same record removes it.
+func TestAChangedRemovalRecordIsNotActedOn(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
+	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
+	r := f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "a and b applied", func() bool { return f.CMData("a", "k") == "1" && f.CMData("b", "k") == "1" })
+	r.cancel()
+	err := <-r.done
+	r.done <- err
+	cms := f.Kube.CoreV1().ConfigMaps(f.NS)
+	parent, err := cms.Get(f.Ctx, "gitless-a", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(parent.Annotations[puller.AnnotationRemoval]), &rec); err != nil || rec["mac"] == nil {
+		t.Fatalf("a's record is not signed: %v %v", rec, err)
+	}
+	rec["pruneNamespacesAndCRDs"] = true
+	forged, _ := json.Marshal(rec)
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{puller.AnnotationRemoval: string(forged)}}})
+	if _, err := cms.Patch(f.Ctx, "gitless-a", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Both taken out while no puller ran, in a newer file.
+	time.Sleep(10 * time.Millisecond)
+	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("c", "a", "v1", "  targetNamespace: "+f.NS+"\n")))
+	f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "b removed", func() bool { return f.CMData("b", "k") == "<absent>" })
+	time.Sleep(2 * time.Second)
+	if f.CMData("a", "k") != "1" {
+		t.Fatal("a source whose removal record was changed was removed")
+	}
+}

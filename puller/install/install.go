@@ -58,17 +58,20 @@ const MemoryLimitEnv = "GITLESS_MEMORY_LIMIT"
 
 // Names and paths of what is installed.
 const (
-	Name            = "gitless-puller"
-	ConfigMapName   = "gitless-puller-config"
-	KeysConfigMap   = "gitless-puller-keys"
-	ConfigDir       = "/etc/gitless/config"
-	ConfigFile      = "puller.yaml"
-	KeysDir         = "/etc/gitless/keys"
-	HTTPPort        = 8080
-	WebhookPort     = 9292
-	ShutdownGrace   = 25 // seconds, below the pod's grace
-	PodGracePeriod  = 40
-	DefaultReplicas = 2
+	Name = "gitless-puller"
+	// RemovalKeySecret is the Secret holding the key that signs removal records
+	// (puller/daemon.RemovalKeySecret of Name).
+	RemovalKeySecret = Name + "-removal-key"
+	ConfigMapName    = "gitless-puller-config"
+	KeysConfigMap    = "gitless-puller-keys"
+	ConfigDir        = "/etc/gitless/config"
+	ConfigFile       = "puller.yaml"
+	KeysDir          = "/etc/gitless/keys"
+	HTTPPort         = 8080
+	WebhookPort      = 9292
+	ShutdownGrace    = 25 // seconds, below the pod's grace
+	PodGracePeriod   = 40
+	DefaultReplicas  = 2
 )
 
 // File is one generated file.
@@ -242,6 +245,7 @@ func (o *Options) rbac() []doc {
 	role := newRole(o.meta(Name),
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "patch", "update", "delete"}},
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{RemovalKeySecret}, Verbs: []string{"update"}},
 		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 	)
@@ -349,6 +353,9 @@ func (o *Options) configMaps(cfgYAML []byte) []doc {
 	cm := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: o.meta(ConfigMapName),
 		Data: map[string]string{ConfigFile: string(cfgYAML)}}
 	docs := []doc{{"The puller's configuration (docs/puller-config.md). The running puller reloads it when\nit changes; an invalid one is refused and the previous one keeps running.", cm}}
+	// Empty: the puller fills it once (a random key) and signs its removal records with it.
+	key := &corev1.Secret{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}, ObjectMeta: o.meta(RemovalKeySecret), Type: corev1.SecretTypeOpaque}
+	docs = append(docs, doc{"The key that signs the records of how to remove each source (pruneRemovedSources):\nthe puller fills it with a random key at its first start. Only the puller reads it; a\nrecord without its signature is never acted on (docs/operations.md).", key})
 	if len(o.Keys) > 0 {
 		keys := &corev1.ConfigMap{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}, ObjectMeta: o.meta(KeysConfigMap), Data: o.Keys}
 		docs = append(docs, doc{"Public keys and trusted roots the policies name, mounted at " + KeysDir + ".", keys})
