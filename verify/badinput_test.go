@@ -40,6 +40,27 @@ func repoOf(t testing.TB, ref artifact.Reference) *orasremote.Repository {
 	return r
 }
 
+// signatureManifest reads the image manifest of the signature a sign.Result names
+// ("REPO@DIGEST").
+func signatureManifest(t testing.TB, repo *orasremote.Repository, sr *sign.Result) ocispec.Manifest {
+	t.Helper()
+	d := digest.Digest(sr.Signature[strings.LastIndex(sr.Signature, "@")+1:])
+	desc, rc, err := repo.Manifests().FetchReference(context.Background(), d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := content.ReadAll(rc, desc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // copyManifest pushes the manifest src names under tag in the same repository.
 func copyManifest(t testing.TB, repo *orasremote.Repository, src, tag string) {
 	t.Helper()
@@ -118,15 +139,7 @@ func TestSignatureOverAnotherDigest(t *testing.T) {
 	bvictim := pushArtifact(t, reg, "replay/bundle", "v2", "bvictim")
 	sr := keySign(t, bsigned, key, verify.FormatBundle)
 	brepo := repoOf(t, bsigned)
-	d := digest.Digest(sr.Signature[strings.LastIndex(sr.Signature, "@")+1:])
-	desc, rc, err := brepo.Manifests().FetchReference(ctx, d.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := content.ReadAll(rc, desc)
-	rc.Close()
-	var m ocispec.Manifest
-	json.Unmarshal(b, &m)
+	m := signatureManifest(t, brepo, sr)
 	vdesc, err := brepo.Resolve(ctx, bvictim.Digest.String())
 	if err != nil {
 		t.Fatal(err)

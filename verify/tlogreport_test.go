@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"strings"
 	"testing"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
@@ -33,17 +31,7 @@ func TestBundleWithAForgedLogEntryIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	repo := repoOf(t, signed)
-	md := digest.Digest(sr.Signature[strings.LastIndex(sr.Signature, "@")+1:])
-	desc, rc, err := repo.Manifests().FetchReference(ctx, md.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _ := content.ReadAll(rc, desc)
-	rc.Close()
-	var m ocispec.Manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := signatureManifest(t, repo, sr)
 	brc, _ := repo.Blobs().Fetch(ctx, m.Layers[0])
 	bb, _ := content.ReadAll(brc, m.Layers[0])
 	brc.Close()
