@@ -329,3 +329,33 @@ func TestKeepOfARemovedSourceIsTriedAgain(t *testing.T) {
 		t.Fatal("the kept source lost its objects or its parent")
 	}
 }
+
+// A record signed with another key than the run's (one a process fell back to when the
+// key's Secret could not be kept) is signed again by the next sync, so that removal at
+// start works once the key is there; one signed with the run's key is not rewritten.
+func TestRecordsAreSignedAgainWithTheRunsKey(t *testing.T) {
+	w := newWorld(t, registry.Options{})
+	w.pushSigned("a", "v1.0.0", t1, map[string]string{"a.yaml": cm("a", "1")})
+	src := w.source("a", "a", "v1.0.0")
+	p := w.newPuller(puller.Options{Now: time.Now})
+	f0 := time.Now().Add(-time.Hour)
+	k1, k2 := []byte(strings.Repeat("1", 32)), []byte(strings.Repeat("2", 32))
+	w.runUntil(p, []puller.Source{src}, puller.RunOptions{Owner: "x", ConfigTime: f0, ConfigDigest: "d", RemovalKey: k1}, "a signed record",
+		func() bool { r := w.record("a"); return r != nil && r["mac"] != nil })
+	mac1 := w.record("a")["mac"]
+	w.runUntil(p, []puller.Source{src}, puller.RunOptions{Owner: "x", ConfigTime: f0, ConfigDigest: "d", RemovalKey: k2}, "a signed again",
+		func() bool { r := w.record("a"); return r != nil && r["mac"] != nil && r["mac"] != mac1 })
+	rv := func() string {
+		u, err := w.Get(pullertest.ConfigMaps, w.NS, "gitless-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.GetResourceVersion()
+	}
+	before := rv()
+	w.runUntil(p, []puller.Source{src}, puller.RunOptions{Owner: "x", ConfigTime: f0, ConfigDigest: "d", RemovalKey: k2}, "a synced", func() bool { return true })
+	time.Sleep(time.Second)
+	if rv() != before {
+		t.Fatal("a record signed with the run's key was written again")
+	}
+}

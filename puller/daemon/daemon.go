@@ -155,6 +155,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	d.tokens.ttl, d.tokens.retryTTL = 10*time.Second, time.Second
 	d.removalKey = d.loadRemovalKey(ctx)
+	d.m.Keep(sourceNames(o.Config))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -337,11 +338,7 @@ func (d *daemon) reload(ctx context.Context, data []byte, sum [sha256.Size]byte,
 	d.tokens.clear()
 	// A source taken out leaves no series behind (its last success would age into an
 	// alert for a source that is gone).
-	names := make([]string, len(c.Sources))
-	for i, s := range c.Sources {
-		names[i] = s.Name
-	}
-	d.m.Keep(names)
+	d.m.Keep(sourceNames(c))
 	// The newest list replaces one not yet taken.
 	select {
 	case <-d.updates:
@@ -531,4 +528,13 @@ func (d *daemon) loadRemovalKey(ctx context.Context) []byte {
 	d.log.Warn("the Secret that keeps the key signing removal records cannot be read or kept: records are signed with a key of this process alone, so a source taken out while no puller runs is not removed at the next start",
 		"secret", name, "error", err)
 	return fresh()
+}
+
+// sourceNames are the names of c's sources.
+func sourceNames(c *config.PullerConfig) []string {
+	names := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		names[i] = s.Name
+	}
+	return names
 }

@@ -31,3 +31,20 @@ func TestRemovedSourceLeavesNoStaleSeries(t *testing.T) {
 		t.Fatal("source a's series gone too")
 	}
 }
+
+// The same with pruneRemovedSources: the removal's own result does not bring the removed
+// source's series back.
+func TestRemovedAndPrunedSourceLeavesNoSeries(t *testing.T) {
+	f := newFixture(t)
+	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
+	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
+	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
+	r := f.start(daemon.Options{})
+	waitUntil(t, 30*time.Second, "applied", func() bool { return f.CMData("a", "k") == "1" && f.CMData("b", "k") == "1" })
+	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("a", "a", "v1", "")))
+	waitUntil(t, 30*time.Second, "b removed", func() bool { return f.CMData("b", "k") == "<absent>" })
+	time.Sleep(time.Second)
+	if _, body := get("http://" + r.addr + "/metrics"); strings.Contains(body, `source="b"`) {
+		t.Fatal("removed source b exported again")
+	}
+}

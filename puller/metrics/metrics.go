@@ -7,7 +7,6 @@
 package metrics
 
 import (
-	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +29,7 @@ type Recorder struct {
 	lastSuccess, objects                    *prometheus.GaugeVec
 	mu                                      sync.Mutex
 	seen                                    map[string]bool // the sources observed
+	current                                 map[string]bool // Keep's names; nil: all
 }
 
 // New registers the metrics with reg.
@@ -55,13 +55,19 @@ func New(reg prometheus.Registerer) *Recorder {
 	return r
 }
 
-// Keep deletes the series of every source observed that is not among names (sources
-// taken out of the configuration).
+// Keep makes names the sources recorded: the series of every other source observed are
+// deleted (sources taken out of the configuration), and the results of other sources
+// observed from now on (a removal's, a sync that was in flight) are dropped. Before the
+// first call every source is recorded.
 func (r *Recorder) Keep(names []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.current = map[string]bool{}
+	for _, n := range names {
+		r.current[n] = true
+	}
 	for s := range r.seen {
-		if slices.Contains(names, s) {
+		if r.current[s] {
 			continue
 		}
 		for _, v := range []interface {
@@ -80,11 +86,14 @@ func (r *Recorder) Observe(res *puller.Result, err error) {
 	}
 	s := res.Source
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current != nil && !r.current[s] {
+		return // no longer configured: its series are gone and stay so
+	}
 	if r.seen == nil {
 		r.seen = map[string]bool{}
 	}
 	r.seen[s] = true
-	r.mu.Unlock()
 	r.syncs.WithLabelValues(s, string(res.Outcome)).Inc()
 	r.duration.WithLabelValues(s).Observe(res.Duration.Seconds())
 	r.registry.WithLabelValues(s).Add(float64(res.Requests.Registry))
