@@ -53,12 +53,7 @@ func TestAForgedRemovalRecordDoesNotDeleteWhatThePullerKeeps(t *testing.T) {
 // signature: the source taken out while no puller ran is left, and said so. Unchanged,
 // the same record removes it.
 func TestAChangedRemovalRecordIsNotActedOn(t *testing.T) {
-	f := newFixture(t)
-	f.push("a", "v1", map[string]string{"a.yaml": cm("a", "1")})
-	f.push("b", "v1", map[string]string{"b.yaml": cm("b", "1")})
-	f.writeConfig(f.ConfigYAML("pruneRemovedSources: true\n", f.SourceYAML("a", "a", "v1", ""), f.SourceYAML("b", "b", "v1", "")))
-	r := f.start(daemon.Options{})
-	waitUntil(t, 30*time.Second, "a and b applied", func() bool { return f.CMData("a", "k") == "1" && f.CMData("b", "k") == "1" })
+	f, r := startAB(t, "pruneRemovedSources: true\n")
 	r.cancel()
 	err := <-r.done
 	r.done <- err
