@@ -60,10 +60,8 @@ func (im *importer) allowed(path string) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range strings.Split(filepath.ToSlash(real), "/") {
-		if c == ".git" || c == ".hg" || c == ".svn" {
-			return fmt.Errorf("%s is in a VCS directory, which render does not read", real)
-		}
+	if manifest.InVCSDir(filepath.ToSlash(real)) {
+		return fmt.Errorf("%s is in a VCS directory, which render does not read", real)
 	}
 	for _, r := range im.roots {
 		if manifest.Within(r, real) {
