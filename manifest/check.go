@@ -232,7 +232,7 @@ func missingResources(files []File) []error {
 	var errs []error
 	for _, k := range kfiles {
 		for _, r := range kustomizationResources(k.Data) {
-			if remoteResource(r) {
+			if RemoteEntry(r) {
 				continue
 			}
 			p := path.Join(dirOf(k.Path), r)
@@ -247,14 +247,19 @@ func missingResources(files []File) []error {
 	return errs
 }
 
-// remoteResource reports whether a resources entry is something kustomize may fetch
-// rather than a path: a URL, a go-getter address, a git address (a user before an "@"),
-// GitHub's short forms.
-func remoteResource(r string) bool {
-	first, _, _ := strings.Cut(r, "/")
-	l := strings.ToLower(r)
-	return strings.Contains(r, "://") || strings.Contains(r, "::") || strings.Contains(first, "@") ||
-		strings.HasPrefix(l, "github.com") || strings.HasPrefix(l, "gh:")
+// RemoteEntry reports whether kustomize might fetch the kustomization entry s rather
+// than read a local path: a URL with a scheme, a go-getter style "git::..." address, a
+// user before an "@" in the first path segment ("user@host:path", and "user@host/path",
+// which kustomize reads as an scp-style address too), or GitHub's short forms
+// ("github.com/org/repo", "gh:org/repo"): kustomize tries those as a git repository
+// before a directory of that name, and its git fetch passes the address's ?ref= to git
+// as an argument (an option such as --upload-pack runs a command).
+func RemoteEntry(s string) bool {
+	s = strings.TrimSpace(s)
+	l := strings.ToLower(s)
+	first, _, _ := strings.Cut(s, "/")
+	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.Contains(first, "@") ||
+		strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || strings.HasPrefix(l, "gh:")
 }
 
 // dirOf is the directory of a slash path, "" for the root.

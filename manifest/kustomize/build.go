@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -215,7 +214,7 @@ func checkLocal(dir string, seen map[string]bool) error {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	return checkFields(file, &k, func(field, e string) error {
-		if isURL(e) {
+		if manifest.RemoteEntry(e) {
 			return refuse(file, field, e, "remote resources are not allowed; vendor them into the source tree")
 		}
 		p := filepath.Join(dir, e)
@@ -279,7 +278,7 @@ func checkFields(file string, k *types.Kustomization, root func(field, entry str
 	}
 	for _, field := range slices.Sorted(maps.Keys(files)) {
 		for _, e := range files[field] {
-			if isURL(e) {
+			if manifest.RemoteEntry(e) {
 				return refuse(file, field, e, "remote files are not allowed; vendor them into the source tree")
 			}
 		}
@@ -301,22 +300,3 @@ func sourcePaths(fileSources, envSources []string) []string {
 	}
 	return append(ps, envSources...)
 }
-
-// isURL reports whether kustomize might fetch s rather than read a local path: a URL
-// with a scheme, a go-getter style "git::..." address, a user before an "@" in the first
-// path segment ("user@host:path", and "user@host/path", which kustomize reads as an
-// scp-style address too), or GitHub's short forms ("github.com/org/repo",
-// "gh:org/repo"): kustomize tries those as a git repository before a directory of that
-// name, and its git fetch passes the address's ?ref= to git as an argument (an option
-// such as --upload-pack runs a command).
-func isURL(s string) bool {
-	s = strings.TrimSpace(s)
-	l := strings.ToLower(s)
-	first, _, _ := strings.Cut(s, "/")
-	return strings.Contains(s, "://") || strings.Contains(s, "::") || strings.Contains(first, "@") ||
-		strings.HasPrefix(l, "github.com/") || strings.HasPrefix(l, "github.com:") || strings.HasPrefix(l, "gh:") ||
-		scpLike.MatchString(s)
-}
-
-// scpLike is an scp-style git address, user@host:path.
-var scpLike = regexp.MustCompile(`^[^/@:]+@[^/:]+:`)
