@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -86,7 +88,14 @@ func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
 		}
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
-	sets := planSets(sorted)
+	// Each kustomization's resources, read once for both uses.
+	resources := map[string][]string{}
+	for _, f := range files {
+		if isKustomizationName(f.Path) {
+			resources[f.Path] = kustomizationResources(f.Data)
+		}
+	}
+	sets := planSets(sorted, resources)
 
 	type parsed struct {
 		objs []*Object
@@ -120,7 +129,7 @@ func CheckFiles(ctx context.Context, files []File, opts CheckOptions) error {
 		errs = append(errs, err)
 		return len(errs) >= opts.MaxErrors
 	}
-	for _, err := range missingResources(files) {
+	for _, err := range missingResources(files, resources) {
 		if add(err) {
 			return errors.Join(errs...)
 		}
@@ -164,7 +173,8 @@ const syntaxOnly = "\x00"
 // planSets says, for each file (sorted by path), which set of objects it belongs to:
 // "/" for the plain files outside any kustomization, the kustomization's directory
 // for the resources it lists, syntaxOnly for the other files.
-func planSets(files []File) []string {
+// resources holds each kustomization file's resources entries.
+func planSets(files []File, resources map[string][]string) []string {
 	isFile := make(map[string]bool, len(files))
 	kdirs := map[string]File{} // directory → its kustomization file
 	for _, f := range files {
@@ -178,7 +188,7 @@ func planSets(files []File) []string {
 	}
 	resourceOf := map[string]string{} // file → the kustomization directory listing it
 	for d, k := range kdirs {
-		for _, r := range kustomizationResources(k.Data) {
+		for _, r := range resources[k.Path] {
 			p := path.Join(d, r)
 			if isFile[p] && !isKustomizationName(p) {
 				if prev, ok := resourceOf[p]; !ok || len(d) > len(prev) {
@@ -211,10 +221,10 @@ func planSets(files []File) []string {
 	return sets
 }
 
-// missingResources returns an error for each local resources entry of a kustomization
-// of files that names no file or directory among files, in path order. Entries
+// missingResources returns an error for each local entry of resources (a kustomization
+// file's) that names no file or directory among files, in path order. Entries
 // kustomize would fetch (URLs, git addresses) are left to the build.
-func missingResources(files []File) []error {
+func missingResources(files []File, resources map[string][]string) []error {
 	have := map[string]bool{"": true}
 	for _, f := range files {
 		have[f.Path] = true
@@ -222,25 +232,18 @@ func missingResources(files []File) []error {
 			have[d] = true
 		}
 	}
-	var kfiles []File
-	for _, f := range files {
-		if isKustomizationName(f.Path) {
-			kfiles = append(kfiles, f)
-		}
-	}
-	sort.Slice(kfiles, func(i, j int) bool { return kfiles[i].Path < kfiles[j].Path })
 	var errs []error
-	for _, k := range kfiles {
-		for _, r := range kustomizationResources(k.Data) {
+	for _, k := range slices.Sorted(maps.Keys(resources)) {
+		for _, r := range resources[k] {
 			if RemoteEntry(r) {
 				continue
 			}
-			p := path.Join(dirOf(k.Path), r)
+			p := path.Join(dirOf(k), r)
 			switch {
 			case p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(r):
-				errs = append(errs, &SourceError{Origin: Origin{File: k.Path}, Err: fmt.Errorf("%w: resources entry %q is outside the tree", ErrMissingResource, r)})
+				errs = append(errs, &SourceError{Origin: Origin{File: k}, Err: fmt.Errorf("%w: resources entry %q is outside the tree", ErrMissingResource, r)})
 			case !have[strings.TrimPrefix(p, "./")]:
-				errs = append(errs, &SourceError{Origin: Origin{File: k.Path}, Err: fmt.Errorf("%w: resources entry %q: no file or directory %s", ErrMissingResource, r, p)})
+				errs = append(errs, &SourceError{Origin: Origin{File: k}, Err: fmt.Errorf("%w: resources entry %q: no file or directory %s", ErrMissingResource, r, p)})
 			}
 		}
 	}
