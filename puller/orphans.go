@@ -90,25 +90,13 @@ func (st stamp) record(src Source, id Identity) string {
 	return rec.String()
 }
 
-// foreignSignature reports whether the record old, as a parent named parent holds it,
-// is signed with another key than st's (one a process fell back to when the key's
-// Secret could not be kept): it is signed again, so that removal at start works once
-// the key is there.
-func (st stamp) foreignSignature(old, parent string) bool {
-	if st.key == nil || old == "" {
-		return false
-	}
-	var o removalRecord
-	if json.Unmarshal([]byte(old), &o) != nil {
-		return false // recordChanged has said
-	}
-	return o.MAC != "" && !hmac.Equal([]byte(o.MAC), []byte(o.mac(st.key, parent)))
-}
-
-// recordChanged reports whether a parent holding old must be written to hold want:
-// the times alone differing does not count (a record's time is the time of some file
-// that had the source, which an older one still is).
-func recordChanged(old, want string) bool {
+// rewrite reports whether the parent named parent, holding the record old, must be
+// written to hold want: the times alone differing does not count (a record's time is
+// the time of some file that had the source, which an older one still is), but a
+// record signed with another key than st's (one a process fell back to when the key's
+// Secret could not be kept) is signed again, so that removal at start works once the
+// key is there.
+func (st stamp) rewrite(old, want, parent string) bool {
 	if old == want {
 		return false
 	}
@@ -119,7 +107,10 @@ func recordChanged(old, want string) bool {
 	if json.Unmarshal([]byte(old), &o) != nil || json.Unmarshal([]byte(want), &w) != nil {
 		return true
 	}
-	return !o.sameSource(w)
+	if !o.sameSource(w) {
+		return true
+	}
+	return st.key != nil && o.MAC != "" && !hmac.Equal([]byte(o.MAC), []byte(o.mac(st.key, parent)))
 }
 
 // orphans lists, as Remove needs them (name, identity, pruning), the sources whose

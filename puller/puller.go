@@ -330,7 +330,7 @@ func (p *Puller) sync(ctx context.Context, src Source, st stamp, plan bool) (*Re
 		// remembered for the syncs.
 		s.st = &sourceState{}
 	}
-	if !recordChanged(ps.Status[AnnotationRemoval], s.removal) && !st.foreignSignature(ps.Status[AnnotationRemoval], parent.Name) {
+	if !st.rewrite(ps.Status[AnnotationRemoval], s.removal, parent.Name) {
 		// The time recorded first stays: that of a file that had the source, which a
 		// newer file still is; a sync that finds nothing new writes nothing.
 		s.removal = ps.Status[AnnotationRemoval]
