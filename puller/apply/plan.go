@@ -207,7 +207,9 @@ func objectDiff(live, planned *unstructured.Unstructured, scrub func(string) str
 		s, ok := v.(string)
 		return ok && scrub != nil && scrub(s) != s
 	}
-	maskChangedValues(l.Object, p.Object, func(a, b any) bool { return maskChanged || secret(a) || secret(b) })
+	if maskChanged || scrub != nil {
+		maskChangedValues(l.Object, p.Object, func(a, b any) bool { return maskChanged || secret(a) || secret(b) })
+	}
 	if scrub != nil {
 		l.Object, p.Object = scrubValues(l.Object, scrub).(map[string]any), scrubValues(p.Object, scrub).(map[string]any)
 	}
